@@ -1,0 +1,153 @@
+import Foundation
+
+/// The constraints of an allocation, by name, as written in a spec file:
+///
+/// ```json
+/// {"budgets":[{"name":"cash","column":"cost","limit":50000}],"max_per_user":1,
+///  "coupon_caps":{"c3":1000},"channel_caps":{"push":1,"email":2},"min_roi":2.0}
+/// ```
+///
+/// Every key is optional. A `Problem` resolves the names against a `CandidateTable`.
+public struct AllocationSpec: Equatable, Sendable {
+    public struct Budget: Equatable, Sendable {
+        public var name: String
+        /// The consumption column this budget limits (`cost` or an extra numeric column).
+        public var column: String
+        public var limit: Double
+        public init(name: String, column: String = "cost", limit: Double) {
+            self.name = name
+            self.column = column
+            self.limit = limit
+        }
+    }
+
+    public var budgets: [Budget]
+    /// At most this many incentives per user; 1 when absent.
+    public var maxPerUser: Int?
+    /// At most this many users receive each named coupon, sorted by coupon name.
+    public var couponCaps: [(coupon: String, cap: Int)]
+    /// At most this many incentives of each named channel per user, sorted by channel name.
+    public var channelCaps: [(channel: String, cap: Int)]
+    /// Total uplift must be at least `minROI` times total cost.
+    public var minROI: Double?
+
+    public init(budgets: [Budget] = [], maxPerUser: Int? = nil, couponCaps: [String: Int] = [:],
+                channelCaps: [String: Int] = [:], minROI: Double? = nil) {
+        self.budgets = budgets
+        self.maxPerUser = maxPerUser
+        self.couponCaps = couponCaps.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.channelCaps = channelCaps.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.minROI = minROI
+    }
+
+    public static func == (a: AllocationSpec, b: AllocationSpec) -> Bool {
+        a.budgets == b.budgets && a.maxPerUser == b.maxPerUser && a.minROI == b.minROI
+            && a.couponCaps.map(\.coupon) == b.couponCaps.map(\.coupon) && a.couponCaps.map(\.cap) == b.couponCaps.map(\.cap)
+            && a.channelCaps.map(\.channel) == b.channelCaps.map(\.channel) && a.channelCaps.map(\.cap) == b.channelCaps.map(\.cap)
+    }
+
+    /// The names of the consumption columns the budgets use, other than `cost`, in order.
+    public var extraColumns: [String] {
+        var seen: [String] = []
+        for b in budgets where b.column != "cost" && !seen.contains(b.column) { seen.append(b.column) }
+        return seen
+    }
+
+    /// Parses a spec from JSON text.
+    ///
+    /// - Throws: `InputError` naming `file` for malformed JSON (with line and column where
+    ///   Foundation reports them), an unknown key, or a value of the wrong type or range.
+    public static func parse(_ input: InputBytes) throws -> AllocationSpec {
+        let file = input.name
+        let object: Any
+        do {
+            if let bad = input.withBytes({ firstInvalidUTF8($0) }) {
+                let (line, column) = input.withBytes { lineAndColumn($0, offset: bad) }
+                throw InputError(file: file, line: line, column: column, "the file is not valid UTF-8")
+            }
+            let data = input.withBytes { Data($0) }
+            if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+                throw InputError(file: file, "the spec is empty (expected a JSON object)")
+            }
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw malformed(error, file: file)
+        }
+        guard let root = object as? [String: Any] else {
+            throw InputError(file: file, "the spec must be a JSON object")
+        }
+        let known: Set = ["budgets", "max_per_user", "coupon_caps", "channel_caps", "min_roi"]
+        for key in root.keys.sorted() where !known.contains(key) {
+            throw InputError(file: file, "unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        var spec = AllocationSpec()
+        if let value = root["budgets"] {
+            guard let list = value as? [Any] else { throw InputError(file: file, "'budgets' must be an array") }
+            for (k, item) in list.enumerated() {
+                guard let b = item as? [String: Any] else { throw InputError(file: file, "budgets[\(k)] must be an object") }
+                for key in b.keys.sorted() where !["name", "column", "limit"].contains(key) {
+                    throw InputError(file: file, "budgets[\(k)]: unknown key '\(key)' (known: column, limit, name)")
+                }
+                guard let limit = number(b["limit"]) else {
+                    throw InputError(file: file, "budgets[\(k)]: 'limit' must be a number")
+                }
+                let column = b["column"].map { $0 as? String } ?? "cost"
+                guard let column else { throw InputError(file: file, "budgets[\(k)]: 'column' must be a string") }
+                let name = b["name"].map { $0 as? String } ?? column
+                guard let name else { throw InputError(file: file, "budgets[\(k)]: 'name' must be a string") }
+                spec.budgets.append(Budget(name: name, column: column, limit: limit))
+            }
+        }
+        if let value = root["max_per_user"] {
+            guard let f = integer(value) else { throw InputError(file: file, "'max_per_user' must be a whole number") }
+            spec.maxPerUser = f
+        }
+        for (key, assign) in [("coupon_caps", 0), ("channel_caps", 1)] {
+            guard let value = root[key] else { continue }
+            guard let map = value as? [String: Any] else { throw InputError(file: file, "'\(key)' must be an object of name: count") }
+            var caps: [(String, Int)] = []
+            for name in map.keys.sorted() {
+                guard let cap = integer(map[name]!) else {
+                    throw InputError(file: file, "\(key)['\(name)'] must be a whole number")
+                }
+                caps.append((name, cap))
+            }
+            if assign == 0 { spec.couponCaps = caps } else { spec.channelCaps = caps }
+        }
+        if let value = root["min_roi"] {
+            guard let r = number(value) else { throw InputError(file: file, "'min_roi' must be a number") }
+            spec.minROI = r
+        }
+        return spec
+    }
+
+    private static func number(_ value: Any?) -> Double? {
+        guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
+        return n.doubleValue
+    }
+
+    private static func integer(_ value: Any) -> Int? {
+        guard let d = number(value), d.rounded() == d, abs(d) < 1e15 else { return nil }
+        return Int(d)
+    }
+
+    /// JSONSerialization gives `true` and `false` as NSNumber too; they are not numbers here.
+    private static func isBoolean(_ n: NSNumber) -> Bool {
+        n === NSNumber(value: true) || n === NSNumber(value: false) || String(cString: n.objCType) == "B"
+    }
+
+    private static func malformed(_ error: Error, file: String) -> InputError {
+        let ns = error as NSError
+        let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+        // Foundation says e.g. "Unexpected character 'x' around line 3, column 7."
+        var line: Int?
+        var column: Int?
+        if let r = detail.range(of: #"line (\d+), column (\d+)"#, options: .regularExpression) {
+            let numbers = detail[r].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            if numbers.count == 2 { line = numbers[0]; column = numbers[1] }
+        }
+        return InputError(file: file, line: line, column: column, "malformed JSON: \(detail)")
+    }
+}

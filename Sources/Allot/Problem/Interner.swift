@@ -1,0 +1,86 @@
+/// Maps byte strings (identifiers read from a file) to dense integer ids, in order of first
+/// appearance, without creating a `String` per lookup.
+///
+/// Open addressing with linear probing over a power-of-two table kept at most half full; the
+/// key bytes live in one arena. A `String` is made once per distinct key, by `strings()`.
+struct ByteInterner {
+    private var arena: [UInt8] = []
+    private var offsets: [Int] = []
+    private var lengths: [Int32] = []
+    private var hashes: [UInt64] = []
+    private var table: [Int32]
+    private var mask: Int
+
+    init(capacity: Int = 1024) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        table = [Int32](repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    var count: Int { offsets.count }
+
+    @inline(__always)
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        // FNV-1a, folded with a final avalanche so that linear probing spreads well.
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for k in 0..<n { h = (h ^ UInt64(p[k])) &* 0x100_0000_01B3 }
+        h ^= h >> 33
+        h &*= 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        return h
+    }
+
+    /// The id of the key, adding it if new.
+    ///
+    /// - Complexity: expected O(n) in the key length.
+    @inline(__always)
+    mutating func intern(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+        let h = ByteInterner.hash(p, n)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let id = table[slot]
+            if id < 0 { break }
+            let i = Int(id)
+            if hashes[i] == h, Int(lengths[i]) == n, equalBytes(i, p, n) { return id }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(offsets.count)
+        offsets.append(arena.count)
+        lengths.append(Int32(n))
+        hashes.append(h)
+        arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        table[slot] = id
+        if offsets.count * 2 > table.count { grow() }
+        return id
+    }
+
+    @inline(__always)
+    private func equalBytes(_ i: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        arena.withUnsafeBufferPointer { a in
+            let q = a.baseAddress! + offsets[i]
+            for k in 0..<n where q[k] != p[k] { return false }
+            return true
+        }
+    }
+
+    private mutating func grow() {
+        let size = table.count * 2
+        table = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        for i in 0..<hashes.count {
+            var slot = Int(truncatingIfNeeded: hashes[i]) & mask
+            while table[slot] >= 0 { slot = (slot + 1) & mask }
+            table[slot] = Int32(i)
+        }
+    }
+
+    /// The keys as strings, indexed by id. Keys must be valid UTF-8 (the reader checks).
+    func strings() -> [String] {
+        arena.withUnsafeBufferPointer { a in
+            (0..<offsets.count).map { i in
+                String(decoding: UnsafeBufferPointer(start: a.baseAddress! + offsets[i], count: Int(lengths[i])), as: UTF8.self)
+            }
+        }
+    }
+}

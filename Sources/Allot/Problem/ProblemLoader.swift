@@ -1,0 +1,38 @@
+/// Loads a problem from a scores file and an optional spec file, as the CLI does.
+public enum ProblemLoader {
+    /// Overrides given on the command line, applied over the spec.
+    public struct Overrides: Sendable {
+        /// Limit of the budget on the `cost` column; adds a budget named `budget` if the spec has
+        /// none on that column.
+        public var budget: Double?
+        public var maxPerUser: Int?
+        public init(budget: Double? = nil, maxPerUser: Int? = nil) {
+            self.budget = budget
+            self.maxPerUser = maxPerUser
+        }
+    }
+
+    /// Reads the spec (if any), checks its column names against the scores header, then parses
+    /// the scores and resolves the spec against them.
+    ///
+    /// - Throws: `InputError` naming the file at fault.
+    public static func load(scores: InputBytes, spec specInput: InputBytes?, overrides: Overrides = Overrides(),
+                            progress: ((Double) -> Void)? = nil) throws -> Problem {
+        var spec = try specInput.map(AllocationSpec.parse) ?? AllocationSpec()
+        let specName = specInput?.name ?? "command line"
+        if let limit = overrides.budget {
+            if let k = spec.budgets.firstIndex(where: { $0.column == "cost" }) {
+                spec.budgets[k].limit = limit
+            } else {
+                spec.budgets.insert(.init(name: "budget", column: "cost", limit: limit), at: 0)
+            }
+        }
+        if let f = overrides.maxPerUser { spec.maxPerUser = f }
+        let header = try ScoresFile.header(of: scores)
+        for b in spec.budgets where !header.contains(b.column) {
+            throw InputError(file: specName, "budget '\(b.name)' names column '\(b.column)', which \(scores.name) does not have (columns: \(header.joined(separator: ",")))")
+        }
+        let table = try ScoresFile.read(scores, extraColumns: spec.extraColumns, progress: progress)
+        return try Problem(candidates: table, spec: spec, specName: specName)
+    }
+}

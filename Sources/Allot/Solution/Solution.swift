@@ -1,0 +1,85 @@
+/// The chosen candidates, as indices into the problem's `CandidateTable`, ascending.
+///
+/// Ascending candidate order is users in input order, then each user's candidates in input
+/// order: the deterministic order of the allocation file.
+public struct Allocation: Equatable, Sendable {
+    public private(set) var candidates: [Int]
+
+    /// - Complexity: O(n log n) unless already sorted.
+    public init(candidates: [Int]) {
+        var c = candidates
+        if !zip(c, c.dropFirst()).allSatisfy({ $0 < $1 }) { c.sort() }
+        self.candidates = c
+    }
+
+    /// Builds from a chosen flag per candidate.
+    /// - Complexity: O(n).
+    public init(chosen: [Bool]) {
+        candidates = chosen.indices.filter { chosen[$0] }
+    }
+
+    public var count: Int { candidates.count }
+}
+
+/// What is known about a returned allocation.
+///
+/// A returned status is not an error: a thrown error means a call failed; a status says what
+/// the solver established about the model.
+public enum SolveStatus: String, Sendable, Codable {
+    /// Proven optimal (within the method's stated tolerance).
+    case optimal
+    /// Feasible, with no proof of optimality (greedy methods, the dual with a positive gap).
+    case feasible
+    /// Feasible, best found when a time or iteration limit stopped the solver.
+    case feasibleAtLimit = "feasible_at_limit"
+    /// The constraints admit no allocation at all.
+    case infeasible
+}
+
+/// The marginal value of relaxing one constraint by one unit, from the dual.
+public struct ShadowPrice: Equatable, Sendable {
+    public enum Kind: String, Sendable { case budget, couponCap = "coupon_cap", minROI = "min_roi" }
+    public var kind: Kind
+    /// The budget name, the coupon id, or `min_roi`.
+    public var name: String
+    /// For a budget: incremental GMV per extra unit of budget.
+    public var value: Double
+    public init(kind: Kind, name: String, value: Double) {
+        self.kind = kind
+        self.name = name
+        self.value = value
+    }
+}
+
+/// The result of one method on one problem.
+public struct Solution: Sendable {
+    public var method: String
+    public var status: SolveStatus
+    public var allocation: Allocation
+    /// Total uplift of the allocation, as computed by the method.
+    public var objective: Double
+    /// A proven upper bound on the optimum, when the method has one.
+    public var upperBound: Double?
+    public var shadowPrices: [ShadowPrice] = []
+    public var iterations: Int?
+    /// Things the user should know: fallbacks taken, limits hit.
+    public var notes: [String] = []
+    public var wallSeconds: Double = 0
+
+    public init(method: String, status: SolveStatus, allocation: Allocation, objective: Double,
+                upperBound: Double? = nil) {
+        self.method = method
+        self.status = status
+        self.allocation = allocation
+        self.objective = objective
+        self.upperBound = upperBound
+    }
+
+    /// (bound - objective) / max(|bound|, 1e-9 relative floor), or nil without a bound.
+    /// A gap of 0 means the allocation is proven optimal.
+    public var relativeGap: Double? {
+        guard let upperBound else { return nil }
+        let gap = max(0, upperBound - objective)
+        return gap == 0 ? 0 : gap / max(abs(upperBound), 1e-12)
+    }
+}

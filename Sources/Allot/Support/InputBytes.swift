@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The whole content of an input file: memory-mapped for regular files, read into memory for
+/// pipes and standard input (`-`).
+public final class InputBytes {
+    /// The name used in messages: the path, or `<stdin>`.
+    public let name: String
+    private let pointer: UnsafeMutableRawPointer?
+    public let count: Int
+    private let mapped: Bool
+
+    /// - Throws: `InputError` naming the file when it cannot be opened or read.
+    public init(path: String) throws {
+        name = path == "-" ? "<stdin>" : path
+        let fd = path == "-" ? 0 : open(path, O_RDONLY)
+        if fd < 0 { throw InputError(file: path, "cannot read: \(String(cString: strerror(errno)))") }
+        defer { if path != "-" { close(fd) } }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw InputError(file: name, "cannot read: \(String(cString: strerror(errno)))") }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw InputError(file: name, "cannot read: it is a directory") }
+        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 {
+            let size = Int(st.st_size)
+            guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+                throw InputError(file: name, "cannot read: \(String(cString: strerror(errno)))")
+            }
+            _ = madvise(p, size, MADV_SEQUENTIAL)
+            pointer = p
+            count = size
+            mapped = true
+            return
+        }
+        // A pipe, a device or an empty file: read until end of input.
+        var capacity = 1 << 20
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        var length = 0
+        while true {
+            if length == capacity {
+                let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                bigger.copyMemory(from: buffer, byteCount: length)
+                buffer.deallocate()
+                buffer = bigger
+                capacity *= 2
+            }
+            let n = read(fd, buffer + length, capacity - length)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                buffer.deallocate()
+                throw InputError(file: name, "cannot read: \(reason)")
+            }
+            if n == 0 { break }
+            length += n
+        }
+        pointer = buffer
+        count = length
+        mapped = false
+    }
+
+    /// Bytes given in memory, e.g. by tests.
+    public init(name: String, bytes: [UInt8]) {
+        self.name = name
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        bytes.withUnsafeBytes { if $0.count > 0 { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        pointer = p
+        count = bytes.count
+        mapped = false
+    }
+
+    public convenience init(name: String, text: String) { self.init(name: name, bytes: Array(text.utf8)) }
+
+    deinit {
+        if mapped { munmap(pointer, count) } else { pointer?.deallocate() }
+    }
+
+    /// Runs `body` over the bytes; the buffer is valid only inside.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        // A non-null base address even when empty, so that scanners need no special case.
+        if count == 0 {
+            var zero: UInt8 = 0
+            return try withUnsafeBytes(of: &zero) { try body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
+        }
+        return try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// The content as text; the caller checks UTF-8 validity first when it matters.
+    public var text: String {
+        withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,27 @@
+import Allot
+import ArgumentParser
+
+/// The problem's inputs, shared by every command that reads scores.
+struct ProblemOptions: ParsableArguments {
+    @Argument(help: "Scores CSV: user_id,coupon_id,uplift,cost[,channel][,...]; '-' reads standard input.")
+    var scores: String
+
+    @Option(help: "Spec JSON with budgets, max_per_user, coupon_caps, channel_caps, min_roi.")
+    var spec: String?
+
+    @Option(help: "Budget on the cost column (overrides the spec's limit for that column).")
+    var budget: Double?
+
+    @Option(name: .customLong("max-per-user"), help: "At most this many incentives per user (default 1, or the spec's).")
+    var maxPerUser: Int?
+
+    func load() throws -> Problem {
+        let scoresInput = try InputBytes(path: scores)
+        let specInput = try spec.map { try InputBytes(path: $0) }
+        let progress = Terminal.progress("reading \(scoresInput.name)")
+        defer { progress?(1) }
+        return try ProblemLoader.load(scores: scoresInput, spec: specInput,
+                                      overrides: .init(budget: budget, maxPerUser: maxPerUser),
+                                      progress: progress)
+    }
+}

@@ -1,0 +1,81 @@
+import Allot
+import ArgumentParser
+
+struct Solve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Choose which incentive each user gets.",
+        discussion: """
+            Writes the allocation CSV (user_id,coupon_id,uplift,cost) to --out, standard output by
+            default unless --json is given. Every allocation is verified first; one that fails is
+            not written (exit status 3). A short summary goes to standard error.
+
+            Example:
+              allot solve scores.csv --budget 50000 --method greedy-marginal --out allocation.csv --summary summary.json
+            """
+    )
+
+    @OptionGroup var problem: ProblemOptions
+
+    @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the best available (\(Method.best.rawValue)).")
+    var method: String = Method.best.rawValue
+
+    @Option(help: "Allocation CSV output ('-' for standard output).")
+    var out: String?
+
+    @Option(help: "Summary JSON output.")
+    var summary: String?
+
+    @Flag(help: "Print the summary JSON on standard output.")
+    var json = false
+
+    @Option(help: "Seed for the seeded methods (random, blanket).")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard Method(rawValue: method) != nil else {
+            throw ValidationError("unknown method '\(method)'; choose one of: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let method = Method(rawValue: method)!
+            let allocationPath = out ?? (json ? nil : "-")
+            for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
+            let problem = try problem.load()
+            let solution = try Allot.solve(problem, method: method, options: SolveOptions(seed: seed))
+            let report = Verifier.verify(problem, solution.allocation)
+            let summaryValue = Summary(problem: problem, solution: solution, report: report)
+            guard report.isFeasible else {
+                Terminal.error("the \(method.rawValue) allocation fails verification; nothing was written:")
+                for v in report.violations { Terminal.say("  " + v.description) }
+                throw ExitCode(3)
+            }
+            if let allocationPath { try AtomicFile.write(AllocationFile.render(problem, solution.allocation), to: allocationPath) }
+            if let summary { try AtomicFile.write(summaryValue.json(), to: summary) }
+            if json { print(summaryValue.json(), terminator: "") }
+            Terminal.say(describe(summaryValue))
+        }
+    }
+}
+
+/// The short human summary printed on standard error.
+func describe(_ s: Summary) -> String {
+    var lines = ["\(s.method): objective \(human(s.objective)), \(s.status), \(s.assignments) assignments to \(s.usersReached) users"]
+    for b in s.budgets {
+        var line = "  budget \(b.name): spend \(human(b.spend)) of \(human(b.limit))"
+        if let p = b.shadowPrice { line += ", shadow price \(p)" }
+        lines.append(line)
+    }
+    if let bound = s.upperBound, let gap = s.relativeGap {
+        lines.append("  upper bound \(human(bound)), gap \(gap)")
+    }
+    for note in s.notes { lines.append("  note: " + note) }
+    lines.append("  verified: \(s.feasible ? "feasible" : "INFEASIBLE"), \(String(format2(s.wallSeconds))) s")
+    return lines.joined(separator: "\n")
+}
+
+func format2(_ x: Double) -> String {
+    let v = (x * 1000).rounded() / 1000
+    return "\(v)"
+}

@@ -1,0 +1,4 @@
+import Allot
+import ArgumentParser
+
+AllotCommand.main()
