@@ -73,7 +73,7 @@ public struct AllocationSpec: Equatable, Sendable {
         } catch let error as InputError {
             throw error
         } catch {
-            throw malformed(error, file: file)
+            throw malformed(error, input: input)
         }
         guard let root = object as? [String: Any] else {
             throw InputError(file: file, "the spec must be a JSON object")
@@ -138,16 +138,25 @@ public struct AllocationSpec: Equatable, Sendable {
         n === NSNumber(value: true) || n === NSNumber(value: false) || String(cString: n.objCType) == "B"
     }
 
-    private static func malformed(_ error: Error, file: String) -> InputError {
+    private static func malformed(_ error: Error, input: InputBytes) -> InputError {
         let ns = error as NSError
-        let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
-        // Foundation says e.g. "Unexpected character 'x' around line 3, column 7."
+        var detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+        // Foundation says "Invalid value around character 13." (a 0-based offset) or
+        // "... around line 3, column 7.": turn either into the file's line and column.
         var line: Int?
         var column: Int?
-        if let r = detail.range(of: #"line (\d+), column (\d+)"#, options: .regularExpression) {
+        if let r = detail.range(of: #" around line (\d+), column (\d+)\.?"#, options: .regularExpression) {
             let numbers = detail[r].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
             if numbers.count == 2 { line = numbers[0]; column = numbers[1] }
+            detail.removeSubrange(r)
+        } else if let r = detail.range(of: #" around character (\d+)\.?"#, options: .regularExpression),
+                  let offset = detail[r].split(whereSeparator: { !$0.isNumber }).compactMap({ Int($0) }).first {
+            let position = input.withBytes { lineAndColumn($0, offset: min(offset, $0.count)) }
+            line = position.line
+            column = position.column
+            detail.removeSubrange(r)
         }
-        return InputError(file: file, line: line, column: column, "malformed JSON: \(detail)")
+        if detail.hasSuffix(".") { detail.removeLast() }
+        return InputError(file: input.name, line: line, column: column, "malformed JSON: \(detail.prefix(1).lowercased() + detail.dropFirst())")
     }
 }

@@ -1,0 +1,137 @@
+import AllotTestSupport
+import Foundation
+import Testing
+
+private let scores = """
+    user_id,coupon_id,uplift,cost,channel
+    u1,c1,10,4,push
+    u1,c2,6,2,email
+    u2,c1,8,5,push
+    u2,c2,1,1,email
+    u3,c2,-2,1,email
+
+    """
+
+@Suite struct CLITests {
+    @Test func solveWritesVerifiedAllocationAndSummary() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        let r = try AllotBinary.run(["solve", "s.csv", "--budget", "7", "--method", "greedy-marginal",
+                                     "--out", "a.csv", "--summary", "sum.json"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "")
+        #expect(dir.read("a.csv") == "user_id,coupon_id,uplift,cost\nu1,c1,10.0,4.0\nu2,c2,1.0,1.0\n"
+            || dir.read("a.csv") == "user_id,coupon_id,uplift,cost\nu1,c2,6.0,2.0\nu2,c1,8.0,5.0\n")
+        let summary = try JSONSerialization.jsonObject(with: Data(dir.read("sum.json")!.utf8)) as! [String: Any]
+        #expect(summary["feasible"] as? Bool == true)
+        #expect(summary["method"] as? String == "greedy-marginal")
+        #expect(r.stderr.contains("greedy-marginal: objective"))
+        // The evaluate command agrees with the summary.
+        let e = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--budget", "7"], in: dir.url)
+        #expect(e.status == 0)
+        #expect(e.stdout.contains("feasible: yes"))
+        #expect(e.stdout.contains("objective: \(summary["objective"] as! Double)"))
+    }
+
+    @Test func generatePipesIntoSolve() throws {
+        let g = try AllotBinary.run(["generate", "--users", "200", "--coupons", "3", "--channels", "push,email", "--seed", "4"])
+        #expect(g.status == 0)
+        #expect(g.stdout.hasPrefix("user_id,coupon_id,uplift,cost,channel\nu1,c1,"))
+        #expect(g.stdout.split(separator: "\n").count == 601)
+        let again = try AllotBinary.run(["generate", "--users", "200", "--coupons", "3", "--channels", "push,email", "--seed", "4"])
+        #expect(again.stdout == g.stdout)
+        let s = try AllotBinary.run(["solve", "-", "--budget", "300", "--method", "greedy-ratio", "--json"], stdin: Data(g.stdout.utf8))
+        #expect(s.status == 0, "\(s.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as! [String: Any]
+        #expect(summary["feasible"] as? Bool == true)
+        let budget = (summary["budgets"] as! [[String: Any]])[0]
+        #expect((budget["spend"] as! Double) <= 300)
+    }
+
+    @Test func evaluateListsViolations() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        try dir.write("a.csv", "user_id,coupon_id\nu1,c1\nu1,c2\nu2,c1\n")
+        let r = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--budget", "10"], in: dir.url)
+        #expect(r.status == 3)
+        #expect(r.stdout == """
+            objective: 24.0
+            assignments: 3 to 2 users
+            budget budget: spend 11.0 of 10.0
+            feasible: no, 2 violations:
+              user 'u1' gets 2 incentives, more than max_per_user 1
+              budget 'budget': spend 11.0 exceeds limit 10.0
+
+            """)
+    }
+
+    /// Each bad input: exit status 1, one clear line naming the file, no output file.
+    @Test(arguments: [
+        ("empty.csv", "", [String](), "allot: error: empty.csv: the file is empty (expected a header: user_id,coupon_id,uplift,cost)\n"),
+        ("h.csv", "user_id,coupon_id,cost\nu,c,1\n", [], "allot: error: h.csv:1:1: missing required column 'uplift' in the header (found: user_id,coupon_id,cost)\n"),
+        ("d.csv", "user_id,coupon_id,uplift,cost,cost\nu,c,1,1,1\n", [], "allot: error: d.csv:1:31: duplicate column 'cost' in the header (also column 26)\n"),
+        ("n.csv", "user_id,coupon_id,uplift,cost\nu,c,x1,1\n", [], "allot: error: n.csv:2:5: 'x1' in column 'uplift' is not a number\n"),
+        ("f.csv", "user_id,coupon_id,uplift,cost\nu,c,1,nan\n", [], "allot: error: f.csv:2:7: 'nan' in column 'cost' is not a finite number\n"),
+        ("c.csv", "user_id,coupon_id,uplift,cost\nu,c,1,-1\n", [], "allot: error: c.csv:2:7: cost must be >= 0, got -1.0\n"),
+        ("p.csv", "user_id,coupon_id,uplift,cost\nu,c,1,1\nu,c,2,1\n", [], "allot: error: p.csv:3:1: duplicate row for user 'u' and coupon 'c' (first at line 2)\n"),
+        ("s.csv", scores, ["--spec", "bad.json"], "allot: error: bad.json:1:14: malformed JSON: invalid value\n"),
+        ("s.csv", scores, ["--spec", "coupon.json"], "allot: error: coupon.json: coupon_caps names coupon 'c7', which is not in the scores\n"),
+        ("s.csv", scores, ["--spec", "channel.json"], "allot: error: channel.json: channel_caps names channel 'sms', which is not in the scores (channels: push, email)\n"),
+        ("s.csv", scores, ["--spec", "column.json"], "allot: error: column.json: budget 'pts' names column 'points', which s.csv does not have (columns: user_id,coupon_id,uplift,cost,channel)\n"),
+        ("s.csv", scores, ["--budget=-3"], "allot: error: command line: budget 'budget' has limit -3.0; a limit must be a finite number >= 0\n"),
+        ("s.csv", scores, ["--out", "missing/dir/a.csv"], "allot: error: missing/dir/a.csv: cannot write output: No such file or directory (directory 'missing/dir')\n"),
+        ("latin1.csv", "", [], "allot: error: latin1.csv:2:2: the file is not valid UTF-8 (byte 0xE9)\n"),
+        ("nothere.csv", nil as String?, [], "allot: error: nothere.csv: cannot read: No such file or directory\n"),
+    ] as [(String, String?, [String], String)])
+    func badInput(file: String, content: String?, extra: [String], expected: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        if file == "latin1.csv" {
+            try dir.write(file, bytes: Array("user_id,coupon_id,uplift,cost\nu".utf8) + [0xE9] + Array(",c,1,1\n".utf8))
+        } else if let content {
+            try dir.write(file, content)
+        }
+        try dir.write("bad.json", #"{"budgets": [}"#)
+        try dir.write("coupon.json", #"{"coupon_caps": {"c7": 1}}"#)
+        try dir.write("channel.json", #"{"channel_caps": {"sms": 1}}"#)
+        try dir.write("column.json", #"{"budgets": [{"name": "pts", "column": "points", "limit": 1}]}"#)
+        let r = try AllotBinary.run(["solve", file, "--out", "a.csv"] + extra, in: dir.url)
+        #expect(r.status == 1)
+        #expect(r.stdout == "")
+        if expected.hasSuffix("\n") {
+            #expect(r.stderr == expected)
+        } else {
+            #expect(r.stderr.hasPrefix(expected), "got: \(r.stderr)")
+        }
+        #expect(!dir.exists("a.csv"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix(".allot-tmp") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func failedVerificationWritesNothing() throws {
+        // An existing output survives a failed run untouched.
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        try dir.write("a.csv", "previous\n")
+        let r = try AllotBinary.run(["solve", "s.csv", "--out", "a.csv", "--spec", "nope.json"], in: dir.url)
+        #expect(r.status == 1)
+        #expect(r.stderr == "allot: error: nope.json: cannot read: No such file or directory\n")
+        #expect(dir.read("a.csv") == "previous\n")
+    }
+
+    @Test func unknownMethodIsAUsageError() throws {
+        let r = try AllotBinary.run(["solve", "x.csv", "--method", "magic"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("unknown method 'magic'"))
+    }
+
+    @Test(arguments: [["--help"], ["solve", "--help"], ["generate", "--help"], ["evaluate", "--help"]])
+    func helpHasAnExample(args: [String]) throws {
+        let r = try AllotBinary.run(args)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Example:"))
+    }
+}

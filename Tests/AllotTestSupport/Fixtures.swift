@@ -1,0 +1,102 @@
+import Allot
+
+/// Random problems with every kind of constraint, for property tests. Seeded: the same seed
+/// gives the same problem.
+public struct RandomProblem {
+    public var users = 4
+    public var couponsPerUser = 3
+    public var coupons = 4
+    public var channels: [String] = []
+    public var budgets = 1
+    public var budgetFraction = 0.3
+    public var maxPerUser = 1
+    public var couponCap: Int? = nil
+    public var channelCap: Int? = nil
+    public var minROI: Double? = nil
+    public var integerCosts = false
+    public var negativeShare = 0.15
+
+    public init() {}
+
+    public func make(seed: UInt64) -> Problem {
+        var rng = SeededGenerator(seed: seed)
+        var rows: [CandidateRow] = []
+        var totals = [Double](repeating: 0, count: budgets)
+        for u in 0..<users {
+            var coupons = Array(0..<self.coupons)
+            rng.shuffle(&coupons)
+            for c in coupons.prefix(couponsPerUser) {
+                let negative = rng.nextUnit() < negativeShare
+                let uplift = ((negative ? -1 : 1) * (1 + 30 * rng.nextUnit()) * 100).rounded() / 100
+                var consumption = (0..<budgets).map { _ in
+                    integerCosts ? Double(1 + rng.nextIndex(below: 20)) : ((0.5 + 10 * rng.nextUnit()) * 100).rounded() / 100
+                }
+                if rng.nextUnit() < 0.05 { consumption[0] = 0 }
+                for b in 0..<budgets { totals[b] += consumption[b] }
+                rows.append(CandidateRow(user: "u\(u)", coupon: "c\(c)", uplift: uplift, cost: consumption[0],
+                                         channel: channels.isEmpty ? nil : channels[c % channels.count],
+                                         extra: Array(consumption.dropFirst())))
+            }
+        }
+        let extra = (1..<max(budgets, 1)).map { "r\($0)" }
+        let table = try! CandidateTable(rows: rows, extraColumns: extra)
+        var spec = AllocationSpec()
+        for b in 0..<budgets {
+            let limit = integerCosts ? (totals[b] * budgetFraction).rounded(.down) : (totals[b] * budgetFraction * 100).rounded() / 100
+            spec.budgets.append(.init(name: "b\(b)", column: b == 0 ? "cost" : "r\(b)", limit: limit))
+        }
+        spec.maxPerUser = maxPerUser
+        if let couponCap {
+            spec.couponCaps = table.couponIDs.sorted().map { ($0, couponCap) }
+        }
+        if let channelCap {
+            spec.channelCaps = channels.filter(table.channelNames.contains).sorted().map { ($0, channelCap) }
+        }
+        spec.minROI = minROI
+        return try! Problem(candidates: table, spec: spec)
+    }
+}
+
+/// The exact optimum by trying every subset of candidates: the naive reference for tiny
+/// problems (at most about 16 candidates).
+public func bruteForceOptimum(_ problem: Problem) -> (value: Double, allocation: Allocation) {
+    let n = problem.candidates.count
+    precondition(n <= 20, "brute force is for tiny problems")
+    var best = 0.0
+    var bestSet = Allocation(candidates: [])
+    for mask in 0..<(1 << n) {
+        let chosen = (0..<n).filter { mask & (1 << $0) != 0 }
+        let allocation = Allocation(candidates: chosen)
+        let report = Verifier.verify(problem, allocation)
+        if report.isFeasible, report.objective > best + 1e-12 {
+            best = report.objective
+            bestSet = allocation
+        }
+    }
+    return (best, bestSet)
+}
+
+/// Exact optimum of a single-budget, one-per-user problem with integer costs, by dynamic
+/// programming over budget units (multiple-choice knapsack): the reference for mid-sized tests.
+///
+/// - Complexity: O(n x budget).
+public func knapsackOptimum(_ problem: Problem) -> Double {
+    precondition(problem.budgets.count == 1 && problem.maxPerUser == 1)
+    let t = problem.candidates
+    let capacity = Int(problem.budgets[0].limit)
+    let column = t.columns[problem.budgets[0].column]
+    var best = [Double](repeating: 0, count: capacity + 1)
+    for u in 0..<t.userCount {
+        var next = best
+        for j in t.candidates(ofUser: u) where t.uplift[j] > 0 {
+            let w = Int(column[j])
+            precondition(Double(w) == column[j], "integer costs only")
+            if w > capacity { continue }
+            for b in w...capacity where best[b - w] + t.uplift[j] > next[b] {
+                next[b] = best[b - w] + t.uplift[j]
+            }
+        }
+        best = next
+    }
+    return best[capacity]
+}

@@ -1,0 +1,136 @@
+import Allot
+import AllotTestSupport
+import Testing
+
+/// Constraint mixes: each type alone, then combined.
+let constraintMixes: [(String, RandomProblem)] = {
+    var mixes: [(String, RandomProblem)] = []
+    var base = RandomProblem()
+    base.users = 4
+    base.couponsPerUser = 3
+    mixes.append(("one budget", base))
+    var freq = base
+    freq.maxPerUser = 2
+    freq.budgetFraction = 0.5
+    mixes.append(("frequency 2", freq))
+    var multi = base
+    multi.budgets = 2
+    mixes.append(("two budgets", multi))
+    var coupon = base
+    coupon.couponCap = 1
+    coupon.budgetFraction = 0.8
+    mixes.append(("coupon caps", coupon))
+    var channel = freq
+    channel.channels = ["push", "email"]
+    channel.channelCap = 1
+    mixes.append(("channel caps", channel))
+    var roi = base
+    roi.minROI = 2.5
+    roi.budgetFraction = 0.9
+    mixes.append(("min ROI", roi))
+    var all = base
+    all.maxPerUser = 2
+    all.budgets = 2
+    all.couponCap = 2
+    all.channels = ["push", "email"]
+    all.channelCap = 1
+    all.minROI = 1.5
+    all.budgetFraction = 0.5
+    mixes.append(("everything", all))
+    return mixes
+}()
+
+@Suite struct GreedyTests {
+    @Test(arguments: Method.baselines)
+    func feasibleNeverNegativeNeverAboveOptimum(method: Method) throws {
+        for (name, mix) in constraintMixes {
+            for seed in 1...12 as ClosedRange<UInt64> {
+                let problem = mix.make(seed: seed)
+                let solution = try solve(problem, method: method, options: SolveOptions(seed: seed))
+                let report = Verifier.verify(problem, solution.allocation)
+                #expect(report.isFeasible, "\(method) on \(name) seed \(seed): \(report.violations)")
+                #expect(abs(report.objective - solution.objective) < 1e-9)
+                #expect(solution.allocation.candidates.allSatisfy { problem.candidates.uplift[$0] > 0 })
+                let optimum = bruteForceOptimum(problem).value
+                #expect(report.objective <= optimum + 1e-9, "\(method) on \(name) seed \(seed)")
+            }
+        }
+    }
+
+    @Test(arguments: Method.baselines)
+    func deterministic(method: Method) throws {
+        var mix = RandomProblem()
+        mix.users = 300
+        mix.coupons = 6
+        mix.couponsPerUser = 4
+        mix.maxPerUser = 2
+        mix.channels = ["push", "email", "sms"]
+        mix.channelCap = 1
+        let problem = mix.make(seed: 42)
+        let a = try solve(problem, method: method, options: SolveOptions(seed: 5))
+        let b = try solve(problem, method: method, options: SolveOptions(seed: 5))
+        #expect(a.allocation == b.allocation)
+        #expect(Verifier.verify(problem, a.allocation).isFeasible)
+    }
+
+    /// The MCKP greedy theorem: with one budget and one incentive per user, the incremental
+    /// greedy is within the largest single uplift of the optimum.
+    @Test func marginalGreedyIsWithinOneItemOfOptimum() throws {
+        var mix = RandomProblem()
+        mix.users = 60
+        mix.coupons = 5
+        mix.couponsPerUser = 5
+        mix.integerCosts = true
+        mix.budgetFraction = 0.15
+        for seed in 1...10 as ClosedRange<UInt64> {
+            let problem = mix.make(seed: seed)
+            let solution = try solve(problem, method: .greedyMarginal)
+            #expect(Verifier.verify(problem, solution.allocation).isFeasible)
+            let optimum = knapsackOptimum(problem)
+            let largest = problem.candidates.uplift.max()!
+            #expect(solution.objective <= optimum + 1e-9)
+            #expect(solution.objective >= optimum - largest - 1e-9, "seed \(seed): \(solution.objective) vs \(optimum)")
+        }
+    }
+
+    /// The reason greedy-marginal exists: the naive ratio greedy gives users their cheapest
+    /// high-ratio coupon and runs out of users, leaving budget unspent.
+    @Test func marginalBeatsRatioOnGeneratedScores() throws {
+        let table = SyntheticScores(users: 2_000, coupons: 5, seed: 11).table()
+        var spend = 0.0
+        for u in 0..<table.userCount {
+            if let j = table.candidates(ofUser: u).max(by: { table.uplift[$0] < table.uplift[$1] }), table.uplift[j] > 0 {
+                spend += table.cost[j]
+            }
+        }
+        let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "b", limit: spend * 0.6)]))
+        let ratio = try solve(problem, method: .greedyRatio)
+        let marginal = try solve(problem, method: .greedyMarginal)
+        #expect(Verifier.verify(problem, ratio.allocation).isFeasible)
+        #expect(Verifier.verify(problem, marginal.allocation).isFeasible)
+        #expect(marginal.objective > ratio.objective)
+    }
+
+    @Test func blanketGivesOneCouponUntilTheBudgetBinds() throws {
+        let rows = (0..<10).flatMap { u in
+            [CandidateRow(user: "u\(u)", coupon: "big", uplift: 10, cost: 10),
+             CandidateRow(user: "u\(u)", coupon: "small", uplift: 4, cost: 1)]
+        }
+        let problem = try Problem(candidates: CandidateTable(rows: rows), spec: AllocationSpec(budgets: [.init(name: "b", limit: 5)]))
+        let solution = try solve(problem, method: .blanket, options: SolveOptions(seed: 3))
+        #expect(solution.allocation.count == 5)
+        #expect(solution.allocation.candidates.allSatisfy { problem.candidates.couponIDs[Int(problem.candidates.coupon[$0])] == "small" })
+        #expect(solution.notes == ["blanket coupon: small"])
+        #expect(Verifier.verify(problem, solution.allocation).isFeasible)
+    }
+
+    @Test func ratioAndUpliftOrders() throws {
+        // One budget of 10: ratio takes the cheap efficient coupon, uplift the big one.
+        let rows = [CandidateRow(user: "u", coupon: "big", uplift: 9, cost: 10),
+                    CandidateRow(user: "v", coupon: "cheap", uplift: 5, cost: 1),
+                    CandidateRow(user: "w", coupon: "mid", uplift: 6, cost: 9)]
+        let problem = try Problem(candidates: CandidateTable(rows: rows), spec: AllocationSpec(budgets: [.init(name: "b", limit: 10)]))
+        #expect(try solve(problem, method: .greedyRatio).allocation.candidates == [1, 2])
+        #expect(try solve(problem, method: .greedyUplift).allocation.candidates == [0])
+    }
+}
