@@ -6,6 +6,7 @@ import Darwin
 
 /// The allocation methods Allot offers.
 public enum Method: String, CaseIterable, Sendable {
+    case dual
     case greedyRatio = "greedy-ratio"
     case greedyUplift = "greedy-uplift"
     case blanket
@@ -13,7 +14,7 @@ public enum Method: String, CaseIterable, Sendable {
     case random
 
     /// The method `allot solve` uses when none is named.
-    public static let best: Method = .greedyMarginal
+    public static let best: Method = .dual
 
     /// The greedy baselines, for comparisons.
     public static let baselines: [Method] = [.greedyMarginal, .greedyRatio, .greedyUplift, .blanket, .random]
@@ -23,6 +24,8 @@ public enum Method: String, CaseIterable, Sendable {
 public struct SolveOptions: Sendable {
     /// Seed of the seeded methods (`random`, `blanket`).
     public var seed: UInt64 = 1
+    /// Settings of the `dual` method.
+    public var dual = DualOptions()
     public init(seed: UInt64 = 1) { self.seed = seed }
 }
 
@@ -37,6 +40,10 @@ public func solve(_ problem: Problem, method: Method, options: SolveOptions = So
     var notes: [String] = []
     let allocation: Allocation
     switch method {
+    case .dual:
+        var solution = DualSolver.solve(problem, options: options.dual)
+        solution.wallSeconds = monotonicSeconds() - start
+        return solution
     case .greedyRatio: allocation = GreedyBaselines.ratio(problem)
     case .greedyUplift: allocation = GreedyBaselines.uplift(problem)
     case .random: allocation = GreedyBaselines.random(problem, seed: options.seed)

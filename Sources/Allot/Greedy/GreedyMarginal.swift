@@ -40,10 +40,18 @@ enum GreedyMarginal {
     }
 
     static func solve(_ problem: Problem) -> Allocation {
+        var state = CapacityState(problem)
+        improve(&state)
+        return state.allocation
+    }
+
+    /// Runs the greedy from a feasible partial allocation: users trade up from what they hold.
+    /// The dual engine's recovery uses this to fill the capacity its choices leave.
+    static func improve(_ state: inout CapacityState) {
+        let problem = state.problem
         let t = problem.candidates
         let w = problem.normalizedWeights()
         var open = (0..<t.count).map(problem.isEligible)
-        var state = CapacityState(problem)
 
         func bestMove(_ u: Int) -> Move? {
             var best: Move?
@@ -78,7 +86,6 @@ enum GreedyMarginal {
             }
             if let next = bestMove(u) { heap.insert(next) }
         }
-        return state.allocation
     }
 
     @inline(__always)

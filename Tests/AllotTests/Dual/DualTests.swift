@@ -1,0 +1,176 @@
+@testable import Allot
+import AllotTestSupport
+import Testing
+
+private func dualOnly() -> SolveOptions {
+    var options = SolveOptions()
+    options.dual.compareWithBaseline = false
+    return options
+}
+
+@Suite struct DualTests {
+    /// Exhaustive reference on tiny instances, every constraint mix: the bound is never below
+    /// the optimum, the allocation never above it, and gap 0 means optimal.
+    @Test func tinyInstancesAgainstBruteForce() throws {
+        for (name, mix) in constraintMixes {
+            for seed in 1...15 as ClosedRange<UInt64> {
+                let problem = mix.make(seed: seed)
+                #expect(problem.candidates.count <= 12)
+                let solution = try solve(problem, method: .dual, options: dualOnly())
+                let report = Verifier.verify(problem, solution.allocation)
+                #expect(report.isFeasible, "\(name) seed \(seed): \(report.violations)")
+                let optimum = bruteForceOptimum(problem).value
+                let bound = try #require(solution.upperBound)
+                #expect(bound >= optimum - 1e-9 * max(1, optimum), "\(name) seed \(seed): bound \(bound) < optimum \(optimum)")
+                #expect(report.objective <= optimum + 1e-9)
+                if solution.relativeGap == 0 {
+                    #expect(abs(report.objective - optimum) <= 1e-9 * max(1, optimum), "\(name) seed \(seed)")
+                }
+                #expect(solution.shadowPrices.allSatisfy { $0.value >= 0 })
+            }
+        }
+    }
+
+    /// A few thousand candidates, one budget, integer costs: within 1e-3 of the exact optimum
+    /// from dynamic programming.
+    @Test func nearOptimalAgainstKnapsackDP() throws {
+        var mix = RandomProblem()
+        mix.users = 800
+        mix.coupons = 5
+        mix.couponsPerUser = 5
+        mix.integerCosts = true
+        mix.budgetFraction = 0.2
+        for seed in 1...4 as ClosedRange<UInt64> {
+            let problem = mix.make(seed: seed)
+            let solution = try solve(problem, method: .dual, options: dualOnly())
+            #expect(Verifier.verify(problem, solution.allocation).isFeasible)
+            let optimum = knapsackOptimum(problem)
+            #expect(solution.objective <= optimum + 1e-9)
+            #expect(solution.objective >= optimum * (1 - 1e-3), "seed \(seed): \(solution.objective) vs \(optimum)")
+            #expect(try #require(solution.upperBound) >= optimum - 1e-9)
+        }
+    }
+
+    /// On generated scores the dual's own allocation (no fallback) beats every baseline.
+    @Test(arguments: [(1, [String](), 1), (2, ["push", "email"], 2)])
+    func beatsEveryBaseline(seed: Int, channels: [String], maxPerUser: Int) throws {
+        let table = SyntheticScores(users: 3_000, coupons: 5, channels: channels, seed: UInt64(seed)).table()
+        var spend = 0.0
+        for u in 0..<table.userCount {
+            if let j = table.candidates(ofUser: u).max(by: { table.uplift[$0] < table.uplift[$1] }), table.uplift[j] > 0 { spend += table.cost[j] }
+        }
+        var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (spend * 0.3).rounded())], maxPerUser: maxPerUser)
+        if !channels.isEmpty { spec.channelCaps = [("email", 1), ("push", 1)] }
+        spec.couponCaps = [("c5", 200)]
+        let problem = try Problem(candidates: table, spec: spec)
+        let dual = try solve(problem, method: .dual, options: dualOnly())
+        #expect(Verifier.verify(problem, dual.allocation).isFeasible)
+        for method in Method.baselines {
+            let baseline = try solve(problem, method: method)
+            #expect(Verifier.verify(problem, baseline.allocation).isFeasible)
+            #expect(dual.objective >= baseline.objective, "\(method): \(baseline.objective) > dual \(dual.objective)")
+        }
+        #expect(try #require(dual.relativeGap) < 1e-3)
+    }
+
+    @Test func deterministicWhateverTheThreadCount() throws {
+        var mix = RandomProblem()
+        mix.users = 40_000
+        mix.coupons = 6
+        mix.couponsPerUser = 3
+        mix.budgets = 2
+        mix.couponCap = 3_000
+        let problem = mix.make(seed: 9)
+        var results: [Solution] = []
+        for threads in [1, 2, 3] {
+            var options = dualOnly()
+            options.dual.threads = threads
+            results.append(try solve(problem, method: .dual, options: options))
+        }
+        for r in results.dropFirst() {
+            #expect(r.allocation == results[0].allocation)
+            #expect(r.upperBound == results[0].upperBound)
+            #expect(r.shadowPrices == results[0].shadowPrices)
+        }
+        #expect(Verifier.verify(problem, results[0].allocation).isFeasible)
+    }
+
+    /// The shadow price of a single budget is the slope of the optimum in the budget.
+    @Test func shadowPriceIsMarginalValue() throws {
+        var mix = RandomProblem()
+        mix.users = 2_000
+        mix.coupons = 4
+        mix.couponsPerUser = 4
+        let problem = mix.make(seed: 5)
+        let solution = try solve(problem, method: .dual, options: dualOnly())
+        let price = try #require(solution.shadowPrices.first).value
+        let limit = problem.budgets[0].limit
+        var spec = AllocationSpec(budgets: [.init(name: "b0", limit: limit + 50)])
+        spec.maxPerUser = 1
+        let more = try Problem(candidates: problem.candidates, spec: spec)
+        let bigger = try solve(more, method: .dual, options: dualOnly())
+        let slope = (try #require(bigger.upperBound) - (try #require(solution.upperBound))) / 50
+        #expect(slope <= price + 1e-9)
+        #expect(slope >= price * 0.8)
+    }
+}
+
+@Suite struct CriticalMultiplierTests {
+    /// Selection against the naive answer: sort descending and accumulate.
+    @Test func selectionMatchesSorting() {
+        var rng = SeededGenerator(seed: 3)
+        for trial in 0..<300 {
+            var b = Breakpoints()
+            let n = rng.nextIndex(below: 40)
+            for _ in 0..<n {
+                // Repeated values on purpose.
+                b.append(Double(rng.nextIndex(below: 12)) - 2, Double(rng.nextIndex(below: 5)))
+            }
+            let room = Double(rng.nextIndex(below: 60))
+            var naive = 0.0
+            var candidates = Array(Set(b.points.filter { $0 > 0 })).sorted(by: >)
+            candidates.append(0)
+            for λ in candidates.reversed() {
+                let above = zip(b.points, b.drops).filter { $0.0 > λ }.reduce(0) { $0 + $1.1 }
+                if above <= room { naive = λ; break }
+            }
+            var copy = b
+            #expect(copy.smallestMultiplier(room: room) == naive, "trial \(trial)")
+        }
+    }
+
+    /// With one incentive per user, the bracket method (built for several) finds the same
+    /// coordinate minimum of the dual as the hull. (The multipliers themselves may differ where
+    /// a user sits exactly at the tie and rounding puts it on one side.)
+    @Test func bracketAgreesWithHull() {
+        var mix = RandomProblem()
+        mix.users = 500
+        mix.coupons = 6
+        mix.couponsPerUser = 5
+        mix.budgets = 2
+        mix.couponCap = 40
+        mix.minROI = 1.2
+        mix.budgetFraction = 0.2
+        let problem = mix.make(seed: 21)
+        let engine = DualEngine(problem, threads: 2)
+        var m = [Double](repeating: 0, count: engine.constraintCount)
+        for sweep in 0..<3 {
+            for i in 0..<engine.constraintCount {
+                let hull = engine.criticalByHull(i, m)
+                let bracket = engine.criticalByBracket(i, m)
+                var a = m, b = m
+                a[i] = hull
+                b[i] = bracket
+                let da = engine.evaluate(a).bound, db = engine.evaluate(b).bound
+                #expect(abs(da - db) <= 1e-9 * abs(da), "sweep \(sweep) constraint \(i): \(hull) vs \(bracket)")
+                // Neither is improved by moving slightly either way.
+                for λ in [hull * (1 - 1e-6), hull * (1 + 1e-6) + 1e-9] {
+                    var c = m
+                    c[i] = λ
+                    #expect(engine.evaluate(c).bound >= da - 1e-9 * abs(da))
+                }
+                m[i] = hull
+            }
+        }
+    }
+}
