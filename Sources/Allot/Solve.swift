@@ -24,6 +24,9 @@ public enum Method: String, CaseIterable, Sendable {
 public struct SolveOptions: Sendable {
     /// Seed of the seeded methods (`random`, `blanket`).
     public var seed: UInt64 = 1
+    /// Worker threads for the methods that use them (`dual`, `greedy-marginal`); results do
+    /// not depend on it.
+    public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// Settings of the `dual` method.
     public var dual = DualOptions()
     public init(seed: UInt64 = 1) { self.seed = seed }
@@ -41,13 +44,13 @@ public func solve(_ problem: Problem, method: Method, options: SolveOptions = So
     let allocation: Allocation
     switch method {
     case .dual:
-        var solution = DualSolver.solve(problem, options: options.dual)
+        var solution = DualSolver.solve(problem, options: options.dual, threads: options.threads)
         solution.wallSeconds = monotonicSeconds() - start
         return solution
     case .greedyRatio: allocation = GreedyBaselines.ratio(problem)
     case .greedyUplift: allocation = GreedyBaselines.uplift(problem)
     case .random: allocation = GreedyBaselines.random(problem, seed: options.seed)
-    case .greedyMarginal: allocation = GreedyMarginal.solve(problem)
+    case .greedyMarginal: allocation = GreedyMarginal.solve(problem, threads: options.threads)
     case .blanket:
         let (a, coupon) = GreedyBaselines.blanket(problem, seed: options.seed)
         allocation = a

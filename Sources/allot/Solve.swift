@@ -31,6 +31,9 @@ struct Solve: ParsableCommand {
     @Option(help: "Seed for the seeded methods (random, blanket).")
     var seed: UInt64 = 1
 
+    @Option(help: "Worker threads (default: all cores). The allocation does not depend on it.")
+    var threads: Int?
+
     func validate() throws {
         guard Method(rawValue: method) != nil else {
             throw ValidationError("unknown method '\(method)'; choose one of: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -43,7 +46,9 @@ struct Solve: ParsableCommand {
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let problem = try problem.load()
-            let solution = try Allot.solve(problem, method: method, options: SolveOptions(seed: seed))
+            var options = SolveOptions(seed: seed)
+            if let threads { options.threads = max(1, threads) }
+            let solution = try Allot.solve(problem, method: method, options: options)
             let report = Verifier.verify(problem, solution.allocation)
             let summaryValue = Summary(problem: problem, solution: solution, report: report)
             guard report.isFeasible else {

@@ -135,3 +135,30 @@ private let scores = """
         #expect(r.stdout.contains("Example:"))
     }
 }
+
+@Suite struct DualCLITests {
+    @Test func defaultMethodIsDualWithCertificate() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let g = try AllotBinary.run(["generate", "--users", "500", "--coupons", "4", "--seed", "2", "--out", "s.csv"], in: dir.url)
+        #expect(g.status == 0)
+        try dir.write("spec.json", #"{"budgets":[{"name":"cash","limit":400}],"coupon_caps":{"c4":30},"min_roi":3}"#)
+        let r = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--json", "--threads", "1"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(summary["method"] as? String == "dual")
+        #expect(summary["feasible"] as? Bool == true)
+        let bound = try #require(summary["upper_bound"] as? Double)
+        let objective = try #require(summary["objective"] as? Double)
+        #expect(bound >= objective)
+        #expect(try #require(summary["relative_gap"] as? Double) < 0.01)
+        let prices = try #require(summary["shadow_prices"] as? [String: Double])
+        #expect(Set(prices.keys) == ["budget:cash", "coupon_cap:c4", "min_roi:min_roi"])
+        #expect(r.stderr.contains("upper bound"))
+        // Same allocation with two threads.
+        let a = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--threads", "1"], in: dir.url)
+        let b = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--threads", "2"], in: dir.url)
+        #expect(a.stdout == b.stdout)
+        #expect(!a.stdout.isEmpty)
+    }
+}

@@ -1,30 +1,50 @@
+import HeapModule
 /// Method `dual`: coordinate descent on the Lagrangian dual, then primal recovery.
 enum DualSolver {
-    static func solve(_ problem: Problem, options: DualOptions) -> Solution {
-        let engine = DualEngine(problem, threads: options.threads)
+    static func solve(_ problem: Problem, options: DualOptions, threads: Int) -> Solution {
+        let engine = DualEngine(problem, threads: threads)
         let k = engine.constraintCount
         var m = [Double](repeating: 0, count: k)
         var current = engine.evaluate(m)
         var best = (bound: current.bound, multipliers: m)
         var sweeps = 0
         var notes: [String] = []
+        var primal: (allocation: Allocation, value: Double)?
+        var gap = Double.infinity
+        var checkedAtSweep = -1
+        /// Recovers an allocation at the best multipliers, keeps the best one, updates the gap.
+        func checkGap() {
+            let (a, v) = Recovery.recover(engine, best.multipliers)
+            if primal == nil || v > primal!.value { primal = (a, v) }
+            gap = relative(best.bound - primal!.value, best.bound)
+            checkedAtSweep = sweeps
+        }
 
         if k > 0 {
             // Synchronous coordinate descent (Zhang et al., WWW 2020): each multiplier in turn is
-            // set to its exact minimiser with the others fixed. One constraint needs one update.
+            // moved to its exact minimiser with the others fixed, over-relaxed by `relaxation`
+            // to damp the zig-zag between coupled constraints. One constraint needs one update.
+            // Every few sweeps, and when a sweep stops improving the bound, recover an allocation
+            // and stop once the gap is within the target.
             while sweeps < options.maxSweeps {
                 sweeps += 1
-                for i in 0..<k { m[i] = engine.criticalMultiplier(i, m) }
+                for i in 0..<k {
+                    let target = engine.criticalMultiplier(i, m)
+                    m[i] = k == 1 ? target : max(0, m[i] + options.relaxation * (target - m[i]))
+                }
                 let previous = best.bound
                 current = engine.evaluate(m)
                 if current.bound < best.bound { best = (current.bound, m) }
                 if k == 1 { break }
-                if previous - current.bound <= options.sweepTolerance * max(1, abs(previous)) { break }
+                let stalled = previous - current.bound <= options.sweepTolerance * max(1, abs(previous))
+                if stalled || sweeps % options.gapCheckInterval == 0 {
+                    checkGap()
+                    if stalled || gap <= options.targetGap { break }
+                }
             }
         }
-
-        var (allocation, objective) = Recovery.recover(engine, best.multipliers)
-        var gap = relative(best.bound - objective, best.bound)
+        if checkedAtSweep != sweeps { checkGap() }
+        var (allocation, objective) = primal!
 
         // Coordinate descent can stall at a kink of the dual with several multipliers; then try
         // projected subgradient steps (Polyak step towards the best primal value), keeping the best bound.
@@ -48,23 +68,28 @@ enum DualSolver {
                 notes.append("coordinate descent stalled; subgradient steps improved the bound")
                 let (a, v) = Recovery.recover(engine, best.multipliers)
                 if v > objective { allocation = a; objective = v }
-                gap = relative(best.bound - objective, best.bound)
             }
         }
 
-        var method = "dual"
-        if options.compareWithBaseline {
-            let greedy = GreedyMarginal.solve(problem)
+        let check: Bool
+        switch options.baselineCheck {
+        case .always: check = true
+        case .never: check = false
+        case .automatic:
+            check = problem.candidates.count <= BaselineCheck.automaticLimit
+            if !check { notes.append("greedy-marginal safety net skipped above \(BaselineCheck.automaticLimit) candidates") }
+        }
+        if check {
+            let greedy = GreedyMarginal.solve(problem, threads: threads)
             let greedyValue = totalUplift(problem, greedy)
             if greedyValue > objective {
                 notes.append("greedy-marginal found a better allocation than the dual's recovery (\(greedyValue) > \(objective)); returned it")
                 allocation = greedy
                 objective = greedyValue
-                method = "dual"
             }
         }
 
-        var solution = Solution(method: method, status: .feasible, allocation: allocation, objective: objective,
+        var solution = Solution(method: Method.dual.rawValue, status: .feasible, allocation: allocation, objective: objective,
                                 upperBound: max(best.bound, objective))
         if solution.relativeGap ?? 1 <= 1e-12 { solution.status = .optimal }
         solution.iterations = sweeps
@@ -103,7 +128,7 @@ enum Recovery {
             }
         }
         repair(engine, &state, picks: picks, userOf: userOf)
-        GreedyMarginal.improve(&state)
+        GreedyMarginal.improve(&state, threads: engine.chunks.threads)
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
     }
@@ -126,26 +151,75 @@ enum Recovery {
         return e
     }
 
+    /// A step back for one user: drop a held candidate, or downgrade it to another of the
+    /// user's candidates that uses less of the broken constraints.
+    struct Retreat: Comparable {
+        /// Uplift lost per unit of relative excess removed.
+        var key: Double
+        var user: Int32
+        var drop: Int32
+        var to: Int32
+        static func < (a: Retreat, b: Retreat) -> Bool {
+            (a.key, a.user, a.drop, a.to) < (b.key, b.user, b.drop, b.to)
+        }
+    }
+
+    /// Steps back, cheapest first, until every relaxed constraint holds.
     private static func repair(_ engine: DualEngine, _ state: inout CapacityState, picks: [Int], userOf: [Int32]) {
         var e = excess(engine, state)
         guard e.contains(where: { $0 > 0 }) else { return }
-        // Rank held assignments by uplift lost per unit of relative excess removed.
-        var ranked: [(Double, Int)] = []
-        for (a, j) in picks.enumerated() {
-            var relief = 0.0
-            for i in e.indices where e[i] > 0 { relief += engine.coefficient(i, j) / e[i] }
-            if relief > 0 { ranked.append((engine.uplift[j] / relief, a)) }
+        let t = engine.problem.candidates
+
+        func relief(_ j: Int, _ i: Int?, _ e: [Double]) -> Double {
+            var r = 0.0
+            for c in e.indices where e[c] > 0 {
+                r += (engine.coefficient(c, j) - (i.map { engine.coefficient(c, $0) } ?? 0)) / e[c]
+            }
+            return r
         }
-        ranked.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        for (_, a) in ranked {
-            let j = picks[a]
-            let helps = e.indices.contains { e[$0] > 0 && engine.coefficient($0, j) > 0 }
-            if !helps { continue }
-            state.remove(j, user: Int(userOf[a]))
-            e = excess(engine, state)
-            if !e.contains(where: { $0 > 0 }) { return }
+        func bestRetreat(_ u: Int, _ e: [Double]) -> Retreat? {
+            var best: Retreat?
+            let range = t.candidates(ofUser: u)
+            for j in range where state.chosen[j] {
+                let r = relief(j, nil, e)
+                if r > 0 {
+                    let step = Retreat(key: engine.uplift[j] / r, user: Int32(u), drop: Int32(j), to: -1)
+                    if best.map({ step < $0 }) ?? true { best = step }
+                }
+                for i in range where !state.chosen[i] && engine.eligible[i] {
+                    let r = relief(j, i, e)
+                    guard r > 0 else { continue }
+                    let step = Retreat(key: (engine.uplift[j] - engine.uplift[i]) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
+                    if best.map({ step < $0 }) ?? true, state.userAllows(user: u, add: i, remove: j),
+                       state.globalAllows(add: i, remove: j) {
+                        best = step
+                    }
+                }
+            }
+            return best
         }
-        // Still broken (removing one assignment can raise the ROI excess): sweep once more.
+
+        var heap = Heap<Retreat>()
+        var last: Int32 = -1
+        for u in userOf where u != last {
+            last = u
+            if let r = bestRetreat(Int(u), e) { heap.insert(r) }
+        }
+        while let step = heap.popMin() {
+            let u = Int(step.user)
+            let j = Int(step.drop)
+            let i = step.to >= 0 ? Int(step.to) : nil
+            let valid = state.chosen[j] && relief(j, i, e) > 0
+                && (i.map { state.userAllows(user: u, add: $0, remove: j) && state.globalAllows(add: $0, remove: j) } ?? true)
+            if valid {
+                state.remove(j, user: u)
+                if let i { state.add(i, user: u) }
+                e = excess(engine, state)
+                if !e.contains(where: { $0 > 0 }) { return }
+            }
+            if let next = bestRetreat(u, e) { heap.insert(next) }
+        }
+        // Nothing relieves the excess any more (cannot happen for budgets and caps): drop what consumes it.
         for (a, j) in picks.enumerated() where state.chosen[j] {
             guard e.indices.contains(where: { e[$0] > 0 && engine.coefficient($0, j) > 0 }) else { continue }
             state.remove(j, user: Int(userOf[a]))

@@ -91,25 +91,6 @@ struct CapacityState {
 }
 
 extension Problem {
-    /// The budget consumption of each candidate as one number: the sum over budgets of
-    /// consumption divided by limit (the share of each budget it uses). Greedy methods rank by
-    /// uplift per unit of this. With no budget it is 0 for every candidate.
-    ///
-    /// A budget with limit 0 contributes nothing here; candidates that consume it are excluded
-    /// by `isEligible` instead.
-    ///
-    /// - Complexity: O(n x budgets).
-    func normalizedWeights() -> [Double] {
-        let t = candidates
-        var w = [Double](repeating: 0, count: t.count)
-        for budget in budgets where budget.limit > 0 {
-            let column = t.columns[budget.column]
-            let scale = 1 / budget.limit
-            for j in 0..<t.count { w[j] += column[j] * scale }
-        }
-        return w
-    }
-
     /// Whether candidate `j` can be part of some feasible allocation on its own and is worth
     /// giving: uplift > 0, its coupon and channel caps are not 0, and it fits every budget.
     @inline(__always)

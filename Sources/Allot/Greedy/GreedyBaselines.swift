@@ -2,12 +2,12 @@
 /// every one returns a feasible allocation (it only adds what keeps every constraint).
 enum GreedyBaselines {
     /// `greedy-ratio`: candidates by descending uplift per normalised cost (see
-    /// `Problem.normalizedWeights`), each taken if it breaks no constraint.
+    /// `NormalizedWeight`), each taken if it breaks no constraint.
     /// Ties break by candidate index.
     ///
     /// - Complexity: O(n log n).
     static func ratio(_ problem: Problem) -> Allocation {
-        let w = problem.normalizedWeights()
+        let w = NormalizedWeight(problem)
         let u = problem.candidates.uplift
         return sequential(problem, order: rank(problem) { j in w[j] > 0 ? u[j] / w[j] : .infinity } tieBreak: { u[$0] })
     }
@@ -37,7 +37,7 @@ enum GreedyBaselines {
     /// - Complexity: O(n).
     static func blanket(_ problem: Problem, seed: UInt64) -> (Allocation, coupon: String?) {
         let t = problem.candidates
-        let w = problem.normalizedWeights()
+        let w = NormalizedWeight(problem)
         var sumU = [Double](repeating: 0, count: t.couponCount)
         var sumW = [Double](repeating: 0, count: t.couponCount)
         for j in 0..<t.count {

@@ -6,11 +6,10 @@ import HeapModule
 /// Every user holds a current set of candidates (empty at first). Its best *move* is the
 /// addition of one candidate (if its caps allow) or the exchange of one held candidate for a
 /// better one, whichever gives the most extra uplift per extra normalised cost (see
-/// `Problem.normalizedWeights`: the sum over budgets of consumption divided by limit). Moves
-/// that gain uplift at no extra cost come first. A max-heap holds each user's best move; the
-/// best move overall is applied if it keeps the budgets, coupon caps and ROI floor, and
-/// otherwise its target candidate is barred for that user. The user's next best move then
-/// goes back on the heap.
+/// `NormalizedWeight`: the sum over budgets of consumption divided by limit). Moves
+/// that gain uplift at no extra cost come first. Only moves that keep every constraint count.
+/// A max-heap holds each user's best move; the best move overall is applied if it still keeps
+/// the budgets, coupon caps and ROI floor, and the user's next best move goes back on the heap.
 ///
 /// With one budget and one incentive per user, a user's successive best moves walk the upper
 /// concave hull of its (cost, uplift) points, so this is the classic MCKP greedy, whose value
@@ -39,41 +38,25 @@ enum GreedyMarginal {
         }
     }
 
-    static func solve(_ problem: Problem) -> Allocation {
+    static func solve(_ problem: Problem, threads: Int = 1) -> Allocation {
         var state = CapacityState(problem)
-        improve(&state)
+        improve(&state, threads: threads)
         return state.allocation
     }
 
     /// Runs the greedy from a feasible partial allocation: users trade up from what they hold.
     /// The dual engine's recovery uses this to fill the capacity its choices leave.
-    static func improve(_ state: inout CapacityState) {
-        let problem = state.problem
-        let t = problem.candidates
-        let w = problem.normalizedWeights()
-        var open = (0..<t.count).map(problem.isEligible)
-
-        func bestMove(_ u: Int) -> Move? {
-            var best: Move?
-            let range = t.candidates(ofUser: u)
-            let held = Int(state.userCount[u])
-            for j in range where open[j] && !state.chosen[j] {
-                if held < problem.maxPerUser, state.userAllows(user: u, add: j) {
-                    consider(&best, u, j, -1, t.uplift[j], w[j])
-                }
-                if held > 0 {
-                    for i in range where state.chosen[i] && t.uplift[j] > t.uplift[i] && state.userAllows(user: u, add: j, remove: i) {
-                        consider(&best, u, j, i, t.uplift[j] - t.uplift[i], w[j] - w[i])
-                    }
-                }
-            }
-            return best
-        }
-
-        var heap = Heap<Move>()
-        for u in 0..<t.userCount {
-            if let m = bestMove(u) { heap.insert(m) }
-        }
+    ///
+    /// A user's best move is sought among the moves that every constraint allows at that
+    /// moment; when the move comes off the heap it is checked again (others may have used the
+    /// capacity meanwhile) and, if it no longer fits, the user's best move is sought anew.
+    /// The first best move of every user is found in parallel; the rest is sequential.
+    static func improve(_ state: inout CapacityState, threads: Int = 1) {
+        let weight = NormalizedWeight(state.problem)
+        let snapshot = state
+        let chunks = UserChunks(users: state.problem.candidates.userCount, threads: threads)
+        let initial = chunks.map { _, users in users.compactMap { bestMove($0, snapshot, weight) } }
+        var heap = Heap(initial.joined())
         while let m = heap.popMax() {
             let u = Int(m.user)
             let j = Int(m.add)
@@ -81,18 +64,70 @@ enum GreedyMarginal {
             if state.globalAllows(add: j, remove: i) {
                 if let i { state.remove(i, user: u) }
                 state.add(j, user: u)
-            } else {
-                open[j] = false
             }
-            if let next = bestMove(u) { heap.insert(next) }
+            if let next = bestMove(u, state, weight) { heap.insert(next) }
         }
     }
 
+    /// User `u`'s best move among those every constraint allows now, or nil.
+    /// - Complexity: O(k x F) for k candidates and frequency cap F.
+    private static func bestMove(_ u: Int, _ state: CapacityState, _ weight: NormalizedWeight) -> Move? {
+        let problem = state.problem
+        let t = problem.candidates
+        var best: Move?
+        let range = t.candidates(ofUser: u)
+        let held = Int(state.userCount[u])
+        for j in range where !state.chosen[j] && problem.isEligible(j) {
+            let wj = weight[j]
+            if held < problem.maxPerUser {
+                let move = Move(gain: t.uplift[j], extra: wj, user: u, add: j, remove: -1)
+                if best.map({ $0 < move }) ?? true, state.userAllows(user: u, add: j), state.globalAllows(add: j) {
+                    best = move
+                }
+            }
+            if held > 0 {
+                for i in range where state.chosen[i] && t.uplift[j] > t.uplift[i] {
+                    let move = Move(gain: t.uplift[j] - t.uplift[i], extra: wj - weight[i], user: u, add: j, remove: i)
+                    if best.map({ $0 < move }) ?? true, state.userAllows(user: u, add: j, remove: i),
+                       state.globalAllows(add: j, remove: i) {
+                        best = move
+                    }
+                }
+            }
+        }
+        return best
+    }
+}
+
+extension GreedyMarginal.Move {
+    /// A move gaining `gain` uplift for `extra` normalised cost; free gains come first.
     @inline(__always)
-    private static func consider(_ best: inout Move?, _ u: Int, _ j: Int, _ i: Int, _ gain: Double, _ extra: Double) {
-        let move = extra > 0
-            ? Move(tier: 0, key: gain / extra, gain: gain, user: Int32(u), add: Int32(j), remove: Int32(i))
-            : Move(tier: 1, key: gain, gain: gain, user: Int32(u), add: Int32(j), remove: Int32(i))
-        if best == nil || best! < move { best = move }
+    init(gain: Double, extra: Double, user: Int, add: Int, remove: Int) {
+        self = extra > 0
+            ? .init(tier: 0, key: gain / extra, gain: gain, user: Int32(user), add: Int32(add), remove: Int32(remove))
+            : .init(tier: 1, key: gain, gain: gain, user: Int32(user), add: Int32(add), remove: Int32(remove))
+    }
+}
+
+/// The budget consumption of a candidate as one number: the sum over budgets of consumption
+/// divided by limit (the share of each budget it uses). Greedy methods rank by uplift per unit
+/// of this. With no budget it is 0. A budget with limit 0 contributes nothing here; candidates
+/// that consume it are excluded by `Problem.isEligible` instead. Computed on the fly, without an
+/// array per candidate.
+struct NormalizedWeight {
+    private let columns: [[Double]]
+    private let scales: [Double]
+
+    init(_ problem: Problem) {
+        let positive = problem.budgets.filter { $0.limit > 0 }
+        columns = positive.map { problem.candidates.columns[$0.column] }
+        scales = positive.map { 1 / $0.limit }
+    }
+
+    @inline(__always)
+    subscript(_ j: Int) -> Double {
+        var w = 0.0
+        for b in 0..<columns.count { w += columns[b][j] * scales[b] }
+        return w
     }
 }

@@ -69,6 +69,24 @@ public struct CandidateTable: Sendable {
         self.columns = columns
     }
 
+    /// The same table with one more consumption column, for an extra budget.
+    ///
+    /// - Throws: `InputError` when the name is taken, the count is wrong, or a value is negative
+    ///   or not finite.
+    /// - Complexity: O(n).
+    public func addingColumn(_ name: String, _ values: [Double]) throws -> CandidateTable {
+        guard !columnNames.contains(name) else { throw InputError(file: "candidates", "column '\(name)' exists already") }
+        guard values.count == count else {
+            throw InputError(file: "candidates", "column '\(name)' has \(values.count) values for \(count) candidates")
+        }
+        if let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            throw InputError(file: "candidates", "column '\(name)': value \(values[bad]) at candidate \(bad) must be a finite number >= 0")
+        }
+        return CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames, userStart: userStart,
+                              coupon: coupon, channel: channel, uplift: uplift,
+                              columnNames: columnNames + [name], columns: columns + [values])
+    }
+
     /// Builds a table from rows in any order, e.g. for use as a library.
     ///
     /// - Throws: `InputError` on a negative or non-finite number or a duplicate pair.

@@ -4,7 +4,7 @@ import Testing
 
 private func dualOnly() -> SolveOptions {
     var options = SolveOptions()
-    options.dual.compareWithBaseline = false
+    options.dual.baselineCheck = .never
     return options
 }
 
@@ -84,7 +84,7 @@ private func dualOnly() -> SolveOptions {
         var results: [Solution] = []
         for threads in [1, 2, 3] {
             var options = dualOnly()
-            options.dual.threads = threads
+            options.threads = threads
             results.append(try solve(problem, method: .dual, options: options))
         }
         for r in results.dropFirst() {
