@@ -15,9 +15,13 @@ let package = Package(
         .target(
             name: "Allot",
             dependencies: [
+                "CCbc", "CGLPKGuard",
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        .systemLibrary(name: "CGLPK"),
+        .systemLibrary(name: "CCbc"),
+        .target(name: "CGLPKGuard", dependencies: ["CGLPK"], linkerSettings: [.linkedLibrary("glpk")]),
         .executableTarget(
             name: "allot",
             dependencies: [

@@ -7,6 +7,9 @@ import Darwin
 /// The allocation methods Allot offers.
 public enum Method: String, CaseIterable, Sendable {
     case dual
+    case milpGLPK = "milp-glpk"
+    case milpCBC = "milp-cbc"
+    case dualMILP = "dual+milp"
     case greedyRatio = "greedy-ratio"
     case greedyUplift = "greedy-uplift"
     case blanket
@@ -15,6 +18,12 @@ public enum Method: String, CaseIterable, Sendable {
 
     /// The method `allot solve` uses when none is named.
     public static let best: Method = .dual
+
+    /// A method by name; `milp` is `milp-glpk`.
+    public init?(named name: String) {
+        if name == "milp" { self = .milpGLPK; return }
+        self.init(rawValue: name)
+    }
 
     /// The greedy baselines, for comparisons.
     public static let baselines: [Method] = [.greedyMarginal, .greedyRatio, .greedyUplift, .blanket, .random]
@@ -29,6 +38,12 @@ public struct SolveOptions: Sendable {
     public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// Settings of the `dual` method.
     public var dual = DualOptions()
+    /// Settings of the exact methods.
+    public var milp = MILPOptions()
+    /// The backend `dual+milp` polishes with.
+    public var milpBackend: MILPBackend = GLPKBackend()
+    /// How many users nearest the tie `dual+milp` solves exactly.
+    public var polishUsers = 2_000
     public init(seed: UInt64 = 1) { self.seed = seed }
 }
 
@@ -45,6 +60,15 @@ public func solve(_ problem: Problem, method: Method, options: SolveOptions = So
     switch method {
     case .dual:
         var solution = DualSolver.solve(problem, options: options.dual, threads: options.threads)
+        solution.wallSeconds = monotonicSeconds() - start
+        return solution
+    case .milpGLPK, .milpCBC, .dualMILP:
+        var solution: Solution
+        switch method {
+        case .milpGLPK: solution = try MILPSolver.solve(problem, backend: GLPKBackend(), options: options)
+        case .milpCBC: solution = try MILPSolver.solve(problem, backend: CBCBackend(), options: options)
+        default: solution = try MILPSolver.polish(problem, options: options)
+        }
         solution.wallSeconds = monotonicSeconds() - start
         return solution
     case .greedyRatio: allocation = GreedyBaselines.ratio(problem)

@@ -16,7 +16,7 @@ struct Solve: ParsableCommand {
 
     @OptionGroup var problem: ProblemOptions
 
-    @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the best available (\(Method.best.rawValue)).")
+    @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (milp = milp-glpk). Default: the best available (\(Method.best.rawValue)).")
     var method: String = Method.best.rawValue
 
     @Option(help: "Allocation CSV output ('-' for standard output).")
@@ -34,20 +34,35 @@ struct Solve: ParsableCommand {
     @Option(help: "Worker threads (default: all cores). The allocation does not depend on it.")
     var threads: Int?
 
+    @Option(name: .customLong("time-limit"), help: "Seconds for the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned.")
+    var timeLimit: Double?
+
+    @Option(help: "Relative gap at which the exact methods and the dual stop.")
+    var gap: Double?
+
+    @Flag(help: "Show the MILP solvers' logs.")
+    var verbose = false
+
     func validate() throws {
-        guard Method(rawValue: method) != nil else {
+        guard Method(named: method) != nil else {
             throw ValidationError("unknown method '\(method)'; choose one of: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
     func run() throws {
         try runReportingErrors {
-            let method = Method(rawValue: method)!
+            let method = Method(named: method)!
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let problem = try problem.load()
             var options = SolveOptions(seed: seed)
             if let threads { options.threads = max(1, threads) }
+            options.milp.timeLimit = timeLimit
+            options.milp.verbose = verbose
+            if let gap {
+                options.milp.relativeGap = gap
+                options.dual.targetGap = gap
+            }
             let solution = try Allot.solve(problem, method: method, options: options)
             let report = Verifier.verify(problem, solution.allocation)
             let summaryValue = Summary(problem: problem, solution: solution, report: report)

@@ -39,6 +39,7 @@ struct Scale: ParsableCommand {
     @Option var seed: UInt64 = 1
     @Option var threads = 2
     @Flag(help: "Do not run greedy-marginal inside the dual as a safety net.") var noBaselineCheck = false
+    @Option(help: "The dual's target relative gap.") var gap: Double?
 
     func run() throws {
         let t0 = monotonicSeconds()
@@ -70,6 +71,7 @@ struct Scale: ParsableCommand {
             var options = SolveOptions(seed: seed)
             options.threads = threads
             if noBaselineCheck { options.dual.baselineCheck = .never }
+            if let gap { options.dual.targetGap = gap }
             let solution = try solve(problem, method: method, options: options)
             let report = Verifier.verify(problem, solution.allocation)
             let line: [String: Any] = [

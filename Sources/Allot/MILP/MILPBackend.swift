@@ -1,0 +1,44 @@
+/// Settings of an exact solve.
+public struct MILPOptions: Sendable {
+    /// Seconds; nil for none. A limited run returns the best allocation found.
+    public var timeLimit: Double?
+    /// Stop when (bound - best) / best is below this.
+    public var relativeGap: Double = 1e-6
+    /// Let the solver print its log on standard error.
+    public var verbose = false
+    public init(timeLimit: Double? = nil, relativeGap: Double = 1e-6, verbose: Bool = false) {
+        self.timeLimit = timeLimit
+        self.relativeGap = relativeGap
+        self.verbose = verbose
+    }
+}
+
+/// What a backend established about a model. A returned status is not an error: errors are
+/// thrown.
+public enum MILPStatus: String, Sendable {
+    case optimal
+    /// A limit stopped the search; `values` is the best solution found.
+    case feasibleAtLimit = "feasible_at_limit"
+    case infeasible
+    /// A limit stopped the search before any solution was found.
+    case noSolutionAtLimit = "no_solution_at_limit"
+}
+
+public struct MILPResult: Sendable {
+    public var status: MILPStatus
+    /// A 0-1 value per column, when a solution is known.
+    public var values: [Double]?
+    public var objective: Double?
+    /// The solver's proven bound on the optimum, when it reports one.
+    public var bestBound: Double?
+}
+
+/// An exact 0-1 solver. Conformances live in Backends/, one file per solver, and are the only
+/// code that touches C.
+public protocol MILPBackend: Sendable {
+    /// The method name (`milp-glpk`, `milp-cbc`).
+    var name: String { get }
+    /// Solves `model`; `start`, when given, is a feasible 0-1 point to start from.
+    /// - Throws: `SolveError` when the solver fails (not when the model is infeasible).
+    func solve(_ model: MILPModel, options: MILPOptions, start: [Double]?) throws -> MILPResult
+}

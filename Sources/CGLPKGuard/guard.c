@@ -1,0 +1,185 @@
+#include "CGLPKGuard.h"
+
+#include <glpk.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+struct allot_glpk_problem {
+    glp_prob *lp;
+    int ncols;
+    const double *start;   /* during a solve only */
+    int start_used;
+};
+
+static _Thread_local jmp_buf *guard_point = NULL;
+static _Thread_local char message[2048];
+static _Thread_local int verbose_output = 0;
+
+static int term_hook(void *info, const char *s) {
+    (void)info;
+    size_t used = strlen(message);
+    if (used + 1 < sizeof message) {
+        strncat(message, s, sizeof message - used - 1);
+    }
+    if (verbose_output) {
+        fputs(s, stderr);
+    }
+    return 1; /* we printed (or silenced) it */
+}
+
+static void error_hook(void *info) {
+    (void)info;
+    if (guard_point != NULL) {
+        longjmp(*guard_point, 1);
+    }
+}
+
+/* Installs the hooks; the caller does setjmp on `point` right after. */
+static void arm(jmp_buf *point, int verbose) {
+    message[0] = '\0';
+    verbose_output = verbose;
+    guard_point = point;
+    glp_term_hook(term_hook, NULL);
+    glp_error_hook(error_hook, NULL);
+}
+
+static void disarm(void) {
+    guard_point = NULL;
+    glp_error_hook(NULL, NULL);
+}
+
+const char *allot_glpk_message(void) { return message; }
+
+int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objective,
+                     int nrows, const char *sense, const double *rhs,
+                     const int *row_start, const int *col_index, const double *value) {
+    jmp_buf point;
+    allot_glpk_problem *volatile p = NULL;
+    int *volatile ia = NULL;
+    int *volatile ja = NULL;
+    double *volatile ar = NULL;
+    arm(&point, 0);
+    if (setjmp(point)) {
+        disarm();
+        free(ia); free(ja); free(ar); free(p);
+        glp_free_env();
+        return ALLOT_GLPK_ERROR;
+    }
+    p = calloc(1, sizeof *p);
+    p->ncols = ncols;
+    p->lp = glp_create_prob();
+    glp_set_obj_dir(p->lp, GLP_MAX);
+    if (ncols > 0) glp_add_cols(p->lp, ncols);
+    for (int j = 0; j < ncols; j++) {
+        glp_set_col_kind(p->lp, j + 1, GLP_BV);
+        glp_set_obj_coef(p->lp, j + 1, objective[j]);
+    }
+    if (nrows > 0) glp_add_rows(p->lp, nrows);
+    for (int r = 0; r < nrows; r++) {
+        if (sense[r] == 'G') glp_set_row_bnds(p->lp, r + 1, GLP_LO, rhs[r], 0.0);
+        else glp_set_row_bnds(p->lp, r + 1, GLP_UP, 0.0, rhs[r]);
+    }
+    int nnz = row_start[nrows];
+    /* GLPK's arrays are 1-based with an ignored slot 0. */
+    ia = malloc(sizeof(int) * (size_t)(nnz + 1));
+    ja = malloc(sizeof(int) * (size_t)(nnz + 1));
+    ar = malloc(sizeof(double) * (size_t)(nnz + 1));
+    for (int r = 0; r < nrows; r++) {
+        for (int k = row_start[r]; k < row_start[r + 1]; k++) {
+            ia[k + 1] = r + 1;
+            ja[k + 1] = col_index[k] + 1;
+            ar[k + 1] = value[k];
+        }
+    }
+    glp_load_matrix(p->lp, nnz, ia, ja, ar);
+    free(ia); free(ja); free(ar);
+    disarm();
+    *out = p;
+    return ALLOT_GLPK_OK;
+}
+
+/* Offers the warm start once, as a heuristic solution. */
+static void callback(glp_tree *tree, void *info) {
+    allot_glpk_problem *p = info;
+    if (glp_ios_reason(tree) == GLP_IHEUR && p->start != NULL && !p->start_used) {
+        p->start_used = 1;
+        /* glp_ios_heur_sol takes a 1-based array. */
+        double *x = malloc(sizeof(double) * (size_t)(p->ncols + 1));
+        x[0] = 0;
+        for (int j = 0; j < p->ncols; j++) x[j + 1] = p->start[j];
+        glp_ios_heur_sol(tree, x);
+        free(x);
+    }
+}
+
+int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
+                     const double *start, int *outcome, double *objective, double *best_bound,
+                     double *solution) {
+    jmp_buf point;
+    arm(&point, verbose);
+    if (setjmp(point)) {
+        disarm();
+        glp_free_env();   /* frees p->lp with every other GLPK object of this thread */
+        free(p);
+        return ALLOT_GLPK_ERROR;
+    }
+    glp_iocp parm;
+    glp_init_iocp(&parm);
+    parm.presolve = GLP_ON;
+    parm.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
+    if (time_limit_seconds > 0) {
+        double ms = time_limit_seconds * 1000.0;
+        parm.tm_lim = ms > 2e9 ? 2000000000 : (int)ms;
+    }
+    if (mip_gap > 0) parm.mip_gap = mip_gap;
+    p->start = start;
+    p->start_used = 0;
+    if (start != NULL) {
+        parm.cb_func = callback;
+        parm.cb_info = p;
+    }
+    int ret = glp_intopt(p->lp, &parm);
+    p->start = NULL;
+    int status = glp_mip_status(p->lp);
+    *best_bound = 0;
+    if (ret == GLP_ENOPFS || ret == GLP_ENODFS || status == GLP_NOFEAS) {
+        *outcome = ALLOT_GLPK_INFEASIBLE;
+    } else if (status == GLP_OPT && (ret == 0)) {
+        *outcome = ALLOT_GLPK_OPTIMAL;
+    } else if (status == GLP_FEAS || status == GLP_OPT) {
+        *outcome = ALLOT_GLPK_FEASIBLE;
+    } else {
+        *outcome = ALLOT_GLPK_NO_SOLUTION;
+    }
+    if (*outcome == ALLOT_GLPK_OPTIMAL || *outcome == ALLOT_GLPK_FEASIBLE) {
+        *objective = glp_mip_obj_val(p->lp);
+        for (int j = 0; j < p->ncols; j++) solution[j] = glp_mip_col_val(p->lp, j + 1);
+    }
+    disarm();
+    return ALLOT_GLPK_OK;
+}
+
+void allot_glpk_delete(allot_glpk_problem *p) {
+    if (p == NULL) return;
+    glp_delete_prob(p->lp);
+    free(p);
+}
+
+int allot_glpk_force_error(void) {
+    jmp_buf point;
+    glp_prob *volatile lp = NULL;
+    arm(&point, 0);
+    if (setjmp(point)) {
+        disarm();
+        glp_free_env();
+        return ALLOT_GLPK_ERROR;
+    }
+    lp = glp_create_prob();
+    glp_add_cols(lp, 1);
+    glp_set_obj_coef(lp, 5, 1.0);   /* column 5 does not exist: GLPK raises an error */
+    glp_delete_prob(lp);
+    disarm();
+    return ALLOT_GLPK_OK;
+}

@@ -1,0 +1,45 @@
+#ifndef ALLOT_CGLPKGUARD_H
+#define ALLOT_CGLPKGUARD_H
+
+/* Every GLPK call that can fail, behind setjmp and glp_error_hook: a GLPK error returns
+ * ALLOT_GLPK_ERROR (with GLPK's message in allot_glpk_message()) instead of aborting the
+ * process. After an error, GLPK's environment of the calling thread has been freed
+ * (glp_free_env): every problem object of that thread is gone.
+ *
+ * Create, solve and delete a problem on one thread: GLPK's environment is thread-local.
+ * No Swift code runs inside these functions (longjmp must not cross Swift frames). */
+
+#define ALLOT_GLPK_OK 0
+#define ALLOT_GLPK_ERROR (-1)
+
+typedef struct allot_glpk_problem allot_glpk_problem;
+
+/* Outcome of allot_glpk_solve. */
+#define ALLOT_GLPK_OPTIMAL 1
+#define ALLOT_GLPK_FEASIBLE 2      /* stopped at a limit with an integer solution */
+#define ALLOT_GLPK_INFEASIBLE 3
+#define ALLOT_GLPK_NO_SOLUTION 4   /* stopped at a limit before any integer solution */
+
+/* Builds a maximisation problem with binary columns.
+ * Rows: sense[r] is 'L' (<= rhs[r]) or 'G' (>= rhs[r]). The matrix is given by row, CSR:
+ * row_start[nrows + 1], col_index[nnz] (0-based), value[nnz]. */
+int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objective,
+                     int nrows, const char *sense, const double *rhs,
+                     const int *row_start, const int *col_index, const double *value);
+
+/* Solves; after ALLOT_GLPK_ERROR, p has been freed: do not delete it.
+ * start (nullable, ncols values) is an integer-feasible solution offered to the
+ * search through a heuristic callback. time_limit <= 0: none. */
+int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
+                     const double *start, int *outcome, double *objective, double *best_bound,
+                     double *solution);
+
+void allot_glpk_delete(allot_glpk_problem *p);
+
+/* Calls GLPK with an invalid argument on purpose, to test the guard. Returns ALLOT_GLPK_ERROR. */
+int allot_glpk_force_error(void);
+
+/* GLPK's text for the last error on this thread. */
+const char *allot_glpk_message(void);
+
+#endif
