@@ -46,7 +46,9 @@ public struct GLPKBackend: MILPBackend {
 
     static func error(_ doing: String) -> SolveError {
         let text = String(cString: allot_glpk_message()).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-        return SolveError("GLPK failed while \(doing): \(text.last ?? "no message")")
+        // GLPK prints the failed call's complaint, then "Error detected in file ... at line ...".
+        let complaint = text.filter { !$0.hasPrefix("Error detected in file") }.last ?? text.last ?? "no message"
+        return SolveError("GLPK failed while \(doing): \(complaint)")
     }
 }
 

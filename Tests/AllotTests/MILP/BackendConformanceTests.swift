@@ -1,0 +1,141 @@
+@testable import Allot
+import AllotTestSupport
+import Foundation
+import Testing
+
+/// One suite, run against every backend.
+let backends: [String] = ["glpk", "cbc"]
+
+func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : CBCBackend() }
+
+@Suite struct BackendConformanceTests {
+    @Test(arguments: backends)
+    func tinyInstancesAgainstBruteForce(name: String) throws {
+        let solver = backend(name)
+        for (mixName, mix) in constraintMixes {
+            for seed in 1...8 as ClosedRange<UInt64> {
+                let problem = mix.make(seed: seed)
+                let formulation = MILPFormulation(problem)
+                let optimum = bruteForceOptimum(problem).value
+                guard formulation.model.columnCount > 0 else {
+                    #expect(optimum == 0)
+                    continue
+                }
+                let result = try solver.solve(formulation.model, options: MILPOptions(relativeGap: 0), start: nil)
+                #expect(result.status == .optimal, "\(name) \(mixName) seed \(seed)")
+                let allocation = formulation.allocation(try #require(result.values))
+                let report = Verifier.verify(problem, allocation)
+                #expect(report.isFeasible, "\(name) \(mixName) seed \(seed): \(report.violations)")
+                #expect(abs(report.objective - optimum) <= 1e-6 * max(1, optimum), "\(name) \(mixName) seed \(seed): \(report.objective) vs \(optimum)")
+            }
+        }
+    }
+
+    @Test(arguments: backends)
+    func infeasibleModelIsAStatusNotAnError(name: String) throws {
+        var model = MILPModel()
+        model.objective = [1, 2]
+        model.columnNames = ["a", "b"]
+        model.addRow("need_three", [(0, 1), (1, 1)], .greaterEqual, 3)
+        let result = try backend(name).solve(model, options: MILPOptions(), start: nil)
+        #expect(result.status == .infeasible)
+        #expect(result.values == nil)
+    }
+
+    @Test(arguments: backends)
+    func timeLimitIsHonouredAndReturnsTheIncumbent(name: String) throws {
+        var mix = RandomProblem()
+        mix.users = 3_000
+        mix.coupons = 8
+        mix.couponsPerUser = 6
+        mix.budgets = 3
+        mix.maxPerUser = 2
+        mix.couponCap = 900
+        mix.budgetFraction = 0.2
+        let problem = mix.make(seed: 4)
+        let formulation = MILPFormulation(problem)
+        let greedy = try solve(problem, method: .greedyMarginal)
+        let start = formulation.point(greedy.allocation)
+        let began = monotonicSeconds()
+        let result = try backend(name).solve(formulation.model, options: MILPOptions(timeLimit: 1, relativeGap: 0), start: start)
+        let elapsed = monotonicSeconds() - began
+        #expect(elapsed < 1 * 1.5 + 2.5, "\(name) took \(elapsed) s")
+        #expect([.optimal, .feasibleAtLimit].contains(result.status))
+        let allocation = formulation.allocation(try #require(result.values))
+        let report = Verifier.verify(problem, allocation)
+        #expect(report.isFeasible)
+        // With the greedy allocation as a start, the incumbent is never worse than it.
+        #expect(report.objective >= greedy.objective - 1e-6)
+    }
+
+    @Test func glpkErrorIsThrownAndTheNextSolveWorks() throws {
+        #expect(throws: SolveError.self) { try GLPKBackend.forceError() }
+        do {
+            try GLPKBackend.forceError()
+        } catch let error as SolveError {
+            #expect(error.message.hasPrefix("GLPK failed while a forced invalid call: "))
+            #expect(error.message.contains("glp_set_obj_coef"))
+        }
+        let problem = constraintMixes[0].1.make(seed: 3)
+        let formulation = MILPFormulation(problem)
+        let result = try GLPKBackend().solve(formulation.model, options: MILPOptions(relativeGap: 0), start: nil)
+        #expect(result.status == .optimal)
+        #expect(abs(result.objective! - bruteForceOptimum(problem).value) < 1e-6)
+    }
+
+    /// OR-Library mknapcb1: the first three instances reach their best known values.
+    @Test(arguments: backends)
+    func orLibraryBestKnownValues(name: String) throws {
+        let problems = try ORLibrary.mknapcb1()
+        let best = try ORLibrary.bestKnown()
+        #expect(problems.count == 30)
+        for k in 0..<3 {
+            let solution = try MILPSolver.solve(problems[k], backend: backend(name), options: exactOptions())
+            #expect(Verifier.verify(problems[k], solution.allocation).isFeasible)
+            #expect(solution.status == .optimal)
+            #expect(abs(solution.objective - best[k]) < 1e-6, "\(name) instance \(k + 1): \(solution.objective) vs \(best[k])")
+        }
+    }
+
+    @Test(arguments: Method.allCases.filter { [.milpGLPK, .milpCBC, .dualMILP].contains($0) })
+    func methodsThroughSolve(method: Method) throws {
+        for (mixName, mix) in constraintMixes {
+            let problem = mix.make(seed: 6)
+            let solution = try solve(problem, method: method, options: exactOptions())
+            let report = Verifier.verify(problem, solution.allocation)
+            #expect(report.isFeasible, "\(method) \(mixName)")
+            let optimum = bruteForceOptimum(problem).value
+            #expect(report.objective <= optimum + 1e-9)
+            if method != .dualMILP {
+                #expect(abs(report.objective - optimum) <= 1e-6 * max(1, optimum), "\(method) \(mixName)")
+            }
+            #expect((solution.upperBound ?? .infinity) >= optimum - 1e-6)
+        }
+    }
+
+    @Test func polishingNeverLosesAndKeepsTheDualBound() throws {
+        var mix = RandomProblem()
+        mix.users = 1_500
+        mix.coupons = 5
+        mix.couponsPerUser = 5
+        mix.budgets = 2
+        mix.couponCap = 250
+        let problem = mix.make(seed: 8)
+        var options = exactOptions()
+        options.polishUsers = 300
+        options.dual.baselineCheck = .never
+        let dual = try solve(problem, method: .dual, options: options)
+        let polished = try solve(problem, method: .dualMILP, options: options)
+        #expect(Verifier.verify(problem, polished.allocation).isFeasible)
+        #expect(polished.objective >= dual.objective - 1e-9)
+        #expect(polished.upperBound == dual.upperBound)
+        #expect(polished.notes.contains { $0.hasPrefix("polished 300 users nearest the tie") })
+    }
+}
+
+func exactOptions() -> SolveOptions {
+    var options = SolveOptions()
+    options.milp.relativeGap = 0
+    options.threads = 2
+    return options
+}
