@@ -8,7 +8,7 @@ struct Benchmarks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "allot-benchmarks",
         abstract: "Scale benchmarks of Allot (release build).",
-        subcommands: [Scale.self, CSVRead.self]
+        subcommands: [Scale.self, CSVRead.self, ORLib.self, Exact.self]
     )
 }
 
@@ -95,7 +95,7 @@ struct CSVRead: ParsableCommand {
     @Option var users = 1_000_000
     @Option var coupons = 10
     @Option var path = "/tmp/allot-bench-scores.csv"
-    @Option(help: "Also parse with SwiftCSV (slow: use a smaller file).") var swiftcsv = false
+    @Flag(help: "Also parse with SwiftCSV (slow: use a smaller file).") var swiftcsv = false
     @Option var repeats = 3
 
     func run() throws {
@@ -123,6 +123,112 @@ struct CSVRead: ParsableCommand {
             let seconds = monotonicSeconds() - t0
             print("SwiftCSV: \(csv.rows.count) rows, \(seconds) s, \(size / 1e6 / seconds) MB/s (sum \(uplift))")
         }
+    }
+}
+
+/// All 30 mknapcb1 instances with both backends.
+struct ORLib: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "orlib", abstract: "OR-Library mknapcb1 with both MILP backends.")
+    @Option var shared = "../../shared"
+    @Option var timeLimit = 60.0
+
+    func run() throws {
+        let text = try String(contentsOfFile: shared + "/data/orlib/mknapcb1.txt", encoding: .utf8)
+        var numbers = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map { Double($0)! }[...]
+        func next() -> Double { numbers.removeFirst() }
+        let best = try String(contentsOfFile: shared + "/data/orlib/mkcbres.txt", encoding: .utf8)
+            .split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let count = Int(next())
+        print("| instance | best known | GLPK value | GLPK s | CBC value | CBC s |")
+        print("|---|---|---|---|---|---|")
+        for k in 0..<count {
+            let n = Int(next()), m = Int(next())
+            _ = next()
+            let profits = (0..<n).map { _ in next() }
+            let weights = (0..<m).map { _ in (0..<n).map { _ in next() } }
+            let capacities = (0..<m).map { _ in next() }
+            let rows = (0..<n).map { i in
+                CandidateRow(user: "item\(i + 1)", coupon: "take", uplift: profits[i], cost: weights[0][i], extra: (1..<m).map { weights[$0][i] })
+            }
+            let table = try CandidateTable(rows: rows, extraColumns: (1..<m).map { "w\($0)" })
+            let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: (0..<m).map {
+                .init(name: "k\($0)", column: $0 == 0 ? "cost" : "w\($0)", limit: capacities[$0]) }))
+            var cells = ["\(k + 1)", "\(Int(best[k]))"]
+            for method in [Method.milpGLPK, .milpCBC] {
+                var options = SolveOptions()
+                options.milp.relativeGap = 0
+                options.milp.timeLimit = timeLimit
+                let s = try solve(problem, method: method, options: options)
+                precondition(Verifier.verify(problem, s.allocation).isFeasible)
+                cells += ["\(Int(s.objective))\(s.status == .optimal ? "" : " (limit)")", String(format: "%.2f", s.wallSeconds)]
+            }
+            print("| " + cells.joined(separator: " | ") + " |")
+        }
+    }
+}
+
+/// Exact and dual methods side by side on generated instances, plus the raw solvers on the exported LP.
+struct Exact: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "milp-glpk, milp-cbc, dual and dual+milp on generated instances, and glpsol/cbc on the exported LP.")
+    @Option var users = 2_000
+    @Option var coupons = 5
+    @Option var seeds = "1,2,3"
+    @Option var fraction = 0.3
+    @Option var gap = 1e-4
+    @Option var timeLimit = 60.0
+    @Option var allot = "../.build/release/allot"
+
+    func run() throws {
+        print("| seed | method | value | bound | gap | seconds |")
+        print("|---|---|---|---|---|---|")
+        for seed in seeds.split(separator: ",").compactMap({ UInt64($0) }) {
+            let table = SyntheticScores(users: users, coupons: coupons, seed: seed).table()
+            var spend = 0.0
+            for u in 0..<table.userCount {
+                var top = 0.0, topCost = 0.0
+                for j in table.candidates(ofUser: u) where table.uplift[j] > top { top = table.uplift[j]; topCost = table.cost[j] }
+                spend += topCost
+            }
+            let limit = (spend * fraction).rounded()
+            let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "cash", limit: limit)]))
+            for method in [Method.dual, .dualMILP, .milpGLPK, .milpCBC] {
+                var options = SolveOptions()
+                options.milp.relativeGap = gap
+                options.milp.timeLimit = timeLimit
+                let s = try solve(problem, method: method, options: options)
+                precondition(Verifier.verify(problem, s.allocation).isFeasible)
+                print("| \(seed) | \(method.rawValue) | \(String(format: "%.2f", s.objective)) | \(s.upperBound.map { String(format: "%.2f", $0) } ?? "-") | \(s.relativeGap.map { String(format: "%.1e", $0) } ?? "-") | \(String(format: "%.2f", s.wallSeconds)) |")
+            }
+            // The raw solvers on the exported model.
+            let dir = "/tmp/allot-exact-\(seed)"
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try AtomicFile.write(SyntheticScores(users: users, coupons: coupons, seed: seed).csv(), to: dir + "/s.csv")
+            _ = try shell(allot, ["export", dir + "/s.csv", "--budget", "\(limit)", "--format", "lp", "--out", dir + "/m.lp"])
+            var t0 = monotonicSeconds()
+            _ = try shell("/usr/bin/glpsol", ["--lp", dir + "/m.lp", "--mipgap", "\(gap)", "--tmlim", "\(Int(timeLimit))", "-o", dir + "/g.sol"])
+            let glpsolSeconds = monotonicSeconds() - t0
+            let glpsolValue = (try? String(contentsOfFile: dir + "/g.sol", encoding: .utf8))?.split(separator: "\n")
+                .first { $0.hasPrefix("Objective:") }.map(String.init) ?? "?"
+            print("| \(seed) | glpsol (exported LP) | \(glpsolValue) | - | - | \(String(format: "%.2f", glpsolSeconds)) |")
+            t0 = monotonicSeconds()
+            let cbcOut = try shell("/usr/bin/cbc", [dir + "/m.lp", "ratio", "\(gap)", "sec", "\(Int(timeLimit))", "solve", "quit"])
+            let cbcSeconds = monotonicSeconds() - t0
+            let cbcValue = cbcOut.split(separator: "\n").first { $0.hasPrefix("Objective value:") }.map(String.init) ?? "?"
+            print("| \(seed) | cbc (exported LP) | \(cbcValue) | - | - | \(String(format: "%.2f", cbcSeconds)) |")
+        }
+    }
+
+    func shell(_ tool: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

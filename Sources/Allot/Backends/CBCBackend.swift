@@ -31,15 +31,23 @@ public struct CBCBackend: MILPBackend {
         Cbc_setLogLevel(cbc, options.verbose ? 1 : 0)
         if let limit = options.timeLimit { Cbc_setMaximumSeconds(cbc, limit) }
         Cbc_setAllowableFractionGap(cbc, options.relativeGap)
+        // The warm start. CBC 2.10.8's MIP start fails here ("Illegal index ... in
+        // ClpModel::getColumnName" and no search), so the start's value becomes a cutoff
+        // instead: the search only looks for better solutions, and if it proves there are none,
+        // the start is optimal.
+        var startValue: Double?
         if let start {
-            let ones = (0..<n).filter { start[$0] > 0.5 }.map(Int32.init)
-            Cbc_setMIPStartI(cbc, Int32(ones.count), ones, [Double](repeating: 1, count: ones.count))
+            let value = model.objectiveValue(start)
+            startValue = value
+            Cbc_setCutoff(cbc, -value)   // CBC minimises -uplift internally
         }
         pthread_mutex_lock(Self.lock)
         let status = Cbc_solve(cbc)
         pthread_mutex_unlock(Self.lock)
         if status == 2 || Cbc_isAbandoned(cbc) != 0 { throw SolveError("CBC abandoned the search (numerical difficulties)") }
         if Cbc_isProvenInfeasible(cbc) != 0 {
+            // Nothing beats the start: it is optimal (within the gap tolerance).
+            if let start, let startValue { return MILPResult(status: .optimal, values: start, objective: startValue, bestBound: startValue) }
             return MILPResult(status: .infeasible, values: nil, objective: nil, bestBound: nil)
         }
         let hasSolution = Cbc_numberSavedSolutions(cbc) > 0 || Cbc_bestSolution(cbc) != nil
@@ -52,7 +60,14 @@ public struct CBCBackend: MILPBackend {
         let bound = Cbc_getBestPossibleObjValue(cbc)
         // isProvenOptimal is also set when CBC stopped on the gap tolerance (secondary status 2).
         let finished = Cbc_isProvenOptimal(cbc) != 0 && [0, 2].contains(Cbc_secondaryStatus(cbc))
-        guard let x else { return MILPResult(status: finished ? .infeasible : .noSolutionAtLimit, values: nil, objective: nil, bestBound: nil) }
+        guard let x else {
+            // Under the start's cutoff, "no solution" means none better than the start.
+            if let start, let startValue {
+                return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: start, objective: startValue,
+                                  bestBound: bound.isFinite ? max(bound, startValue) : nil)
+            }
+            return MILPResult(status: finished ? .infeasible : .noSolutionAtLimit, values: nil, objective: nil, bestBound: nil)
+        }
         return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: x, objective: objective,
                           bestBound: bound.isFinite ? max(bound, objective!) : nil)
     }
