@@ -146,7 +146,8 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     *best_bound = 0;
     if (ret == GLP_ENOPFS || ret == GLP_ENODFS || status == GLP_NOFEAS) {
         *outcome = ALLOT_GLPK_INFEASIBLE;
-    } else if (status == GLP_OPT && (ret == 0)) {
+    } else if (status == GLP_OPT || (status == GLP_FEAS && ret == GLP_EMIPGAP)) {
+        /* proven optimal, or within the relative gap tolerance */
         *outcome = ALLOT_GLPK_OPTIMAL;
     } else if (status == GLP_FEAS || status == GLP_OPT) {
         *outcome = ALLOT_GLPK_FEASIBLE;
