@@ -107,37 +107,16 @@ public let sharedFolder = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("shared")
 
-/// OR-Library multidimensional knapsack instances (Chu and Beasley): each item becomes a user
-/// with one candidate, each knapsack constraint a budget.
-public enum ORLibrary {
-    /// The instances of `mknapcb1.txt`, as problems.
+/// The OR-Library files in `shared/data/orlib`.
+public enum SharedORLibrary {
     public static func mknapcb1() throws -> [Problem] {
         let text = try String(contentsOf: sharedFolder.appendingPathComponent("data/orlib/mknapcb1.txt"), encoding: .utf8)
-        var numbers = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map { Double($0)! }[...]
-        func next() -> Double { numbers.removeFirst() }
-        let count = Int(next())
-        var problems: [Problem] = []
-        for _ in 0..<count {
-            let n = Int(next()), m = Int(next())
-            _ = next()
-            let profits = (0..<n).map { _ in next() }
-            let weights = (0..<m).map { _ in (0..<n).map { _ in next() } }
-            let capacities = (0..<m).map { _ in next() }
-            let rows = (0..<n).map { i in
-                CandidateRow(user: "item\(i + 1)", coupon: "take", uplift: profits[i], cost: weights[0][i],
-                             extra: (1..<m).map { weights[$0][i] })
-            }
-            let table = try CandidateTable(rows: rows, extraColumns: (1..<m).map { "w\($0)" })
-            let spec = AllocationSpec(budgets: (0..<m).map { .init(name: "k\($0)", column: $0 == 0 ? "cost" : "w\($0)", limit: capacities[$0]) })
-            problems.append(try Problem(candidates: table, spec: spec))
-        }
-        return problems
+        return try ORLibrary.multidimensionalKnapsack(text, file: "mknapcb1.txt")
     }
 
     /// Best known values of mknapcb1 (first table of mkcbres.txt, first 30 values).
     public static func bestKnown() throws -> [Double] {
         let text = try String(contentsOf: sharedFolder.appendingPathComponent("data/orlib/mkcbres.txt"), encoding: .utf8)
-        let values = text.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        return Array(values.prefix(30))
+        return Array(ORLibrary.bestKnownValues(text).prefix(30))
     }
 }

@@ -133,26 +133,11 @@ struct ORLib: ParsableCommand {
     @Option var timeLimit = 60.0
 
     func run() throws {
-        let text = try String(contentsOfFile: shared + "/data/orlib/mknapcb1.txt", encoding: .utf8)
-        var numbers = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map { Double($0)! }[...]
-        func next() -> Double { numbers.removeFirst() }
-        let best = try String(contentsOfFile: shared + "/data/orlib/mkcbres.txt", encoding: .utf8)
-            .split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        let count = Int(next())
+        let problems = try ORLibrary.multidimensionalKnapsack(String(contentsOfFile: shared + "/data/orlib/mknapcb1.txt", encoding: .utf8))
+        let best = ORLibrary.bestKnownValues(try String(contentsOfFile: shared + "/data/orlib/mkcbres.txt", encoding: .utf8))
         print("| instance | best known | GLPK value | GLPK s | CBC value | CBC s |")
         print("|---|---|---|---|---|---|")
-        for k in 0..<count {
-            let n = Int(next()), m = Int(next())
-            _ = next()
-            let profits = (0..<n).map { _ in next() }
-            let weights = (0..<m).map { _ in (0..<n).map { _ in next() } }
-            let capacities = (0..<m).map { _ in next() }
-            let rows = (0..<n).map { i in
-                CandidateRow(user: "item\(i + 1)", coupon: "take", uplift: profits[i], cost: weights[0][i], extra: (1..<m).map { weights[$0][i] })
-            }
-            let table = try CandidateTable(rows: rows, extraColumns: (1..<m).map { "w\($0)" })
-            let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: (0..<m).map {
-                .init(name: "k\($0)", column: $0 == 0 ? "cost" : "w\($0)", limit: capacities[$0]) }))
+        for (k, problem) in problems.enumerated() {
             var cells = ["\(k + 1)", "\(Int(best[k]))"]
             for method in [Method.milpGLPK, .milpCBC] {
                 var options = SolveOptions()

@@ -31,10 +31,16 @@ public struct GLPKBackend: MILPBackend {
             return MILPResult(status: .optimal, values: values, objective: objective,
                               bestBound: objective * (1 + options.relativeGap) + options.relativeGap)
         case ALLOT_GLPK_FEASIBLE:
+            if let start, model.objectiveValue(start) > objective {
+                return MILPResult(status: .feasibleAtLimit, values: start, objective: model.objectiveValue(start), bestBound: nil)
+            }
             return MILPResult(status: .feasibleAtLimit, values: values, objective: objective, bestBound: nil)
         case ALLOT_GLPK_INFEASIBLE:
             return MILPResult(status: .infeasible, values: nil, objective: nil, bestBound: nil)
         default:
+            // The limit came before GLPK took the start (it does so after the root relaxation):
+            // the start is still the best solution known.
+            if let start { return MILPResult(status: .feasibleAtLimit, values: start, objective: model.objectiveValue(start), bestBound: nil) }
             return MILPResult(status: .noSolutionAtLimit, values: nil, objective: nil, bestBound: nil)
         }
     }

@@ -61,10 +61,7 @@ public struct AllocationSpec: Equatable, Sendable {
         let file = input.name
         let object: Any
         do {
-            if let bad = input.withBytes({ firstInvalidUTF8($0) }) {
-                let (line, column) = input.withBytes { lineAndColumn($0, offset: bad) }
-                throw InputError(file: file, line: line, column: column, "the file is not valid UTF-8")
-            }
+            try input.withBytes { try requireUTF8($0, file: file) }
             let data = input.withBytes { Data($0) }
             if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
                 throw InputError(file: file, "the spec is empty (expected a JSON object)")

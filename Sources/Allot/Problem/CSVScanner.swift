@@ -107,6 +107,28 @@ struct CSVScanner {
     }
 }
 
+extension CSVScanner {
+    /// `nextRecord`, with scan errors turned into `InputError`s naming `file`.
+    mutating func nextRecord(into fields: inout [Field], file: String) throws -> Int? {
+        do {
+            return try nextRecord(into: &fields)
+        } catch ScanError.unterminatedQuote(let line, let column) {
+            throw InputError(file: file, line: line, column: column, "unterminated quoted field")
+        } catch ScanError.textAfterQuote(let line, let column) {
+            throw InputError(file: file, line: line, column: column, "unexpected text after a closing quote")
+        }
+    }
+}
+
+/// Throws an `InputError` at the first byte of `buffer` that is not valid UTF-8.
+func requireUTF8(_ buffer: UnsafeRawBufferPointer, file: String) throws {
+    if let bad = firstInvalidUTF8(buffer) {
+        let (line, column) = lineAndColumn(buffer, offset: bad)
+        throw InputError(file: file, line: line, column: column,
+                         "the file is not valid UTF-8 (byte 0x\(String(buffer[bad], radix: 16, uppercase: true)))")
+    }
+}
+
 /// Finds the first byte that is not part of valid UTF-8, returning its offset.
 ///
 /// Runs eight bytes at a time over ASCII text, which is the common case.

@@ -14,7 +14,7 @@ public enum ScoresFile {
         try input.withBytes { buffer in
             var scanner = CSVScanner(buffer)
             var fields: [CSVScanner.Field] = []
-            guard try scan(&scanner, &fields, input.name) != nil else {
+            guard try scanner.nextRecord(into: &fields, file: input.name) != nil else {
                 throw InputError(file: input.name, "the file is empty (expected a header: \(requiredColumns.joined(separator: ",")))")
             }
             return try fields.map { f in
@@ -38,14 +38,11 @@ public enum ScoresFile {
                             progress: ((Double) -> Void)? = nil) throws -> CandidateTable {
         let name = input.name
         return try input.withBytes { buffer in
-            if let bad = firstInvalidUTF8(buffer) {
-                let (line, column) = lineAndColumn(buffer, offset: bad)
-                throw InputError(file: name, line: line, column: column, "the file is not valid UTF-8 (byte 0x\(String(buffer[bad], radix: 16, uppercase: true)))")
-            }
+            try requireUTF8(buffer, file: name)
             var scanner = CSVScanner(buffer)
             defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
-            guard try scan(&scanner, &fields, name) != nil else {
+            guard try scanner.nextRecord(into: &fields, file: name) != nil else {
                 throw InputError(file: name, "the file is empty (expected a header: \(requiredColumns.joined(separator: ",")))")
             }
             let header = fields.map { String(decoding: UnsafeBufferPointer(start: $0.start, count: $0.count), as: UTF8.self).trimmingSpaces() }
@@ -62,7 +59,7 @@ public enum ScoresFile {
             let valueColumns = [layout.cost] + layout.extras
             let valueNames = ["cost"] + extraColumns
 
-            while let line = try scan(&scanner, &fields, name) {
+            while let line = try scanner.nextRecord(into: &fields, file: name) {
                 if fields.count != header.count {
                     throw InputError(file: name, line: line, column: fields.last.map { $0.column } ?? 1,
                                      "expected \(header.count) fields as in the header, found \(fields.count)")
@@ -141,16 +138,6 @@ public enum ScoresFile {
                 }
                 extras.append(k)
             }
-        }
-    }
-
-    private static func scan(_ scanner: inout CSVScanner, _ fields: inout [CSVScanner.Field], _ name: String) throws -> Int? {
-        do {
-            return try scanner.nextRecord(into: &fields)
-        } catch CSVScanner.ScanError.unterminatedQuote(let line, let column) {
-            throw InputError(file: name, line: line, column: column, "unterminated quoted field")
-        } catch CSVScanner.ScanError.textAfterQuote(let line, let column) {
-            throw InputError(file: name, line: line, column: column, "unexpected text after a closing quote")
         }
     }
 

@@ -46,20 +46,11 @@ public enum AllocationFile {
         let name = input.name
         let t = problem.candidates
         return try input.withBytes { buffer in
-            if let bad = firstInvalidUTF8(buffer) {
-                let (line, column) = lineAndColumn(buffer, offset: bad)
-                throw InputError(file: name, line: line, column: column, "the file is not valid UTF-8")
-            }
+            try requireUTF8(buffer, file: name)
             var scanner = CSVScanner(buffer)
             defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
-            func next() throws -> Int? {
-                do { return try scanner.nextRecord(into: &fields) } catch CSVScanner.ScanError.unterminatedQuote(let l, let c) {
-                    throw InputError(file: name, line: l, column: c, "unterminated quoted field")
-                } catch CSVScanner.ScanError.textAfterQuote(let l, let c) {
-                    throw InputError(file: name, line: l, column: c, "unexpected text after a closing quote")
-                }
-            }
+            func next() throws -> Int? { try scanner.nextRecord(into: &fields, file: name) }
             guard try next() != nil else { throw InputError(file: name, "the file is empty (expected a header with user_id,coupon_id)") }
             let header = fields.map { String(decoding: UnsafeBufferPointer(start: $0.start, count: $0.count), as: UTF8.self).trimmingSpaces() }
             guard let ui = header.firstIndex(of: "user_id"), let ci = header.firstIndex(of: "coupon_id") else {
