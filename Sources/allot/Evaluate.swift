@@ -5,10 +5,15 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-verify an allocation: its objective, spend per budget and every violation.",
         discussion: """
+            With --log, also estimates the allocation's incremental outcome on a randomised log
+            (user_id,treatment,outcome[,propensity]; treatment is a coupon id or control) by
+            inverse propensity weighting, with a 95% confidence interval (docs/file-formats.md).
+
             Exit status 0 when the allocation is feasible, 3 when it breaks a constraint.
 
             Example:
               allot evaluate scores.csv allocation.csv --spec spec.json
+              allot evaluate scores.csv allocation.csv --log holdout.csv
             """
     )
 
@@ -20,6 +25,9 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: "Randomised log to estimate the allocation's value on: user_id,treatment,outcome[,propensity].")
+    var log: String?
+
     func run() throws {
         var feasible = true
         try runReportingErrors {
@@ -28,7 +36,11 @@ struct Evaluate: ParsableCommand {
             let report = Verifier.verify(problem, allocation)
             let solution = Solution(method: "evaluate", status: report.isFeasible ? .feasible : .infeasible,
                                     allocation: allocation, objective: report.objective)
-            let summary = Summary(problem: problem, solution: solution, report: report)
+            var summary = Summary(problem: problem, solution: solution, report: report)
+            if let log {
+                summary.policyValue = try PolicyValue.estimate(log: InputBytes(path: log),
+                                                               assignments: PolicyValue.assignments(problem, allocation))
+            }
             feasible = report.isFeasible
             if json {
                 print(summary.json(), terminator: "")
@@ -37,6 +49,11 @@ struct Evaluate: ParsableCommand {
             print("objective: \(summary.objective)")
             print("assignments: \(summary.assignments) to \(summary.usersReached) users")
             for b in summary.budgets { print("budget \(b.name): spend \(b.spend) of \(b.limit)") }
+            if let v = summary.policyValue {
+                print("policy value on \(log!): incremental outcome \(v.incrementalOutcome) (95% CI \(v.ci95Low) to \(v.ci95High), se \(v.standardError))")
+                print("  per log user \(v.incrementalPerUser); \(v.logRows) log rows, \(v.logUsers) users, \(v.matchedRows) rows follow the allocation")
+                print("  \(v.allocationUsersMissingFromLog) of \(v.allocationUsers) allocated users are not in the log")
+            }
             if report.isFeasible {
                 print("feasible: yes")
             } else {

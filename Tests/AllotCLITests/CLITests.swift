@@ -162,3 +162,25 @@ private let scores = """
         #expect(!a.stdout.isEmpty)
     }
 }
+
+@Suite struct EvaluateLogCLITests {
+    @Test func evaluateWithALog() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        try dir.write("a.csv", "user_id,coupon_id\nu1,c1\nu2,c2\n")
+        try dir.write("log.csv", "user_id,treatment,outcome\nu1,c1,30\nu1,control,10\nu2,c1,5\nu2,control,4\nu3,control,1\nu9,c2,7\n")
+        let r = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "log.csv", "--json"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let value = try #require(summary["policy_value"] as? [String: Any])
+        // Shares: c1 2/6, control 3/6, c2 1/6. u1 follows (c1): +30/(1/3); u1 control: -10/(1/2);
+        // u2 gets c2, logged c1: 0; u2 control: -4/(1/2). Total 90 - 20 - 8 = 62.
+        #expect(abs((value["incremental_outcome"] as! Double) - 62) < 1e-9)
+        #expect(value["matched_rows"] as? Int == 1)
+        #expect(value["log_users"] as? Int == 4)
+        #expect(value["allocation_users_missing_from_log"] as? Int == 0)
+        let text = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "log.csv"], in: dir.url)
+        #expect(text.stdout.contains("policy value on log.csv: incremental outcome 62.0"))
+    }
+}

@@ -29,6 +29,8 @@ public struct Summary: Codable, Equatable, Sendable {
     public var wallSeconds: Double
     public var feasible: Bool
     public var violations: [String]?
+    /// The allocation's value on a randomised log (`allot evaluate --log`).
+    public var policyValue: PolicyValue?
 
     enum CodingKeys: String, CodingKey {
         case method, status, objective, budgets, notes, feasible, violations, iterations, assignments
@@ -40,6 +42,7 @@ public struct Summary: Codable, Equatable, Sendable {
         case relativeGap = "relative_gap"
         case shadowPrices = "shadow_prices"
         case wallSeconds = "wall_seconds"
+        case policyValue = "policy_value"
     }
 
     public init(problem: Problem, solution: Solution, report: VerificationReport) {
