@@ -16,6 +16,10 @@ struct ProblemOptions: ParsableArguments {
     var maxPerUser: Int?
 
     func load() throws -> Problem {
+        try Self.load(scores: scores, spec: spec, budget: budget, maxPerUser: maxPerUser)
+    }
+
+    static func load(scores: String, spec: String?, budget: Double?, maxPerUser: Int?) throws -> Problem {
         let scoresInput = try InputBytes(path: scores)
         let specInput = try spec.map { try InputBytes(path: $0) }
         let progress = Terminal.progress("reading \(scoresInput.name)")

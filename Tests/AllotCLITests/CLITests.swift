@@ -184,3 +184,36 @@ private let scores = """
         #expect(text.stdout.contains("policy value on log.csv: incremental outcome 62.0"))
     }
 }
+
+@Suite struct BenchCLITests {
+    static func rows(_ text: String) throws -> [[String: Any]] {
+        try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [[String: Any]]
+    }
+
+    @Test func benchComparesVerifiedMethodsDeterministically() throws {
+        let args = ["bench", "--users", "400", "--coupons", "4", "--seeds", "1,2", "--budget-fractions", "0.2",
+                    "--methods", "dual,greedy-marginal,greedy-ratio,random", "--json"]
+        let a = try AllotBinary.run(args)
+        #expect(a.status == 0, "\(a.stderr)")
+        let rows = try Self.rows(a.stdout)
+        #expect(rows.count == 8)
+        #expect(rows.allSatisfy { $0["feasible"] as? Bool == true && $0["outcome"] as? String == "ok" })
+        for instance in Set(rows.map { $0["instance"] as! String }) {
+            let mine = rows.filter { $0["instance"] as! String == instance }
+            let value = Dictionary(uniqueKeysWithValues: mine.map { ($0["method"] as! String, $0["objective"] as! Double) })
+            #expect(value["dual"]! >= value["greedy-marginal"]!)
+            #expect(value["dual"]! >= value["greedy-ratio"]!)
+            #expect(mine.allSatisfy { ($0["percent_of_bound"] as! Double) <= 100 + 1e-9 })
+            let best = max(value["greedy-marginal"]!, value["greedy-ratio"]!, value["random"]!)
+            let gain = mine.first { $0["method"] as! String == "dual" }!["gain_over_best_greedy_percent"] as! Double
+            #expect(abs(gain - 100 * (value["dual"]! - best) / best) < 1e-9)
+        }
+        // Same objectives again, and with each method in its own process.
+        let b = try Self.rows(try AllotBinary.run(args).stdout)
+        let c = try Self.rows(try AllotBinary.run(args + ["--isolate"]).stdout)
+        #expect(rows.map { $0["objective"] as! Double } == b.map { $0["objective"] as! Double })
+        #expect(rows.map { $0["objective"] as! Double } == c.map { $0["objective"] as! Double })
+        let md = try AllotBinary.run(Array(args.dropLast()) + ["--markdown"])
+        #expect(md.stdout.hasPrefix("| instance | method | objective | % of bound | gain over best greedy % |"))
+    }
+}

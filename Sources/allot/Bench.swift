@@ -1,0 +1,149 @@
+import Allot
+import ArgumentParser
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare methods on generated instances or your own scores: value, % of the best proven bound, gain over the best greedy baseline, spend, time, memory.",
+        discussion: """
+            Generated instances: --users/--coupons/--channels/--seeds, one budget per fraction in
+            --budget-fractions (a fraction of the spend of giving every user its best coupon).
+            Your own: --scores FILE with --spec or --budget. Every result is verified. With
+            --isolate each method runs in its own process (so memory is its own, and a crash or
+            limit only marks its row). The MILP methods join the defaults when an instance has at
+            most 20,000 candidates or --time-limit is given.
+
+            Example:
+              allot bench --users 20000 --coupons 5 --seeds 1,2 --budget-fractions 0.1,0.3 --markdown
+              allot bench --scores scores.csv --spec spec.json --methods dual,greedy-marginal --json
+            """
+    )
+
+    @Option var users = 10_000
+    @Option var coupons = 5
+    @Option(help: "Comma-separated channel names for generated instances.") var channels: String?
+    @Option(help: "Comma-separated seeds for generated instances.") var seeds = "1"
+    @Option(name: .customLong("budget-fractions"), help: "Comma-separated budget fractions for generated instances.") var budgetFractions = "0.3"
+    @Option(help: "A scores CSV to benchmark instead of generated instances.") var scores: String?
+    @Option(help: "Spec JSON for --scores.") var spec: String?
+    @Option(help: "Budget for --scores (cost column).") var budget: Double?
+    @Option(help: "Comma-separated methods (default: all that fit the instance).") var methods: String?
+    @Option(name: .customLong("time-limit"), help: "Seconds for the exact methods.") var timeLimit: Double?
+    @Flag(help: "Run each method in its own process.") var isolate = false
+    @Flag(help: "Print JSON rows.") var json = false
+    @Flag(help: "Print a Markdown table (the default).") var markdown = false
+    @Option(help: "Write the output to this file instead of standard output.") var out: String?
+    @Option(name: .customLong("child-method"), help: .hidden) var childMethod: String?
+    @Option(name: .customLong("instance-name"), help: .hidden) var instanceName: String?
+
+    func validate() throws {
+        for name in methodNames ?? [] where Method(named: name) == nil {
+            throw ValidationError("unknown method '\(name)'; choose from: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if json && markdown { throw ValidationError("choose one of --json and --markdown") }
+    }
+
+    var methodNames: [String]? { methods.map { $0.split(separator: ",").map(String.init) } }
+
+    func options() -> SolveOptions {
+        var options = SolveOptions()
+        options.milp.timeLimit = timeLimit
+        return options
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            if let out { try AtomicFile.checkWritable(out) }
+            if let childMethod {
+                // One method in its own process: print its row.
+                let problem = try ProblemOptions.load(scores: scores!, spec: spec, budget: budget, maxPerUser: nil)
+                let row = BenchmarkRow.run(Method(named: childMethod)!, on: problem, instance: instanceName ?? "", options: options())
+                print(String(decoding: try JSONEncoder().encode(row), as: UTF8.self))
+                return
+            }
+            var all: [BenchmarkRow] = []
+            for (name, problem, files) in try instances() {
+                let defaults: [Method] = [.dual, .greedyMarginal, .greedyRatio, .greedyUplift, .blanket, .random]
+                    + (problem.candidates.count <= 20_000 || timeLimit != nil ? [.dualMILP, .milpGLPK, .milpCBC] : [])
+                let chosen = methodNames.map { $0.compactMap(Method.init(named:)) } ?? defaults
+                var rows: [BenchmarkRow] = []
+                for method in chosen {
+                    Terminal.progress("\(name): \(method.rawValue)")?(0)
+                    rows.append(isolate ? try runIsolated(method, name, files(), problem)
+                                        : BenchmarkRow.run(method, on: problem, instance: name, options: options()))
+                }
+                BenchmarkRow.compare(&rows)
+                all += rows
+            }
+            let text: String
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                text = String(decoding: try encoder.encode(all), as: UTF8.self) + "\n"
+            } else {
+                text = BenchmarkRow.markdown(all)
+            }
+            if let out { try AtomicFile.write(text, to: out) } else { print(text, terminator: "") }
+        }
+    }
+
+    /// (name, problem, files for an isolated run).
+    func instances() throws -> [(String, Problem, () throws -> (String, String))] {
+        if let scores {
+            let problem = try ProblemOptions.load(scores: scores, spec: spec, budget: budget, maxPerUser: nil)
+            let name = URL(fileURLWithPath: scores).lastPathComponent
+            return [(name, problem, { (scores, spec ?? "") })]
+        }
+        let channelNames = channels.map { $0.split(separator: ",").map(String.init) } ?? []
+        var result: [(String, Problem, () throws -> (String, String))] = []
+        for seed in seeds.split(separator: ",").compactMap({ UInt64($0) }) {
+            let generator = SyntheticScores(users: users, coupons: coupons, channels: channelNames, seed: seed)
+            let table = generator.table()
+            var bestSpend = 0.0
+            for u in 0..<table.userCount {
+                var top = 0.0, cost = 0.0
+                for j in table.candidates(ofUser: u) where table.uplift[j] > top { top = table.uplift[j]; cost = table.cost[j] }
+                bestSpend += cost
+            }
+            for fraction in budgetFractions.split(separator: ",").compactMap({ Double($0) }) {
+                let limit = (bestSpend * fraction).rounded()
+                let spec = AllocationSpec(budgets: [.init(name: "budget", limit: limit)])
+                let name = "\(users)x\(coupons) seed \(seed) budget \(fraction)"
+                let problem = try Problem(candidates: table, spec: spec)
+                result.append((name, problem, {
+                    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("allot-bench-\(getpid())-\(seed)").path
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                    let scores = dir + "/scores.csv", specPath = dir + "/spec-\(fraction).json"
+                    if !FileManager.default.fileExists(atPath: scores) { try AtomicFile.write(generator.csv(), to: scores) }
+                    try AtomicFile.write(#"{"budgets":[{"name":"budget","limit":\#(limit)}]}"#, to: specPath)
+                    return (scores, specPath)
+                }))
+            }
+        }
+        return result
+    }
+
+    func runIsolated(_ method: Method, _ name: String, _ files: (String, String), _ problem: Problem) throws -> BenchmarkRow {
+        let (scoresPath, specPath) = files
+        let process = Process()
+        // This very binary, however it was invoked.
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        process.executableURL = URL(fileURLWithPath: me)
+        var args = ["bench", "--child-method", method.rawValue, "--instance-name", name, "--scores", scoresPath]
+        if !specPath.isEmpty { args += ["--spec", specPath] }
+        if let budget { args += ["--budget", "\(budget)"] }
+        if let timeLimit { args += ["--time-limit", "\(timeLimit)"] }
+        process.arguments = args
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 0, let row = try? JSONDecoder().decode(BenchmarkRow.self, from: data) { return row }
+        let reason = errorText.split(separator: "\n").last.map(String.init) ?? "no message"
+        return BenchmarkRow(instance: name, method: method.rawValue, outcome: "process failed (status \(process.terminationStatus)): \(reason)")
+    }
+}
