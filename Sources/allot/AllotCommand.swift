@@ -13,7 +13,7 @@ struct AllotCommand: ParsableCommand {
               allot generate --users 1000 --coupons 5 --seed 1 --out scores.csv
               allot solve scores.csv --budget 2000 --out allocation.csv --summary summary.json
             """,
-        subcommands: [Solve.self, Generate.self, Evaluate.self, Export.self, Bench.self]
+        subcommands: [Solve.self, Generate.self, Evaluate.self, Export.self, Bench.self, FrontierCommand.self]
     )
 }
 

@@ -316,8 +316,17 @@ final class DualEngine {
     ///
     /// - Complexity: O(n log k) for the hulls, expected O(breakpoints) for the selection.
     func criticalByHull(_ i: Int, _ m: [Double]) -> Double {
+        var (edges, _, base) = hullEdges(i, m, gains: false)
+        return edges.smallestMultiplier(room: max(0, limits[i] - base))
+    }
+
+    /// Every user's hull edges for constraint `i` at multipliers `m` (the others' folded into the
+    /// reduced values): slope and consumption drop per edge, optionally the uplift gain of each
+    /// edge, and the consumption at the leftmost hull points summed over users. Edges come in
+    /// user order.
+    func hullEdges(_ i: Int, _ m: [Double], gains: Bool) -> (Breakpoints, [Double], Double) {
         let parts = m.withUnsafeBufferPointer { mp in
-            chunks.map { _, range -> (Breakpoints, Double) in
+            chunks.map { _, range -> (Breakpoints, [Double], Double) in
                 let mb = mp.baseAddress!
                 let mi = mb[i]
                 var xs = [Double](repeating: 0, count: maxCandidatesPerUser + 1)
@@ -325,6 +334,7 @@ final class DualEngine {
                 var order = [Int](repeating: 0, count: maxCandidatesPerUser + 1)
                 var hull = order
                 var points = Breakpoints()
+                var gained: [Double] = []
                 var base = 0.0
                 for u in range {
                     var n = 1
@@ -369,21 +379,36 @@ final class DualEngine {
                     while k < h, ys[hull[k]] > ys[hull[k - 1]] {
                         let dx = xs[hull[k]] - xs[hull[k - 1]]
                         points.append((ys[hull[k]] - ys[hull[k - 1]]) / dx, dx)
+                        if gains { gained.append(uplift(ofHullPoint: hull[k], u, i, mb, xs, ys) - uplift(ofHullPoint: hull[k - 1], u, i, mb, xs, ys)) }
                         k += 1
                     }
                 }
-                return (points, base)
+                return (points, gained, base)
             }
         }
         var all = Breakpoints()
         all.points.reserveCapacity(parts.reduce(0) { $0 + $1.0.count })
         all.drops.reserveCapacity(all.points.capacity)
+        var gained: [Double] = []
         var base = 0.0
-        for (p, b) in parts {
+        for (p, g, b) in parts {
             all.append(contentsOf: p)
+            gained.append(contentsOf: g)
             base += b
         }
-        return all.smallestMultiplier(room: max(0, limits[i] - base))
+        return (all, gained, base)
+    }
+
+    /// The uplift of hull point `p` of user `u` (point 0 is the origin: nothing).
+    private func uplift(ofHullPoint p: Int, _ u: Int, _ i: Int, _ m: UnsafePointer<Double>, _ xs: [Double], _ ys: [Double]) -> Double {
+        if p == 0 { return 0 }
+        // Points were filled in the order of the user's eligible candidates.
+        var n = 0
+        for j in userStart[u] ..< userStart[u + 1] where eligiblePointer[j] {
+            n += 1
+            if n == p { return self.uplift[j] }
+        }
+        return 0
     }
 
     /// Several incentives per user. The consumption of `i` as a function of `λ` is still a

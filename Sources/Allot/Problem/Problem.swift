@@ -18,7 +18,7 @@ public struct Problem: Sendable {
     public static let uncapped = Int.max
 
     public let candidates: CandidateTable
-    public let budgets: [Budget]
+    public private(set) var budgets: [Budget]
     public let maxPerUser: Int
     /// Per coupon; `Problem.uncapped` when the spec sets none.
     public let couponCaps: [Int]
@@ -81,6 +81,13 @@ public struct Problem: Sendable {
             guard r.isFinite, r >= 0 else { throw fail("min_roi is \(r); it must be a finite number >= 0") }
         }
         minROI = spec.minROI
+    }
+
+    /// The same problem with budget `b`'s limit set to `limit` (>= 0).
+    public func withLimit(_ limit: Double, ofBudget b: Int) -> Problem {
+        var copy = self
+        copy.budgets[b].limit = max(0, limit)
+        return copy
     }
 
     /// Consumption of budget `b` by candidate `j`.

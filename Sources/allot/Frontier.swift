@@ -1,0 +1,71 @@
+import Allot
+import Foundation
+import ArgumentParser
+
+struct FrontierCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "frontier",
+        abstract: "Objective against budget for each method, with the dual's shadow price: what does the next unit of budget buy?",
+        discussion: """
+            Varies the limit of the first budget (the one on cost, from --spec or --budget).
+            Writes a CSV (method,budget,objective,spend,upper_bound,shadow_price), an SVG chart and
+            a self-contained HTML report. For the dual with one budget and one incentive per user
+            the whole curve comes from one pass (docs/algorithms.md).
+
+            Example:
+              allot frontier scores.csv --budget-range 1000:20000:20 --methods dual,greedy-marginal,greedy-ratio --csv frontier.csv --svg frontier.svg --html frontier.html
+            """
+    )
+
+    @OptionGroup var problem: ProblemOptions
+    @Option(help: "Comma-separated budgets.") var budgets: String?
+    @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS, STEPS evenly spaced budgets from LO to HI.") var budgetRange: String?
+    @Option(help: "Comma-separated methods.") var methods = "dual,greedy-marginal,greedy-ratio"
+    @Option(help: "CSV output ('-' for standard output; the default when no output is named).") var csv: String?
+    @Option(help: "SVG chart output.") var svg: String?
+    @Option(help: "HTML report output.") var html: String?
+
+    func levels() throws -> [Double] {
+        if let budgets {
+            let values = budgets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--budgets must be comma-separated numbers >= 0")
+            }
+            return values.map { $0! }.sorted()
+        }
+        if let budgetRange {
+            let parts = budgetRange.split(separator: ":").map { Double($0) }
+            guard parts.count == 3, let lo = parts[0], let hi = parts[1], let steps = parts[2], lo >= 0, hi >= lo, steps >= 1, steps == steps.rounded() else {
+                throw ValidationError("--budget-range must be LO:HI:STEPS with 0 <= LO <= HI and STEPS a whole number >= 1")
+            }
+            let n = Int(steps)
+            return n == 1 ? [hi] : (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) }
+        }
+        throw ValidationError("give --budgets or --budget-range")
+    }
+
+    func validate() throws {
+        _ = try levels()
+        for name in methods.split(separator: ",") where Method(named: String(name)) == nil {
+            throw ValidationError("unknown method '\(name)'")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            for path in [csv, svg, html].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
+            var problem = try problem.load()
+            if problem.budgets.isEmpty {
+                // No budget named: vary one on the cost column.
+                let spec = AllocationSpec(budgets: [.init(name: "budget", limit: 0)], maxPerUser: problem.maxPerUser)
+                problem = try Problem(candidates: problem.candidates, spec: spec)
+            }
+            let points = try Frontier.compute(problem, budgets: try levels(),
+                                              methods: methods.split(separator: ",").compactMap { Method(named: String($0)) })
+            let name = problem.budgets[0].name
+            if let svg { try AtomicFile.write(FrontierChart.svg(points, budgetName: name), to: svg) }
+            if let html { try AtomicFile.write(FrontierChart.html(points, title: "Allot budget frontier: \(self.problem.scores)", budgetName: name), to: html) }
+            if csv != nil || (svg == nil && html == nil) { try AtomicFile.write(Frontier.csv(points), to: csv ?? "-") }
+        }
+    }
+}

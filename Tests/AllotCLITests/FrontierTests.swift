@@ -1,0 +1,70 @@
+import AllotTestSupport
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// Collects the panels and their polylines of a frontier SVG.
+private final class SVGReader: NSObject, XMLParserDelegate {
+    struct Panel { var name: String; var attributes: [String: Double]; var series: [String: [(Double, Double)]] = [:] }
+    var panels: [Panel] = []
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        if name == "g", attributes["class"] == "panel" {
+            let numbers = attributes.compactMapValues { Double($0) }
+            panels.append(Panel(name: attributes["data-name"] ?? "", attributes: numbers))
+        }
+        if name == "polyline", attributes["class"] == "series", let method = attributes["data-method"], !panels.isEmpty {
+            let points = (attributes["points"] ?? "").split(separator: " ").map { pair -> (Double, Double) in
+                let xy = pair.split(separator: ",").map { Double($0)! }
+                return (xy[0], xy[1])
+            }
+            panels[panels.count - 1].series[method] = points
+        }
+    }
+}
+
+@Suite struct FrontierTests {
+    @Test func chartPlotsTheCSV() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(try AllotBinary.run(["generate", "--users", "1500", "--coupons", "5", "--seed", "3", "--out", "s.csv"], in: dir.url).status == 0)
+        let r = try AllotBinary.run(["frontier", "s.csv", "--budget-range", "200:4000:6", "--methods", "dual,greedy-marginal,greedy-ratio",
+                                     "--csv", "f.csv", "--svg", "f.svg", "--html", "f.html"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = dir.read("f.csv")!.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 18)
+        let parser = XMLParser(data: Data(dir.read("f.svg")!.utf8))
+        let reader = SVGReader()
+        parser.delegate = reader
+        #expect(parser.parse(), "the SVG is not well-formed XML")
+        #expect(reader.panels.map(\.name) == ["objective", "shadow_price"])
+        for panel in reader.panels {
+            let a = panel.attributes
+            func px(_ x: Double) -> Double { a["data-left"]! + (x - a["data-x0"]!) / (a["data-x1"]! - a["data-x0"]!) * (a["data-right"]! - a["data-left"]!) }
+            func py(_ y: Double) -> Double { a["data-bottom"]! - (y - a["data-y0"]!) / (a["data-y1"]! - a["data-y0"]!) * (a["data-bottom"]! - a["data-top"]!) }
+            let column = panel.name == "objective" ? 2 : 5
+            let methods = panel.name == "objective" ? ["dual", "greedy-marginal", "greedy-ratio"] : ["dual"]
+            #expect(Set(panel.series.keys) == Set(methods))
+            for method in methods {
+                let expected = rows.filter { $0[0] == method }.map { (px(Double($0[1])!), py(Double($0[column])!)) }
+                let plotted = try #require(panel.series[method])
+                #expect(plotted.count == expected.count)
+                for (p, e) in zip(plotted, expected) {
+                    #expect(abs(p.0 - e.0) < 1e-6 && abs(p.1 - e.1) < 1e-6, "\(panel.name) \(method): \(p) vs \(e)")
+                }
+            }
+        }
+        // The dual's curve is concave and its shadow price falls as the budget grows.
+        let dual = rows.filter { $0[0] == "dual" }
+        let prices = dual.map { Double($0[5])! }
+        #expect(zip(prices, prices.dropFirst()).allSatisfy { $0 >= $1 })
+        #expect(dual.allSatisfy { Double($0[2])! <= Double($0[4])! + 1e-9 })
+        let html = dir.read("f.html")!
+        #expect(html.contains("<svg") && html.contains("<table>"))
+        // Self-contained: no scripts, no external resources.
+        #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
+    }
+}
