@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Reproduces the Hillstrom comparison from a fresh checkout (shared/ beside the repository):
+#   bash examples/hillstrom/run.sh           # three budget levels, release build
+#   bash examples/hillstrom/run.sh --quick   # one budget level (what CI runs)
+# ALLOT=/path/to/allot skips the build.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+data="${HILLSTROM_CSV:-$root/../shared/data/hillstrom.csv}"
+out="$here/out"
+budgets="1000 2500 5000"
+[ "${1:-}" = "--quick" ] && budgets="2500"
+
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q -r "$here/requirements.txt"
+if [ -z "${ALLOT:-}" ]; then
+  swift build -c release --package-path "$root" >&2
+  ALLOT="$root/.build/release/allot"
+fi
+mkdir -p "$out"
+python3 "$here/make_scores.py" "$data" "$out"
+
+for budget in $budgets; do
+  cat > "$out/spec-$budget.json" <<SPEC
+{"budgets": [{"name": "email budget", "column": "cost", "limit": $budget}], "max_per_user": 1,
+ "coupon_caps": {"mens": 12000, "womens": 12000}}
+SPEC
+  for method in dual greedy-marginal greedy-ratio blanket random; do
+    "$ALLOT" solve "$out/scores.csv" --spec "$out/spec-$budget.json" --method "$method" \
+      --out "$out/allocation-$method-$budget.csv" 2>/dev/null
+    "$ALLOT" evaluate "$out/scores.csv" "$out/allocation-$method-$budget.csv" --spec "$out/spec-$budget.json" \
+      --log "$out/log.csv" --json > "$out/evaluation-$method-$budget.json"
+  done
+done
+python3 "$here/table.py" "$out" $budgets | tee "$out/table.md"
