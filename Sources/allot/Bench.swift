@@ -99,12 +99,7 @@ struct Bench: ParsableCommand {
         for seed in seeds.split(separator: ",").compactMap({ UInt64($0) }) {
             let generator = SyntheticScores(users: users, coupons: coupons, channels: channelNames, seed: seed)
             let table = generator.table()
-            var bestSpend = 0.0
-            for u in 0..<table.userCount {
-                var top = 0.0, cost = 0.0
-                for j in table.candidates(ofUser: u) where table.uplift[j] > top { top = table.uplift[j]; cost = table.cost[j] }
-                bestSpend += cost
-            }
+            let bestSpend = table.spendOfBestCandidates()
             for fraction in budgetFractions.split(separator: ",").compactMap({ Double($0) }) {
                 let limit = (bestSpend * fraction).rounded()
                 let spec = AllocationSpec(budgets: [.init(name: "budget", limit: limit)])

@@ -45,12 +45,7 @@ struct Scale: ParsableCommand {
         let t0 = monotonicSeconds()
         let channels = kind == "multi" ? ["push", "email"] : []
         var table = SyntheticScores(users: users, coupons: coupons, channels: channels, seed: seed).table()
-        var best = 0.0
-        for u in 0..<table.userCount {
-            var top = 0.0, topCost = 0.0
-            for j in table.candidates(ofUser: u) where table.uplift[j] > top { top = table.uplift[j]; topCost = table.cost[j] }
-            best += topCost
-        }
+        let best = table.spendOfBestCandidates()
         var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (best * fraction).rounded())])
         if kind == "multi" {
             // Loyalty points: proportional to face value; sms credits: 1 per push coupon.
@@ -168,12 +163,7 @@ struct Exact: ParsableCommand {
         print("|---|---|---|---|---|---|")
         for seed in seeds.split(separator: ",").compactMap({ UInt64($0) }) {
             let table = SyntheticScores(users: users, coupons: coupons, seed: seed).table()
-            var spend = 0.0
-            for u in 0..<table.userCount {
-                var top = 0.0, topCost = 0.0
-                for j in table.candidates(ofUser: u) where table.uplift[j] > top { top = table.uplift[j]; topCost = table.cost[j] }
-                spend += topCost
-            }
+            let spend = table.spendOfBestCandidates()
             let limit = (spend * fraction).rounded()
             let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "cash", limit: limit)]))
             for method in [Method.dual, .dualMILP, .milpGLPK, .milpCBC] {

@@ -53,6 +53,19 @@ public struct CandidateTable: Sendable {
     @inline(__always)
     public func channel(of j: Int) -> Int { channel.isEmpty ? -1 : Int(channel[j]) }
 
+    /// The total cost of giving every user its highest-uplift candidate (when positive): the
+    /// scale for budgets given as fractions ("30% of what blanketing the best coupon costs").
+    /// - Complexity: O(n).
+    public func spendOfBestCandidates() -> Double {
+        var total = 0.0
+        for u in 0..<userCount {
+            var best = -1
+            for j in candidates(ofUser: u) where uplift[j] > 0 && (best < 0 || uplift[j] > uplift[best]) { best = j }
+            if best >= 0 { total += cost[best] }
+        }
+        return total
+    }
+
     /// Index of a consumption column by name.
     public func column(named name: String) -> Int? { columnNames.firstIndex(of: name) }
 

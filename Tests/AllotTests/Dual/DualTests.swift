@@ -55,10 +55,7 @@ private func dualOnly() -> SolveOptions {
     @Test(arguments: [(1, [String](), 1), (2, ["push", "email"], 2)])
     func beatsEveryBaseline(seed: Int, channels: [String], maxPerUser: Int) throws {
         let table = SyntheticScores(users: 3_000, coupons: 5, channels: channels, seed: UInt64(seed)).table()
-        var spend = 0.0
-        for u in 0..<table.userCount {
-            if let j = table.candidates(ofUser: u).max(by: { table.uplift[$0] < table.uplift[$1] }), table.uplift[j] > 0 { spend += table.cost[j] }
-        }
+        let spend = table.spendOfBestCandidates()
         var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (spend * 0.3).rounded())], maxPerUser: maxPerUser)
         if !channels.isEmpty { spec.channelCaps = [("email", 1), ("push", 1)] }
         spec.couponCaps = [("c5", 200)]

@@ -97,12 +97,7 @@ let constraintMixes: [(String, RandomProblem)] = {
     /// high-ratio coupon and runs out of users, leaving budget unspent.
     @Test func marginalBeatsRatioOnGeneratedScores() throws {
         let table = SyntheticScores(users: 2_000, coupons: 5, seed: 11).table()
-        var spend = 0.0
-        for u in 0..<table.userCount {
-            if let j = table.candidates(ofUser: u).max(by: { table.uplift[$0] < table.uplift[$1] }), table.uplift[j] > 0 {
-                spend += table.cost[j]
-            }
-        }
+        let spend = table.spendOfBestCandidates()
         let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "b", limit: spend * 0.6)]))
         let ratio = try solve(problem, method: .greedyRatio)
         let marginal = try solve(problem, method: .greedyMarginal)
