@@ -64,7 +64,9 @@ public enum FrontierChart {
         for (k, (method, values)) in series.enumerated() {
             let list = values.map { "\(px($0.0)),\(py($0.1))" }.joined(separator: " ")
             let colorIndex = name == "objective" ? k : 0
-            out += #"<polyline class="series" data-method="\#(escape(method))" fill="none" stroke="\#(color(colorIndex))" stroke-width="2" points="\#(list)"/>"#
+            // The dual is drawn first and wider, so that a method on the same curve stays visible.
+            let width = method == Method.dual.rawValue && series.count > 1 ? 5 : 2
+            out += #"<polyline class="series" data-method="\#(escape(method))" fill="none" stroke="\#(color(colorIndex))" stroke-width="\#(width)" points="\#(list)"/>"#
         }
         return out + "</g>"
     }
@@ -84,9 +86,15 @@ public enum FrontierChart {
 
     /// A self-contained page: the chart inline, then the table.
     public static func html(_ points: [FrontierPoint], title: String, budgetName: String = "budget") -> String {
+        func fixed(_ x: Double, _ digits: Int) -> String {
+            var scale = 1.0
+            for _ in 0..<digits { scale *= 10 }
+            let v = (x * scale).rounded() / scale
+            return v == v.rounded() && digits == 0 ? "\(Int64(v))" : "\(v)"
+        }
         var rows = ""
         for p in points {
-            rows += "<tr><td>\(escape(p.method))</td><td>\(p.budget)</td><td>\(p.objective)</td><td>\(p.spend)</td><td>\(p.upperBound.map { "\($0)" } ?? "")</td><td>\(p.shadowPrice.map { "\($0)" } ?? "")</td></tr>\n"
+            rows += "<tr><td>\(escape(p.method))</td><td>\(fixed(p.budget, 2))</td><td>\(fixed(p.objective, 2))</td><td>\(fixed(p.spend, 2))</td><td>\(p.upperBound.map { fixed($0, 2) } ?? "")</td><td>\(p.shadowPrice.map { fixed($0, 4) } ?? "")</td></tr>\n"
         }
         return """
             <!doctype html>
