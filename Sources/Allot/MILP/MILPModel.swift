@@ -73,7 +73,7 @@ public struct MILPFormulation: Sendable {
         let t = problem.candidates
         let columns = eligibleOnly ? (0..<t.count).filter(problem.isEligible) : Array(0..<t.count)
         self.init(problem, columns: columns, budgetLimits: problem.budgets.map(\.limit),
-                  couponCaps: problem.couponCaps, users: nil, roiOffset: 0)
+                  couponCaps: problem.couponCaps, roiOffset: 0)
     }
 
     /// A part of the problem: the given candidate columns, with residual limits (for polishing).
@@ -81,7 +81,7 @@ public struct MILPFormulation: Sendable {
     /// - Parameters:
     ///   - columns: candidate indices, ascending.
     ///   - roiOffset: `Σ (uplift - minROI x cost)` of the assignments fixed outside the model.
-    init(_ problem: Problem, columns: [Int], budgetLimits: [Double], couponCaps: [Int], users: [Int]?, roiOffset: Double) {
+    init(_ problem: Problem, columns: [Int], budgetLimits: [Double], couponCaps: [Int], roiOffset: Double) {
         let t = problem.candidates
         var model = MILPModel()
         model.objective = columns.map { t.uplift[$0] }

@@ -72,7 +72,7 @@ enum MILPSolver {
             if caps[c] != Problem.uncapped { caps[c] -= 1 }
             if let r = problem.minROI { roiOffset += t.uplift[j] - r * t.columns[0][j] }
         }
-        let formulation = MILPFormulation(problem, columns: columns, budgetLimits: limits, couponCaps: caps, users: nil, roiOffset: roiOffset)
+        let formulation = MILPFormulation(problem, columns: columns, budgetLimits: limits, couponCaps: caps, roiOffset: roiOffset)
         var solution = dual
         solution.method = Method.dualMILP.rawValue
         let notes = ["polished \(free.count) users nearest the tie (\(columns.count) candidates) with \(options.milpBackend.name)"]
@@ -121,8 +121,8 @@ enum MILPSolver {
         }
         if fixed.isEmpty {
             solution.status = result.status == .optimal ? .optimal : .feasibleAtLimit
-            if let bound = result.bestBound { solution.upperBound = min(solution.upperBound ?? bound, bound) }
-            if result.status == .optimal { solution.upperBound = max(solution.objective, min(solution.upperBound ?? .infinity, result.bestBound ?? .infinity)) }
+            // Both the dual's bound and the solver's are proven: keep the tighter.
+            if let bound = result.bestBound { solution.upperBound = max(solution.objective, min(solution.upperBound ?? bound, bound)) }
         }
         return solution
     }

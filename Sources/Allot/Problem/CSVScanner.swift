@@ -34,7 +34,6 @@ struct CSVScanner {
 
     /// Fraction of the input consumed, for progress reporting.
     var progress: Double { end == 0 ? 1 : Double(position) / Double(end) }
-    var bytesConsumed: Int { position }
 
     func freeScratch() { for p in scratch { p.deallocate() } }
 

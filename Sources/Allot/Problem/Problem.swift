@@ -90,12 +90,6 @@ public struct Problem: Sendable {
         return copy
     }
 
-    /// Consumption of budget `b` by candidate `j`.
-    @inline(__always)
-    public func consumption(_ b: Int, _ j: Int) -> Double { candidates.columns[budgets[b].column][j] }
-
-    /// Whether any per-coupon cap is set.
-    public var hasCouponCaps: Bool { couponCaps.contains { $0 != Problem.uncapped } }
     /// Whether any per-channel cap is set.
     public var hasChannelCaps: Bool { channelCaps.contains { $0 != Problem.uncapped } }
 }

@@ -85,9 +85,4 @@ public final class InputBytes {
         }
         return try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
-
-    /// The content as text; the caller checks UTF-8 validity first when it matters.
-    public var text: String {
-        withBytes { String(decoding: $0, as: UTF8.self) }
-    }
 }
