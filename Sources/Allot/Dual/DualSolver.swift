@@ -2,7 +2,13 @@ import HeapModule
 /// Method `dual`: coordinate descent on the Lagrangian dual, then primal recovery.
 enum DualSolver {
     static func solve(_ problem: Problem, options: DualOptions, threads: Int) -> Solution {
-        let engine = DualEngine(problem, threads: threads)
+        solve(DualEngine(problem, threads: threads), options: options)
+    }
+
+    /// The same, on an engine the caller keeps (polishing reuses it for the users' margins).
+    static func solve(_ engine: DualEngine, options: DualOptions) -> Solution {
+        let problem = engine.problem
+        let threads = engine.chunks.threads
         let k = engine.constraintCount
         var m = [Double](repeating: 0, count: k)
         var current = engine.evaluate(m)

@@ -25,7 +25,7 @@ enum MILPSolver {
         var dualOptions = options.dual
         dualOptions.baselineCheck = .never
         let engine = DualEngine(problem, threads: options.threads)
-        let dual = DualSolver.solve(problem, options: dualOptions, threads: options.threads)
+        let dual = DualSolver.solve(engine, options: dualOptions)
         let m = dual.shadowPrices.map(\.value)
         let t = problem.candidates
         // Each user's margin: how far its choice is from changing (see docs/algorithms.md).
