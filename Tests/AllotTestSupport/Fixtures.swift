@@ -102,21 +102,21 @@ public func knapsackOptimum(_ problem: Problem) -> Double {
     return best[capacity]
 }
 
-/// The folder `shared/` beside the repository (data sets that are not committed).
-public let sharedFolder = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("shared")
+/// The folder `data/` of the repository (public data sets, see data/README.md).
+public let dataFolder = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("data")
 
-/// The OR-Library files in `shared/data/orlib`.
-public enum SharedORLibrary {
+/// The OR-Library files in `data/orlib`.
+public enum ORLibraryData {
     public static func mknapcb1() throws -> [Problem] {
-        let text = try String(contentsOf: sharedFolder.appendingPathComponent("data/orlib/mknapcb1.txt"), encoding: .utf8)
+        let text = try String(contentsOf: dataFolder.appendingPathComponent("orlib/mknapcb1.txt"), encoding: .utf8)
         return try ORLibrary.multidimensionalKnapsack(text, file: "mknapcb1.txt")
     }
 
     /// Best known values of mknapcb1 (first table of mkcbres.txt, first 30 values).
     public static func bestKnown() throws -> [Double] {
-        let text = try String(contentsOf: sharedFolder.appendingPathComponent("data/orlib/mkcbres.txt"), encoding: .utf8)
+        let text = try String(contentsOf: dataFolder.appendingPathComponent("orlib/mkcbres.txt"), encoding: .utf8)
         return Array(ORLibrary.bestKnownValues(text).prefix(30))
     }
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Reproduces the Hillstrom comparison from a fresh checkout (shared/ beside the repository):
+# Reproduces the Hillstrom comparison from a fresh checkout (data in data/hillstrom):
 #   bash examples/hillstrom/run.sh           # three budget levels, release build
 #   bash examples/hillstrom/run.sh --quick   # one budget level (what CI runs)
 # ALLOT=/path/to/allot skips the build.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-data="${HILLSTROM_CSV:-$root/../shared/data/hillstrom.csv}"
+data="${HILLSTROM_CSV:-$root/data/hillstrom/hillstrom.csv}"
 out="$here/out"
 budgets="1000 2500 5000"
 [ "${1:-}" = "--quick" ] && budgets="2500"

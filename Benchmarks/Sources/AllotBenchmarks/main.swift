@@ -124,12 +124,12 @@ struct CSVRead: ParsableCommand {
 /// All 30 mknapcb1 instances with both backends.
 struct ORLib: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "orlib", abstract: "OR-Library mknapcb1 with both MILP backends.")
-    @Option var shared = "../../shared"
+    @Option var data = "data"
     @Option var timeLimit = 60.0
 
     func run() throws {
-        let problems = try ORLibrary.multidimensionalKnapsack(String(contentsOfFile: shared + "/data/orlib/mknapcb1.txt", encoding: .utf8))
-        let best = ORLibrary.bestKnownValues(try String(contentsOfFile: shared + "/data/orlib/mkcbres.txt", encoding: .utf8))
+        let problems = try ORLibrary.multidimensionalKnapsack(String(contentsOfFile: data + "/orlib/mknapcb1.txt", encoding: .utf8))
+        let best = ORLibrary.bestKnownValues(try String(contentsOfFile: data + "/orlib/mkcbres.txt", encoding: .utf8))
         print("| instance | best known | GLPK value | GLPK s | CBC value | CBC s |")
         print("|---|---|---|---|---|---|")
         for (k, problem) in problems.enumerated() {

@@ -86,8 +86,8 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
     /// OR-Library mknapcb1: the first three instances reach their best known values.
     @Test(arguments: backends)
     func orLibraryBestKnownValues(name: String) throws {
-        let problems = try SharedORLibrary.mknapcb1()
-        let best = try SharedORLibrary.bestKnown()
+        let problems = try ORLibraryData.mknapcb1()
+        let best = try ORLibraryData.bestKnown()
         #expect(problems.count == 30)
         for k in 0..<3 {
             let solution = try MILPSolver.solve(problems[k], backend: backend(name), options: exactOptions())
