@@ -1,10 +1,18 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Layers, each depending only on the ones above it:
+//   AllotCore        problem model, formats, constraint rules, verifier, dual, greedy (no C)
+//   AllotMILP        formulation, backend protocol, export, polishing (no C)
+//   AllotGLPK/CBC    the backends: the only Swift that touches C
+//   AllotEvaluation  bench, frontier, policy value
+//   Allot            umbrella: re-exports the above and registers every method
+//   allot            the CLI
 let package = Package(
     name: "Allot",
     products: [
         .library(name: "Allot", targets: ["Allot"]),
+        .library(name: "AllotCore", targets: ["AllotCore"]),
         .executable(name: "allot", targets: ["allot"]),
     ],
     dependencies: [
@@ -13,15 +21,19 @@ let package = Package(
     ],
     targets: [
         .target(
-            name: "Allot",
-            dependencies: [
-                "CCbc", "CGLPKGuard",
-                .product(name: "HeapModule", package: "swift-collections"),
-            ]
+            name: "AllotCore",
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")],
+            // The dual engine's rewrite (issue 8) brings this target to Swift 6 mode too.
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .target(name: "AllotMILP", dependencies: ["AllotCore"]),
         .systemLibrary(name: "CGLPK"),
         .systemLibrary(name: "CCbc"),
         .target(name: "CGLPKGuard", dependencies: ["CGLPK"], linkerSettings: [.linkedLibrary("glpk")]),
+        .target(name: "AllotGLPK", dependencies: ["AllotMILP", "CGLPKGuard"]),
+        .target(name: "AllotCBC", dependencies: ["AllotMILP", "CCbc"]),
+        .target(name: "AllotEvaluation", dependencies: ["AllotCore"]),
+        .target(name: "Allot", dependencies: ["AllotCore", "AllotMILP", "AllotGLPK", "AllotCBC", "AllotEvaluation"]),
         .executableTarget(
             name: "allot",
             dependencies: [
@@ -34,14 +46,9 @@ let package = Package(
             dependencies: ["Allot"],
             path: "Tests/AllotTestSupport"
         ),
-        .testTarget(
-            name: "AllotTests",
-            dependencies: ["Allot", "AllotTestSupport"]
-        ),
-        .testTarget(
-            name: "AllotCLITests",
-            dependencies: ["allot", "AllotTestSupport"]
-        ),
-    ],
-    swiftLanguageModes: [.v5]
+        .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore", "AllotTestSupport"]),
+        .testTarget(name: "AllotMILPTests", dependencies: ["Allot", "AllotTestSupport"]),
+        .testTarget(name: "AllotEvaluationTests", dependencies: ["Allot", "AllotTestSupport"]),
+        .testTarget(name: "AllotCLITests", dependencies: ["allot", "AllotTestSupport"]),
+    ]
 )

@@ -27,23 +27,18 @@ struct Bench: ParsableCommand {
     @Option(help: "A scores CSV to benchmark instead of generated instances.") var scores: String?
     @Option(help: "Spec JSON for --scores.") var spec: String?
     @Option(help: "Budget for --scores (cost column).") var budget: Double?
-    @Option(help: "Comma-separated methods (default: all that fit the instance).") var methods: String?
+    @Option(help: "Comma-separated methods (default: all that fit the instance).") var methods: MethodList?
     @Option(name: .customLong("time-limit"), help: "Seconds for the exact methods.") var timeLimit: Double?
     @Flag(help: "Run each method in its own process.") var isolate = false
     @Flag(help: "Print JSON rows.") var json = false
     @Flag(help: "Print a Markdown table (the default).") var markdown = false
     @Option(help: "Write the output to this file instead of standard output.") var out: String?
-    @Option(name: .customLong("child-method"), help: .hidden) var childMethod: String?
+    @Option(name: .customLong("child-method"), help: .hidden) var childMethod: MethodArgument?
     @Option(name: .customLong("instance-name"), help: .hidden) var instanceName: String?
 
     func validate() throws {
-        for name in methodNames ?? [] where Method(named: name) == nil {
-            throw ValidationError("unknown method '\(name)'; choose from: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if json && markdown { throw ValidationError("choose one of --json and --markdown") }
     }
-
-    var methodNames: [String]? { methods.map { $0.split(separator: ",").map(String.init) } }
 
     func options() -> SolveOptions {
         var options = SolveOptions()
@@ -57,18 +52,19 @@ struct Bench: ParsableCommand {
             if let childMethod {
                 // One method in its own process: print its row.
                 let problem = try ProblemOptions.load(scores: scores!, spec: spec, budget: budget, maxPerUser: nil)
-                let row = BenchmarkRow.run(Method(named: childMethod)!, on: problem, instance: instanceName ?? "", options: options())
+                let row = BenchmarkRow.run(childMethod.method, on: problem, instance: instanceName ?? "", options: options())
                 print(String(decoding: try JSONEncoder().encode(row), as: UTF8.self))
                 return
             }
             var all: [BenchmarkRow] = []
             for (name, problem, files) in try instances() {
-                let defaults: [Method] = [.dual, .greedyMarginal, .greedyRatio, .greedyUplift, .blanket, .random]
-                    + (problem.candidates.count <= 20_000 || timeLimit != nil ? [.dualMILP, .milpGLPK, .milpCBC] : [])
-                let chosen = methodNames.map { $0.compactMap(Method.init(named:)) } ?? defaults
+                let exact: [any AllocationMethod] = [.dualMILP, .milpGLPK, .milpCBC]
+                let defaults = MethodRegistry.core.methods
+                    + (problem.candidates.count <= 20_000 || timeLimit != nil ? exact : [])
+                let chosen = methods?.methods ?? defaults
                 var rows: [BenchmarkRow] = []
                 for method in chosen {
-                    Terminal.progress("\(name): \(method.rawValue)")?(0)
+                    Terminal.progress("\(name): \(method.name)")?(0)
                     rows.append(isolate ? try runIsolated(method, name, files(), problem)
                                         : BenchmarkRow.run(method, on: problem, instance: name, options: options()))
                 }
@@ -118,13 +114,13 @@ struct Bench: ParsableCommand {
         return result
     }
 
-    func runIsolated(_ method: Method, _ name: String, _ files: (String, String), _ problem: Problem) throws -> BenchmarkRow {
+    func runIsolated(_ method: any AllocationMethod, _ name: String, _ files: (String, String), _ problem: Problem) throws -> BenchmarkRow {
         let (scoresPath, specPath) = files
         let process = Process()
         // This very binary, however it was invoked.
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         process.executableURL = URL(fileURLWithPath: me)
-        var args = ["bench", "--child-method", method.rawValue, "--instance-name", name, "--scores", scoresPath]
+        var args = ["bench", "--child-method", method.name, "--instance-name", name, "--scores", scoresPath]
         if !specPath.isEmpty { args += ["--spec", specPath] }
         if let budget { args += ["--budget", "\(budget)"] }
         if let timeLimit { args += ["--time-limit", "\(timeLimit)"] }
@@ -139,6 +135,6 @@ struct Bench: ParsableCommand {
         process.waitUntilExit()
         if process.terminationStatus == 0, let row = try? JSONDecoder().decode(BenchmarkRow.self, from: data) { return row }
         let reason = errorText.split(separator: "\n").last.map(String.init) ?? "no message"
-        return BenchmarkRow(instance: name, method: method.rawValue, outcome: "process failed (status \(process.terminationStatus)): \(reason)")
+        return BenchmarkRow(instance: name, method: method.name, outcome: "process failed (status \(process.terminationStatus)): \(reason)")
     }
 }

@@ -36,20 +36,21 @@ struct Evaluate: ParsableCommand {
             let report = Verifier.verify(problem, allocation)
             let solution = Solution(method: "evaluate", status: report.isFeasible ? .feasible : .infeasible,
                                     allocation: allocation, objective: report.objective)
-            var summary = Summary(problem: problem, solution: solution, report: report)
+            let summary = Summary(problem: problem, solution: solution, report: report)
+            var evaluation = EvaluationReport(summary: summary)
             if let log {
-                summary.policyValue = try PolicyValue.estimate(log: InputBytes(path: log),
-                                                               assignments: PolicyValue.assignments(problem, allocation))
+                evaluation.policyValue = try PolicyValue.estimate(log: InputBytes(path: log),
+                                                                  assignments: PolicyValue.assignments(problem, allocation))
             }
             feasible = report.isFeasible
             if json {
-                print(summary.json(), terminator: "")
+                print(evaluation.json(), terminator: "")
                 return
             }
             print("objective: \(summary.objective)")
             print("assignments: \(summary.assignments) to \(summary.usersReached) users")
             for b in summary.budgets { print("budget \(b.name): spend \(b.spend) of \(b.limit)") }
-            if let v = summary.policyValue {
+            if let v = evaluation.policyValue {
                 print("policy value on \(log!): incremental outcome \(v.incrementalOutcome) (95% CI \(v.ci95Low) to \(v.ci95High), se \(v.standardError))")
                 print("  per log user \(v.incrementalPerUser); \(v.logRows) log rows, \(v.logUsers) users, \(v.matchedRows) rows follow the allocation")
                 print("  \(v.allocationUsersMissingFromLog) of \(v.allocationUsers) allocated users are not in the log")

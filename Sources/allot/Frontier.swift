@@ -20,7 +20,7 @@ struct FrontierCommand: ParsableCommand {
     @OptionGroup var problem: ProblemOptions
     @Option(help: "Comma-separated budgets.") var budgets: String?
     @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS, STEPS evenly spaced budgets from LO to HI.") var budgetRange: String?
-    @Option(help: "Comma-separated methods.") var methods = "dual,greedy-marginal,greedy-ratio"
+    @Option(help: "Comma-separated methods.") var methods = MethodList([DualMethod(), GreedyMarginalMethod(), GreedyRatioMethod()])
     @Option(help: "CSV output ('-' for standard output; the default when no output is named).") var csv: String?
     @Option(help: "SVG chart output.") var svg: String?
     @Option(help: "HTML report output.") var html: String?
@@ -46,9 +46,6 @@ struct FrontierCommand: ParsableCommand {
 
     func validate() throws {
         _ = try levels()
-        for name in methods.split(separator: ",") where Method(named: String(name)) == nil {
-            throw ValidationError("unknown method '\(name)'")
-        }
     }
 
     func run() throws {
@@ -61,7 +58,7 @@ struct FrontierCommand: ParsableCommand {
                 problem = try Problem(candidates: problem.candidates, spec: spec)
             }
             let points = try Frontier.compute(problem, budgets: try levels(),
-                                              methods: methods.split(separator: ",").compactMap { Method(named: String($0)) })
+                                              methods: methods.methods)
             let name = problem.budgets[0].name
             if let svg { try AtomicFile.write(FrontierChart.svg(points, budgetName: name), to: svg) }
             if let html { try AtomicFile.write(FrontierChart.html(points, title: "Allot budget frontier: \(self.problem.scores)", budgetName: name), to: html) }

@@ -16,8 +16,8 @@ struct Solve: ParsableCommand {
 
     @OptionGroup var problem: ProblemOptions
 
-    @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (milp = milp-glpk). Default: the best available (\(Method.best.rawValue)).")
-    var method: String = Method.best.rawValue
+    @Option(help: "Method (milp = milp-glpk); see docs/cli.md.")
+    var method = MethodArgument(DualMethod())
 
     @Option(help: "Allocation CSV output ('-' for standard output).")
     var out: String?
@@ -43,15 +43,9 @@ struct Solve: ParsableCommand {
     @Flag(help: "Show the MILP solvers' logs.")
     var verbose = false
 
-    func validate() throws {
-        guard Method(named: method) != nil else {
-            throw ValidationError("unknown method '\(method)'; choose one of: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
-
     func run() throws {
         try runReportingErrors {
-            let method = Method(named: method)!
+            let method = method.method
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let problem = try problem.load()
@@ -67,7 +61,7 @@ struct Solve: ParsableCommand {
             let report = Verifier.verify(problem, solution.allocation)
             let summaryValue = Summary(problem: problem, solution: solution, report: report)
             guard report.isFeasible else {
-                Terminal.error("the \(method.rawValue) allocation fails verification; nothing was written:")
+                Terminal.error("the \(method.name) allocation fails verification; nothing was written:")
                 for v in report.violations { Terminal.say("  " + v.description) }
                 throw ExitCode(3)
             }

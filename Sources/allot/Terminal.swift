@@ -9,7 +9,18 @@ enum Terminal {
     static func say(_ text: String) {
         var line = text
         if !line.hasSuffix("\n") { line += "\n" }
-        fputs(line, stderr)
+        writeStandardError(line)
+    }
+
+    /// Writes `text` to file descriptor 2 unbuffered (so it needs no shared `FILE*`).
+    static func writeStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 
     static func error(_ text: String) { say("allot: error: " + text) }
@@ -25,8 +36,7 @@ enum Terminal {
             let percent = Int(fraction * 100)
             if percent == last { return }
             last = percent
-            fputs(percent >= 100 ? "\r\u{1B}[K" : "\r\(label) \(percent)%", stderr)
-            fflush(stderr)
+            writeStandardError(percent >= 100 ? "\r\u{1B}[K" : "\r\(label) \(percent)%")
         }
     }
 }

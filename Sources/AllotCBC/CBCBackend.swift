@@ -1,0 +1,78 @@
+import AllotCore
+import AllotMILP
+import CCbc
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// COIN-OR CBC 2.10 through its C API (libCbcSolver). `Cbc_solve` is not safe to run
+/// concurrently, so solves are serialised by a process-wide lock.
+public struct CBCBackend: MILPBackend {
+    public init() {}
+    public var name: String { "milp-cbc" }
+    public var solverName: String { "COIN-OR CBC" }
+
+    /// Held around `Cbc_solve`: CBC 2.10 mixes up the parameters of concurrent solves.
+    private static let solveLock = Mutex(())
+
+    public func solve(_ model: MILPModel, options: MILPOptions, start: [Double]?) throws -> MILPResult {
+        guard let cbc = Cbc_newModel() else { throw SolveError("CBC could not create a model") }
+        defer { Cbc_deleteModel(cbc) }
+        let (starts, rows, values) = model.columnMajor()
+        let n = model.columnCount
+        let lower = [Double](repeating: 0, count: n)
+        let upper = [Double](repeating: 1, count: n)
+        let rowLower = (0..<model.rowCount).map { model.sense[$0] == .greaterEqual ? model.rhs[$0] : -Double.infinity }
+        let rowUpper = (0..<model.rowCount).map { model.sense[$0] == .lessEqual ? model.rhs[$0] : Double.infinity }
+        Cbc_loadProblem(cbc, Int32(n), Int32(model.rowCount), starts, rows, values,
+                        lower, upper, model.objective, rowLower, rowUpper)
+        for c in 0..<n { Cbc_setInteger(cbc, Int32(c)) }
+        Cbc_setObjSense(cbc, -1)   // maximise
+        Cbc_setLogLevel(cbc, options.verbose ? 1 : 0)
+        if let limit = options.timeLimit { Cbc_setMaximumSeconds(cbc, limit) }
+        Cbc_setAllowableFractionGap(cbc, options.relativeGap)
+        // The warm start. CBC 2.10.8's MIP start fails here ("Illegal index ... in
+        // ClpModel::getColumnName" and no search), so the start's value becomes a cutoff
+        // instead: the search only looks for better solutions, and if it proves there are none,
+        // the start is optimal.
+        var startValue: Double?
+        if let start {
+            let value = model.objectiveValue(start)
+            startValue = value
+            Cbc_setCutoff(cbc, -value)   // CBC minimises -uplift internally
+        }
+        let status = Self.solveLock.withLock { _ in Cbc_solve(cbc) }
+        if status == 2 || Cbc_isAbandoned(cbc) != 0 { throw SolveError("CBC abandoned the search (numerical difficulties)") }
+        if Cbc_isProvenInfeasible(cbc) != 0 {
+            // Nothing beats the start: it is optimal (within the gap tolerance).
+            if let start, let startValue { return MILPResult(status: .optimal, values: start, objective: startValue, bestBound: startValue) }
+            return MILPResult(status: .infeasible, values: nil, objective: nil, bestBound: nil)
+        }
+        let hasSolution = Cbc_numberSavedSolutions(cbc) > 0 || Cbc_bestSolution(cbc) != nil
+        var x: [Double]?
+        var objective: Double?
+        if hasSolution, let solution = Cbc_getColSolution(cbc) {
+            x = (0..<n).map { solution[$0] > 0.5 ? 1 : 0 }
+            objective = model.objectiveValue(x!)
+        }
+        let bound = Cbc_getBestPossibleObjValue(cbc)
+        // isProvenOptimal is also set when CBC stopped on the gap tolerance (secondary status 2).
+        let finished = Cbc_isProvenOptimal(cbc) != 0 && [0, 2].contains(Cbc_secondaryStatus(cbc))
+        guard let x else {
+            // Under the start's cutoff, "no solution" means none better than the start.
+            if let start, let startValue {
+                return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: start, objective: startValue,
+                                  bestBound: bound.isFinite ? max(bound, startValue) : nil)
+            }
+            return MILPResult(status: finished ? .infeasible : .noSolutionAtLimit, values: nil, objective: nil, bestBound: nil)
+        }
+        return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: x, objective: objective,
+                          bestBound: bound.isFinite ? max(bound, objective!) : nil)
+    }
+}
+
+extension AllocationMethod where Self == MILPMethod {
+    /// The exact 0-1 program on COIN-OR CBC (`milp-cbc`).
+    public static var milpCBC: MILPMethod { MILPMethod(backend: CBCBackend()) }
+}

@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An allocation method: one engine of Allot, or a baseline.
+///
+/// Conformances are values that carry their own configuration (an exact method carries its
+/// backend). `MethodRegistry` lists them by name; `solve`, `allot bench`, the CLI's `--method`
+/// and docs/cli.md all read that one list. A new engine is a new conformance plus one line in
+/// the registry.
+public protocol AllocationMethod: Sendable {
+    /// The name users type (`dual`, `milp-cbc`, `greedy-ratio`).
+    var name: String { get }
+    /// What kind of method this is: the optimiser, an exact method, or a baseline.
+    var role: MethodRole { get }
+    /// One line for help texts and docs.
+    var summary: String { get }
+    /// Runs the method. The returned allocation is feasible whenever the status is not
+    /// `infeasible`; check it with `Verifier.verify`.
+    ///
+    /// - Throws: `SolveError` when the method fails (not when the model is infeasible: that is
+    ///   a status).
+    func solve(_ problem: Problem, options: SolveOptions) throws -> Solution
+}
+
+/// What a method is for.
+public enum MethodRole: String, Sendable {
+    /// The Lagrangian dual: the default, with a certified gap.
+    case optimizer
+    /// An exact 0-1 program (GLPK, CBC), or exact polishing.
+    case exact
+    /// What teams run today: a greedy rule or random targeting, with no bound.
+    case baseline
+}
+
+/// Settings shared by the methods.
+public struct SolveOptions: Sendable {
+    /// Seed of the seeded methods (`random`, `blanket`).
+    public var seed: UInt64 = 1
+    /// Worker threads for the methods that use them (`dual`, `greedy-marginal`); results do
+    /// not depend on it.
+    public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// Settings of the `dual` method.
+    public var dual = DualOptions()
+    /// Settings of the exact methods.
+    public var milp = MILPOptions()
+    /// How many users nearest the tie `dual+milp` solves exactly.
+    public var polishUsers = 2_000
+    public init(seed: UInt64 = 1) { self.seed = seed }
+}
+
+/// Settings of an exact solve.
+public struct MILPOptions: Sendable {
+    /// Seconds; nil for none. A limited run returns the best allocation found.
+    public var timeLimit: Double?
+    /// Stop when (bound - best) / best is below this.
+    public var relativeGap: Double = 1e-6
+    /// Let the solver print its log on standard error.
+    public var verbose = false
+    public init(timeLimit: Double? = nil, relativeGap: Double = 1e-6, verbose: Bool = false) {
+        self.timeLimit = timeLimit
+        self.relativeGap = relativeGap
+        self.verbose = verbose
+    }
+}
+
+/// Runs `method` on `problem` and records the wall time.
+///
+///     let solution = try solve(problem, method: .dual)
+///
+/// - Throws: `SolveError` when the method fails.
+public func solve(_ problem: Problem, method: some AllocationMethod = DualMethod(),
+                  options: SolveOptions = SolveOptions()) throws -> Solution {
+    let start = monotonicSeconds()
+    var solution = try method.solve(problem, options: options)
+    solution.wallSeconds = monotonicSeconds() - start
+    return solution
+}
+
+/// The methods available to a program, by name.
+///
+/// `MethodRegistry.core` holds the methods of `AllotCore` (the dual and the baselines); the
+/// `Allot` umbrella's `MethodRegistry.standard` adds the exact methods.
+public struct MethodRegistry: Sendable {
+    /// In the order users see them: optimiser, exact methods, baselines.
+    public let methods: [any AllocationMethod]
+    /// Other names accepted for a method (`milp` for `milp-glpk`).
+    public let aliases: [String: String]
+
+    public init(_ methods: [any AllocationMethod], aliases: [String: String] = [:]) {
+        self.methods = methods
+        self.aliases = aliases
+    }
+
+    /// The method called `name` (or an alias of it), if registered.
+    /// - Complexity: O(number of methods).
+    public func method(named name: String) -> (any AllocationMethod)? {
+        let resolved = aliases[name] ?? name
+        return methods.first { $0.name == resolved }
+    }
+
+    /// The registered names, in order.
+    public var names: [String] { methods.map(\.name) }
+
+    /// The baselines, for comparisons.
+    public var baselines: [any AllocationMethod] { methods.filter { $0.role == .baseline } }
+
+    /// This registry with `more` methods added after the optimiser and before the baselines.
+    public func adding(_ more: [any AllocationMethod], aliases moreAliases: [String: String] = [:]) -> MethodRegistry {
+        let head = methods.filter { $0.role != .baseline }
+        return MethodRegistry(head + more + baselines, aliases: aliases.merging(moreAliases) { $1 })
+    }
+
+    /// The dual and the greedy baselines: everything that needs no C library.
+    public static let core = MethodRegistry([
+        DualMethod(), GreedyMarginalMethod(), GreedyRatioMethod(), GreedyUpliftMethod(), BlanketMethod(), RandomMethod(),
+    ])
+}
+
+package func totalUplift(_ problem: Problem, _ allocation: Allocation) -> Double {
+    var s = 0.0
+    for j in allocation.candidates { s += problem.candidates.uplift[j] }
+    return s
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

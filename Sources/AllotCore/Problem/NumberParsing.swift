@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What parsing one numeric field gave.
+package enum ParsedNumber: Equatable {
+    case value(Double)
+    case notANumber
+    case notFinite
+    case empty
+}
+
+private let exactPowersOfTen: [Double] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+]
+
+/// Parses a decimal number from raw bytes, with surrounding spaces allowed.
+///
+/// Accepts `[+-]digits[.digits][(e|E)[+-]digits]` (also `.5` and `5.`). Results are correctly
+/// rounded: the common case (at most 19 significant digits whose value fits in 53 bits, with a
+/// decimal exponent within 22) is computed exactly by one multiplication or division (Clinger's
+/// fast path); anything else falls back to `strtod`. Hexadecimal floats, `nan` and `inf` are not
+/// decimal numbers and are refused.
+///
+/// - Complexity: O(n) in the field length.
+@inline(__always)
+package func parseNumber(_ base: UnsafePointer<UInt8>, _ count: Int) -> ParsedNumber {
+    var start = 0
+    var end = count
+    while start < end, base[start] == 0x20 || base[start] == 0x09 { start += 1 }
+    while end > start, base[end - 1] == 0x20 || base[end - 1] == 0x09 { end -= 1 }
+    if start == end { return .empty }
+
+    var i = start
+    var negative = false
+    if base[i] == UInt8(ascii: "-") || base[i] == UInt8(ascii: "+") {
+        negative = base[i] == UInt8(ascii: "-")
+        i += 1
+    }
+    var mantissa: UInt64 = 0
+    var digits = 0          // significant digits accumulated in mantissa
+    var dropped = false     // more digits than fit
+    var exponent = 0
+    var sawDigit = false
+    while i < end, base[i] &- 0x30 < 10 {
+        sawDigit = true
+        let d = UInt64(base[i] &- 0x30)
+        if digits < 19 {
+            if mantissa != 0 || d != 0 { mantissa = mantissa &* 10 &+ d; if mantissa != 0 { digits += 1 } }
+        } else {
+            exponent += 1
+            if d != 0 { dropped = true }
+        }
+        i += 1
+    }
+    if i < end, base[i] == UInt8(ascii: ".") {
+        i += 1
+        while i < end, base[i] &- 0x30 < 10 {
+            sawDigit = true
+            let d = UInt64(base[i] &- 0x30)
+            if digits < 19 {
+                if mantissa != 0 || d != 0 { mantissa = mantissa &* 10 &+ d; if mantissa != 0 { digits += 1 } }
+                exponent -= 1
+            } else if d != 0 {
+                dropped = true
+            }
+            i += 1
+        }
+    }
+    if !sawDigit { return classifyWord(base + start, end - start) }
+    if i < end, base[i] == UInt8(ascii: "e") || base[i] == UInt8(ascii: "E") {
+        i += 1
+        var expNegative = false
+        if i < end, base[i] == UInt8(ascii: "-") || base[i] == UInt8(ascii: "+") {
+            expNegative = base[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        var e = 0
+        var expDigits = 0
+        while i < end, base[i] &- 0x30 < 10 {
+            if e < 100_000 { e = e * 10 + Int(base[i] &- 0x30) }
+            expDigits += 1
+            i += 1
+        }
+        if expDigits == 0 { return .notANumber }
+        exponent += expNegative ? -e : e
+    }
+    if i != end { return .notANumber }
+
+    if !dropped, mantissa <= (1 << 53), exponent >= -22, exponent <= 22 {
+        var v = Double(mantissa)
+        if exponent < 0 { v /= exactPowersOfTen[-exponent] } else { v *= exactPowersOfTen[exponent] }
+        return .value(negative ? -v : v)
+    }
+    if mantissa == 0 && !dropped { return .value(negative ? -0.0 : 0.0) }
+    // Slow path: strtod on a NUL-terminated copy. The syntax was checked above.
+    let n = end - start
+    var buffer = [CChar](repeating: 0, count: n + 1)
+    for k in 0..<n { buffer[k] = CChar(bitPattern: base[start + k]) }
+    let v = strtod(buffer, nil)
+    return v.isFinite ? .value(v) : .notFinite
+}
+
+private func classifyWord(_ p: UnsafePointer<UInt8>, _ n: Int) -> ParsedNumber {
+    var word = ""
+    for k in 0..<min(n, 12) { word.unicodeScalars.append(Unicode.Scalar(p[k] | 0x20)) }
+    for prefix in ["", "+", "-"] {
+        for name in ["nan", "inf", "infinity"] where word == prefix + name { return .notFinite }
+    }
+    return .notANumber
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// The summary JSON of one solve: what the method claims, and what the verifier found.
+public struct Summary: Codable, Equatable, Sendable {
+    public struct BudgetLine: Codable, Equatable, Sendable {
+        public var name: String
+        public var column: String
+        public var spend: Double
+        public var limit: Double
+        /// Incremental GMV per extra unit of this budget, when known.
+        public var shadowPrice: Double?
+    }
+
+    public var method: String
+    public var status: String
+    public var objective: Double
+    public var budgets: [BudgetLine]
+    public var totalCost: Double
+    public var usersReached: Int
+    public var assignments: Int
+    public var assignmentsPerCoupon: [String: Int]
+    public var assignmentsPerChannel: [String: Int]?
+    public var upperBound: Double?
+    public var relativeGap: Double?
+    /// Shadow prices of every relaxed constraint, by `kind:name`.
+    public var shadowPrices: [String: Double]?
+    public var iterations: Int?
+    public var notes: [String]
+    public var wallSeconds: Double
+    public var feasible: Bool
+    public var violations: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case method, status, objective, budgets, notes, feasible, violations, iterations, assignments
+        case totalCost = "total_cost"
+        case usersReached = "users_reached"
+        case assignmentsPerCoupon = "assignments_per_coupon"
+        case assignmentsPerChannel = "assignments_per_channel"
+        case upperBound = "upper_bound"
+        case relativeGap = "relative_gap"
+        case shadowPrices = "shadow_prices"
+        case wallSeconds = "wall_seconds"
+    }
+
+    public init(problem: Problem, solution: Solution, report: VerificationReport) {
+        let t = problem.candidates
+        method = solution.method
+        status = solution.status.rawValue
+        objective = report.objective
+        budgets = problem.budgets.enumerated().map { b, budget in
+            BudgetLine(name: budget.name, column: t.columnNames[budget.column], spend: report.budgetSpend[b],
+                       limit: budget.limit,
+                       shadowPrice: solution.shadowPrices.first { $0.kind == .budget && $0.name == budget.name }?.value)
+        }
+        totalCost = report.totalCost
+        usersReached = report.usersReached
+        assignments = solution.allocation.count
+        var perCoupon: [String: Int] = [:]
+        for (c, n) in report.assignmentsPerCoupon.enumerated() where n > 0 { perCoupon[t.couponIDs[c]] = n }
+        assignmentsPerCoupon = perCoupon
+        if t.hasChannels {
+            var perChannel: [String: Int] = [:]
+            for (h, n) in report.assignmentsPerChannel.enumerated() where n > 0 { perChannel[t.channelNames[h]] = n }
+            assignmentsPerChannel = perChannel
+        }
+        upperBound = solution.upperBound
+        relativeGap = solution.relativeGap
+        if !solution.shadowPrices.isEmpty {
+            shadowPrices = Dictionary(solution.shadowPrices.map { ("\($0.kind.rawValue):\($0.name)", $0.value) },
+                                      uniquingKeysWith: { a, _ in a })
+        }
+        iterations = solution.iterations
+        notes = solution.notes
+        wallSeconds = solution.wallSeconds
+        feasible = report.isFeasible
+        violations = report.isFeasible ? nil : report.violations.map(\.description)
+    }
+
+    /// Pretty-printed JSON with sorted keys, ending in a newline.
+    public func json() -> String { prettyJSON(self) }
+}
+
+/// `value` as pretty-printed JSON with sorted keys, ending in a newline: the form of every JSON
+/// document Allot writes.
+public func prettyJSON(_ value: some Encodable) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self) + "\n"
+}

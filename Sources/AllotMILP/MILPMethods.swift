@@ -1,0 +1,36 @@
+import AllotCore
+
+/// An exact method: the whole 0-1 program on one backend, warm-started from the dual
+/// (`milp-glpk`, `milp-cbc`).
+public struct MILPMethod: AllocationMethod {
+    public let backend: any MILPBackend
+    public init(backend: any MILPBackend) { self.backend = backend }
+    public var name: String { backend.name }
+    public var role: MethodRole { .exact }
+    public var summary: String {
+        "exact 0-1 program with \(backend.solverName), warm-started from the dual; honours `--time-limit` and `--gap`, returns the best found at a limit"
+    }
+    public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
+        try MILPSolver.solve(problem, backend: backend, options: options)
+    }
+}
+
+/// Polishing (`dual+milp`): the dual, then the users nearest the tie solved exactly on one
+/// backend with the capacity the others leave; never worse than the dual.
+public struct PolishMethod: AllocationMethod {
+    public let backend: any MILPBackend
+    public init(backend: any MILPBackend) { self.backend = backend }
+    public var name: String { Self.name(backend) }
+    public var role: MethodRole { .exact }
+    public var summary: String {
+        "the dual, then the users nearest the tie (2,000 by default) solved exactly with \(backend.solverName) with the capacity the others leave; never worse than the dual"
+    }
+    public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
+        try MILPSolver.polish(problem, backend: backend, options: options)
+    }
+
+    /// `dual+milp` with GLPK (the default backend), `dual+milp-cbc` with CBC.
+    static func name(_ backend: any MILPBackend) -> String {
+        backend.name == "milp-glpk" ? "dual+milp" : "dual+" + backend.name
+    }
+}

@@ -1,0 +1,157 @@
+import AllotCore
+
+/// A 0-1 integer program in the form every backend takes: maximise `objective · x` over
+/// binary `x`, subject to rows `Σ_k value[k] x[column[k]] (<= or >=) rhs`, stored by row.
+public struct MILPModel: Sendable {
+    public enum Sense: UInt8, Sendable { case lessEqual = 76 /* L */, greaterEqual = 71 /* G */ }
+
+    public internal(set) var objective: [Double] = []
+    public internal(set) var columnNames: [String] = []
+    public internal(set) var rowNames: [String] = []
+    public internal(set) var sense: [Sense] = []
+    public internal(set) var rhs: [Double] = []
+    /// `rowCount + 1` offsets into `column` and `value`.
+    public internal(set) var rowStart: [Int32] = [0]
+    public internal(set) var column: [Int32] = []
+    public internal(set) var value: [Double] = []
+
+    public var columnCount: Int { objective.count }
+    public var rowCount: Int { rhs.count }
+
+    mutating func addRow(_ name: String, _ terms: [(Int, Double)], _ sense: Sense, _ rhs: Double) {
+        for (c, v) in terms where v != 0 {
+            column.append(Int32(c))
+            value.append(v)
+        }
+        rowNames.append(name)
+        self.sense.append(sense)
+        self.rhs.append(rhs)
+        rowStart.append(Int32(column.count))
+    }
+
+    /// Objective value of a 0-1 point.
+    public func objectiveValue(_ x: [Double]) -> Double {
+        var s = 0.0
+        for c in 0..<columnCount where x[c] > 0.5 { s += objective[c] }
+        return s
+    }
+
+    /// Column-compressed copy of the matrix (for backends that load by column).
+    package func columnMajor() -> (start: [Int32], row: [Int32], value: [Double]) {
+        var count = [Int32](repeating: 0, count: columnCount + 1)
+        for c in column { count[Int(c) + 1] += 1 }
+        for c in 0..<columnCount { count[c + 1] += count[c] }
+        var next = count
+        var rows = [Int32](repeating: 0, count: column.count)
+        var values = [Double](repeating: 0, count: column.count)
+        for r in 0..<rowCount {
+            for k in Int(rowStart[r]) ..< Int(rowStart[r + 1]) {
+                let c = Int(column[k])
+                let at = Int(next[c])
+                rows[at] = Int32(r)
+                values[at] = value[k]
+                next[c] += 1
+            }
+        }
+        return (count, rows, values)
+    }
+}
+
+/// The one formulation of an allocation problem as a 0-1 program: one binary per candidate,
+/// and rows for budgets, per-user frequency, per-user channel caps, per-coupon caps and the
+/// ROI floor. Rows that cannot bind (a user with no more candidates than its cap, say) are
+/// left out.
+public struct MILPFormulation: Sendable {
+    public let model: MILPModel
+    /// The candidate of each column.
+    public let candidates: [Int]
+
+    /// The whole problem.
+    ///
+    /// - Parameter eligibleOnly: leave out candidates that cannot be in an optimal allocation
+    ///   (uplift <= 0, capped at 0, or over a budget alone). Export keeps them all.
+    /// - Complexity: O(n x budgets).
+    public init(_ problem: Problem, eligibleOnly: Bool = true) {
+        let t = problem.candidates
+        let columns = eligibleOnly ? (0..<t.count).filter(problem.isEligible) : Array(0..<t.count)
+        self.init(problem, columns: columns, budgetLimits: problem.budgets.map(\.limit),
+                  couponCaps: problem.couponCaps, roiOffset: 0)
+    }
+
+    /// A part of the problem: the given candidate columns, with residual limits (for polishing).
+    ///
+    /// - Parameters:
+    ///   - columns: candidate indices, ascending.
+    ///   - roiOffset: `Σ (uplift - minROI x cost)` of the assignments fixed outside the model.
+    init(_ problem: Problem, columns: [Int], budgetLimits: [Double], couponCaps: [Int], roiOffset: Double) {
+        let t = problem.candidates
+        var model = MILPModel()
+        model.objective = columns.map { t.uplift[$0] }
+        model.columnNames = columns.map { j in
+            "x\(j + 1)_" + Self.sanitize(t.userIDs[t.user(ofCandidate: j)]) + "_" + Self.sanitize(t.couponIDs[Int(t.coupon[j])])
+        }
+        // Budgets.
+        for (b, budget) in problem.budgets.enumerated() {
+            let column = t.columns[budget.column]
+            model.addRow("budget_" + Self.sanitize(budget.name), columns.enumerated().map { ($0.offset, column[$0.element]) },
+                         .lessEqual, budgetLimits[b])
+        }
+        // Per user: frequency and channel caps.
+        var k = 0
+        while k < columns.count {
+            let u = t.user(ofCandidate: columns[k])
+            let end = t.userStart[u + 1]
+            var last = k
+            while last < columns.count, columns[last] < end { last += 1 }
+            let mine = Array(k..<last)
+            if mine.count > problem.maxPerUser {
+                model.addRow("user_\(u + 1)", mine.map { ($0, 1.0) }, .lessEqual, Double(problem.maxPerUser))
+            }
+            if t.hasChannels {
+                for h in 0..<t.channelCount where problem.channelCaps[h] != Problem.uncapped {
+                    let inChannel = mine.filter { t.channel(of: columns[$0]) == h }
+                    if inChannel.count > problem.channelCaps[h] {
+                        model.addRow("user_\(u + 1)_" + Self.sanitize(t.channelNames[h]), inChannel.map { ($0, 1.0) },
+                                     .lessEqual, Double(problem.channelCaps[h]))
+                    }
+                }
+            }
+            k = last
+        }
+        // Coupon caps.
+        var byCoupon = [[Int]](repeating: [], count: t.couponCount)
+        for (c, j) in columns.enumerated() { byCoupon[Int(t.coupon[j])].append(c) }
+        for coupon in 0..<t.couponCount where couponCaps[coupon] != Problem.uncapped && byCoupon[coupon].count > couponCaps[coupon] {
+            model.addRow("coupon_" + Self.sanitize(t.couponIDs[coupon]), byCoupon[coupon].map { ($0, 1.0) },
+                         .lessEqual, Double(couponCaps[coupon]))
+        }
+        // ROI floor: Σ (uplift - r cost) x >= -offset.
+        if let r = problem.minROI {
+            model.addRow("min_roi", columns.enumerated().map { ($0.offset, t.uplift[$0.element] - r * t.columns[0][$0.element]) },
+                         .greaterEqual, -roiOffset)
+        }
+        self.model = model
+        self.candidates = columns
+    }
+
+    /// Letters, digits and `_`; names stay unique through the index prefix.
+    static func sanitize(_ s: String) -> String {
+        String(s.unicodeScalars.prefix(40).map { ($0.properties.isAlphabetic && $0.isASCII) || ("0"..."9").contains($0) ? Character($0) : "_" })
+    }
+
+    /// The allocation of a 0-1 point.
+    public func allocation(_ x: [Double]) -> Allocation {
+        Allocation(candidates: candidates.indices.filter { x[$0] > 0.5 }.map { candidates[$0] })
+    }
+
+    /// The 0-1 point of an allocation (candidates outside the model are ignored).
+    public func point(_ allocation: Allocation) -> [Double] {
+        var x = [Double](repeating: 0, count: candidates.count)
+        var k = 0
+        for j in allocation.candidates {
+            while k < candidates.count, candidates[k] < j { k += 1 }
+            if k < candidates.count, candidates[k] == j { x[k] = 1 }
+        }
+        return x
+    }
+}

@@ -1,0 +1,131 @@
+import AllotCore
+
+/// Methods `milp-glpk`, `milp-cbc` and `dual+milp`.
+enum MILPSolver {
+    /// The exact method: the dual first (it is fast, and its allocation is the warm start, so a
+    /// time-limited run is never worse than the dual), then the whole model on `backend`.
+    static func solve(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        var dualOptions = options.dual
+        dualOptions.baselineCheck = .never
+        let dual = DualSolver.solve(problem, options: dualOptions, threads: options.threads)
+        let formulation = MILPFormulation(problem)
+        var solution = Solution(method: backend.name, status: .optimal, allocation: dual.allocation, objective: dual.objective,
+                                upperBound: dual.upperBound)
+        if formulation.model.columnCount == 0 {
+            solution.allocation = Allocation(candidates: [])
+            solution.objective = 0
+            solution.upperBound = 0
+            return solution
+        }
+        let result = try backend.solve(formulation.model, options: options.milp, start: formulation.point(dual.allocation))
+        return merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [])
+    }
+
+    /// Polishing: fix every user whose choice at the dual's multipliers is clear, and solve the
+    /// users nearest the tie exactly, with the capacity the others leave.
+    static func polish(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        var dualOptions = options.dual
+        dualOptions.baselineCheck = .never
+        let engine = DualEngine(problem, threads: options.threads)
+        let dual = DualSolver.solve(engine, options: dualOptions)
+        let m = dual.shadowPrices.map(\.value)
+        let t = problem.candidates
+        // Each user's margin: how far its choice is from changing (see docs/algorithms.md).
+        var margin = [(Double, Int)]()
+        margin.reserveCapacity(t.userCount)
+        m.withUnsafeBufferPointer { mp in
+            var values: [Double] = []
+            for u in 0..<t.userCount {
+                values.removeAll(keepingCapacity: true)
+                for j in t.candidates(ofUser: u) where engine.eligible[j] { values.append(engine.reduced(j, mp.baseAddress!)) }
+                if values.isEmpty { continue }
+                values.append(0)   // giving nothing
+                values.sort(by: >)
+                let f = min(problem.maxPerUser, values.count - 1)
+                // The boundary between the f-th best option and the next.
+                var gap = Double.infinity
+                for k in 0..<values.count - 1 where k + 1 >= f && k <= f { gap = min(gap, values[k] - values[k + 1]) }
+                if f == 0 { gap = values[0] - values[1] }
+                margin.append((gap, u))
+            }
+        }
+        margin.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        let free = Set(margin.prefix(options.polishUsers).map(\.1))
+        var columns: [Int] = []
+        var fixed: [Int] = []
+        var chosen = [Bool](repeating: false, count: t.count)
+        for j in dual.allocation.candidates { chosen[j] = true }
+        for u in 0..<t.userCount {
+            for j in t.candidates(ofUser: u) {
+                if free.contains(u) {
+                    if engine.eligible[j] { columns.append(j) }
+                } else if chosen[j] {
+                    fixed.append(j)
+                }
+            }
+        }
+        // Residual capacity.
+        var limits = problem.budgets.map(\.limit)
+        var caps = problem.couponCaps
+        var roiOffset = 0.0
+        for j in fixed {
+            for (b, budget) in problem.budgets.enumerated() { limits[b] -= t.columns[budget.column][j] }
+            let c = Int(t.coupon[j])
+            if caps[c] != Problem.uncapped { caps[c] -= 1 }
+            if let r = problem.minROI { roiOffset += t.uplift[j] - r * t.columns[0][j] }
+        }
+        let formulation = MILPFormulation(problem, columns: columns, budgetLimits: limits, couponCaps: caps, roiOffset: roiOffset)
+        var solution = dual
+        solution.method = PolishMethod.name(backend)
+        let notes = ["polished \(free.count) users nearest the tie (\(columns.count) candidates) with \(backend.name)"]
+        guard formulation.model.columnCount > 0 else {
+            solution.notes += notes
+            return solution
+        }
+        let result = try backend.solve(formulation.model, options: options.milp, start: formulation.point(dual.allocation))
+        var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: fixed, notes: notes)
+        // The MILP's bound covers only the freed users; the dual's bound stays the global one.
+        merged.upperBound = dual.upperBound
+        merged.status = merged.relativeGap == 0 ? .optimal : (result.status == .optimal ? .feasible : .feasibleAtLimit)
+        return merged
+    }
+
+    /// Combines a backend's answer with the assignments fixed outside its model, keeping the
+    /// starting solution when the backend found nothing better.
+    private static func merge(_ problem: Problem, solution start: Solution, result: MILPResult, formulation: MILPFormulation,
+                              fixed: [Int], notes: [String]) -> Solution {
+        var solution = start
+        solution.notes += notes
+        switch result.status {
+        case .infeasible:
+            solution.status = .infeasible
+            solution.allocation = Allocation(candidates: [])
+            solution.objective = 0
+            solution.upperBound = nil
+            return solution
+        case .noSolutionAtLimit:
+            solution.status = .feasibleAtLimit
+            solution.notes.append("the solver found no solution within its limit; returned the dual's")
+            return solution
+        case .optimal, .feasibleAtLimit:
+            break
+        }
+        let allocation = Allocation(candidates: fixed + formulation.allocation(result.values!).candidates)
+        let report = Verifier.verify(problem, allocation)
+        if !report.isFeasible {
+            solution.notes.append("the solver's answer failed verification (\(report.violations.first!)); returned the dual's")
+            solution.status = .feasibleAtLimit
+            return solution
+        }
+        if report.objective >= start.objective {
+            solution.allocation = allocation
+            solution.objective = report.objective
+        }
+        if fixed.isEmpty {
+            solution.status = result.status == .optimal ? .optimal : .feasibleAtLimit
+            // Both the dual's bound and the solver's are proven: keep the tighter.
+            if let bound = result.bestBound { solution.upperBound = max(solution.objective, min(solution.upperBound ?? bound, bound)) }
+        }
+        return solution
+    }
+}
