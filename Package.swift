@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "AllotTestSupport",
-            dependencies: ["Allot"],
+            dependencies: ["AllotCore", "AllotEvaluation"],
             path: "Tests/AllotTestSupport"
         ),
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore", "AllotTestSupport"]),

@@ -27,13 +27,13 @@ struct Bench: ParsableCommand {
     @Option(help: "A scores CSV to benchmark instead of generated instances.") var scores: String?
     @Option(help: "Spec JSON for --scores.") var spec: String?
     @Option(help: "Budget for --scores (cost column).") var budget: Double?
-    @Option(help: "Comma-separated methods (default: all that fit the instance).") var methods: MethodList?
+    @Option(help: "Comma-separated methods (default: all that fit the instance).", transform: MethodList.parse) var methods: MethodList?
     @Option(name: .customLong("time-limit"), help: "Seconds for the exact methods.") var timeLimit: Double?
     @Flag(help: "Run each method in its own process.") var isolate = false
     @Flag(help: "Print JSON rows.") var json = false
     @Flag(help: "Print a Markdown table (the default).") var markdown = false
     @Option(help: "Write the output to this file instead of standard output.") var out: String?
-    @Option(name: .customLong("child-method"), help: .hidden) var childMethod: MethodArgument?
+    @Option(name: .customLong("child-method"), help: .hidden, transform: MethodArgument.parse) var childMethod: MethodArgument?
     @Option(name: .customLong("instance-name"), help: .hidden) var instanceName: String?
 
     func validate() throws {

@@ -12,9 +12,17 @@ struct MethodArgument: ExpressibleByArgument, Sendable {
         self.method = method
     }
 
-    var defaultValueDescription: String { method.name }
+    /// Parses `name`, or says in one line which names exist.
+    static func parse(_ name: String) throws -> MethodArgument {
+        guard let argument = MethodArgument(argument: name) else { throw unknown(name) }
+        return argument
+    }
 
-    static var allValueStrings: [String] { MethodRegistry.standard.names }
+    static func unknown(_ name: some StringProtocol) -> ValidationError {
+        ValidationError("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
+    }
+
+    var defaultValueDescription: String { method.name }
 }
 
 /// A comma-separated list of methods (`dual,greedy-ratio`).
@@ -24,12 +32,18 @@ struct MethodList: ExpressibleByArgument, Sendable {
     init(_ methods: [any AllocationMethod]) { self.methods = methods }
 
     init?(argument: String) {
+        guard let list = try? Self.parse(argument) else { return nil }
+        self = list
+    }
+
+    /// Parses `dual,greedy-ratio`, or says in one line which name is unknown.
+    static func parse(_ argument: String) throws -> MethodList {
         var methods: [any AllocationMethod] = []
         for name in argument.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let method = MethodRegistry.standard.method(named: String(name)) else { return nil }
+            guard let method = MethodRegistry.standard.method(named: String(name)) else { throw MethodArgument.unknown(name) }
             methods.append(method)
         }
-        self.methods = methods
+        return MethodList(methods)
     }
 
     var defaultValueDescription: String { methods.map(\.name).joined(separator: ",") }

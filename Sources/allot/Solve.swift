@@ -16,7 +16,8 @@ struct Solve: ParsableCommand {
 
     @OptionGroup var problem: ProblemOptions
 
-    @Option(help: "Method (milp = milp-glpk); see docs/cli.md.")
+    @Option(help: ArgumentHelp("Method: \(MethodRegistry.standard.names.joined(separator: ", ")) (milp = milp-glpk).", valueName: "method"),
+            transform: MethodArgument.parse)
     var method = MethodArgument(DualMethod())
 
     @Option(help: "Allocation CSV output ('-' for standard output).")

@@ -1,9 +1,10 @@
-import Allot
+import AllotCore
+import AllotEvaluation
 import Foundation
 
 /// Random problems with every kind of constraint, for property tests. Seeded: the same seed
 /// gives the same problem.
-public struct RandomProblem {
+public struct RandomProblem: Sendable {
     public var users = 4
     public var couponsPerUser = 3
     public var coupons = 4
@@ -120,3 +121,41 @@ public enum ORLibraryData {
         return Array(ORLibrary.bestKnownValues(text).prefix(30))
     }
 }
+
+/// Constraint mixes: each type alone, then combined.
+public let constraintMixes: [(String, RandomProblem)] = {
+    var mixes: [(String, RandomProblem)] = []
+    var base = RandomProblem()
+    base.users = 4
+    base.couponsPerUser = 3
+    mixes.append(("one budget", base))
+    var freq = base
+    freq.maxPerUser = 2
+    freq.budgetFraction = 0.5
+    mixes.append(("frequency 2", freq))
+    var multi = base
+    multi.budgets = 2
+    mixes.append(("two budgets", multi))
+    var coupon = base
+    coupon.couponCap = 1
+    coupon.budgetFraction = 0.8
+    mixes.append(("coupon caps", coupon))
+    var channel = freq
+    channel.channels = ["push", "email"]
+    channel.channelCap = 1
+    mixes.append(("channel caps", channel))
+    var roi = base
+    roi.minROI = 2.5
+    roi.budgetFraction = 0.9
+    mixes.append(("min ROI", roi))
+    var all = base
+    all.maxPerUser = 2
+    all.budgets = 2
+    all.couponCap = 2
+    all.channels = ["push", "email"]
+    all.channelCap = 1
+    all.minROI = 1.5
+    all.budgetFraction = 0.5
+    mixes.append(("everything", all))
+    return mixes
+}()

@@ -1,4 +1,4 @@
-@testable import Allot
+@testable import AllotCore
 import AllotTestSupport
 import Testing
 
@@ -62,10 +62,10 @@ private func dualOnly() -> SolveOptions {
         let problem = try Problem(candidates: table, spec: spec)
         let dual = try solve(problem, method: .dual, options: dualOnly())
         #expect(Verifier.verify(problem, dual.allocation).isFeasible)
-        for method in Method.baselines {
+        for method in MethodRegistry.core.baselines {
             let baseline = try solve(problem, method: method)
             #expect(Verifier.verify(problem, baseline.allocation).isFeasible)
-            #expect(dual.objective >= baseline.objective, "\(method): \(baseline.objective) > dual \(dual.objective)")
+            #expect(dual.objective >= baseline.objective, "\(method.name): \(baseline.objective) > dual \(dual.objective)")
         }
         #expect(try #require(dual.relativeGap) < 1e-3)
     }

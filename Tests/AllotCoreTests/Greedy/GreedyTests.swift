@@ -1,64 +1,30 @@
-import Allot
+import AllotCore
 import AllotTestSupport
 import Testing
 
-/// Constraint mixes: each type alone, then combined.
-let constraintMixes: [(String, RandomProblem)] = {
-    var mixes: [(String, RandomProblem)] = []
-    var base = RandomProblem()
-    base.users = 4
-    base.couponsPerUser = 3
-    mixes.append(("one budget", base))
-    var freq = base
-    freq.maxPerUser = 2
-    freq.budgetFraction = 0.5
-    mixes.append(("frequency 2", freq))
-    var multi = base
-    multi.budgets = 2
-    mixes.append(("two budgets", multi))
-    var coupon = base
-    coupon.couponCap = 1
-    coupon.budgetFraction = 0.8
-    mixes.append(("coupon caps", coupon))
-    var channel = freq
-    channel.channels = ["push", "email"]
-    channel.channelCap = 1
-    mixes.append(("channel caps", channel))
-    var roi = base
-    roi.minROI = 2.5
-    roi.budgetFraction = 0.9
-    mixes.append(("min ROI", roi))
-    var all = base
-    all.maxPerUser = 2
-    all.budgets = 2
-    all.couponCap = 2
-    all.channels = ["push", "email"]
-    all.channelCap = 1
-    all.minROI = 1.5
-    all.budgetFraction = 0.5
-    mixes.append(("everything", all))
-    return mixes
-}()
+let baselineNames = MethodRegistry.core.baselines.map(\.name)
 
 @Suite struct GreedyTests {
-    @Test(arguments: Method.baselines)
-    func feasibleNeverNegativeNeverAboveOptimum(method: Method) throws {
+    @Test(arguments: baselineNames)
+    func feasibleNeverNegativeNeverAboveOptimum(name: String) throws {
+        let method = try #require(MethodRegistry.core.method(named: name))
         for (name, mix) in constraintMixes {
             for seed in 1...12 as ClosedRange<UInt64> {
                 let problem = mix.make(seed: seed)
                 let solution = try solve(problem, method: method, options: SolveOptions(seed: seed))
                 let report = Verifier.verify(problem, solution.allocation)
-                #expect(report.isFeasible, "\(method) on \(name) seed \(seed): \(report.violations)")
+                #expect(report.isFeasible, "\(method.name) on \(name) seed \(seed): \(report.violations)")
                 #expect(abs(report.objective - solution.objective) < 1e-9)
                 #expect(solution.allocation.candidates.allSatisfy { problem.candidates.uplift[$0] > 0 })
                 let optimum = bruteForceOptimum(problem).value
-                #expect(report.objective <= optimum + 1e-9, "\(method) on \(name) seed \(seed)")
+                #expect(report.objective <= optimum + 1e-9, "\(method.name) on \(name) seed \(seed)")
             }
         }
     }
 
-    @Test(arguments: Method.baselines)
-    func deterministic(method: Method) throws {
+    @Test(arguments: baselineNames)
+    func deterministic(name: String) throws {
+        let method = try #require(MethodRegistry.core.method(named: name))
         var mix = RandomProblem()
         mix.users = 300
         mix.coupons = 6

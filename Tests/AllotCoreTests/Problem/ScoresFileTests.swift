@@ -1,4 +1,4 @@
-import Allot
+import AllotCore
 import Testing
 
 private func read(_ text: String, extra: [String] = []) throws -> CandidateTable {

@@ -1,4 +1,4 @@
-import Allot
+import AllotCore
 import Testing
 
 private let scores = "user_id,coupon_id,uplift,cost,channel,points\nu1,c1,5,2,push,1\nu1,c2,3,1,email,0\nu2,c1,4,2,push,2\n"
