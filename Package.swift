@@ -49,6 +49,6 @@ let package = Package(
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore", "AllotTestSupport"]),
         .testTarget(name: "AllotMILPTests", dependencies: ["Allot", "AllotTestSupport"]),
         .testTarget(name: "AllotEvaluationTests", dependencies: ["Allot", "AllotTestSupport"]),
-        .testTarget(name: "AllotCLITests", dependencies: ["allot", "AllotTestSupport"]),
+        .testTarget(name: "AllotCLITests", dependencies: ["allot", "Allot", "AllotTestSupport"]),
     ]
 )

@@ -49,7 +49,7 @@ public struct GLPKBackend: MILPBackend {
     }
 
     /// Calls GLPK wrongly on purpose: for tests of the guard.
-    public static func forceError() throws {
+    package static func forceError() throws {
         if allot_glpk_force_error() != ALLOT_GLPK_OK { throw error("a forced invalid call") }
     }
 

@@ -5,15 +5,15 @@ import AllotCore
 public struct MILPModel: Sendable {
     public enum Sense: UInt8, Sendable { case lessEqual = 76 /* L */, greaterEqual = 71 /* G */ }
 
-    public internal(set) var objective: [Double] = []
-    public internal(set) var columnNames: [String] = []
-    public internal(set) var rowNames: [String] = []
-    public internal(set) var sense: [Sense] = []
-    public internal(set) var rhs: [Double] = []
+    public package(set) var objective: [Double] = []
+    public package(set) var columnNames: [String] = []
+    public package(set) var rowNames: [String] = []
+    public package(set) var sense: [Sense] = []
+    public package(set) var rhs: [Double] = []
     /// `rowCount + 1` offsets into `column` and `value`.
-    public internal(set) var rowStart: [Int32] = [0]
-    public internal(set) var column: [Int32] = []
-    public internal(set) var value: [Double] = []
+    public package(set) var rowStart: [Int32] = [0]
+    public package(set) var column: [Int32] = []
+    public package(set) var value: [Double] = []
 
     public var columnCount: Int { objective.count }
     public var rowCount: Int { rhs.count }

@@ -20,7 +20,7 @@ struct FrontierCommand: ParsableCommand {
     @OptionGroup var problem: ProblemOptions
     @Option(help: "Comma-separated budgets.") var budgets: String?
     @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS, STEPS evenly spaced budgets from LO to HI.") var budgetRange: String?
-    @Option(help: "Comma-separated methods.", transform: MethodList.parse) var methods = MethodList([DualMethod(), GreedyMarginalMethod(), GreedyRatioMethod()])
+    @Option(help: "Comma-separated methods.", transform: MethodList.parse) var methods = MethodList([DualMethod(), BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
     @Option(help: "CSV output ('-' for standard output; the default when no output is named).") var csv: String?
     @Option(help: "SVG chart output.") var svg: String?
     @Option(help: "HTML report output.") var html: String?

@@ -49,10 +49,10 @@ public struct RandomProblem: Sendable {
         }
         spec.maxPerUser = maxPerUser
         if let couponCap {
-            spec.couponCaps = table.couponIDs.sorted().map { ($0, couponCap) }
+            spec.couponCaps = Dictionary(uniqueKeysWithValues: table.couponIDs.map { ($0, couponCap) })
         }
         if let channelCap {
-            spec.channelCaps = channels.filter(table.channelNames.contains).sorted().map { ($0, channelCap) }
+            spec.channelCaps = Dictionary(uniqueKeysWithValues: channels.filter(table.channelNames.contains).map { ($0, channelCap) })
         }
         spec.minROI = minROI
         return try! Problem(candidates: table, spec: spec)
@@ -103,10 +103,12 @@ public func knapsackOptimum(_ problem: Problem) -> Double {
     return best[capacity]
 }
 
-/// The folder `data/` of the repository (public data sets, see data/README.md).
-public let dataFolder = URL(fileURLWithPath: #filePath)
+/// The repository's top folder.
+public let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("data")
+
+/// The folder `data/` of the repository (public data sets, see data/README.md).
+public let dataFolder = repositoryRoot.appendingPathComponent("data")
 
 /// The OR-Library files in `data/orlib`.
 public enum ORLibraryData {

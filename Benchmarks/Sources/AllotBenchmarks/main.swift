@@ -56,8 +56,8 @@ struct Scale: ParsableCommand {
             spec.budgets.append(.init(name: "points", column: "points", limit: (pointsTotal * 0.25).rounded()))
             spec.budgets.append(.init(name: "sms credits", column: "sms", limit: (Double(users) * 0.4).rounded()))
             spec.maxPerUser = 2
-            spec.channelCaps = [("email", 1), ("push", 1)]
-            spec.couponCaps = (coupons - 3 ..< coupons).map { ("c\($0 + 1)", users / 20) }
+            spec.channelCaps = ["email": 1, "push": 1]
+            spec.couponCaps = Dictionary(uniqueKeysWithValues: (coupons - 3 ..< coupons).map { ("c\($0 + 1)", users / 20) })
         }
         let problem = try Problem(candidates: table, spec: spec)
         let built = monotonicSeconds() - t0

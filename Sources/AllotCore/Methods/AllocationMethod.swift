@@ -114,9 +114,7 @@ public struct MethodRegistry: Sendable {
     }
 
     /// The dual and the greedy baselines: everything that needs no C library.
-    public static let core = MethodRegistry([
-        DualMethod(), GreedyMarginalMethod(), GreedyRatioMethod(), GreedyUpliftMethod(), BlanketMethod(), RandomMethod(),
-    ])
+    public static let core = MethodRegistry([DualMethod()] + BaselineMethod.all)
 }
 
 package func totalUplift(_ problem: Problem, _ allocation: Allocation) -> Double {

@@ -24,10 +24,10 @@ public struct AllocationSpec: Equatable, Sendable {
     public var budgets: [Budget]
     /// At most this many incentives per user; 1 when absent.
     public var maxPerUser: Int?
-    /// At most this many users receive each named coupon, sorted by coupon name.
-    public var couponCaps: [(coupon: String, cap: Int)]
-    /// At most this many incentives of each named channel per user, sorted by channel name.
-    public var channelCaps: [(channel: String, cap: Int)]
+    /// At most this many users receive each named coupon.
+    public var couponCaps: [String: Int]
+    /// At most this many incentives of each named channel per user.
+    public var channelCaps: [String: Int]
     /// Total uplift must be at least `minROI` times total cost.
     public var minROI: Double?
 
@@ -35,15 +35,9 @@ public struct AllocationSpec: Equatable, Sendable {
                 channelCaps: [String: Int] = [:], minROI: Double? = nil) {
         self.budgets = budgets
         self.maxPerUser = maxPerUser
-        self.couponCaps = couponCaps.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        self.channelCaps = channelCaps.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.couponCaps = couponCaps
+        self.channelCaps = channelCaps
         self.minROI = minROI
-    }
-
-    public static func == (a: AllocationSpec, b: AllocationSpec) -> Bool {
-        a.budgets == b.budgets && a.maxPerUser == b.maxPerUser && a.minROI == b.minROI
-            && a.couponCaps.map(\.coupon) == b.couponCaps.map(\.coupon) && a.couponCaps.map(\.cap) == b.couponCaps.map(\.cap)
-            && a.channelCaps.map(\.channel) == b.channelCaps.map(\.channel) && a.channelCaps.map(\.cap) == b.channelCaps.map(\.cap)
     }
 
     /// The names of the consumption columns the budgets use, other than `cost`, in order.
@@ -104,12 +98,12 @@ public struct AllocationSpec: Equatable, Sendable {
         for (key, assign) in [("coupon_caps", 0), ("channel_caps", 1)] {
             guard let value = root[key] else { continue }
             guard let map = value as? [String: Any] else { throw InputError(file: file, "'\(key)' must be an object of name: count") }
-            var caps: [(String, Int)] = []
+            var caps: [String: Int] = [:]
             for name in map.keys.sorted() {
                 guard let cap = integer(map[name]!) else {
                     throw InputError(file: file, "\(key)['\(name)'] must be a whole number")
                 }
-                caps.append((name, cap))
+                caps[name] = cap
             }
             if assign == 0 { spec.couponCaps = caps } else { spec.channelCaps = caps }
         }

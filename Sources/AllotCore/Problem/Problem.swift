@@ -14,16 +14,17 @@ public struct Problem: Sendable {
         public var limit: Double
     }
 
-    /// No cap.
-    public static let uncapped = Int.max
+    /// No cap: the value of `couponCaps` and `channelCaps` for an uncapped coupon or channel.
+    /// Internal to the engines' hot loops; the public face is `cap(ofCoupon:)`.
+    package static let uncapped = Int.max
 
     public let candidates: CandidateTable
     public private(set) var budgets: [Budget]
     public let maxPerUser: Int
-    /// Per coupon; `Problem.uncapped` when the spec sets none.
-    public let couponCaps: [Int]
-    /// Per channel; `Problem.uncapped` when the spec sets none.
-    public let channelCaps: [Int]
+    /// Per coupon index; `Problem.uncapped` when the spec sets none.
+    package let couponCaps: [Int]
+    /// Per channel index; `Problem.uncapped` when the spec sets none.
+    package let channelCaps: [Int]
     public let minROI: Double?
 
     /// Resolves `spec` against `candidates`.
@@ -55,7 +56,7 @@ public struct Problem: Sendable {
         var couponCaps = [Int](repeating: Problem.uncapped, count: candidates.couponCount)
         if !spec.couponCaps.isEmpty {
             let index = Dictionary(uniqueKeysWithValues: candidates.couponIDs.enumerated().map { ($1, $0) })
-            for (coupon, cap) in spec.couponCaps {
+            for (coupon, cap) in spec.couponCaps.sorted(by: { $0.key < $1.key }) {
                 guard let c = index[coupon] else {
                     throw fail("coupon_caps names coupon '\(coupon)', which is not in the scores")
                 }
@@ -66,7 +67,7 @@ public struct Problem: Sendable {
         self.couponCaps = couponCaps
 
         var channelCaps = [Int](repeating: Problem.uncapped, count: candidates.channelCount)
-        for (channel, cap) in spec.channelCaps {
+        for (channel, cap) in spec.channelCaps.sorted(by: { $0.key < $1.key }) {
             guard let h = candidates.channelNames.firstIndex(of: channel) else {
                 let known = candidates.channelNames.isEmpty ? "the scores have no channel column"
                     : "channels: \(candidates.channelNames.joined(separator: ", "))"
@@ -89,6 +90,16 @@ public struct Problem: Sendable {
         copy.budgets[b].limit = max(0, limit)
         return copy
     }
+
+    /// How many users may receive coupon `c` (an index into `candidates.couponIDs`), or nil
+    /// when uncapped.
+    /// - Complexity: O(1).
+    public func cap(ofCoupon c: Int) -> Int? { couponCaps[c] == Problem.uncapped ? nil : couponCaps[c] }
+
+    /// How many incentives of channel `h` (an index into `candidates.channelNames`) one user
+    /// may receive, or nil when uncapped.
+    /// - Complexity: O(1).
+    public func cap(ofChannel h: Int) -> Int? { channelCaps[h] == Problem.uncapped ? nil : channelCaps[h] }
 
     /// Whether any per-channel cap is set.
     public var hasChannelCaps: Bool { channelCaps.contains { $0 != Problem.uncapped } }

@@ -10,7 +10,7 @@ public enum ScoresFile {
     /// the file is parsed.
     ///
     /// - Throws: `InputError` on an empty file, invalid UTF-8 in the header, or a bad header.
-    public static func header(of input: InputBytes) throws -> [String] {
+    package static func header(of input: InputBytes) throws -> [String] {
         try input.withBytes { buffer in
             var scanner = CSVScanner(buffer)
             var fields: [CSVScanner.Field] = []

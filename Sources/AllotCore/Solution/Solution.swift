@@ -19,6 +19,23 @@ public struct Allocation: Equatable, Sendable {
     }
 
     public var count: Int { candidates.count }
+
+    /// The assignments by id, in allocation order.
+    /// - Complexity: O(count × log users).
+    public func assignments(in problem: Problem) -> [Assignment] {
+        let t = problem.candidates
+        return candidates.map { j in Assignment(user: t.userIDs[t.user(ofCandidate: j)], coupon: t.couponIDs[Int(t.coupon[j])]) }
+    }
+}
+
+/// One incentive given to one user.
+public struct Assignment: Hashable, Sendable {
+    public var user: String
+    public var coupon: String
+    public init(user: String, coupon: String) {
+        self.user = user
+        self.coupon = coupon
+    }
 }
 
 /// What is known about a returned allocation.

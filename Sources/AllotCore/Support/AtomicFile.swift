@@ -7,10 +7,10 @@ import Darwin
 /// Writes whole files atomically: the bytes go to a temporary file in the same directory,
 /// which is then renamed over the destination. A reader never sees a half-written file, and a
 /// failure leaves any previous file untouched.
-public enum AtomicFile {
+package enum AtomicFile {
     /// Checks, before any work is done, that `path` can later be written: its directory exists
     /// and is writable, and the path is not a directory.
-    public static func checkWritable(_ path: String) throws {
+    package static func checkWritable(_ path: String) throws {
         if path == "-" { return }
         var st = stat()
         if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
@@ -23,7 +23,7 @@ public enum AtomicFile {
     }
 
     /// Writes `bytes` to `path` atomically; `-` writes to standard output.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    package static func write(_ bytes: [UInt8], to path: String) throws {
         if path == "-" {
             try writeAll(fd: 1, bytes, path: "<stdout>")
             return
@@ -53,7 +53,7 @@ public enum AtomicFile {
         }
     }
 
-    public static func write(_ text: String, to path: String) throws {
+    package static func write(_ text: String, to path: String) throws {
         try write(Array(text.utf8), to: path)
     }
 

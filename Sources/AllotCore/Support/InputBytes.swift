@@ -77,7 +77,7 @@ public final class InputBytes {
     }
 
     /// Runs `body` over the bytes; the buffer is valid only inside.
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         // A non-null base address even when empty, so that scanners need no special case.
         if count == 0 {
             var zero: UInt8 = 0

@@ -57,8 +57,8 @@ private func dualOnly() -> SolveOptions {
         let table = SyntheticScores(users: 3_000, coupons: 5, channels: channels, seed: UInt64(seed)).table()
         let spend = table.spendOfBestCandidates()
         var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (spend * 0.3).rounded())], maxPerUser: maxPerUser)
-        if !channels.isEmpty { spec.channelCaps = [("email", 1), ("push", 1)] }
-        spec.couponCaps = [("c5", 200)]
+        if !channels.isEmpty { spec.channelCaps = ["email": 1, "push": 1] }
+        spec.couponCaps = ["c5": 200]
         let problem = try Problem(candidates: table, spec: spec)
         let dual = try solve(problem, method: .dual, options: dualOnly())
         #expect(Verifier.verify(problem, dual.allocation).isFeasible)

@@ -19,8 +19,8 @@ private func message(_ spec: String) -> String? {
         #expect(p.budgets.map(\.column) == [0, 1])
         #expect(p.budgets.map(\.limit) == [50, 2])
         #expect(p.maxPerUser == 2)
-        #expect(p.couponCaps == [1, Problem.uncapped])
-        #expect(p.channelCaps == [1, 2])
+        #expect((0..<p.candidates.couponCount).map(p.cap(ofCoupon:)) == [1, nil])
+        #expect((0..<p.candidates.channelCount).map(p.cap(ofChannel:)) == [1, 2])
         #expect(p.minROI == 2)
     }
 
