@@ -74,27 +74,38 @@ public struct MILPFormulation: Sendable {
     public init(_ problem: Problem, eligibleOnly: Bool = true) {
         let t = problem.candidates
         let columns = eligibleOnly ? (0..<t.count).filter(problem.isEligible) : Array(0..<t.count)
-        self.init(problem, columns: columns, budgetLimits: problem.budgets.map(\.limit),
-                  couponCaps: problem.couponCaps, roiOffset: 0)
+        self.init(problem, columns: columns, limits: problem.rules.limits)
     }
 
     /// A part of the problem: the given candidate columns, with residual limits (for polishing).
     ///
     /// - Parameters:
     ///   - columns: candidate indices, ascending.
-    ///   - roiOffset: `Σ (uplift - minROI x cost)` of the assignments fixed outside the model.
-    init(_ problem: Problem, columns: [Int], budgetLimits: [Double], couponCaps: [Int], roiOffset: Double) {
+    ///   - limits: the right-hand side of each of `problem.rules`' global constraints: what the
+    ///     assignments fixed outside the model leave.
+    init(_ problem: Problem, columns: [Int], limits: [Double]) {
         let t = problem.candidates
         var model = MILPModel()
         model.objective = columns.map { t.uplift[$0] }
         model.columnNames = columns.map { j in
             "x\(j + 1)_" + Self.sanitize(t.userIDs[t.user(ofCandidate: j)]) + "_" + Self.sanitize(t.couponIDs[Int(t.coupon[j])])
         }
-        // Budgets.
-        for (b, budget) in problem.budgets.enumerated() {
-            let column = t.columns[budget.column]
-            model.addRow("budget_" + Self.sanitize(budget.name), columns.enumerated().map { ($0.offset, column[$0.element]) },
-                         .lessEqual, budgetLimits[b])
+        // Global constraints, from the one definition: budgets, coupon caps, the ROI floor.
+        let rules = problem.rules
+        var byCoupon = [[Int]](repeating: [], count: t.couponCount)
+        for (c, j) in columns.enumerated() { byCoupon[Int(t.coupon[j])].append(c) }
+        for (i, kind) in rules.kinds.enumerated() {
+            switch kind {
+            case .budget(let b):
+                model.addRow("budget_" + Self.sanitize(problem.budgets[b].name),
+                             columns.enumerated().map { ($0.offset, rules.coefficient(i, $0.element)) }, .lessEqual, limits[i])
+            case .couponCap(let coupon):
+                // A cap at least the coupon's number of columns cannot bind.
+                guard Double(byCoupon[coupon].count) > limits[i] else { continue }
+                model.addRow("coupon_" + Self.sanitize(t.couponIDs[coupon]), byCoupon[coupon].map { ($0, 1.0) }, .lessEqual, limits[i])
+            case .minROI:
+                model.addRow("min_roi", columns.enumerated().map { ($0.offset, rules.coefficient(i, $0.element)) }, .lessEqual, limits[i])
+            }
         }
         // Per user: frequency and channel caps.
         var k = 0
@@ -117,18 +128,6 @@ public struct MILPFormulation: Sendable {
                 }
             }
             k = last
-        }
-        // Coupon caps.
-        var byCoupon = [[Int]](repeating: [], count: t.couponCount)
-        for (c, j) in columns.enumerated() { byCoupon[Int(t.coupon[j])].append(c) }
-        for coupon in 0..<t.couponCount where couponCaps[coupon] != Problem.uncapped && byCoupon[coupon].count > couponCaps[coupon] {
-            model.addRow("coupon_" + Self.sanitize(t.couponIDs[coupon]), byCoupon[coupon].map { ($0, 1.0) },
-                         .lessEqual, Double(couponCaps[coupon]))
-        }
-        // ROI floor: Σ (uplift - r cost) x >= -offset.
-        if let r = problem.minROI {
-            model.addRow("min_roi", columns.enumerated().map { ($0.offset, t.uplift[$0.element] - r * t.columns[0][$0.element]) },
-                         .greaterEqual, -roiOffset)
         }
         self.model = model
         self.candidates = columns

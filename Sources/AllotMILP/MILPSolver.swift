@@ -64,17 +64,10 @@ enum MILPSolver {
                 }
             }
         }
-        // Residual capacity.
-        var limits = problem.budgets.map(\.limit)
-        var caps = problem.couponCaps
-        var roiOffset = 0.0
-        for j in fixed {
-            for (b, budget) in problem.budgets.enumerated() { limits[b] -= t.columns[budget.column][j] }
-            let c = Int(t.coupon[j])
-            if caps[c] != Problem.uncapped { caps[c] -= 1 }
-            if let r = problem.minROI { roiOffset += t.uplift[j] - r * t.columns[0][j] }
-        }
-        let formulation = MILPFormulation(problem, columns: columns, budgetLimits: limits, couponCaps: caps, roiOffset: roiOffset)
+        // Residual capacity: what the fixed assignments leave of each global constraint.
+        var limits = problem.rules.limits
+        for j in fixed { problem.rules.forEachCoefficient(of: j) { i, a in limits[i] -= a } }
+        let formulation = MILPFormulation(problem, columns: columns, limits: limits)
         var solution = dual
         solution.method = PolishMethod.name(backend)
         let notes = ["polished \(free.count) users nearest the tie (\(columns.count) candidates) with \(backend.name)"]

@@ -97,7 +97,7 @@ package enum DualSolver {
 
         var solution = Solution(method: DualMethod().name, status: .feasible, allocation: allocation, objective: objective,
                                 upperBound: max(best.bound, objective))
-        if solution.relativeGap ?? 1 <= 1e-12 { solution.status = .optimal }
+        if solution.relativeGap ?? 1 <= Tolerance.optimalGap { solution.status = .optimal }
         solution.iterations = sweeps
         solution.shadowPrices = (0..<k).map { ShadowPrice(kind: engine.names[$0].0, name: engine.names[$0].1, value: best.multipliers[$0]) }
         solution.notes = notes

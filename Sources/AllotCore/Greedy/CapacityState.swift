@@ -4,44 +4,40 @@
 /// Shared by the greedy baselines and by the dual engine's primal recovery.
 struct CapacityState {
     let problem: Problem
-    private(set) var spend: [Double]
+    /// What the partial allocation consumes of each global constraint (`ConstraintRules`).
+    private(set) var used: [Double]
     private(set) var couponCount: [Int]
     private(set) var userCount: [Int32]
     private(set) var chosen: [Bool]
     private(set) var totalUplift = 0.0
     private(set) var totalCost = 0.0
-    /// Budget columns, copied out of the table for direct access.
-    private let budgetColumns: [[Double]]
-    private let limits: [Double]
+    private let rules: ConstraintRules
 
     init(_ problem: Problem) {
         self.problem = problem
         let t = problem.candidates
-        spend = [Double](repeating: 0, count: problem.budgets.count)
+        rules = problem.rules
+        used = [Double](repeating: 0, count: rules.count)
         couponCount = [Int](repeating: 0, count: t.couponCount)
         userCount = [Int32](repeating: 0, count: t.userCount)
         chosen = [Bool](repeating: false, count: t.count)
-        budgetColumns = problem.budgets.map { t.columns[$0.column] }
-        limits = problem.budgets.map(\.limit)
     }
 
+    /// Spend per budget.
+    var spend: ArraySlice<Double> { used[0..<problem.budgets.count] }
+
     /// Whether the global constraints (budgets, coupon caps, ROI) allow adding `add` and,
-    /// optionally, removing `remove` in the same step.
+    /// optionally, removing `remove` in the same step: no constraint that the step increases
+    /// goes over its limit.
+    /// - Complexity: O(budgets).
     @inline(__always)
     func globalAllows(add j: Int, remove i: Int? = nil) -> Bool {
-        let t = problem.candidates
-        for b in limits.indices {
-            let delta = budgetColumns[b][j] - (i.map { budgetColumns[b][$0] } ?? 0)
-            if delta > 0, spend[b] + delta > limits[b] { return false }
+        var allowed = true
+        rules.forEachCoefficient(of: j) { k, a in
+            let delta = a - (i.map { rules.coefficient(k, $0) } ?? 0)
+            if delta > 0, used[k] + delta > rules.limits[k] { allowed = false }
         }
-        let c = Int(t.coupon[j])
-        if i.map({ t.coupon[$0] }) != t.coupon[j], couponCount[c] >= problem.couponCaps[c] { return false }
-        if let r = problem.minROI {
-            let du = t.uplift[j] - (i.map { t.uplift[$0] } ?? 0)
-            let dc = t.columns[0][j] - (i.map { t.columns[0][$0] } ?? 0)
-            if totalUplift + du < r * (totalCost + dc) { return false }
-        }
-        return true
+        return allowed
     }
 
     /// Whether user `u`'s caps allow adding `j` (optionally in place of `i`).
@@ -64,7 +60,7 @@ struct CapacityState {
         chosen[j] = true
         userCount[u] += 1
         couponCount[Int(t.coupon[j])] += 1
-        for b in limits.indices { spend[b] += budgetColumns[b][j] }
+        rules.forEachCoefficient(of: j) { k, a in used[k] += a }
         totalUplift += t.uplift[j]
         totalCost += t.columns[0][j]
     }
@@ -74,7 +70,7 @@ struct CapacityState {
         chosen[j] = false
         userCount[u] -= 1
         couponCount[Int(t.coupon[j])] -= 1
-        for b in limits.indices { spend[b] -= budgetColumns[b][j] }
+        rules.forEachCoefficient(of: j) { k, a in used[k] -= a }
         totalUplift -= t.uplift[j]
         totalCost -= t.columns[0][j]
     }
@@ -88,18 +84,4 @@ struct CapacityState {
     }
 
     var allocation: Allocation { Allocation(chosen: chosen) }
-}
-
-extension Problem {
-    /// Whether candidate `j` can be part of some feasible allocation on its own and is worth
-    /// giving: uplift > 0, its coupon and channel caps are not 0, and it fits every budget.
-    @inline(__always)
-    package func isEligible(_ j: Int) -> Bool {
-        let t = candidates
-        guard t.uplift[j] > 0, couponCaps[Int(t.coupon[j])] > 0 else { return false }
-        let h = t.channel(of: j)
-        if h >= 0, channelCaps[h] == 0 { return false }
-        for budget in budgets where t.columns[budget.column][j] > budget.limit { return false }
-        return true
-    }
 }

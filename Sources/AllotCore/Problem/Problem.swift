@@ -26,6 +26,8 @@ public struct Problem: Sendable {
     /// Per channel index; `Problem.uncapped` when the spec sets none.
     package let channelCaps: [Int]
     public let minROI: Double?
+    /// The constraints in one linear form, read by every engine and the verifier.
+    package private(set) var rules: ConstraintRules
 
     /// Resolves `spec` against `candidates`.
     ///
@@ -82,12 +84,14 @@ public struct Problem: Sendable {
             guard r.isFinite, r >= 0 else { throw fail("min_roi is \(r); it must be a finite number >= 0") }
         }
         minROI = spec.minROI
+        rules = ConstraintRules(candidates: candidates, budgets: budgets, couponCaps: couponCaps, minROI: minROI)
     }
 
     /// The same problem with budget `b`'s limit set to `limit` (>= 0).
     public func withLimit(_ limit: Double, ofBudget b: Int) -> Problem {
         var copy = self
         copy.budgets[b].limit = max(0, limit)
+        copy.rules = ConstraintRules(candidates: candidates, budgets: copy.budgets, couponCaps: couponCaps, minROI: minROI)
         return copy
     }
 

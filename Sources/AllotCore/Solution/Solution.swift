@@ -92,11 +92,11 @@ public struct Solution: Sendable {
         self.upperBound = upperBound
     }
 
-    /// (bound - objective) / max(|bound|, 1e-9 relative floor), or nil without a bound.
-    /// A gap of 0 means the allocation is proven optimal.
+    /// `(bound - objective) / max(|bound|, Tolerance.gapDenominatorFloor)`, or nil without a
+    /// bound. A gap of 0 means the allocation is proven optimal.
     public var relativeGap: Double? {
         guard let upperBound else { return nil }
         let gap = max(0, upperBound - objective)
-        return gap == 0 ? 0 : gap / max(abs(upperBound), 1e-12)
+        return gap == 0 ? 0 : gap / max(abs(upperBound), Tolerance.gapDenominatorFloor)
     }
 }

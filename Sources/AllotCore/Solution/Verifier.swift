@@ -41,12 +41,13 @@ public struct VerificationReport: Sendable {
 }
 
 /// Re-checks an allocation against a problem, independently of any solver: it shares no code
-/// with them beyond the problem model.
+/// with them beyond the problem model and its constraint definitions (`ConstraintRules`).
 ///
 /// Tolerance: a sum constraint `s <= L` passes when `s <= L + tolerance x max(1, |L|)`, which
-/// absorbs the rounding of summing up to 1e8 doubles in different orders; counts are exact.
+/// absorbs the rounding of summing up to 1e8 doubles in different orders (for the ROI floor
+/// the scale is `r x total cost`); counts are exact.
 public enum Verifier {
-    public static let defaultTolerance = 1e-9
+    public static let defaultTolerance = Tolerance.feasibility
     public static let maxListed = 100
 
     /// - Complexity: O(n + allocation size x candidates per user).
@@ -59,9 +60,10 @@ public enum Verifier {
             count += 1
             if violations.count < maxListed { violations.append(v) }
         }
+        let rules = problem.rules
         var objective = 0.0
         var totalCost = 0.0
-        var spend = [Double](repeating: 0, count: problem.budgets.count)
+        var used = [Double](repeating: 0, count: rules.count)
         var perCoupon = [Int](repeating: 0, count: t.couponCount)
         var perChannel = [Int](repeating: 0, count: t.channelCount)
         var usersReached = 0
@@ -86,7 +88,7 @@ public enum Verifier {
                 n += 1
                 objective += t.uplift[j]
                 totalCost += t.columns[0][j]
-                for b in problem.budgets.indices { spend[b] += t.columns[problem.budgets[b].column][j] }
+                rules.forEachCoefficient(of: j) { i, a in used[i] += a }
                 perCoupon[Int(t.coupon[j])] += 1
                 let h = t.channel(of: j)
                 if h >= 0 { channelCount[h] += 1; perChannel[h] += 1 }
@@ -97,15 +99,20 @@ public enum Verifier {
                 report(.channelCap(user: t.userIDs[u], channel: t.channelNames[h], count: channelCount[h], cap: problem.channelCaps[h]))
             }
         }
-        for (b, budget) in problem.budgets.enumerated() where spend[b] > budget.limit + tolerance * max(1, abs(budget.limit)) {
-            report(.budget(name: budget.name, spend: spend[b], limit: budget.limit))
+        for (i, kind) in rules.kinds.enumerated() {
+            let limit = rules.limits[i]
+            switch kind {
+            case .budget(let b) where used[i] > limit + tolerance * max(1, abs(limit)):
+                report(.budget(name: problem.budgets[b].name, spend: used[i], limit: limit))
+            case .couponCap(let c) where used[i] > limit:   // a count: exact
+                report(.couponCap(coupon: t.couponIDs[c], count: Int(used[i]), cap: Int(limit)))
+            case .minROI(let r) where used[i] > limit + tolerance * max(1, abs(r * totalCost)):
+                report(.minROI(uplift: objective, cost: totalCost, required: r))
+            default:
+                break
+            }
         }
-        for c in perCoupon.indices where perCoupon[c] > problem.couponCaps[c] {
-            report(.couponCap(coupon: t.couponIDs[c], count: perCoupon[c], cap: problem.couponCaps[c]))
-        }
-        if let r = problem.minROI, objective < r * totalCost - tolerance * max(1, abs(r * totalCost)) {
-            report(.minROI(uplift: objective, cost: totalCost, required: r))
-        }
+        let spend = problem.budgets.indices.map { used[$0] }
         return VerificationReport(objective: objective, budgetSpend: spend, totalCost: totalCost,
                                   usersReached: usersReached, assignmentsPerCoupon: perCoupon,
                                   assignmentsPerChannel: perChannel, violations: violations, violationCount: count)
