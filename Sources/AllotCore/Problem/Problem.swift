@@ -31,7 +31,10 @@ public struct Problem: Sendable {
 
     /// Resolves `spec` against `candidates`.
     ///
-    /// - Parameter specName: the spec's file name, used in error messages.
+    /// - Parameters:
+    ///   - candidates: the scores.
+    ///   - spec: the constraints, by name.
+    ///   - specName: the spec's file name, used in error messages.
     /// - Throws: `InputError` naming `specName` for an unknown coupon, channel or column, a
     ///   negative or non-finite limit, or a cap below its minimum.
     /// - Complexity: O(coupons + channels + budgets).

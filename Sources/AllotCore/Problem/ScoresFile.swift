@@ -30,6 +30,7 @@ public enum ScoresFile {
     /// Parses scores from `input`.
     ///
     /// - Parameters:
+    ///   - input: the scores CSV.
     ///   - extraColumns: further numeric columns to read as consumption columns (for budgets).
     ///   - progress: called now and then with the fraction of the input read.
     /// - Throws: `InputError` naming the line and column of the first problem.
