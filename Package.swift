@@ -8,6 +8,10 @@ import PackageDescription
 //   AllotEvaluation  bench, frontier, policy value
 //   Allot            umbrella: re-exports the above and registers every method
 //   allot            the CLI
+
+/// The libFuzzer target needs `-sanitize=fuzzer`, so it exists only when ALLOT_FUZZ is set:
+/// a plain `swift build` or `swift test` never builds it (docs/fuzzing.md).
+let fuzzing = Context.environment["ALLOT_FUZZ"] != nil
 let package = Package(
     name: "Allot",
     products: [
@@ -19,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .target(
@@ -48,8 +53,18 @@ let package = Package(
             path: "Tests/AllotTestSupport"
         ),
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore", "AllotTestSupport"]),
-        .testTarget(name: "AllotMILPTests", dependencies: ["Allot", "AllotTestSupport"]),
+        .testTarget(name: "AllotMILPTests", dependencies: ["Allot", "AllotTestSupport",
+                                                           .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "AllotEvaluationTests", dependencies: ["Allot", "AllotTestSupport"]),
         .testTarget(name: "AllotCLITests", dependencies: ["allot", "Allot", "AllotTestSupport"]),
     ]
 )
+
+if fuzzing {
+    package.products.append(.executable(name: "AllotFuzz", targets: ["AllotFuzz"]))
+    package.targets.append(.executableTarget(
+        name: "AllotFuzz",
+        dependencies: ["Allot"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
+}

@@ -17,6 +17,8 @@ public struct CBCBackend: MILPBackend {
     private static let solveLock = Mutex(())
 
     public func solve(_ model: MILPModel, options: MILPOptions, start: [Double]?) throws -> MILPResult {
+        try options.validate()
+        let began = monotonicSeconds()
         guard let cbc = Cbc_newModel() else { throw SolveError("CBC could not create a model") }
         defer { Cbc_deleteModel(cbc) }
         let (starts, rows, values) = model.columnMajor()
@@ -30,7 +32,10 @@ public struct CBCBackend: MILPBackend {
         for c in 0..<n { Cbc_setInteger(cbc, Int32(c)) }
         Cbc_setObjSense(cbc, -1)   // maximise
         Cbc_setLogLevel(cbc, options.verbose ? 1 : 0)
-        if let limit = options.timeLimit { Cbc_setMaximumSeconds(cbc, limit) }
+        if options.timeLimit != nil {
+            // CBC counts CPU seconds unless told to count wall-clock ("elapsed") seconds.
+            Cbc_setParameter(cbc, "timeMode", "elapsed")
+        }
         Cbc_setAllowableFractionGap(cbc, options.relativeGap)
         // The warm start. CBC 2.10.8's MIP start fails here ("Illegal index ... in
         // ClpModel::getColumnName" and no search), so the start's value becomes a cutoff
@@ -42,11 +47,21 @@ public struct CBCBackend: MILPBackend {
             startValue = value
             Cbc_setCutoff(cbc, -value)   // CBC minimises -uplift internally
         }
-        let status = Self.solveLock.withLock { _ in Cbc_solve(cbc) }
+        let status = Self.solveLock.withLock { _ in
+            if let limit = options.timeLimit {
+                // The time spent building the model and waiting for the lock counts too.
+                Cbc_setMaximumSeconds(cbc, max(0.01, limit - (monotonicSeconds() - began)))
+            }
+            return Cbc_solve(cbc)
+        }
         if status == 2 || Cbc_isAbandoned(cbc) != 0 { throw SolveError("CBC abandoned the search (numerical difficulties)") }
         if Cbc_isProvenInfeasible(cbc) != 0 {
-            // Nothing beats the start: it is optimal (within the gap tolerance).
-            if let start, let startValue { return MILPResult(status: .optimal, values: start, objective: startValue, bestBound: startValue) }
+            // Nothing beats the start by more than the gap tolerance: it is optimal within it.
+            if let start, let startValue {
+                let exact = options.relativeGap == 0
+                return MILPResult(status: .optimal, values: start, objective: startValue, bestBound: exact ? startValue : nil,
+                                  withinGapTolerance: !exact)
+            }
             return MILPResult(status: .infeasible, values: nil, objective: nil, bestBound: nil)
         }
         let hasSolution = Cbc_numberSavedSolutions(cbc) > 0 || Cbc_bestSolution(cbc) != nil
@@ -59,16 +74,18 @@ public struct CBCBackend: MILPBackend {
         let bound = Cbc_getBestPossibleObjValue(cbc)
         // isProvenOptimal is also set when CBC stopped on the gap tolerance (secondary status 2).
         let finished = Cbc_isProvenOptimal(cbc) != 0 && [0, 2].contains(Cbc_secondaryStatus(cbc))
+        let withinGap = finished && Cbc_secondaryStatus(cbc) == 2
         guard let x else {
             // Under the start's cutoff, "no solution" means none better than the start.
             if let start, let startValue {
                 return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: start, objective: startValue,
-                                  bestBound: bound.isFinite ? max(bound, startValue) : nil)
+                                  bestBound: bound.isFinite ? max(bound, startValue) : nil,
+                                  withinGapTolerance: withinGap || (finished && options.relativeGap > 0))
             }
             return MILPResult(status: finished ? .infeasible : .noSolutionAtLimit, values: nil, objective: nil, bestBound: nil)
         }
         return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: x, objective: objective,
-                          bestBound: bound.isFinite ? max(bound, objective!) : nil)
+                          bestBound: bound.isFinite ? max(bound, objective!) : nil, withinGapTolerance: withinGap)
     }
 }
 

@@ -11,6 +11,8 @@ public struct GLPKBackend: MILPBackend {
     public var solverName: String { "GLPK" }
 
     public func solve(_ model: MILPModel, options: MILPOptions, start: [Double]?) throws -> MILPResult {
+        try options.validate()
+        let began = monotonicSeconds()
         var handle: OpaquePointer?
         let senses = model.sense.map { CChar(bitPattern: $0.rawValue) }
         let built = allot_glpk_build(&handle, Int32(model.columnCount), model.objective, Int32(model.rowCount),
@@ -18,26 +20,33 @@ public struct GLPKBackend: MILPBackend {
         guard built == ALLOT_GLPK_OK, let handle else { throw Self.error("building the model") }
         var outcome: Int32 = 0
         var objective = 0.0
+        var hasBound: Int32 = 0
         var bound = 0.0
+        var withinGap: Int32 = 0
         var values = [Double](repeating: 0, count: model.columnCount)
+        // The time spent building the model counts too (a limit of 0 means none, hence the floor).
+        let limit = options.timeLimit.map { max(0.01, $0 - (monotonicSeconds() - began)) } ?? 0
         let solved = values.withUnsafeMutableBufferPointer { x in
             withOptionalPointer(start) { startPointer in
-                allot_glpk_solve(handle, options.timeLimit ?? 0, options.relativeGap, options.verbose ? 1 : 0,
-                                 startPointer, &outcome, &objective, &bound, x.baseAddress)
+                allot_glpk_solve(handle, limit, options.relativeGap, options.verbose ? 1 : 0,
+                                 startPointer, &outcome, &objective, &hasBound, &bound, &withinGap, x.baseAddress)
             }
         }
         // After an error the guard has freed everything of this thread, the handle included.
         guard solved == ALLOT_GLPK_OK else { throw Self.error("solving") }
         allot_glpk_delete(handle)
+        // GLPK's own bound: the open nodes' best, tracked in the callback, or none.
+        let bestBound = hasBound != 0 ? bound : nil
         switch outcome {
         case ALLOT_GLPK_OPTIMAL:
-            return MILPResult(status: .optimal, values: values, objective: objective,
-                              bestBound: objective * (1 + options.relativeGap) + options.relativeGap)
+            return MILPResult(status: .optimal, values: values, objective: objective, bestBound: bestBound,
+                              withinGapTolerance: withinGap != 0)
         case ALLOT_GLPK_FEASIBLE:
             if let start, model.objectiveValue(start) > objective {
-                return MILPResult(status: .feasibleAtLimit, values: start, objective: model.objectiveValue(start), bestBound: nil)
+                let value = model.objectiveValue(start)
+                return MILPResult(status: .feasibleAtLimit, values: start, objective: value, bestBound: bestBound.map { max($0, value) })
             }
-            return MILPResult(status: .feasibleAtLimit, values: values, objective: objective, bestBound: nil)
+            return MILPResult(status: .feasibleAtLimit, values: values, objective: objective, bestBound: bestBound)
         case ALLOT_GLPK_INFEASIBLE:
             return MILPResult(status: .infeasible, values: nil, objective: nil, bestBound: nil)
         default:

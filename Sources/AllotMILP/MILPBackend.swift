@@ -18,12 +18,16 @@ public struct MILPResult: Sendable {
     public var objective: Double?
     /// The solver's proven bound on the optimum, when it reports one.
     public var bestBound: Double?
+    /// `optimal` only within `MILPOptions.relativeGap`: the solver stopped on its gap tolerance.
+    public var withinGapTolerance = false
 
-    public init(status: MILPStatus, values: [Double]? = nil, objective: Double? = nil, bestBound: Double? = nil) {
+    public init(status: MILPStatus, values: [Double]? = nil, objective: Double? = nil, bestBound: Double? = nil,
+                withinGapTolerance: Bool = false) {
         self.status = status
         self.values = values
         self.objective = objective
         self.bestBound = bestBound
+        self.withinGapTolerance = withinGapTolerance
     }
 }
 

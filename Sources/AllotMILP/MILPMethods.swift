@@ -11,7 +11,8 @@ public struct MILPMethod: AllocationMethod {
         "exact 0-1 program with \(backend.solverName), warm-started from the dual; honours `--time-limit` and `--gap`, returns the best found at a limit"
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
-        try MILPSolver.solve(problem, backend: backend, options: options)
+        try options.validate()
+        return try MILPSolver.solve(problem, backend: backend, options: options.startingClock())
     }
 }
 
@@ -26,7 +27,8 @@ public struct PolishMethod: AllocationMethod {
         "the dual, then the users nearest the tie (2,000 by default) solved exactly with \(backend.solverName) with the capacity the others leave; never worse than the dual"
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
-        try MILPSolver.polish(problem, backend: backend, options: options)
+        try options.validate()
+        return try MILPSolver.polish(problem, backend: backend, options: options.startingClock())
     }
 
     /// `dual+milp` with GLPK (the default backend), `dual+milp-cbc` with CBC.

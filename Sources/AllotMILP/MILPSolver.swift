@@ -17,8 +17,31 @@ enum MILPSolver {
             solution.upperBound = 0
             return solution
         }
-        let result = try backend.solve(formulation.model, options: options.milp, start: formulation.point(dual.allocation))
-        return merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [])
+        guard let milp = backendOptions(options) else { return atLimit(dual, method: backend.name) }
+        let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
+        return merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
+                     gapTolerance: milp.relativeGap)
+    }
+
+    /// The backend's options, its time limit cut to what is left of the whole solve's; nil when
+    /// nothing is left.
+    static func backendOptions(_ options: SolveOptions) -> MILPOptions? {
+        var milp = options.milp
+        if let deadline = options.dual.deadline {
+            let left = deadline - monotonicSeconds()
+            if left < 0.01 { return nil }
+            milp.timeLimit = min(milp.timeLimit ?? left, left)
+        }
+        return milp
+    }
+
+    /// The dual's answer when the time limit left no time for the exact solve.
+    static func atLimit(_ dual: Solution, method: String) -> Solution {
+        var solution = dual
+        solution.method = method
+        if solution.status != .optimal { solution.status = .feasibleAtLimit }
+        solution.notes.append("the time limit came before the exact solve; returned the dual's allocation")
+        return solution
     }
 
     /// Polishing: fix every user whose choice at the dual's multipliers is clear, and solve the
@@ -75,8 +98,10 @@ enum MILPSolver {
             solution.notes += notes
             return solution
         }
-        let result = try backend.solve(formulation.model, options: options.milp, start: formulation.point(dual.allocation))
-        var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: fixed, notes: notes)
+        guard let milp = backendOptions(options) else { return atLimit(solution, method: solution.method) }
+        let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
+        var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: fixed, notes: notes,
+                           gapTolerance: milp.relativeGap)
         // The MILP's bound covers only the freed users; the dual's bound stays the global one.
         merged.upperBound = dual.upperBound
         merged.status = merged.relativeGap == 0 ? .optimal : (result.status == .optimal ? .feasible : .feasibleAtLimit)
@@ -86,7 +111,7 @@ enum MILPSolver {
     /// Combines a backend's answer with the assignments fixed outside its model, keeping the
     /// starting solution when the backend found nothing better.
     private static func merge(_ problem: Problem, solution start: Solution, result: MILPResult, formulation: MILPFormulation,
-                              fixed: [Int], notes: [String]) -> Solution {
+                              fixed: [Int], notes: [String], gapTolerance: Double) -> Solution {
         var solution = start
         solution.notes += notes
         switch result.status {
@@ -116,6 +141,7 @@ enum MILPSolver {
         }
         if fixed.isEmpty {
             solution.status = result.status == .optimal ? .optimal : .feasibleAtLimit
+            if result.status == .optimal && result.withinGapTolerance { solution.gapTolerance = gapTolerance }
             // Both the dual's bound and the solver's are proven: keep the tighter.
             if let bound = result.bestBound { solution.upperBound = max(solution.objective, min(solution.upperBound ?? bound, bound)) }
         }

@@ -11,6 +11,8 @@ struct allot_glpk_problem {
     int ncols;
     const double *start;   /* during a solve only */
     int start_used;
+    int has_bound;         /* whether bound holds a bound seen in the tree */
+    double bound;          /* best (lowest) upper bound over the open nodes seen so far */
 };
 
 static _Thread_local jmp_buf *guard_point = NULL;
@@ -100,9 +102,19 @@ int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objectiv
     return ALLOT_GLPK_OK;
 }
 
-/* Offers the warm start once, as a heuristic solution. */
+/* Tracks the best bound over the open nodes, and offers the warm start once, as a heuristic
+ * solution. The open nodes' best local bound is a proven upper bound on the optimum (this is a
+ * maximisation) at every call; it only goes down as the search goes on. */
 static void callback(glp_tree *tree, void *info) {
     allot_glpk_problem *p = info;
+    int best = glp_ios_best_node(tree);
+    if (best != 0) {
+        double b = glp_ios_node_bound(tree, best);
+        if (!p->has_bound || b < p->bound) {
+            p->bound = b;
+            p->has_bound = 1;
+        }
+    }
     if (glp_ios_reason(tree) == GLP_IHEUR && p->start != NULL && !p->start_used) {
         p->start_used = 1;
         /* glp_ios_heur_sol takes a 1-based array. */
@@ -115,8 +127,8 @@ static void callback(glp_tree *tree, void *info) {
 }
 
 int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
-                     const double *start, int *outcome, double *objective, double *best_bound,
-                     double *solution) {
+                     const double *start, int *outcome, double *objective, int *has_bound,
+                     double *best_bound, int *within_gap, double *solution) {
     jmp_buf point;
     arm(&point, verbose);
     if (setjmp(point)) {
@@ -136,14 +148,16 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     if (mip_gap > 0) parm.mip_gap = mip_gap;
     p->start = start;
     p->start_used = 0;
-    if (start != NULL) {
-        parm.cb_func = callback;
-        parm.cb_info = p;
-    }
+    p->has_bound = 0;
+    p->bound = 0;
+    parm.cb_func = callback;
+    parm.cb_info = p;
     int ret = glp_intopt(p->lp, &parm);
     p->start = NULL;
     int status = glp_mip_status(p->lp);
     *best_bound = 0;
+    *has_bound = 0;
+    *within_gap = 0;
     if (ret == GLP_ENOPFS || ret == GLP_ENODFS || status == GLP_NOFEAS) {
         *outcome = ALLOT_GLPK_INFEASIBLE;
     } else if (status == GLP_OPT || (status == GLP_FEAS && ret == GLP_EMIPGAP)) {
@@ -157,6 +171,16 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     if (*outcome == ALLOT_GLPK_OPTIMAL || *outcome == ALLOT_GLPK_FEASIBLE) {
         *objective = glp_mip_obj_val(p->lp);
         for (int j = 0; j < p->ncols; j++) solution[j] = glp_mip_col_val(p->lp, j + 1);
+        if (status == GLP_OPT && ret == 0) {
+            /* The search is complete: GLPK proved the solution optimal (to its tolerances). */
+            *best_bound = *objective;
+            *has_bound = 1;
+        } else if (p->has_bound) {
+            /* Stopped early (gap tolerance or time limit): the open nodes' best bound. */
+            *best_bound = p->bound > *objective ? p->bound : *objective;
+            *has_bound = 1;
+        }
+        *within_gap = ret == GLP_EMIPGAP;
     }
     disarm();
     return ALLOT_GLPK_OK;

@@ -27,5 +27,8 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let error as SolveError {
         Terminal.error(error.description)
         throw ExitCode(1)
+    } catch let error as InvalidOption {
+        Terminal.error(commandLineMessage(error))
+        throw ExitCode(64)
     }
 }

@@ -38,11 +38,15 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         if json && markdown { throw ValidationError("choose one of --json and --markdown") }
+        if let timeLimit, !(timeLimit.isFinite && timeLimit > 0) {
+            throw ValidationError("--time-limit is \(timeLimit); it must be a finite number of seconds > 0")
+        }
+        try checkDistinctPaths(inputs: [scores, spec], outputs: [out])
     }
 
     func options() -> SolveOptions {
         var options = SolveOptions()
-        options.milp.timeLimit = timeLimit
+        options.timeLimit = timeLimit
         return options
     }
 

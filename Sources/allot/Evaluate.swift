@@ -44,9 +44,11 @@ struct Evaluate: ParsableCommand {
             }
             feasible = report.isFeasible
             if json {
-                print(evaluation.json(), terminator: "")
+                try AtomicFile.writeStandardOutput(Array(evaluation.json().utf8))
                 return
             }
+            var text = ""
+            func print(_ line: String) { text += line + "\n" }
             print("objective: \(summary.objective)")
             print("assignments: \(summary.assignments) to \(summary.usersReached) users")
             for b in summary.budgets { print("budget \(b.name): spend \(b.spend) of \(b.limit)") }
@@ -64,6 +66,7 @@ struct Evaluate: ParsableCommand {
                     print("  ... and \(report.violationCount - report.violations.count) more")
                 }
             }
+            try AtomicFile.writeStandardOutput(Array(text.utf8))
         }
         if !feasible { throw ExitCode(3) }
     }

@@ -20,7 +20,8 @@ struct Export: ParsableCommand {
     @Option(help: "Output file ('-' for standard output).") var out: String = "-"
 
     func validate() throws {
-        guard ModelFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)'; choose lp or mps") }
+        guard ModelFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(escapingControlCharacters(format))'; choose lp or mps") }
+        try checkDistinctPaths(inputs: [problem.scores, problem.spec], outputs: [out])
     }
 
     func run() throws {

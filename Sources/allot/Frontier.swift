@@ -46,6 +46,7 @@ struct FrontierCommand: ParsableCommand {
 
     func validate() throws {
         _ = try levels()
+        try checkDistinctPaths(inputs: [problem.scores, problem.spec], outputs: [csv, svg, html])
     }
 
     func run() throws {

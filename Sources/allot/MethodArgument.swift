@@ -19,7 +19,7 @@ struct MethodArgument: ExpressibleByArgument, Sendable {
     }
 
     static func unknown(_ name: some StringProtocol) -> ValidationError {
-        ValidationError("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
+        ValidationError("unknown method '\(escapingControlCharacters(String(name)))'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
     }
 
     var defaultValueDescription: String { method.name }

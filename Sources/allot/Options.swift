@@ -29,3 +29,28 @@ struct ProblemOptions: ParsableArguments {
                                       progress: progress)
     }
 }
+
+/// Refuses, as a usage error before any work, two outputs naming the same file or an output
+/// naming an input: either would silently overwrite.
+func checkDistinctPaths(inputs: [String?], outputs: [String?]) throws {
+    var seen: [String: String] = [:]
+    for case let path? in outputs {
+        guard let id = AtomicFile.identity(path) else { continue }
+        if let other = seen[id] {
+            throw ValidationError("outputs '\(escapingControlCharacters(other))' and '\(escapingControlCharacters(path))' are the same file")
+        }
+        seen[id] = path
+    }
+    for case let path? in inputs {
+        guard let id = AtomicFile.identity(path), let output = seen[id] else { continue }
+        throw ValidationError("output '\(escapingControlCharacters(output))' is the input '\(escapingControlCharacters(path))': it would be overwritten")
+    }
+}
+
+/// An option error of the library, in the command line's words.
+func commandLineMessage(_ error: InvalidOption) -> String {
+    let flag: [String: String] = ["timeLimit": "--time-limit", "milp.timeLimit": "--time-limit", "threads": "--threads",
+                                  "milp.relativeGap": "--gap", "dual.targetGap": "--gap"]
+    guard let name = flag[error.option] else { return error.description }
+    return "\(name) is \(error.value); it must be \(error.requirement)"
+}

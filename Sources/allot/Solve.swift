@@ -1,5 +1,8 @@
 import Allot
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Solve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,14 +38,44 @@ struct Solve: ParsableCommand {
     @Option(help: "Worker threads (default: all cores). The allocation does not depend on it.")
     var threads: Int?
 
-    @Option(name: .customLong("time-limit"), help: "Seconds for the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned.")
+    @Option(name: .customLong("time-limit"), help: "Seconds of wall time for the dual and the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned.")
     var timeLimit: Double?
 
-    @Option(help: "Relative gap at which the exact methods and the dual stop.")
+    @Option(help: "Relative gap at which the exact methods and the dual stop (from 0 to below 1).")
     var gap: Double?
+
+    @Flag(name: .customLong("no-budget"), help: "Allocate with no budget at all (otherwise a budget, from --budget or the spec, is required).")
+    var noBudget = false
 
     @Flag(help: "Show the MILP solvers' logs.")
     var verbose = false
+
+    func validate() throws {
+        do {
+            try options().validate()
+        } catch let error as InvalidOption {
+            throw ValidationError(commandLineMessage(error))
+        }
+        if noBudget && problem.budget != nil { throw ValidationError("--no-budget and --budget contradict each other") }
+        if problem.budget == nil && problem.spec == nil && !noBudget {
+            throw ValidationError(Self.noBudgetMessage)
+        }
+        try checkDistinctPaths(inputs: [problem.scores, problem.spec], outputs: [out, summary])
+    }
+
+    static let noBudgetMessage = "no budget: give --budget, budgets in --spec, or --no-budget to allocate without any"
+
+    func options() -> SolveOptions {
+        var options = SolveOptions(seed: seed)
+        if let threads { options.threads = threads }
+        options.timeLimit = timeLimit
+        options.milp.verbose = verbose
+        if let gap {
+            options.milp.relativeGap = gap
+            options.dual.targetGap = gap
+        }
+        return options
+    }
 
     func run() throws {
         try runReportingErrors {
@@ -50,26 +83,34 @@ struct Solve: ParsableCommand {
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let problem = try problem.load()
-            var options = SolveOptions(seed: seed)
-            if let threads { options.threads = max(1, threads) }
-            options.milp.timeLimit = timeLimit
-            options.milp.verbose = verbose
-            if let gap {
-                options.milp.relativeGap = gap
-                options.dual.targetGap = gap
+            if problem.budgets.isEmpty && !noBudget {
+                Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")
+                throw ExitCode(64)
             }
-            let solution = try Allot.solve(problem, method: method, options: options)
+            var solution = try Allot.solve(problem, method: method, options: options())
+            if getenv("ALLOT_TEST_BREAK_ALLOCATION") != nil {
+                // For the test of a failed verification only (docs/reliability.md): every candidate.
+                solution.allocation = Allocation(candidates: Array(0..<problem.candidates.count))
+            }
             let report = Verifier.verify(problem, solution.allocation)
-            let summaryValue = Summary(problem: problem, solution: solution, report: report)
             guard report.isFeasible else {
                 Terminal.error("the \(method.name) allocation fails verification; nothing was written:")
                 for v in report.violations { Terminal.say("  " + v.description) }
                 throw ExitCode(3)
             }
-            if let allocationPath { try AtomicFile.write(AllocationFile.render(problem, solution.allocation), to: allocationPath) }
-            if let summary { try AtomicFile.write(summaryValue.json(), to: summary) }
-            if json { print(summaryValue.json(), terminator: "") }
-            Terminal.say(describe(summaryValue))
+            // Every output is prepared before any is written: a step that fails leaves the old
+            // outputs in place.
+            let allocationBytes = AllocationFile.render(problem, solution.allocation)
+            let summaryValue = Summary(problem: problem, solution: solution, report: report,
+                                       allocationFile: allocationPath == nil ? nil : allocationBytes)
+            let summaryText = Array(summaryValue.json().utf8)
+            let description = describe(summaryValue)
+            var outputs: [(path: String, bytes: [UInt8])] = []
+            if let allocationPath { outputs.append((allocationPath, allocationBytes)) }
+            if let summary { outputs.append((summary, summaryText)) }
+            if json { outputs.append(("-", summaryText)) }
+            try AtomicFile.commit(outputs)
+            Terminal.say(description)
         }
     }
 }
@@ -85,6 +126,7 @@ func describe(_ s: Summary) -> String {
     if let bound = s.upperBound, let gap = s.relativeGap {
         lines.append("  upper bound \(human(bound)), gap \(gap)")
     }
+    if let tolerance = s.gapTolerance { lines.append("  optimal within the relative gap tolerance \(tolerance)") }
     for note in s.notes { lines.append("  note: " + note) }
     lines.append("  verified: \(s.feasible ? "feasible" : "INFEASIBLE"), \(String(format2(s.wallSeconds))) s")
     return lines.joined(separator: "\n")

@@ -41,9 +41,10 @@ enum Terminal {
     }
 }
 
-/// Formats a number for people: thousands separators, 2 decimals.
+/// Formats a number for people: thousands separators, 2 decimals; from 1e15 on (where cents no
+/// longer fit exactly in a double), the shortest exact form, e.g. `1e+17`.
 func human(_ x: Double) -> String {
-    guard x.isFinite else { return "\(x)" }
+    guard x.isFinite, abs(x) < 1e15 else { return "\(x)" }
     let negative = x < 0
     let cents = Int64((abs(x) * 100).rounded())
     var whole = String(cents / 100)

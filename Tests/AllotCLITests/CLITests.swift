@@ -97,7 +97,8 @@ private let scores = """
         try dir.write("coupon.json", #"{"coupon_caps": {"c7": 1}}"#)
         try dir.write("channel.json", #"{"channel_caps": {"sms": 1}}"#)
         try dir.write("column.json", #"{"budgets": [{"name": "pts", "column": "points", "limit": 1}]}"#)
-        let r = try AllotBinary.run(["solve", file, "--out", "a.csv"] + extra, in: dir.url)
+        let budget = extra.contains { $0.hasPrefix("--budget") || $0 == "--spec" } ? [] : ["--no-budget"]
+        let r = try AllotBinary.run(["solve", file, "--out", "a.csv"] + extra + budget, in: dir.url)
         #expect(r.status == 1)
         #expect(r.stdout == "")
         if expected.hasSuffix("\n") {
@@ -110,7 +111,7 @@ private let scores = """
         #expect(leftovers.isEmpty)
     }
 
-    @Test func failedVerificationWritesNothing() throws {
+    @Test func missingSpecWritesNothing() throws {
         // An existing output survives a failed run untouched.
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -20,12 +20,18 @@ public enum AllotBinary {
         return URL(fileURLWithPath: ".build/debug/allot")
     }
 
-    /// Runs `allot args...` in `directory` with `stdin` as input.
+    /// Runs `allot args...` in `directory` with `stdin` as input. `stdout`: a path to write
+    /// standard output to instead (e.g. /dev/full), then not captured; `environment`: variables
+    /// added to the inherited ones; `executable`: another program to run instead of `allot`.
     @discardableResult
-    public static func run(_ args: [String], in directory: URL? = nil, stdin: Data? = nil) throws -> CommandResult {
+    public static func run(_ args: [String], in directory: URL? = nil, stdin: Data? = nil, stdout: String? = nil,
+                           environment: [String: String] = [:], executable: String? = nil) throws -> CommandResult {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? url
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let directory { process.currentDirectoryURL = directory }
         // Files rather than pipes: nothing can block on a full pipe.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("allot-run-\(UUID().uuidString)")
@@ -38,7 +44,7 @@ public enum AllotBinary {
         try Data().write(to: outURL)
         try Data().write(to: errURL)
         let input = try FileHandle(forReadingFrom: inURL)
-        let output = try FileHandle(forWritingTo: outURL)
+        let output = try FileHandle(forWritingTo: stdout.map { URL(fileURLWithPath: $0) } ?? outURL)
         let error = try FileHandle(forWritingTo: errURL)
         defer { try? input.close(); try? output.close(); try? error.close() }
         process.standardInput = input

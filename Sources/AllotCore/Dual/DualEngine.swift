@@ -25,6 +25,8 @@ public struct DualOptions: Sendable {
     /// When to also run `greedy-marginal` and return its allocation if it is better (a safety
     /// net, reported in the notes when it acts or is skipped).
     public var baselineCheck: BaselineCheck = .automatic
+    /// Stop sweeping at this time (`monotonicSeconds()`); set from `SolveOptions.timeLimit`.
+    package var deadline: Double?
     public init() {}
 }
 
@@ -599,4 +601,8 @@ package final class DualEngine {
             }
         }
     }
+}
+
+extension DualOptions {
+    var pastDeadline: Bool { deadline.map { monotonicSeconds() >= $0 } ?? false }
 }

@@ -33,6 +33,10 @@ package enum DualSolver {
             // Every few sweeps, and when a sweep stops improving the bound, recover an allocation
             // and stop once the gap is within the target.
             while sweeps < options.maxSweeps {
+                if let deadline = options.deadline, monotonicSeconds() >= deadline {
+                    notes.append("stopped at the time limit after \(sweeps) sweeps")
+                    break
+                }
                 sweeps += 1
                 for i in 0..<k {
                     let target = engine.criticalMultiplier(i, m)
@@ -54,11 +58,12 @@ package enum DualSolver {
 
         // Coordinate descent can stall at a kink of the dual with several multipliers; then try
         // projected subgradient steps (Polyak step towards the best primal value), keeping the best bound.
-        if k > 1, gap > options.targetGap, options.subgradientSteps > 0 {
+        if k > 1, gap > options.targetGap, options.subgradientSteps > 0, !options.pastDeadline {
             var x = best.multipliers
             var evaluation = engine.evaluate(x)
             var improved = false
             for step in 0..<options.subgradientSteps {
+                if options.pastDeadline { break }
                 let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
                 let norm = g.reduce(0) { $0 + $1 * $1 }
                 if norm == 0 { break }
@@ -81,6 +86,9 @@ package enum DualSolver {
         switch options.baselineCheck {
         case .always: check = true
         case .never: check = false
+        case .automatic where options.pastDeadline:
+            check = false
+            notes.append("greedy-marginal safety net skipped at the time limit")
         case .automatic:
             check = problem.candidates.count <= BaselineCheck.automaticLimit
             if !check { notes.append("greedy-marginal safety net skipped above \(BaselineCheck.automaticLimit) candidates") }

@@ -48,12 +48,25 @@ public struct SolveOptions: Sendable {
     public var milp = MILPOptions()
     /// How many users nearest the tie `dual+milp` solves exactly.
     public var polishUsers = 2_000
+    /// Seconds of wall time for the whole solve, nil for none. The dual and the exact methods
+    /// stop by then (within about 5% + 1 s) and return the best allocation found; the greedy
+    /// methods have no limit (they take one pass).
+    public var timeLimit: Double?
     public init(seed: UInt64 = 1) { self.seed = seed }
+
+    /// These options with the dual's deadline set from `timeLimit`, counted from now, unless a
+    /// deadline is set already. Methods that honour the limit call it first.
+    package func startingClock() -> SolveOptions {
+        guard let timeLimit, dual.deadline == nil else { return self }
+        var copy = self
+        copy.dual.deadline = monotonicSeconds() + timeLimit
+        return copy
+    }
 }
 
 /// Settings of an exact solve.
 public struct MILPOptions: Sendable {
-    /// Seconds; nil for none. A limited run returns the best allocation found.
+    /// Seconds of wall time; nil for none. A limited run returns the best allocation found.
     public var timeLimit: Double?
     /// Stop when (bound - best) / best is below this.
     public var relativeGap: Double = 1e-6
@@ -70,11 +83,12 @@ public struct MILPOptions: Sendable {
 ///
 ///     let solution = try solve(problem, method: .dual)
 ///
-/// - Throws: `SolveError` when the method fails.
+/// - Throws: `InvalidOption` for an option out of range, `SolveError` when the method fails.
 public func solve(_ problem: Problem, method: some AllocationMethod = DualMethod(),
                   options: SolveOptions = SolveOptions()) throws -> Solution {
+    try options.validate()
     let start = monotonicSeconds()
-    var solution = try method.solve(problem, options: options)
+    var solution = try method.solve(problem, options: options.startingClock())
     solution.wallSeconds = monotonicSeconds() - start
     return solution
 }

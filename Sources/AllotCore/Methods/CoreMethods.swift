@@ -7,7 +7,9 @@ public struct DualMethod: AllocationMethod {
         "Lagrangian dual with exact multipliers and coordinate descent, then primal recovery; reports a proven upper bound, the gap and shadow prices (docs/algorithms.md)"
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
-        DualSolver.solve(problem, options: options.dual, threads: options.threads)
+        try options.validate()
+        let options = options.startingClock()
+        return DualSolver.solve(problem, options: options.dual, threads: options.threads)
     }
 }
 
@@ -45,6 +47,7 @@ public struct BaselineMethod: AllocationMethod {
     }
 
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
+        try options.validate()
         var notes: [String] = []
         let allocation: Allocation
         switch rule {

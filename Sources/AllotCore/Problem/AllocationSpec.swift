@@ -61,6 +61,11 @@ public struct AllocationSpec: Equatable, Sendable {
                 throw InputError(file: file, "the spec is empty (expected a JSON object)")
             }
             object = try JSONSerialization.jsonObject(with: data, options: [])
+            if let (key, offset) = input.withBytes({ JSONDuplicateKeys.first(in: $0) }) {
+                let position = input.withBytes { lineAndColumn($0, offset: offset) }
+                throw InputError(file: file, line: position.line, column: position.column,
+                                 "key '\(key)' repeats within one object")
+            }
         } catch let error as InputError {
             throw error
         } catch {
@@ -92,18 +97,14 @@ public struct AllocationSpec: Equatable, Sendable {
             }
         }
         if let value = root["max_per_user"] {
-            guard let f = integer(value) else { throw InputError(file: file, "'max_per_user' must be a whole number") }
-            spec.maxPerUser = f
+            spec.maxPerUser = try integer(value, "'max_per_user'", file: file)
         }
         for (key, assign) in [("coupon_caps", 0), ("channel_caps", 1)] {
             guard let value = root[key] else { continue }
             guard let map = value as? [String: Any] else { throw InputError(file: file, "'\(key)' must be an object of name: count") }
             var caps: [String: Int] = [:]
             for name in map.keys.sorted() {
-                guard let cap = integer(map[name]!) else {
-                    throw InputError(file: file, "\(key)['\(name)'] must be a whole number")
-                }
-                caps[name] = cap
+                caps[name] = try integer(map[name]!, "\(key)['\(name)']", file: file)
             }
             if assign == 0 { spec.couponCaps = caps } else { spec.channelCaps = caps }
         }
@@ -119,8 +120,16 @@ public struct AllocationSpec: Equatable, Sendable {
         return n.doubleValue
     }
 
-    private static func integer(_ value: Any) -> Int? {
-        guard let d = number(value), d.rounded() == d, abs(d) < 1e15 else { return nil }
+    /// Counts are whole numbers of at most 2^53 in magnitude (a JSON number is a double: above
+    /// that, not every whole number has an exact value). Any count above the number of
+    /// candidates means no limit.
+    private static func integer(_ value: Any, _ what: String, file: String) throws -> Int {
+        guard let d = number(value), d.isFinite, d.rounded() == d else {
+            throw InputError(file: file, "\(what) must be a whole number")
+        }
+        guard abs(d) <= 9_007_199_254_740_992 else {
+            throw InputError(file: file, "\(what) is \(d); it must be at most 2^53 = 9007199254740992 in magnitude")
+        }
         return Int(d)
     }
 

@@ -13,6 +13,7 @@ public enum ScoresFile {
     package static func header(of input: InputBytes) throws -> [String] {
         try input.withBytes { buffer in
             var scanner = CSVScanner(buffer)
+            defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
             guard try scanner.nextRecord(into: &fields, file: input.name) != nil else {
                 throw InputError(file: input.name, "the file is empty (expected a header: \(requiredColumns.joined(separator: ",")))")

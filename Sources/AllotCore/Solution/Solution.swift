@@ -77,6 +77,9 @@ public struct Solution: Sendable {
     public var objective: Double
     /// A proven upper bound on the optimum, when the method has one.
     public var upperBound: Double?
+    /// Set when `status` is `optimal` because the solver stopped within this relative gap
+    /// tolerance (`MILPOptions.relativeGap`, `DualOptions.targetGap`) rather than closing the gap.
+    public var gapTolerance: Double?
     public var shadowPrices: [ShadowPrice] = []
     public var iterations: Int?
     /// Things the user should know: fallbacks taken, limits hit.

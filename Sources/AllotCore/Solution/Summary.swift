@@ -22,6 +22,9 @@ public struct Summary: Codable, Equatable, Sendable {
     public var assignmentsPerChannel: [String: Int]?
     public var upperBound: Double?
     public var relativeGap: Double?
+    /// Set when `status` is `optimal` because the search stopped within this relative gap
+    /// tolerance, not because it closed the gap.
+    public var gapTolerance: Double?
     /// Shadow prices of every relaxed constraint, by `kind:name`.
     public var shadowPrices: [String: Double]?
     public var iterations: Int?
@@ -29,6 +32,10 @@ public struct Summary: Codable, Equatable, Sendable {
     public var wallSeconds: Double
     public var feasible: Bool
     public var violations: [String]?
+    /// SHA-256 (hex) and data rows of the allocation file written with this summary, so that a
+    /// consumer can tell a mismatched pair.
+    public var allocationSHA256: String?
+    public var allocationRows: Int?
 
     enum CodingKeys: String, CodingKey {
         case method, status, objective, budgets, notes, feasible, violations, iterations, assignments
@@ -40,9 +47,13 @@ public struct Summary: Codable, Equatable, Sendable {
         case relativeGap = "relative_gap"
         case shadowPrices = "shadow_prices"
         case wallSeconds = "wall_seconds"
+        case gapTolerance = "gap_tolerance"
+        case allocationSHA256 = "allocation_sha256"
+        case allocationRows = "allocation_rows"
     }
 
-    public init(problem: Problem, solution: Solution, report: VerificationReport) {
+    /// `allocationFile`: the bytes of the allocation file written with this summary, if any.
+    public init(problem: Problem, solution: Solution, report: VerificationReport, allocationFile: [UInt8]? = nil) {
         let t = problem.candidates
         method = solution.method
         status = solution.status.rawValue
@@ -65,6 +76,11 @@ public struct Summary: Codable, Equatable, Sendable {
         }
         upperBound = solution.upperBound
         relativeGap = solution.relativeGap
+        gapTolerance = solution.status == .optimal ? solution.gapTolerance : nil
+        if let allocationFile {
+            allocationSHA256 = SHA256.hex(allocationFile)
+            allocationRows = solution.allocation.count
+        }
         if !solution.shadowPrices.isEmpty {
             shadowPrices = Dictionary(solution.shadowPrices.map { ("\($0.kind.rawValue):\($0.name)", $0.value) },
                                       uniquingKeysWith: { a, _ in a })

@@ -4,17 +4,31 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes whole files atomically: the bytes go to a temporary file in the same directory,
-/// which is then renamed over the destination. A reader never sees a half-written file, and a
-/// failure leaves any previous file untouched.
+/// Writes output files atomically, one or several as one commit (docs/reliability.md).
+///
+/// Each file's bytes go to a temporary `.allot-tmp-*` file in the destination's directory and
+/// are flushed to disk (fsync). Only when every temporary file of the commit is written are
+/// they renamed over their destinations, and the directories synced. So a failure (a full disk,
+/// an unwritable directory) leaves every previous output untouched, a reader never sees a
+/// half-written file, and SIGINT or SIGTERM removes the temporary files.
+///
+/// Only regular files are replaced: a destination that is a symbolic link, a device, a FIFO, a
+/// socket or a directory is refused (`-` is standard output).
 package enum AtomicFile {
     /// Checks, before any work is done, that `path` can later be written: its directory exists
-    /// and is writable, and the path is not a directory.
+    /// and is writable, and the path is absent or a regular file (not a symbolic link).
     package static func checkWritable(_ path: String) throws {
         if path == "-" { return }
         var st = stat()
-        if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            throw InputError(file: path, "cannot write output: it is a directory")
+        if lstat(path, &st) == 0 {
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFDIR: throw InputError(file: path, "cannot write output: it is a directory")
+            case S_IFLNK:
+                throw InputError(file: path, "cannot write output: it is a symbolic link; Allot replaces only regular files (name the link's target instead)")
+            default:
+                throw InputError(file: path, "cannot write output: it is not a regular file (a device, FIFO or socket); name a regular file, or '-' for standard output")
+            }
         }
         let dir = directory(of: path)
         if access(dir, W_OK) != 0 {
@@ -24,37 +38,104 @@ package enum AtomicFile {
 
     /// Writes `bytes` to `path` atomically; `-` writes to standard output.
     package static func write(_ bytes: [UInt8], to path: String) throws {
-        if path == "-" {
-            try writeAll(fd: 1, bytes, path: "<stdout>")
-            return
-        }
-        try checkWritable(path)
-        var template = Array((directory(of: path) + "/.allot-tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd < 0 {
-            throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))")
-        }
-        let tmp = String(cString: template)
-        do {
-            try writeAll(fd: fd, bytes, path: path)
-            fchmod(fd, 0o644)
-            if close(fd) != 0 {
-                throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            close(fd)
-            unlink(tmp)
-            throw error
-        }
-        if rename(tmp, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw InputError(file: path, "cannot write output: \(reason)")
-        }
+        try commit([(path, bytes)])
     }
 
     package static func write(_ text: String, to path: String) throws {
         try write(Array(text.utf8), to: path)
+    }
+
+    /// Writes several outputs together: every temporary file is written and flushed first, then
+    /// all are renamed into place; outputs named `-` go to standard output last.
+    ///
+    /// - Throws: `InputError` naming the output at fault; then no destination was replaced,
+    ///   unless a rename itself failed (which a prior `checkWritable` makes unlikely).
+    package static func commit(_ outputs: [(path: String, bytes: [UInt8])]) throws {
+        TemporaryFiles.install()
+        var pending: [(temp: String, path: String, slot: Int)] = []
+        defer {
+            // Whatever was not renamed is removed.
+            for p in pending {
+                unlink(p.temp)
+                TemporaryFiles.forget(p.slot)
+            }
+        }
+        for (path, bytes) in outputs where path != "-" {
+            try checkWritable(path)
+            let (temp, fd, slot) = try createTemporary(for: path)
+            pending.append((temp, path, slot))
+            do {
+                try writeAll(fd: fd, bytes, path: path)
+                fchmod(fd, 0o644)
+                if fsync(fd) != 0 { throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))") }
+            } catch {
+                close(fd)
+                throw error
+            }
+            if close(fd) != 0 { throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))") }
+        }
+        if let pause = getenv("ALLOT_TEST_PAUSE_BEFORE_RENAME").flatMap({ Double(String(cString: $0)) }), pause > 0 {
+            // For the tests of signal handling only (docs/reliability.md).
+            usleep(useconds_t(min(pause, 60) * 1e6))
+        }
+        var directories: [String] = []
+        while !pending.isEmpty {
+            let p = pending[0]
+            // Re-checked just before the rename: the destination may have changed since.
+            try checkWritable(p.path)
+            TemporaryFiles.blockSignals(true)
+            let renamed = rename(p.temp, p.path) == 0
+            let reason = errno
+            if renamed {
+                TemporaryFiles.forget(p.slot)
+                pending.removeFirst()
+            }
+            TemporaryFiles.blockSignals(false)
+            if !renamed { throw InputError(file: p.path, "cannot write output: \(String(cString: strerror(reason)))") }
+            let dir = directory(of: p.path)
+            if !directories.contains(dir) { directories.append(dir) }
+        }
+        for dir in directories {
+            let fd = open(dir, O_RDONLY | O_DIRECTORY)
+            if fd >= 0 { _ = fsync(fd); close(fd) }
+        }
+        for (path, bytes) in outputs where path == "-" {
+            try writeStandardOutput(bytes)
+        }
+    }
+
+    /// Writes to standard output, reporting a failed write (a closed pipe, a full device).
+    package static func writeStandardOutput(_ bytes: [UInt8]) throws {
+        try writeAll(fd: 1, bytes, path: "<stdout>")
+    }
+
+    /// What `path` names, for telling whether two paths are the same file: the resolved path
+    /// of the file, or of its directory when it does not exist yet; nil for `-`.
+    package static func identity(_ path: String) -> String? {
+        if path == "-" { return nil }
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        let dir = directory(of: path)
+        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        guard let resolved = realpath(dir, nil) else { return path }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return (base == "/" ? "" : base) + "/" + name
+    }
+
+    /// A new temporary file beside `path`, registered for removal on SIGINT and SIGTERM.
+    private static func createTemporary(for path: String) throws -> (String, Int32, Int) {
+        var template = Array((directory(of: path) + "/.allot-tmp-XXXXXX").utf8CString)
+        TemporaryFiles.blockSignals(true)
+        defer { TemporaryFiles.blockSignals(false) }
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0 {
+            throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))")
+        }
+        let slot = template.withUnsafeBufferPointer { TemporaryFiles.register($0.baseAddress!) }
+        return (String(cString: template), fd, slot)
     }
 
     private static func writeAll(fd: Int32, _ bytes: [UInt8], path: String) throws {

@@ -16,11 +16,13 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
         self.message = message
     }
 
+    /// One line: control characters in the file name or message (a quoted field holding a
+    /// line break, say) are escaped.
     public var description: String {
-        var s = file
+        var s = escapingControlCharacters(file)
         if let line { s += ":\(line)" }
         if let column { s += ":\(column)" }
-        return s + ": " + message
+        return s + ": " + escapingControlCharacters(message)
     }
 }
 
@@ -28,5 +30,26 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
 public struct SolveError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
     public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public var description: String { escapingControlCharacters(message) }
+}
+
+/// `text` with control characters written as escapes (`\n`, `\r`, `\t`, `\u{7F}`), so that a
+/// message quoting an input's field stays on one line.
+public func escapingControlCharacters(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isControl) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where isControl(scalar): out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
+private func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) || scalar == "\u{2028}" || scalar == "\u{2029}"
 }

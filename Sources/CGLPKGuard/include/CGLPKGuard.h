@@ -29,10 +29,13 @@ int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objectiv
 
 /* Solves; after ALLOT_GLPK_ERROR, p has been freed: do not delete it.
  * start (nullable, ncols values) is an integer-feasible solution offered to the
- * search through a heuristic callback. time_limit <= 0: none. */
+ * search through a heuristic callback. time_limit <= 0: none.
+ * With a solution: has_bound is 1 when best_bound holds a proven upper bound (the solution's
+ * own value when the tree was exhausted, else the best bound of the open nodes tracked in the
+ * callback); within_gap is 1 when the search stopped on the relative gap tolerance. */
 int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
-                     const double *start, int *outcome, double *objective, double *best_bound,
-                     double *solution);
+                     const double *start, int *outcome, double *objective, int *has_bound,
+                     double *best_bound, int *within_gap, double *solution);
 
 void allot_glpk_delete(allot_glpk_problem *p);
 

@@ -22,6 +22,8 @@ let baselineNames = MethodRegistry.core.baselines.map(\.name)
         }
     }
 
+    /// The same input, seed and any thread count give the same allocation; a seeded method's
+    /// allocation changes with its seed (so the seed is used), an unseeded one's does not.
     @Test(arguments: baselineNames)
     func deterministic(name: String) throws {
         let method = try #require(MethodRegistry.core.method(named: name))
@@ -32,11 +34,23 @@ let baselineNames = MethodRegistry.core.baselines.map(\.name)
         mix.maxPerUser = 2
         mix.channels = ["push", "email", "sms"]
         mix.channelCap = 1
+        mix.budgetFraction = 0.05   // binding for blanket too, so that its order matters
         let problem = mix.make(seed: 42)
-        let a = try solve(problem, method: method, options: SolveOptions(seed: 5))
-        let b = try solve(problem, method: method, options: SolveOptions(seed: 5))
-        #expect(a.allocation == b.allocation)
-        #expect(Verifier.verify(problem, a.allocation).isFeasible)
+        func run(seed: UInt64, threads: Int) throws -> Allocation {
+            var options = SolveOptions(seed: seed)
+            options.threads = threads
+            return try solve(problem, method: method, options: options).allocation
+        }
+        let a = try run(seed: 5, threads: 1)
+        #expect(Verifier.verify(problem, a).isFeasible)
+        #expect(try run(seed: 5, threads: 1) == a)
+        #expect(try run(seed: 5, threads: 3) == a)
+        let otherSeeds = try (6...9 as ClosedRange<UInt64>).map { try run(seed: $0, threads: 2) }
+        if ["random", "blanket"].contains(name) {
+            #expect(otherSeeds.contains { $0 != a }, "\(name) ignores its seed")
+        } else {
+            #expect(otherSeeds.allSatisfy { $0 == a }, "\(name) depends on the seed")
+        }
     }
 
     /// The MCKP greedy theorem: with one budget and one incentive per user, the incremental
