@@ -5,9 +5,7 @@ enum MILPSolver {
     /// The exact method: the dual first (it is fast, and its allocation is the warm start, so a
     /// time-limited run is never worse than the dual), then the whole model on `backend`.
     static func solve(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
-        var dualOptions = options.dual
-        dualOptions.baselineCheck = .never
-        let dual = DualSolver.solve(problem, options: dualOptions, threads: options.threads)
+        let dual = DualSolver.solve(problem, options: dualOptions(options), threads: options.threads)
         let formulation = MILPFormulation(problem)
         var solution = Solution(method: backend.name, status: .optimal, allocation: dual.allocation, objective: dual.objective,
                                 upperBound: dual.upperBound)
@@ -23,14 +21,28 @@ enum MILPSolver {
                      gapTolerance: milp.relativeGap)
     }
 
-    /// The backend's options, its time limit cut to what is left of the whole solve's; nil when
-    /// nothing is left.
+    /// The dual's options inside an exact method: no greedy safety net, and under a time limit
+    /// at most a third of it, so that the solver gets the rest.
+    static func dualOptions(_ options: SolveOptions) -> DualOptions {
+        var dual = options.dual
+        dual.baselineCheck = .never
+        if let deadline = dual.deadline {
+            let now = monotonicSeconds()
+            dual.deadline = now + max(0, deadline - now) / 3
+        }
+        return dual
+    }
+
+    /// The backend's options, its time limit cut to what is left of the whole solve's, less a
+    /// reserve for the solver's overshoot (GLPK stops up to about 0.3 s late) and the merge;
+    /// nil when nothing is left.
     static func backendOptions(_ options: SolveOptions) -> MILPOptions? {
         var milp = options.milp
         if let deadline = options.dual.deadline {
             let left = deadline - monotonicSeconds()
-            if left < 0.01 { return nil }
-            milp.timeLimit = min(milp.timeLimit ?? left, left)
+            let reserve = min(0.5, 0.1 * left)
+            if left - reserve < 0.01 { return nil }
+            milp.timeLimit = min(milp.timeLimit ?? left, left - reserve)
         }
         return milp
     }
@@ -47,10 +59,8 @@ enum MILPSolver {
     /// Polishing: fix every user whose choice at the dual's multipliers is clear, and solve the
     /// users nearest the tie exactly, with the capacity the others leave.
     static func polish(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
-        var dualOptions = options.dual
-        dualOptions.baselineCheck = .never
         let engine = DualEngine(problem, threads: options.threads)
-        let dual = DualSolver.solve(engine, options: dualOptions)
+        let dual = DualSolver.solve(engine, options: dualOptions(options))
         let m = dual.shadowPrices.map(\.value)
         let t = problem.candidates
         // Each user's margin: how far its choice is from changing (see docs/algorithms.md).

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 
 struct allot_glpk_problem {
     glp_prob *lp;
     int ncols;
     const double *start;   /* during a solve only */
     int start_used;
+    double deadline;       /* CLOCK_MONOTONIC seconds; 0: none */
     int has_bound;         /* whether bound holds a bound seen in the tree */
     double bound;          /* best (lowest) upper bound over the open nodes seen so far */
 };
@@ -105,8 +107,19 @@ int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objectiv
 /* Tracks the best bound over the open nodes, and offers the warm start once, as a heuristic
  * solution. The open nodes' best local bound is a proven upper bound on the optimum (this is a
  * maximisation) at every call; it only goes down as the search goes on. */
+static double monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void callback(glp_tree *tree, void *info) {
     allot_glpk_problem *p = info;
+    /* tm_lim is checked only now and then; the callback runs at every node, so stopping here
+     * keeps the wall-clock limit closely. */
+    if (p->deadline > 0 && monotonic_seconds() >= p->deadline) {
+        glp_ios_terminate(tree);
+    }
     int best = glp_ios_best_node(tree);
     if (best != 0) {
         double b = glp_ios_node_bound(tree, best);
@@ -150,6 +163,7 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     p->start_used = 0;
     p->has_bound = 0;
     p->bound = 0;
+    p->deadline = time_limit_seconds > 0 ? monotonic_seconds() + time_limit_seconds : 0;
     parm.cb_func = callback;
     parm.cb_info = p;
     int ret = glp_intopt(p->lp, &parm);

@@ -43,16 +43,17 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
         #expect(result.values == nil)
     }
 
-    /// A hard instance: 18,000 binaries, three budgets, frequency and coupon caps. Neither
-    /// backend proves its optimum within a few seconds here.
+    /// A hard instance: 7,200 binaries, three budgets, frequency and coupon caps; the search is
+    /// still running after a few seconds (its root relaxation, which no limit interrupts, is
+    /// kept small so that a loaded machine still stops in time).
     static func hardProblem() -> Problem {
         var mix = RandomProblem()
-        mix.users = 3_000
+        mix.users = 1_200
         mix.coupons = 8
         mix.couponsPerUser = 6
         mix.budgets = 3
         mix.maxPerUser = 2
-        mix.couponCap = 900
+        mix.couponCap = 360
         mix.budgetFraction = 0.2
         return mix.make(seed: 4)
     }
@@ -70,7 +71,8 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
         let result = try backend(name).solve(formulation.model, options: MILPOptions(timeLimit: limit, relativeGap: 0), start: start)
         let elapsed = monotonicSeconds() - began
         #expect(elapsed <= limit * 1.05 + 1, "\(name) took \(elapsed) s")
-        #expect([.optimal, .feasibleAtLimit].contains(result.status))
+        // The instance is hard enough that the limit, not a proof, ends the search.
+        #expect(result.status == .feasibleAtLimit)
         let allocation = formulation.allocation(try #require(result.values))
         let report = Verifier.verify(problem, allocation)
         #expect(report.isFeasible)

@@ -11,7 +11,12 @@ package enum DualSolver {
         let threads = engine.chunks.threads
         let k = engine.constraintCount
         var m = [Double](repeating: 0, count: k)
+        let began = monotonicSeconds()
         var current = engine.evaluate(m)
+        // Under a time limit, a step starts only if it and the final recovery fit before the
+        // deadline; these are the last durations seen (a recovery costs about an evaluation).
+        var stepSeconds = monotonicSeconds() - began
+        var recoverySeconds = stepSeconds
         var best = (bound: current.bound, multipliers: m)
         var sweeps = 0
         var notes: [String] = []
@@ -19,7 +24,13 @@ package enum DualSolver {
         var gap = Double.infinity
         var checkedAtSweep = -1
         /// Recovers an allocation at the best multipliers, keeps the best one, updates the gap.
+        func timeIsUp() -> Bool {
+            guard let deadline = options.deadline else { return false }
+            return monotonicSeconds() + stepSeconds + recoverySeconds >= deadline
+        }
         func checkGap() {
+            let t = monotonicSeconds()
+            defer { recoverySeconds = monotonicSeconds() - t }
             let (a, v) = Recovery.recover(engine, best.multipliers)
             if primal == nil || v > primal!.value { primal = (a, v) }
             gap = relative(best.bound - primal!.value, best.bound)
@@ -33,10 +44,12 @@ package enum DualSolver {
             // Every few sweeps, and when a sweep stops improving the bound, recover an allocation
             // and stop once the gap is within the target.
             while sweeps < options.maxSweeps {
-                if let deadline = options.deadline, monotonicSeconds() >= deadline {
+                if timeIsUp() {
                     notes.append("stopped at the time limit after \(sweeps) sweeps")
                     break
                 }
+                let sweepStart = monotonicSeconds()
+                defer { stepSeconds = monotonicSeconds() - sweepStart }
                 sweeps += 1
                 for i in 0..<k {
                     let target = engine.criticalMultiplier(i, m)
@@ -58,12 +71,12 @@ package enum DualSolver {
 
         // Coordinate descent can stall at a kink of the dual with several multipliers; then try
         // projected subgradient steps (Polyak step towards the best primal value), keeping the best bound.
-        if k > 1, gap > options.targetGap, options.subgradientSteps > 0, !options.pastDeadline {
+        if k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp() {
             var x = best.multipliers
             var evaluation = engine.evaluate(x)
             var improved = false
             for step in 0..<options.subgradientSteps {
-                if options.pastDeadline { break }
+                if timeIsUp() { break }
                 let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
                 let norm = g.reduce(0) { $0 + $1 * $1 }
                 if norm == 0 { break }
