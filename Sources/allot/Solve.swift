@@ -100,16 +100,10 @@ struct Solve: ParsableCommand {
             }
             // Every output is prepared before any is written: a step that fails leaves the old
             // outputs in place.
-            let allocationBytes = AllocationFile.render(problem, solution.allocation)
-            let summaryValue = Summary(problem: problem, solution: solution, report: report,
-                                       allocationFile: allocationPath == nil ? nil : allocationBytes)
-            let summaryText = Array(summaryValue.json().utf8)
-            let description = describe(summaryValue)
-            var outputs: [(path: String, bytes: [UInt8])] = []
-            if let allocationPath { outputs.append((allocationPath, allocationBytes)) }
-            if let summary { outputs.append((summary, summaryText)) }
-            if json { outputs.append(("-", summaryText)) }
-            try AtomicFile.commit(outputs)
+            let files = try OutputFiles(problem: problem, solution: solution, report: report,
+                                        allocationPath: allocationPath, summaryPath: summary, summaryToStandardOutput: json)
+            let description = describe(files.summary)
+            try files.commit()
             Terminal.say(description)
         }
     }
