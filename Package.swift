@@ -35,6 +35,9 @@ let package = Package(
         .target(name: "AllotMILP", dependencies: ["AllotCore"]),
         .systemLibrary(name: "CGLPK"),
         .systemLibrary(name: "CCbc"),
+        // zlib, for gzip-compressed inputs (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib"),
+        .target(name: "AllotZlib", dependencies: ["AllotCore", "CZlib"]),
         .target(name: "CGLPKGuard", dependencies: ["CGLPK"], linkerSettings: [.linkedLibrary("glpk")]),
         .target(name: "AllotGLPK", dependencies: ["AllotMILP", "CGLPKGuard"]),
         .target(name: "AllotCBC", dependencies: ["AllotMILP", "CCbc"]),
@@ -43,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "allot",
             dependencies: [
-                "Allot",
+                "Allot", "AllotZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -19,6 +19,8 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
     public var upperBound: Double?
     /// Spend per budget.
     public var spend: [Double]
+    /// Limit per budget.
+    public var limits: [Double] = []
     public var feasible: Bool
     public var wallSeconds: Double
     /// Peak resident memory, MiB: of the method's own process with isolation, otherwise of the
@@ -26,7 +28,7 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
     public var peakMemoryMiB: Double
 
     enum CodingKeys: String, CodingKey {
-        case instance, method, outcome, status, objective, spend, feasible
+        case instance, method, outcome, status, objective, spend, limits, feasible
         case percentOfBound = "percent_of_bound"
         case gainOverBestGreedy = "gain_over_best_greedy_percent"
         case upperBound = "upper_bound"
@@ -56,6 +58,7 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
             row.objective = report.objective
             row.upperBound = solution.upperBound
             row.spend = report.budgetSpend
+            row.limits = problem.budgets.map(\.limit)
             row.feasible = report.isFeasible
             if !report.isFeasible { row.outcome = "failed verification: \(report.violations.first!)" }
         } catch {
@@ -79,23 +82,22 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
         }
     }
 
-    /// A Markdown table of rows.
+    /// A Markdown table of rows: objective and spend in whole units, percentages to 0.1,
+    /// seconds to 3 significant digits.
     public static func markdown(_ rows: [BenchmarkRow]) -> String {
-        func f(_ x: Double?, _ digits: Int) -> String {
-            guard let x else { return "-" }
-            let scale = pow10(digits)
-            return "\((x * scale).rounded() / scale)"
-        }
-        var lines = ["| instance | method | objective | % of bound | gain over best greedy % | spend | seconds | peak MiB | outcome |",
+        func whole(_ x: Double?) -> String { x.map { Readable.grouped($0, decimals: 0) } ?? "-" }
+        func tenth(_ x: Double?) -> String { x.map { Readable.grouped($0, decimals: 1) } ?? "-" }
+        var lines = ["| instance | method | objective | % of bound | gain over best greedy % | spend of limit | seconds | peak MiB | outcome |",
                      "|---|---|---|---|---|---|---|---|---|"]
         for r in rows {
-            let spend = r.spend.map { f($0, 2) }.joined(separator: " / ")
-            lines.append("| \(r.instance) | \(r.method) | \(f(r.objective, 2)) | \(f(r.percentOfBound, 3)) | \(f(r.gainOverBestGreedy, 2)) | \(spend) | \(f(r.wallSeconds, 3)) | \(f(r.peakMemoryMiB, 0)) | \(r.outcome) |")
+            let spend = r.spend.enumerated().map { k, s in
+                k < r.limits.count ? "\(whole(s)) of \(whole(r.limits[k]))" : whole(s)
+            }.joined(separator: "; ")
+            lines.append("| \(r.instance) | \(r.method) | \(whole(r.objective)) | \(tenth(r.percentOfBound)) | \(tenth(r.gainOverBestGreedy)) | \(spend) | \(Readable.significant(max(r.wallSeconds, 0.001), 3)) | \(whole(r.peakMemoryMiB)) | \(r.outcome) |")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func pow10(_ k: Int) -> Double { (0..<k).reduce(1.0) { x, _ in x * 10 } }
 }
 
 /// Peak resident memory of this process so far, in MiB.

@@ -45,27 +45,118 @@ public struct PolicyValue: Codable, Equatable, Sendable {
         case allocationUsers = "allocation_users"
     }
 
-    /// - Parameter assignments: per user id, the coupon ids the allocation gives.
+    /// - Parameters:
+    ///   - assignments: per user id, the coupon ids the allocation gives.
+    ///   - outcome: the log column to evaluate.
     /// - Throws: `InputError` with line and column for a malformed log.
     /// - Complexity: O(log size + allocation size).
-    public static func estimate(log input: InputBytes, assignments: [String: Set<String>]) throws -> PolicyValue {
+    public static func estimate(log input: InputBytes, assignments: [String: Set<String>], outcome: String = "outcome") throws -> PolicyValue {
+        let log = try RandomisedLog(input, outcome: outcome)
+        return log.value(of: .allocation(assignments))
+    }
+
+    /// Per user id, the coupon ids an allocation gives.
+    public static func assignments(_ problem: Problem, _ allocation: Allocation) -> [String: Set<String>] {
+        let t = problem.candidates
+        var result: [String: Set<String>] = [:]
+        for j in allocation.candidates {
+            result[t.userIDs[t.user(ofCandidate: j)], default: []].insert(t.couponIDs[Int(t.coupon[j])])
+        }
+        return result
+    }
+}
+
+/// A policy to evaluate on a randomised log.
+public enum LoggedPolicy: Sendable {
+    /// Per user id, the coupon ids an allocation gives.
+    case allocation([String: Set<String>])
+    /// Uniform random targeting: `users` of the scores' users drawn uniformly, each given one
+    /// of its candidate coupons uniformly. Its value is the exact expectation over the draw.
+    case random(users: Int, candidates: [String: [String]])
+    /// Nobody gets anything: every term is 0.
+    case none
+
+    /// Random targeting that reaches as many users as `assignments`, over `problem`'s candidates.
+    public static func random(like assignments: [String: Set<String>], in problem: Problem) -> LoggedPolicy {
+        let t = problem.candidates
+        var candidates: [String: [String]] = [:]
+        for u in 0..<t.userCount {
+            candidates[t.userIDs[u]] = t.candidates(ofUser: u).map { t.couponIDs[Int(t.coupon[$0])] }
+        }
+        return .random(users: assignments.count, candidates: candidates)
+    }
+
+    /// The weight of a log row in the estimate: P(the policy gives `treatment`) minus, for a
+    /// control row, P(the policy gives the user anything). Users the policy never reaches get 0
+    /// (they get control under both policies).
+    func weight(user: String, treatment: String) -> Double {
+        switch self {
+        case .none: return 0
+        case .allocation(let assignments):
+            guard let given = assignments[user] else { return 0 }
+            return (given.contains(treatment) ? 1 : 0) - (treatment == "control" ? 1 : 0)
+        case .random(let users, let candidates):
+            guard let coupons = candidates[user], !coupons.isEmpty, !candidates.isEmpty else { return 0 }
+            let reach = min(1, Double(users) / Double(candidates.count))
+            if treatment == "control" { return -reach }
+            return coupons.contains(treatment) ? reach / Double(coupons.count) : 0
+        }
+    }
+}
+
+/// Two policies evaluated on the same log rows: the difference of their estimates, with a 95%
+/// interval from the per-row differences (pairing removes the variance the two share).
+public struct PolicyComparison: Codable, Equatable, Sendable {
+    /// `allocation FILE`, `random` or `none`.
+    public var against: String
+    public var outcomeColumn: String
+    public var policy: PolicyValue
+    public var baseline: PolicyValue
+    /// `policy - baseline`, total over the log's users.
+    public var difference: Double
+    public var standardError: Double
+    public var ci95Low: Double
+    public var ci95High: Double
+
+    enum CodingKeys: String, CodingKey {
+        case against, policy, baseline, difference
+        case outcomeColumn = "outcome_column"
+        case standardError = "standard_error"
+        case ci95Low = "ci95_low"
+        case ci95High = "ci95_high"
+    }
+}
+
+/// The rows of a randomised log, read once, to evaluate several policies on the same rows.
+public struct RandomisedLog: Sendable {
+    struct Row: Sendable { var user: String; var treatment: String; var outcome: Double; var weight: Double }
+    let rows: [Row]
+    let users: Set<String>
+    public let name: String
+    public let outcomeColumn: String
+
+    /// Reads `user_id,treatment,<outcome>[,propensity]`.
+    /// - Throws: `InputError` with line and column for a malformed log.
+    public init(_ input: InputBytes, outcome outcomeColumn: String = "outcome") throws {
         let name = input.name
-        struct Row { var user: String; var treatment: String; var outcome: Double; var propensity: Double? }
-        var rows: [Row] = []
+        self.name = name
+        self.outcomeColumn = outcomeColumn
+        struct Raw { var user: String; var treatment: String; var outcome: Double; var propensity: Double? }
+        var raw: [Raw] = []
         try input.withBytes { buffer in
             try requireUTF8(buffer, file: name)
-            var scanner = CSVScanner(buffer)
+            var scanner = CSVScanner(buffer, delimiter: input.delimiter)
             defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
             guard try scanner.nextRecord(into: &fields, file: name) != nil else {
-                throw InputError(file: name, "the file is empty (expected a header: user_id,treatment,outcome[,propensity])")
+                throw InputError(file: name, "the file is empty (expected a header: user_id,treatment,\(outcomeColumn)[,propensity])")
             }
             let header = fields.map { String(decoding: UnsafeBufferPointer(start: $0.start, count: $0.count), as: UTF8.self).trimmingSpaces() }
-            let missing = ["user_id", "treatment", "outcome"].filter { !header.contains($0) }
+            let missing = ["user_id", "treatment", outcomeColumn].filter { !header.contains($0) }
             if !missing.isEmpty {
                 throw InputError(file: name, line: 1, column: 1, "missing column\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) in the header (found: \(header.joined(separator: ",")))")
             }
-            let ui = header.firstIndex(of: "user_id")!, ti = header.firstIndex(of: "treatment")!, oi = header.firstIndex(of: "outcome")!
+            let ui = header.firstIndex(of: "user_id")!, ti = header.firstIndex(of: "treatment")!, oi = header.firstIndex(of: outcomeColumn)!
             let pi = header.firstIndex(of: "propensity")
             func text(_ f: CSVScanner.Field) -> String { String(decoding: UnsafeBufferPointer(start: f.start, count: f.count), as: UTF8.self).trimmingSpaces() }
             func number(_ f: CSVScanner.Field, _ column: String, _ line: Int) throws -> Double {
@@ -86,48 +177,59 @@ public struct PolicyValue: Codable, Equatable, Sendable {
                 }
                 let treatment = text(fields[ti])
                 guard !treatment.isEmpty else { throw InputError(file: name, line: line, column: fields[ti].column, "empty treatment") }
-                rows.append(Row(user: text(fields[ui]), treatment: treatment, outcome: try number(fields[oi], "outcome", line), propensity: p))
+                raw.append(Raw(user: text(fields[ui]), treatment: treatment, outcome: try number(fields[oi], outcomeColumn, line), propensity: p))
             }
         }
-        guard !rows.isEmpty else { throw InputError(file: name, line: 2, "the log has a header but no rows") }
+        guard !raw.isEmpty else { throw InputError(file: name, line: 2, "the log has a header but no rows") }
         var share: [String: Double] = [:]
-        for r in rows { share[r.treatment, default: 0] += 1 }
-        for k in share.keys { share[k]! /= Double(rows.count) }
+        for r in raw { share[r.treatment, default: 0] += 1 }
+        for k in share.keys { share[k]! /= Double(raw.count) }
         guard share["control"] != nil else { throw InputError(file: name, "the log has no 'control' rows: nothing to compare with") }
-
-        var z = [Double](repeating: 0, count: rows.count)
-        var matched = 0
-        var users = Set<String>()
-        for (k, r) in rows.enumerated() {
-            users.insert(r.user)
-            let given = assignments[r.user]
-            let follows = given?.contains(r.treatment) ?? false
-            let control = r.treatment == "control"
-            if follows { matched += 1 }
-            // Users outside the allocation get control under both policies: their terms cancel.
-            guard given != nil else { continue }
-            let weight = (follows ? 1.0 : 0.0) - (control ? 1.0 : 0.0)
-            if weight != 0 { z[k] = weight * r.outcome / (r.propensity ?? share[r.treatment]!) }
-        }
-        let n = Double(rows.count)
-        let total = z.reduce(0, +)
-        let mean = total / n
-        let variance = rows.count > 1 ? z.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) : 0
-        let se = (n * variance).squareRoot()
-        let missing = assignments.keys.filter { !users.contains($0) }.count
-        return PolicyValue(incrementalOutcome: total, standardError: se, ci95Low: total - 1.96 * se, ci95High: total + 1.96 * se,
-                           incrementalPerUser: total / Double(users.count), logRows: rows.count, logUsers: users.count,
-                           matchedRows: matched, allocationUsersMissingFromLog: missing, allocationUsers: assignments.count)
+        rows = raw.map { Row(user: $0.user, treatment: $0.treatment, outcome: $0.outcome, weight: 1 / ($0.propensity ?? share[$0.treatment]!)) }
+        users = Set(raw.map(\.user))
     }
 
-    /// Per user id, the coupon ids an allocation gives.
-    public static func assignments(_ problem: Problem, _ allocation: Allocation) -> [String: Set<String>] {
-        let t = problem.candidates
-        var result: [String: Set<String>] = [:]
-        for j in allocation.candidates {
-            result[t.userIDs[t.user(ofCandidate: j)], default: []].insert(t.couponIDs[Int(t.coupon[j])])
+    /// The per-row terms `z` of a policy's estimate: Σ z is the estimate.
+    func terms(_ policy: LoggedPolicy) -> [Double] {
+        rows.map { r in
+            let w = policy.weight(user: r.user, treatment: r.treatment)
+            return w == 0 ? 0 : w * r.outcome * r.weight
         }
-        return result
+    }
+
+    /// Total, standard error `sqrt(N) x sd(z)`, and the 95% interval of Σ z.
+    static func interval(_ z: [Double]) -> (total: Double, se: Double) {
+        let n = Double(z.count)
+        let total = z.reduce(0, +)
+        let mean = total / n
+        let variance = z.count > 1 ? z.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) : 0
+        return (total, (n * variance).squareRoot())
+    }
+
+    /// A policy's estimated incremental outcome over the log's users.
+    public func value(of policy: LoggedPolicy) -> PolicyValue {
+        let (total, se) = Self.interval(terms(policy))
+        var matched = 0
+        var reached = 0
+        var missing = 0
+        if case .allocation(let assignments) = policy {
+            for r in rows where assignments[r.user]?.contains(r.treatment) ?? false { matched += 1 }
+            reached = assignments.count
+            missing = assignments.keys.filter { !users.contains($0) }.count
+        } else if case .random(let k, _) = policy {
+            reached = k
+        }
+        return PolicyValue(incrementalOutcome: total, standardError: se, ci95Low: total - 1.96 * se, ci95High: total + 1.96 * se,
+                           incrementalPerUser: total / Double(users.count), logRows: rows.count, logUsers: users.count,
+                           matchedRows: matched, allocationUsersMissingFromLog: missing, allocationUsers: reached)
+    }
+
+    /// `policy - baseline` on the same rows, with its paired 95% interval.
+    public func compare(_ policy: LoggedPolicy, against baseline: LoggedPolicy, named: String) -> PolicyComparison {
+        let a = terms(policy), b = terms(baseline)
+        let (difference, se) = Self.interval(zip(a, b).map { $0 - $1 })
+        return PolicyComparison(against: named, outcomeColumn: outcomeColumn, policy: value(of: policy), baseline: value(of: baseline),
+                                difference: difference, standardError: se, ci95Low: difference - 1.96 * se, ci95High: difference + 1.96 * se)
     }
 }
 
@@ -136,18 +238,25 @@ public struct PolicyValue: Codable, Equatable, Sendable {
 public struct EvaluationReport: Encodable, Sendable {
     public var summary: Summary
     public var policyValue: PolicyValue?
+    /// The allocation against another policy on the same log rows (`allot evaluate --against`).
+    public var policyComparison: PolicyComparison?
 
-    public init(summary: Summary, policyValue: PolicyValue? = nil) {
+    public init(summary: Summary, policyValue: PolicyValue? = nil, policyComparison: PolicyComparison? = nil) {
         self.summary = summary
         self.policyValue = policyValue
+        self.policyComparison = policyComparison
     }
 
-    enum CodingKeys: String, CodingKey { case policyValue = "policy_value" }
+    enum CodingKeys: String, CodingKey {
+        case policyValue = "policy_value"
+        case policyComparison = "policy_comparison"
+    }
 
     public func encode(to encoder: any Encoder) throws {
         try summary.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(policyValue, forKey: .policyValue)
+        try container.encodeIfPresent(policyComparison, forKey: .policyComparison)
     }
 
     /// Pretty-printed JSON with sorted keys, ending in a newline.

@@ -6,13 +6,13 @@ struct AllotCommand: ParsableCommand {
         commandName: "allot",
         abstract: "Allocate marketing incentives to users: maximise incremental GMV within budgets and caps.",
         discussion: """
-            Exit status: 0 on success, 1 for unusable input or an output that cannot be written,
-            3 when an allocation fails verification, 64 for a command-line usage error.
+            Exit status: 0 on success, 1 for unusable input or an output that cannot be written, 3 when an allocation fails verification, 64 for a command-line usage error.
 
             Example:
-              allot generate --users 1000 --coupons 5 --seed 1 --out scores.csv
-              allot solve scores.csv --budget 2000 --out allocation.csv --summary summary.json
+              allot generate --users 1000 --coupons 5 --seed 1 --out scores.csv --spec spec.json
+              allot solve scores.csv --spec spec.json --out allocation.csv --summary summary.json
             """,
+        version: allotVersion,
         subcommands: [Solve.self, Generate.self, Evaluate.self, Export.self, Bench.self, FrontierCommand.self]
     )
 }
@@ -32,3 +32,6 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(64)
     }
 }
+
+/// The version `allot --version` prints.
+let allotVersion = "0.1.0"

@@ -5,9 +5,7 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the allocation problem as a 0-1 program (CPLEX LP or free MPS) for any solver.",
         discussion: """
-            One binary column per candidate, named x<index>_<user>_<coupon> (index: the candidate's
-            1-based position, users in scores order); rows for budgets, per-user frequency and
-            channel caps, coupon caps and the ROI floor. The objective is maximised.
+            One binary column per candidate, named x<index>_<user>_<coupon> (index: the candidate's 1-based position, users in scores order); rows for budgets, per-user frequency and channel caps, coupon caps and the ROI floor. The objective is maximised.
 
             Example:
               allot export scores.csv --spec spec.json --format lp --out model.lp && glpsol --lp model.lp
@@ -18,6 +16,7 @@ struct Export: ParsableCommand {
 
     @Option(help: "lp (CPLEX LP) or mps (free MPS).") var format: String = "lp"
     @Option(help: "Output file ('-' for standard output).") var out: String = "-"
+    @OptionGroup var progressFlag: ProgressFlag
 
     func validate() throws {
         guard ModelFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(escapingControlCharacters(format))'; choose lp or mps") }
@@ -27,7 +26,7 @@ struct Export: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try AtomicFile.checkWritable(out)
-            let problem = try problem.load()
+            let problem = try problem.load(progress: progressFlag.line())
             let formulation = MILPFormulation(problem, eligibleOnly: false)
             try AtomicFile.write(ModelFormat(rawValue: format)!.render(formulation.model), to: out)
             Terminal.say("wrote \(formulation.model.columnCount) columns and \(formulation.model.rowCount) rows")

@@ -5,12 +5,9 @@ import ArgumentParser
 struct FrontierCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "frontier",
-        abstract: "Objective against budget for each method, with the dual's shadow price: what does the next unit of budget buy?",
+        abstract: "Objective against budget for each method, with the dual's bound and shadow price: what does the next unit of budget buy?",
         discussion: """
-            Varies the limit of the first budget (the one on cost, from --spec or --budget).
-            Writes a CSV (method,budget,objective,spend,upper_bound,shadow_price), an SVG chart and
-            a self-contained HTML report. For the dual with one budget and one incentive per user
-            the whole curve comes from one pass (docs/algorithms.md).
+            Varies the limit of the first budget (the one on cost, from --spec or --budget), solving and verifying every method at every budget: the dual's point is what `allot solve` returns at that budget. Writes a CSV (method,budget,objective,spend,upper_bound,shadow_price), an SVG chart and a self-contained HTML report that opens with a one-line takeaway.
 
             Example:
               allot frontier scores.csv --budget-range 1000:20000:20 --methods dual,greedy-marginal,greedy-ratio --csv frontier.csv --svg frontier.svg --html frontier.html
@@ -21,6 +18,7 @@ struct FrontierCommand: ParsableCommand {
     @Option(help: "Comma-separated budgets.") var budgets: String?
     @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS, STEPS evenly spaced budgets from LO to HI.") var budgetRange: String?
     @Option(help: "Comma-separated methods.", transform: MethodList.parse) var methods = MethodList([DualMethod(), BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
+    @OptionGroup var progressFlag: ProgressFlag
     @Option(help: "CSV output ('-' for standard output; the default when no output is named).") var csv: String?
     @Option(help: "SVG chart output.") var svg: String?
     @Option(help: "HTML report output.") var html: String?
@@ -52,18 +50,44 @@ struct FrontierCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             for path in [csv, svg, html].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
-            var problem = try problem.load()
+            let progress = progressFlag.line()
+            var problem = try problem.load(progress: progress)
             if problem.budgets.isEmpty {
                 // No budget named: vary one on the cost column.
                 let spec = AllocationSpec(budgets: [.init(name: "budget", limit: 0)], maxPerUser: problem.maxPerUser)
                 problem = try Problem(candidates: problem.candidates, spec: spec)
             }
+            progress.begin("frontier")
             let points = try Frontier.compute(problem, budgets: try levels(),
-                                              methods: methods.methods)
+                                              methods: methods.methods) { point, done, total in
+                progress.update("\(done) of \(total) points (\(point.method) at \(significant(point.budget)))")
+            }
+            progress.end()
             let name = problem.budgets[0].name
-            if let svg { try AtomicFile.write(FrontierChart.svg(points, budgetName: name), to: svg) }
-            if let html { try AtomicFile.write(FrontierChart.html(points, title: "Allot budget frontier: \(self.problem.scores)", budgetName: name), to: html) }
-            if csv != nil || (svg == nil && html == nil) { try AtomicFile.write(Frontier.csv(points), to: csv ?? "-") }
+            var wrote: [String] = []
+            if let svg {
+                try AtomicFile.write(FrontierChart.svg(points, budgetName: name), to: svg)
+                wrote.append(svg)
+            }
+            if let html {
+                let title = "Allot budget frontier: \(relativePath(self.problem.scores))"
+                try AtomicFile.write(FrontierChart.html(points, title: title, budgetName: name), to: html)
+                wrote.append(html)
+            }
+            if csv != nil || (svg == nil && html == nil) {
+                try AtomicFile.write(Frontier.csv(points), to: csv ?? "-")
+                if let csv, csv != "-" { wrote.append(csv) }
+            }
+            if let line = FrontierChart.takeaway(points, budgetName: name) { Terminal.say(line) }
+            if !wrote.isEmpty { Terminal.say("wrote \(points.count) points to \(wrote.joined(separator: ", "))") }
         }
     }
+}
+
+/// `path` relative to the current directory when it lies inside it, otherwise its last component.
+func relativePath(_ path: String) -> String {
+    guard path.hasPrefix("/") else { return path }
+    let here = FileManager.default.currentDirectoryPath
+    if path.hasPrefix(here + "/") { return String(path.dropFirst(here.count + 1)) }
+    return URL(fileURLWithPath: path).lastPathComponent
 }

@@ -3,7 +3,7 @@ import ArgumentParser
 
 /// The problem's inputs, shared by every command that reads scores.
 struct ProblemOptions: ParsableArguments {
-    @Argument(help: "Scores CSV: user_id,coupon_id,uplift,cost[,channel][,...]; '-' reads standard input.")
+    @Argument(help: "Scores CSV (or TSV, or either gzip-compressed): user_id,coupon_id,uplift,cost[,channel][,...]; '-' reads standard input.")
     var scores: String
 
     @Option(help: "Spec JSON with budgets, max_per_user, coupon_caps, channel_caps, min_roi.")
@@ -12,21 +12,27 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: "Budget on the cost column (overrides the spec's limit for that column).")
     var budget: Double?
 
-    @Option(name: .customLong("max-per-user"), help: "At most this many incentives per user (default 1, or the spec's).")
+    @Option(name: .customLong("max-per-user"), help: "At most this many incentives per user (default: 1, or the spec's).")
     var maxPerUser: Int?
 
-    func load() throws -> Problem {
-        try Self.load(scores: scores, spec: spec, budget: budget, maxPerUser: maxPerUser)
+    @Option(help: "Field separator of the scores file: comma or tab (default: a tab when the header has tabs and no commas, otherwise a comma).")
+    var delimiter: Delimiter?
+
+    func load(progress: ProgressLine) throws -> Problem {
+        try Self.load(scores: scores, spec: spec, budget: budget, maxPerUser: maxPerUser, delimiter: delimiter, progress: progress)
     }
 
-    static func load(scores: String, spec: String?, budget: Double?, maxPerUser: Int?) throws -> Problem {
+    static func load(scores: String, spec: String?, budget: Double?, maxPerUser: Int?, delimiter: Delimiter? = nil,
+                     progress: ProgressLine) throws -> Problem {
+        progress.begin("reading \(scores == "-" ? "<stdin>" : scores)")
+        defer { progress.end() }
         let scoresInput = try InputBytes(path: scores)
+        scoresInput.delimiter = delimiter?.byte
         let specInput = try spec.map { try InputBytes(path: $0) }
-        let progress = Terminal.progress("reading \(scoresInput.name)")
-        defer { progress?(1) }
+        let fraction = Terminal.fraction(progress)
         return try ProblemLoader.load(scores: scoresInput, spec: specInput,
                                       overrides: .init(budget: budget, maxPerUser: maxPerUser),
-                                      progress: progress)
+                                      progress: fraction)
     }
 }
 
@@ -53,4 +59,9 @@ func commandLineMessage(_ error: InvalidOption) -> String {
                                   "milp.relativeGap": "--gap", "dual.targetGap": "--gap"]
     guard let name = flag[error.option] else { return error.description }
     return "\(name) is \(error.value); it must be \(error.requirement)"
+}
+
+enum Delimiter: String, ExpressibleByArgument, CaseIterable {
+    case comma, tab
+    var byte: UInt8 { self == .comma ? 0x2C : 0x09 }
 }

@@ -8,9 +8,7 @@ struct Solve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Choose which incentive each user gets.",
         discussion: """
-            Writes the allocation CSV (user_id,coupon_id,uplift,cost) to --out, standard output by
-            default unless --json is given. Every allocation is verified first; one that fails is
-            not written (exit status 3). A short summary goes to standard error.
+            Writes the allocation CSV (user_id,coupon_id,uplift,cost) to --out, standard output by default unless --json is given. Every allocation is verified first; one that fails is not written (exit status 3). A short summary goes to standard error, its last line with the solve and verification times.
 
             Example:
               allot solve scores.csv --budget 50000 --method greedy-marginal --out allocation.csv --summary summary.json
@@ -23,13 +21,13 @@ struct Solve: ParsableCommand {
             transform: MethodArgument.parse)
     var method = MethodArgument(DualMethod())
 
-    @Option(help: "Allocation CSV output ('-' for standard output).")
+    @Option(help: "Allocation CSV output ('-' for standard output, the default unless --json is given).")
     var out: String?
 
     @Option(help: "Summary JSON output.")
     var summary: String?
 
-    @Flag(help: "Print the summary JSON on standard output.")
+    @Flag(help: "Print the summary JSON on standard output (then the allocation needs --out FILE).")
     var json = false
 
     @Option(help: "Seed for the seeded methods (random, blanket).")
@@ -38,10 +36,10 @@ struct Solve: ParsableCommand {
     @Option(help: "Worker threads (default: all cores). The allocation does not depend on it.")
     var threads: Int?
 
-    @Option(name: .customLong("time-limit"), help: "Seconds of wall time for the dual and the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned.")
+    @Option(name: .customLong("time-limit"), help: "Seconds of wall time for the dual and the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned (default: no limit).")
     var timeLimit: Double?
 
-    @Option(help: "Relative gap at which the exact methods and the dual stop (from 0 to below 1).")
+    @Option(help: "Relative gap at which the dual and the exact methods stop, from 0 to below 1 (default: 1e-5 for dual, 1e-6 for the exact methods).")
     var gap: Double?
 
     @Flag(name: .customLong("no-budget"), help: "Allocate with no budget at all (otherwise a budget, from --budget or the spec, is required).")
@@ -50,7 +48,12 @@ struct Solve: ParsableCommand {
     @Flag(help: "Show the MILP solvers' logs.")
     var verbose = false
 
+    @OptionGroup var progressFlag: ProgressFlag
+
     func validate() throws {
+        if json && out == "-" {
+            throw ValidationError("--json prints the summary on standard output, so the allocation cannot go there too: give --out a file name")
+        }
         do {
             try options().validate()
         } catch let error as InvalidOption {
@@ -82,17 +85,26 @@ struct Solve: ParsableCommand {
             let method = method.method
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
-            let problem = try problem.load()
+            let progress = progressFlag.line()
+            let problem = try problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
                 Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")
                 throw ExitCode(64)
             }
-            var solution = try Allot.solve(problem, method: method, options: options())
+            var solveOptions = options()
+            solveOptions.dual.progress = progress.enabled ? Self.report(progress) : nil
+            solveOptions.milp.progress = solveOptions.dual.progress
+            progress.begin("solving with \(method.name)")
+            var solution = try Allot.solve(problem, method: method, options: solveOptions)
             if getenv("ALLOT_TEST_BREAK_ALLOCATION") != nil {
                 // For the test of a failed verification only (docs/reliability.md): every candidate.
                 solution.allocation = Allocation(candidates: Array(0..<problem.candidates.count))
             }
+            progress.begin("verifying")
+            let verifyStart = monotonicSeconds()
             let report = Verifier.verify(problem, solution.allocation)
+            let verifySeconds = monotonicSeconds() - verifyStart
+            progress.end()
             guard report.isFeasible else {
                 Terminal.error("the \(method.name) allocation fails verification; nothing was written:")
                 for v in report.violations { Terminal.say("  " + v.description) }
@@ -102,31 +114,52 @@ struct Solve: ParsableCommand {
             // outputs in place.
             let files = try OutputFiles(problem: problem, solution: solution, report: report,
                                         allocationPath: allocationPath, summaryPath: summary, summaryToStandardOutput: json)
-            let description = describe(files.summary)
+            let description = describe(files.summary, verifySeconds: verifySeconds)
             try files.commit()
             Terminal.say(description)
         }
     }
 }
 
+extension Solve {
+    /// Shows the solver's progress events on `line`.
+    static func report(_ line: ProgressLine) -> ProgressHandler {
+        { event in
+            switch event {
+            case let .dualSweep(sweep, bound, gap):
+                line.update("sweep \(sweep), bound \(human(bound))" + (gap.map { ", gap \(percent($0))" } ?? ""))
+            case .recovery:
+                line.update("recovering an allocation")
+            case let .milp(incumbent, bound):
+                line.update("best \(incumbent.map(human) ?? "none yet"), bound \(bound.map(human) ?? "unknown")")
+            }
+        }
+    }
+}
+
 /// The short human summary printed on standard error.
-func describe(_ s: Summary) -> String {
-    var lines = ["\(s.method): objective \(human(s.objective)), \(s.status), \(s.assignments) assignments to \(s.usersReached) users"]
+func describe(_ s: Summary, verifySeconds: Double) -> String {
+    var lines = ["\(s.method): objective \(human(s.objective)), \(s.status), \(count(s.assignments)) assignments to \(count(s.usersReached)) users"]
     for b in s.budgets {
-        var line = "  budget \(b.name): spend \(human(b.spend)) of \(human(b.limit))"
-        if let p = b.shadowPrice { line += ", shadow price \(p)" }
+        var line = "  \(b.name): spend \(human(b.spend)) of \(human(b.limit))"
+        if let p = b.shadowPrice { line += ", shadow price \(significant(p))" }
         lines.append(line)
     }
     if let bound = s.upperBound, let gap = s.relativeGap {
-        lines.append("  upper bound \(human(bound)), gap \(gap)")
+        lines.append("  upper bound \(human(bound)), gap \(percent(gap))")
     }
-    if let tolerance = s.gapTolerance { lines.append("  optimal within the relative gap tolerance \(tolerance)") }
+    if let tolerance = s.gapTolerance { lines.append("  optimal within the relative gap tolerance \(percent(tolerance))") }
     for note in s.notes { lines.append("  note: " + note) }
-    lines.append("  verified: \(s.feasible ? "feasible" : "INFEASIBLE"), \(String(format2(s.wallSeconds))) s")
+    lines.append("  \(s.feasible ? "feasible" : "INFEASIBLE"); solved in \(seconds(s.wallSeconds)), verified in \(seconds(verifySeconds))")
     return lines.joined(separator: "\n")
 }
 
-func format2(_ x: Double) -> String {
-    let v = (x * 1000).rounded() / 1000
-    return "\(v)"
+/// Seconds for people: 3 significant digits, at least 0.001 s.
+func seconds(_ x: Double) -> String {
+    var text = significant(max(x, 0.001), 3)
+    if text.contains(".") {
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+    }
+    return text + " s"
 }

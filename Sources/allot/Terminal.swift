@@ -1,3 +1,7 @@
+import Allot
+import ArgumentParser
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -27,33 +31,104 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(2) != 0 }
 
-    /// A progress callback that redraws one line on stderr, or nil when stderr is not a
-    /// terminal (so logs and pipes stay clean).
-    static func progress(_ label: String) -> ((Double) -> Void)? {
-        guard stderrIsTerminal else { return nil }
-        var last = -1
-        return { fraction in
-            let percent = Int(fraction * 100)
-            if percent == last { return }
-            last = percent
-            writeStandardError(percent >= 100 ? "\r\u{1B}[K" : "\r\(label) \(percent)%")
+    /// A callback for the fraction of the current step done, shown by `progress` as "45%".
+    static func fraction(_ progress: ProgressLine) -> ((Double) -> Void)? {
+        guard progress.enabled else { return nil }
+        return { progress.update("\(Int(($0 * 100).rounded(.down)))%") }
+    }
+}
+
+/// One status line on standard error for a long step, with its elapsed time: redrawn in place
+/// on a terminal (a ticker keeps the time current), or a line at most every second elsewhere
+/// (only with `--progress`). Disabled, it does nothing.
+final class ProgressLine: Sendable {
+    private struct State: Sendable {
+        var label = ""
+        var detail = ""
+        var start = 0.0
+        var lastPrinted = -Double.infinity
+        var active = false
+        var tickerStarted = false
+    }
+    private let state = Mutex(State())
+    let enabled: Bool
+    let terminal: Bool
+
+    init(forced: Bool) {
+        terminal = Terminal.stderrIsTerminal
+        enabled = terminal || forced
+    }
+
+    /// Starts a step.
+    func begin(_ label: String) {
+        guard enabled else { return }
+        end()
+        let startTicker = state.withLock { s in
+            s.label = label
+            s.detail = ""
+            s.start = monotonicSeconds()
+            s.lastPrinted = -Double.infinity
+            s.active = true
+            defer { s.tickerStarted = true }
+            return terminal && !s.tickerStarted
+        }
+        if terminal { draw(force: true) } else { Terminal.writeStandardError(label + " ...\n") }
+        if startTicker {
+            let thread = Thread { [self] in
+                while true {
+                    usleep(250_000)
+                    draw(force: true)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    /// Updates the step's detail ("sweep 4, bound 1,234.5, gap 0.1%").
+    func update(_ detail: String) {
+        guard enabled else { return }
+        state.withLock { $0.detail = detail }
+        draw(force: false)
+    }
+
+    /// Ends the step: clears the line on a terminal, prints "label: done in X s" elsewhere.
+    func end() {
+        guard enabled else { return }
+        state.withLock { s in
+            guard s.active else { return }
+            s.active = false
+            let elapsed = monotonicSeconds() - s.start
+            Terminal.writeStandardError(terminal ? "\r\u{1B}[K" : "\(s.label): done in \(seconds(elapsed))\n")
+        }
+    }
+
+    private func draw(force: Bool) {
+        state.withLock { s in
+            guard s.active else { return }
+            let now = monotonicSeconds()
+            // A terminal line is cheap to redraw; a log gets one line a second.
+            let interval = terminal ? (force ? 0 : 0.1) : 1.0
+            guard now - s.lastPrinted >= interval, terminal || !s.detail.isEmpty else { return }
+            s.lastPrinted = now
+            let text = "\(s.label)\(s.detail.isEmpty ? "" : ": " + s.detail) (\(seconds(now - s.start)))"
+            Terminal.writeStandardError(terminal ? "\r\u{1B}[K" + text : text + "\n")
         }
     }
 }
 
-/// Formats a number for people: thousands separators, 2 decimals; from 1e15 on (where cents no
-/// longer fit exactly in a double), the shortest exact form, e.g. `1e+17`.
-func human(_ x: Double) -> String {
-    guard x.isFinite, abs(x) < 1e15 else { return "\(x)" }
-    let negative = x < 0
-    let cents = Int64((abs(x) * 100).rounded())
-    var whole = String(cents / 100)
-    var groups: [String] = []
-    while whole.count > 3 {
-        groups.insert(String(whole.suffix(3)), at: 0)
-        whole.removeLast(3)
-    }
-    groups.insert(whole, at: 0)
-    let frac = cents % 100
-    return (negative ? "-" : "") + groups.joined(separator: ",") + "." + (frac < 10 ? "0" : "") + String(frac)
+/// `--progress`, shared by the commands with long steps.
+struct ProgressFlag: ParsableArguments {
+    @Flag(help: "Show progress on standard error even when it is not a terminal (on a terminal it is always shown).")
+    var progress = false
+
+    func line() -> ProgressLine { ProgressLine(forced: progress) }
 }
+
+/// Formats a number for people: thousands separators, 2 decimals; from 1e15 on, the shortest
+/// exact form, e.g. `1e+17`.
+func human(_ x: Double) -> String { grouped(x, decimals: 2) }
+
+func significant(_ x: Double, _ digits: Int = 4) -> String { Readable.significant(x, digits) }
+func percent(_ fraction: Double) -> String { Readable.percent(fraction) }
+func grouped(_ x: Double, decimals: Int) -> String { Readable.grouped(x, decimals: decimals) }
+func count(_ n: Int) -> String { Readable.grouped(Double(n), decimals: 0) }

@@ -1,4 +1,6 @@
 import Allot
+import AllotZlib
 import ArgumentParser
 
+Gunzip.install()
 AllotCommand.main()

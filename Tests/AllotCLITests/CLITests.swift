@@ -23,6 +23,7 @@ private let scores = """
         #expect(r.stdout == "")
         #expect(dir.read("a.csv") == "user_id,coupon_id,uplift,cost\nu1,c1,10.0,4.0\nu2,c2,1.0,1.0\n"
             || dir.read("a.csv") == "user_id,coupon_id,uplift,cost\nu1,c2,6.0,2.0\nu2,c1,8.0,5.0\n")
+        #expect(try summarySchemaViolations(dir.read("sum.json")!) == [])
         let summary = try JSONSerialization.jsonObject(with: Data(dir.read("sum.json")!.utf8)) as! [String: Any]
         #expect(summary["feasible"] as? Bool == true)
         #expect(summary["method"] as? String == "greedy-marginal")
@@ -31,7 +32,8 @@ private let scores = """
         let e = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--budget", "7"], in: dir.url)
         #expect(e.status == 0)
         #expect(e.stdout.contains("feasible: yes"))
-        #expect(e.stdout.contains("objective: \(summary["objective"] as! Double)"))
+        #expect(e.stdout.contains("objective: 11.00"))
+        #expect(summary["objective"] as? Double == 11)
     }
 
     @Test func generatePipesIntoSolve() throws {
@@ -43,6 +45,7 @@ private let scores = """
         #expect(again.stdout == g.stdout)
         let s = try AllotBinary.run(["solve", "-", "--budget", "300", "--method", "greedy-ratio", "--json"], stdin: Data(g.stdout.utf8))
         #expect(s.status == 0, "\(s.stderr)")
+        #expect(try summarySchemaViolations(s.stdout) == [])
         let summary = try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as! [String: Any]
         #expect(summary["feasible"] as? Bool == true)
         let budget = (summary["budgets"] as! [[String: Any]])[0]
@@ -57,9 +60,9 @@ private let scores = """
         let r = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--budget", "10"], in: dir.url)
         #expect(r.status == 3)
         #expect(r.stdout == """
-            objective: 24.0
+            objective: 24.00
             assignments: 3 to 2 users
-            budget budget: spend 11.0 of 10.0
+            budget: spend 11.00 of 10.00
             feasible: no, 2 violations:
               user 'u1' gets 2 incentives, more than max_per_user 1
               budget 'budget': spend 11.0 exceeds limit 10.0
@@ -146,6 +149,7 @@ private let scores = """
         try dir.write("spec.json", #"{"budgets":[{"name":"cash","limit":400}],"coupon_caps":{"c4":30},"min_roi":3}"#)
         let r = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--json", "--threads", "1"], in: dir.url)
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(try summarySchemaViolations(r.stdout) == [])
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         #expect(summary["method"] as? String == "dual")
         #expect(summary["feasible"] as? Bool == true)
@@ -173,6 +177,7 @@ private let scores = """
         try dir.write("log.csv", "user_id,treatment,outcome\nu1,c1,30\nu1,control,10\nu2,c1,5\nu2,control,4\nu3,control,1\nu9,c2,7\n")
         let r = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "log.csv", "--json"], in: dir.url)
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(try summarySchemaViolations(r.stdout) == [])
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let value = try #require(summary["policy_value"] as? [String: Any])
         // Shares: c1 2/6, control 3/6, c2 1/6. u1 follows (c1): +30/(1/3); u1 control: -10/(1/2);
@@ -182,7 +187,7 @@ private let scores = """
         #expect(value["log_users"] as? Int == 4)
         #expect(value["allocation_users_missing_from_log"] as? Int == 0)
         let text = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "log.csv"], in: dir.url)
-        #expect(text.stdout.contains("policy value on log.csv: incremental outcome 62.0"))
+        #expect(text.stdout.contains("  this allocation: 62.00 (95% interval "))
     }
 }
 
@@ -215,6 +220,6 @@ private let scores = """
         #expect(rows.map { $0["objective"] as! Double } == b.map { $0["objective"] as! Double })
         #expect(rows.map { $0["objective"] as! Double } == c.map { $0["objective"] as! Double })
         let md = try AllotBinary.run(Array(args.dropLast()) + ["--markdown"])
-        #expect(md.stdout.hasPrefix("| instance | method | objective | % of bound | gain over best greedy % |"))
+        #expect(md.stdout.hasPrefix("| instance | method | objective | % of bound | gain over best greedy % | spend of limit |"))
     }
 }

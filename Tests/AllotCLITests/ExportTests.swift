@@ -31,6 +31,7 @@ import Testing
         try dir.write("spec.json", #"{"budgets":[{"name":"cash","limit":60}],"max_per_user":2,"channel_caps":{"push":1},"coupon_caps":{"c4":5},"min_roi":2}"#)
         let solved = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--method", "milp-cbc", "--gap", "0", "--json"], in: dir.url)
         #expect(solved.status == 0, "\(solved.stderr)")
+        #expect(try summarySchemaViolations(solved.stdout) == [])
         let optimum = try #require((try JSONSerialization.jsonObject(with: Data(solved.stdout.utf8)) as? [String: Any])?["objective"] as? Double)
         let exported = try AllotBinary.run(["export", "s.csv", "--spec", "spec.json", "--format", format, "--out", "model.\(format)"], in: dir.url)
         #expect(exported.status == 0, "\(exported.stderr)")

@@ -34,6 +34,8 @@ private final class SVGReader: NSObject, XMLParserDelegate {
         let r = try AllotBinary.run(["frontier", "s.csv", "--budget-range", "200:4000:6", "--methods", "dual,greedy-marginal,greedy-ratio",
                                      "--csv", "f.csv", "--svg", "f.svg", "--html", "f.html"], in: dir.url)
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasSuffix("wrote 18 points to f.svg, f.html, f.csv\n"))
+        #expect(r.stderr.hasPrefix("At budget "))
         let rows = dir.read("f.csv")!.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         #expect(rows.count == 18)
         let parser = XMLParser(data: Data(dir.read("f.svg")!.utf8))
@@ -43,6 +45,12 @@ private final class SVGReader: NSObject, XMLParserDelegate {
         #expect(reader.panels.map(\.name) == ["objective", "shadow_price"])
         for panel in reader.panels {
             let a = panel.attributes
+            // Round axis limits: at most two significant digits.
+            for key in ["data-x0", "data-x1", "data-y0", "data-y1"] {
+                let v = try #require(a[key])
+                let scale = v == 0 ? 1 : pow(10, floor(log10(abs(v))) - 1)
+                #expect(abs(v / scale - (v / scale).rounded()) < 1e-6, "\(panel.name) \(key) = \(v)")
+            }
             func px(_ x: Double) -> Double { a["data-left"]! + (x - a["data-x0"]!) / (a["data-x1"]! - a["data-x0"]!) * (a["data-right"]! - a["data-left"]!) }
             func py(_ y: Double) -> Double { a["data-bottom"]! - (y - a["data-y0"]!) / (a["data-y1"]! - a["data-y0"]!) * (a["data-bottom"]! - a["data-top"]!) }
             let column = panel.name == "objective" ? 2 : 5
@@ -62,8 +70,28 @@ private final class SVGReader: NSObject, XMLParserDelegate {
         let prices = dual.map { Double($0[5])! }
         #expect(zip(prices, prices.dropFirst()).allSatisfy { $0 >= $1 })
         #expect(dual.allSatisfy { Double($0[2])! <= Double($0[4])! + 1e-9 })
+        // Each dual point is what `allot solve` returns at that budget, and no worse than the greedy methods.
+        for row in dual {
+            let b = row[1]
+            let others = rows.filter { $0[1] == b && $0[0] != "dual" }.map { Double($0[2])! }
+            #expect(others.allSatisfy { $0 <= Double(row[2])! + 1e-9 })
+        }
+        for row in [dual[1], dual[4]] {
+            let s = try AllotBinary.run(["solve", "s.csv", "--budget", row[1], "--json", "--out", "a.csv"], in: dir.url)
+            #expect(try summarySchemaViolations(s.stdout) == [])
+            let summary = try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as! [String: Any]
+            #expect(summary["objective"] as? Double == Double(row[2]))
+        }
         let html = dir.read("f.html")!
         #expect(html.contains("<svg") && html.contains("<table>"))
+        // One row per budget, one column per method; the band and a marker per point.
+        #expect(html.components(separatedBy: "<tr>").count - 1 == 7)
+        #expect(html.contains("<th>budget</th><th>dual</th><th>greedy-marginal</th><th>greedy-ratio</th>"))
+        #expect(html.contains("<h1>Allot budget frontier: s.csv</h1>"))
+        #expect(html.contains(#"<p class="takeaway">At budget "#))
+        let svg = dir.read("f.svg")!
+        #expect(svg.components(separatedBy: #"class="band""#).count - 1 == 1)
+        #expect(svg.components(separatedBy: #"class="marker""#).count - 1 >= 18 + 6)
         // Self-contained: no scripts, no external resources.
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
     }

@@ -16,6 +16,7 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let expected = try String(contentsOf: Self.folder.appendingPathComponent("expected-allocation.csv"), encoding: .utf8)
         #expect(dir.read("allocation.csv") == expected)
+        #expect(try summarySchemaViolations(dir.read("summary.json")!) == [])
         let summary = try JSONSerialization.jsonObject(with: Data(dir.read("summary.json")!.utf8)) as! [String: Any]
         #expect(summary["feasible"] as? Bool == true)
         let e = try AllotBinary.run(["evaluate", "scores.csv", dir.path("allocation.csv"), "--spec", "spec.json"], in: Self.folder)

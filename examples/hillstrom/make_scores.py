@@ -5,7 +5,8 @@ Split the 64,000 customers in two halves with a fixed seed. On the TRAIN half fi
 two-model learner per arm (ridge regression of two-week spend on the customer features,
 one model for each of Mens e-mail, Womens e-mail, No e-mail). For every customer of the
 EVALUATION half predict the uplift of each e-mail over no e-mail; those are the scores.
-The evaluation half's real randomised records become the log for `allot evaluate --log`.
+The evaluation half's real randomised records become the log for `allot evaluate --log`,
+with two outcomes: two-week spend (GMV) and whether the customer visited.
 
 Cost model (an explicit assumption): each e-mail sent costs 0.10 (production and
 deliverability), plus a discount worth 10% of the customer's predicted spend under that
@@ -69,9 +70,9 @@ def main(source, out_dir):
                 w.writerow([rows[i]["id"], name, f"{uplift:.6f}", f"{cost:.6f}", "email"])
     with open(f"{out_dir}/log.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["user_id", "treatment", "outcome"])
+        w.writerow(["user_id", "treatment", "spend", "visit"])
         for i in eval_idx:
-            w.writerow([rows[i]["id"], arm[i], rows[i]["spend"]])
+            w.writerow([rows[i]["id"], arm[i], rows[i]["spend"], rows[i]["visit"]])
     print(f"train {len(train_idx)} customers, evaluation {len(eval_idx)}; scores and log in {out_dir}", file=sys.stderr)
 
 

@@ -24,11 +24,19 @@ for budget in $budgets; do
 {"budgets": [{"name": "email budget", "column": "cost", "limit": $budget}], "max_per_user": 1,
  "coupon_caps": {"mens": 12000, "womens": 12000}}
 SPEC
-  for method in dual greedy-marginal greedy-ratio blanket random; do
+  for method in dual greedy-ratio blanket; do
     "$ALLOT" solve "$out/scores.csv" --spec "$out/spec-$budget.json" --method "$method" \
       --out "$out/allocation-$method-$budget.csv" 2>/dev/null
-    "$ALLOT" evaluate "$out/scores.csv" "$out/allocation-$method-$budget.csv" --spec "$out/spec-$budget.json" \
-      --log "$out/log.csv" --json > "$out/evaluation-$method-$budget.json"
+  done
+  # Paired comparisons on the same log rows, for each outcome: the dual's allocation against
+  # e-mailing nobody, against random targeting of as many customers (exact expectation), and
+  # against the blanket campaign.
+  for outcome in spend visit; do
+    for against in none random "$out/allocation-blanket-$budget.csv"; do
+      name="$(basename "$against" .csv)"
+      "$ALLOT" evaluate "$out/scores.csv" "$out/allocation-dual-$budget.csv" --spec "$out/spec-$budget.json" \
+        --log "$out/log.csv" --outcome "$outcome" --against "$against" --json > "$out/compare-$budget-$outcome-$name.json"
+    done
   done
 done
 python3 "$here/table.py" "$out" $budgets | tee "$out/table.md"

@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Markdown table of the Hillstrom evaluations written by run.sh."""
+"""Markdown table of the paired comparisons written by run.sh."""
 import json
 import sys
 
 out, budgets = sys.argv[1], sys.argv[2:]
-print("| budget | method | e-mails sent | predicted uplift | spend | estimated incremental spend on the log (IPW) | 95% CI | rows following |")
+names = {"none": "no e-mail", "random": "random targeting (expected)"}
+print("| budget | outcome | dual against | e-mails sent | dual's estimate | other's estimate | difference (95% interval) | the log says |")
 print("|---|---|---|---|---|---|---|---|")
 for budget in budgets:
-    for method in ["dual", "greedy-marginal", "greedy-ratio", "blanket", "random"]:
-        with open(f"{out}/evaluation-{method}-{budget}.json") as f:
-            s = json.load(f)
-        v = s["policy_value"]
-        assert s["feasible"], (method, budget)
-        print(f"| {budget} | {method} | {s['assignments']} | {s['objective']:.0f} | {s['budgets'][0]['spend']:.0f} | "
-              f"{v['incremental_outcome']:.0f} | {v['ci95_low']:.0f} to {v['ci95_high']:.0f} | {v['matched_rows']} |")
+    for outcome in ["spend", "visit"]:
+        for against in ["none", "random", f"allocation-blanket-{budget}"]:
+            with open(f"{out}/compare-{budget}-{outcome}-{against}.json") as f:
+                s = json.load(f)
+            assert s["feasible"], (budget, against)
+            c = s["policy_comparison"]
+            verdict = ("dual better" if c["ci95_low"] > 0 else "dual worse" if c["ci95_high"] < 0
+                       else "cannot tell them apart")
+            digits = 0 if outcome == "spend" else 1
+            fmt = lambda x: f"{x:+,.{digits}f}"
+            print(f"| {budget} | {outcome} | {names.get(against, 'blanket')} | {s['assignments']:,} | "
+                  f"{c['policy']['incremental_outcome']:,.{digits}f} | {c['baseline']['incremental_outcome']:,.{digits}f} | "
+                  f"{fmt(c['difference'])} ({fmt(c['ci95_low'])} to {fmt(c['ci95_high'])}) | {verdict} |")

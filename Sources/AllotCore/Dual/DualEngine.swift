@@ -27,6 +27,8 @@ public struct DualOptions: Sendable {
     public var baselineCheck: BaselineCheck = .automatic
     /// Stop sweeping at this time (`monotonicSeconds()`); set from `SolveOptions.timeLimit`.
     package var deadline: Double?
+    /// Called after each sweep and before each recovery.
+    public var progress: ProgressHandler?
     public init() {}
 }
 

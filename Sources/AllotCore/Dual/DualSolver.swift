@@ -29,6 +29,7 @@ package enum DualSolver {
             return monotonicSeconds() + stepSeconds + recoverySeconds >= deadline
         }
         func checkGap() {
+            options.progress?(.recovery)
             let t = monotonicSeconds()
             defer { recoverySeconds = monotonicSeconds() - t }
             let (a, v) = Recovery.recover(engine, best.multipliers)
@@ -58,6 +59,7 @@ package enum DualSolver {
                 let previous = best.bound
                 current = engine.evaluate(m)
                 if current.bound < best.bound { best = (current.bound, m) }
+                options.progress?(.dualSweep(sweep: sweeps, bound: best.bound, gap: primal.map { relative(best.bound - $0.value, best.bound) }))
                 if k == 1 { break }
                 let stalled = previous - current.bound <= options.sweepTolerance * max(1, abs(previous))
                 if stalled || sweeps % options.gapCheckInterval == 0 {
@@ -89,7 +91,7 @@ package enum DualSolver {
                 }
             }
             if improved {
-                notes.append("coordinate descent stalled; subgradient steps improved the bound")
+                notes.append("the bound needed extra refinement steps after the main search slowed down")
                 let (a, v) = Recovery.recover(engine, best.multipliers)
                 if v > objective { allocation = a; objective = v }
             }
@@ -104,13 +106,13 @@ package enum DualSolver {
             notes.append("greedy-marginal safety net skipped at the time limit")
         case .automatic:
             check = problem.candidates.count <= BaselineCheck.automaticLimit
-            if !check { notes.append("greedy-marginal safety net skipped above \(BaselineCheck.automaticLimit) candidates") }
+            if !check { notes.append("not cross-checked against greedy-marginal (done up to \(BaselineCheck.automaticLimit) candidates)") }
         }
         if check {
             let greedy = GreedyMarginal.solve(problem, threads: threads)
             let greedyValue = totalUplift(problem, greedy)
             if greedyValue > objective {
-                notes.append("greedy-marginal found a better allocation than the dual's recovery (\(greedyValue) > \(objective)); returned it")
+                notes.append("greedy-marginal found a better allocation than the dual (\(Float(greedyValue)) against \(Float(objective))); returned it")
                 allocation = greedy
                 objective = greedyValue
             }

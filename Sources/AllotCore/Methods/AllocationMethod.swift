@@ -72,6 +72,8 @@ public struct MILPOptions: Sendable {
     public var relativeGap: Double = 1e-6
     /// Let the solver print its log on standard error.
     public var verbose = false
+    /// Called with the solver's incumbent and bound as they improve, by backends that report them.
+    public var progress: ProgressHandler?
     public init(timeLimit: Double? = nil, relativeGap: Double = 1e-6, verbose: Bool = false) {
         self.timeLimit = timeLimit
         self.relativeGap = relativeGap

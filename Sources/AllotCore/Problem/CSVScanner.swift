@@ -1,5 +1,6 @@
 /// A byte-level CSV record scanner (RFC 4180: comma separated, `"` quoting with `""` escapes,
-/// LF or CRLF line ends) that reports line and column positions.
+/// LF or CRLF line ends) that reports line and column positions. Tab-separated files are read
+/// too: the delimiter is a tab when the first line has tabs and no commas, unless one is given.
 ///
 /// It never copies an unquoted field: fields are byte ranges into the input. A quoted field
 /// containing `""` is unescaped into a scratch buffer that lives as long as the scanner.
@@ -18,18 +19,33 @@ package struct CSVScanner {
 
     private let base: UnsafePointer<UInt8>
     private let end: Int
+    /// The field separator: a comma or a tab.
+    let delimiter: UInt8
     private var position: Int
     /// 1-based line of the next record's first byte.
     private(set) var line = 1
     private var lineStart = 0
     private var scratch: [UnsafeMutablePointer<UInt8>] = []
 
-    package init(_ buffer: UnsafeRawBufferPointer) {
+    /// - Parameter delimiter: the field separator; nil detects it from the first line.
+    package init(_ buffer: UnsafeRawBufferPointer, delimiter: UInt8? = nil) {
         base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
         end = buffer.count
         position = 0
         // Skip a UTF-8 byte order mark.
         if end >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { position = 3; lineStart = 3 }
+        self.delimiter = delimiter ?? Self.detectDelimiter(base, from: position, to: end)
+    }
+
+    /// A tab when the first line has a tab and no comma, otherwise a comma.
+    static func detectDelimiter(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> UInt8 {
+        var tabs = 0, commas = 0
+        var i = start
+        while i < end, base[i] != 0x0A {
+            if base[i] == 0x09 { tabs += 1 } else if base[i] == 0x2C { commas += 1 }
+            i += 1
+        }
+        return tabs > 0 && commas == 0 ? 0x09 : 0x2C
     }
 
     /// Fraction of the input consumed, for progress reporting.
@@ -56,7 +72,7 @@ package struct CSVScanner {
                 let s = position
                 while position < end {
                     let b = base[position]
-                    if b == 0x2C || b == 0x0A || b == 0x0D { break }
+                    if b == delimiter || b == 0x0A || b == 0x0D { break }
                     position += 1
                 }
                 fields.append(Field(start: base + s, count: position - s, column: column))
@@ -64,7 +80,7 @@ package struct CSVScanner {
             if position >= end { return recordLine }
             let b = base[position]
             position += 1
-            if b == 0x2C { continue }
+            if b == delimiter { continue }
             if b == 0x0D, position < end, base[position] == 0x0A { position += 1 }
             line += 1
             lineStart = position
@@ -89,7 +105,7 @@ package struct CSVScanner {
         }
         let rawCount = position - s
         position += 1 // closing quote
-        if position < end, base[position] != 0x2C, base[position] != 0x0A, base[position] != 0x0D {
+        if position < end, base[position] != delimiter, base[position] != 0x0A, base[position] != 0x0D {
             throw ScanError.textAfterQuote(line: line, column: position - lineStart + 1)
         }
         if escapes == 0 { return Field(start: base + s, count: rawCount, column: column) }

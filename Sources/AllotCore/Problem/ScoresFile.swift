@@ -12,7 +12,7 @@ public enum ScoresFile {
     /// - Throws: `InputError` on an empty file, invalid UTF-8 in the header, or a bad header.
     package static func header(of input: InputBytes) throws -> [String] {
         try input.withBytes { buffer in
-            var scanner = CSVScanner(buffer)
+            var scanner = CSVScanner(buffer, delimiter: input.delimiter)
             defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
             guard try scanner.nextRecord(into: &fields, file: input.name) != nil else {
@@ -41,7 +41,7 @@ public enum ScoresFile {
         let name = input.name
         return try input.withBytes { buffer in
             try requireUTF8(buffer, file: name)
-            var scanner = CSVScanner(buffer)
+            var scanner = CSVScanner(buffer, delimiter: input.delimiter)
             defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
             guard try scanner.nextRecord(into: &fields, file: name) != nil else {

@@ -47,7 +47,7 @@ public enum AllocationFile {
         let t = problem.candidates
         return try input.withBytes { buffer in
             try requireUTF8(buffer, file: name)
-            var scanner = CSVScanner(buffer)
+            var scanner = CSVScanner(buffer, delimiter: input.delimiter)
             defer { scanner.freeScratch() }
             var fields: [CSVScanner.Field] = []
             func next() throws -> Int? { try scanner.nextRecord(into: &fields, file: name) }

@@ -9,6 +9,11 @@ public struct Summary: Codable, Equatable, Sendable {
         public var limit: Double
         /// Incremental GMV per extra unit of this budget, when known.
         public var shadowPrice: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case name, column, spend, limit
+            case shadowPrice = "shadow_price"
+        }
     }
 
     public var method: String

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -5,13 +6,29 @@ import Darwin
 #endif
 
 /// The whole content of an input file: memory-mapped for regular files, read into memory for
-/// pipes and standard input (`-`).
+/// pipes and standard input (`-`). A gzip-compressed file (recognised by its magic bytes, not
+/// its name) is decompressed into memory by the `decompressor` the program installs
+/// (`AllotZlib`'s in the `allot` CLI), or rejected with a clear message without one.
 public final class InputBytes {
     /// The name used in messages: the path, or `<stdin>`.
     public let name: String
-    private let pointer: UnsafeMutableRawPointer?
-    public let count: Int
-    private let mapped: Bool
+    private var pointer: UnsafeMutableRawPointer?
+    public private(set) var count: Int
+    private var mapped: Bool
+    /// The CSV field separator; nil detects a comma or a tab from the first line.
+    public var delimiter: UInt8?
+
+    /// Decompresses gzip data: given the compressed bytes, their count and the file's name for
+    /// messages, returns a buffer the caller then owns (free it with `deallocate()`) and its
+    /// length, or throws an `InputError`.
+    public typealias Decompressor = @Sendable (UnsafePointer<UInt8>, Int, String) throws -> (UnsafeMutableRawPointer, Int)
+
+    /// Set at start-up, before any input is read (AllotZlib's `Gunzip.install()`).
+    public static var decompressor: Decompressor? {
+        get { installedDecompressor.withLock { $0 } }
+        set { installedDecompressor.withLock { $0 = newValue } }
+    }
+    private static let installedDecompressor = Mutex<Decompressor?>(nil)
 
     /// - Throws: `InputError` naming the file when it cannot be opened or read.
     public init(path: String) throws {
@@ -31,6 +48,7 @@ public final class InputBytes {
             pointer = p
             count = size
             mapped = true
+            try recogniseFormat()
             return
         }
         // A pipe, a device or an empty file: read until end of input.
@@ -58,7 +76,28 @@ public final class InputBytes {
         pointer = buffer
         count = length
         mapped = false
+        try recogniseFormat()
     }
+
+    /// Decompresses gzip content in place of the file's; rejects a Parquet file with a pointer
+    /// to what reads it.
+    private func recogniseFormat() throws {
+        guard let pointer, count >= 4 else { return }
+        let bytes = pointer.assumingMemoryBound(to: UInt8.self)
+        if bytes[0] == 0x50, bytes[1] == 0x41, bytes[2] == 0x52, bytes[3] == 0x31 { // "PAR1"
+            throw InputError(file: name, "this is a Parquet file, and allot reads CSV (or gzip-compressed CSV). From Python, `pip install ./python` and pass the data frame to `allot.solve`; or write CSV with pandas' `to_csv`")
+        }
+        guard bytes[0] == 0x1F, bytes[1] == 0x8B else { return }
+        guard let gunzip = Self.decompressor else {
+            throw InputError(file: name, "this file is gzip-compressed; decompress it first (gunzip)")
+        }
+        let (output, length) = try gunzip(UnsafePointer(bytes), count, name)
+        if mapped { munmap(pointer, count) } else { pointer.deallocate() }
+        self.pointer = output
+        self.count = length
+        mapped = false
+    }
+
 
     /// Bytes given in memory, e.g. by tests.
     public init(name: String, bytes: [UInt8]) {
