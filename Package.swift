@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, each depending only on the ones above it:
 //   AllotCore        problem model, formats, constraint rules, verifier, dual, greedy (no C)
 //   AllotMILP        formulation, backend protocol, export, polishing (no C)
-//   AllotGLPK/CBC    the backends: the only Swift that touches C
+//   AllotGLPK/CBC    the backends: with AllotZlib (gzip input for the CLI), the only Swift that touches C
 //   AllotEvaluation  bench, frontier, policy value
 //   Allot            umbrella: re-exports the above and registers every method
 //   allot            the CLI

@@ -2,13 +2,13 @@
 ///
 /// The sequence depends only on the seed, on every platform and Swift version, which is what
 /// makes seeded methods (`random`, `blanket`) and `allot generate` reproducible.
-public struct SeededGenerator: RandomNumberGenerator {
+package struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
     /// - Complexity: O(1).
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -17,13 +17,13 @@ public struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// A uniform double in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double {
+    package mutating func nextUnit() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// A uniform integer in 0..<bound, by rejection, independent of the standard library's
     /// algorithm (which may change between releases).
-    public mutating func nextIndex(below bound: Int) -> Int {
+    package mutating func nextIndex(below bound: Int) -> Int {
         precondition(bound > 0)
         let b = UInt64(bound)
         let limit = UInt64.max - UInt64.max % b
@@ -34,7 +34,7 @@ public struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// A standard normal variate (Box-Muller).
-    public mutating func nextNormal() -> Double {
+    package mutating func nextNormal() -> Double {
         let u1 = max(nextUnit(), 0x1.0p-60)
         let u2 = nextUnit()
         return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
@@ -43,7 +43,7 @@ public struct SeededGenerator: RandomNumberGenerator {
     /// Fisher-Yates shuffle with this generator; the same seed gives the same order everywhere.
     ///
     /// - Complexity: O(n).
-    public mutating func shuffle<T>(_ array: inout [T]) {
+    package mutating func shuffle<T>(_ array: inout [T]) {
         var i = array.count - 1
         while i > 0 {
             let j = nextIndex(below: i + 1)
