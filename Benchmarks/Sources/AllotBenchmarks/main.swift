@@ -29,6 +29,12 @@ struct Scale: ParsableCommand {
             --case single: one budget (a fraction of the spend of giving everyone their best coupon), at most 1 per user.
             --case multi: 3 budgets (cash, points, sms credits), caps on the 3 largest coupons, push and email
               channels with at most 1 each and at most 2 per user.
+            --case coupons: the campaign shape of `allot generate --coupons-per-user`: --coupons coupons, each user
+              eligible for --per-user of them (Zipf popularity), every coupon capped at --cap-share of its demand,
+              one cash budget (--fraction), --max-per-user (default 2).
+            --case one-user: a single user with --coupons candidates, one budget: --fraction of the cost of the
+              --max-per-user (default 1) candidates of largest uplift.
+            --write DIR: also write DIR/scores.csv and DIR/spec.json (coupons and single cases) for the Python peers.
             """
     )
     @Option var users = 1_000_000
@@ -40,13 +46,34 @@ struct Scale: ParsableCommand {
     @Option var threads = 2
     @Flag(help: "Do not run greedy-marginal inside the dual as a safety net.") var noBaselineCheck = false
     @Option(help: "The dual's target relative gap.") var gap: Double?
+    @Option var perUser = 8
+    @Option var capShare = 0.5
+    @Option var maxPerUser: Int?
+    @Option(help: "Write scores.csv and spec.json here.") var write: String?
 
     func run() throws {
         let t0 = monotonicSeconds()
         let channels = kind == "multi" ? ["push", "email"] : []
-        var table = SyntheticScores(users: users, coupons: coupons, channels: channels, seed: seed).table()
+        let users = kind == "one-user" ? 1 : self.users
+        let scores = SyntheticScores(users: users, coupons: coupons, channels: channels, seed: seed,
+                                     couponsPerUser: kind == "coupons" ? perUser : nil)
+        var table = scores.table()
         let best = table.spendOfBestCandidates()
         var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (best * fraction).rounded())])
+        if kind == "coupons" {
+            spec = SyntheticScores.campaignSpec(table, capShare: capShare, budgetFraction: fraction, maxPerUser: maxPerUser ?? 2)
+        }
+        if kind == "one-user" {
+            let f = maxPerUser ?? 1
+            let top = table.uplift.indices.sorted { table.uplift[$0] > table.uplift[$1] }.prefix(f)
+            spec = AllocationSpec(budgets: [.init(name: "cash", limit: (top.reduce(0) { $0 + table.cost[$1] } * fraction).rounded())],
+                                  maxPerUser: f)
+        }
+        if let write {
+            try FileManager.default.createDirectory(atPath: write, withIntermediateDirectories: true)
+            try AtomicFile.write(scores.csv(), to: write + "/scores.csv")
+            try AtomicFile.write(spec.json, to: write + "/spec.json")
+        }
         if kind == "multi" {
             // Loyalty points: proportional to face value; sms credits: 1 per push coupon.
             let points = (0..<table.count).map { Double(Int(table.coupon[$0]) + 1) }
@@ -74,6 +101,7 @@ struct Scale: ParsableCommand {
                 "objective": report.objective, "upper_bound": solution.upperBound ?? NSNull(),
                 "gap": solution.relativeGap ?? NSNull(), "seconds": solution.wallSeconds, "build_seconds": built,
                 "peak_rss_mib": peakRSSMiB(), "feasible": report.isFeasible, "iterations": solution.iterations ?? NSNull(),
+                "caps": spec.couponCaps.count, "max_per_user": spec.maxPerUser ?? 1,
                 "spend": report.budgetSpend, "limits": problem.budgets.map(\.limit), "notes": solution.notes, "threads": threads,
             ]
             let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])

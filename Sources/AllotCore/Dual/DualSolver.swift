@@ -75,6 +75,7 @@ struct DualSearch {
     /// How far each coordinate moved at its last update: the warm start of its bracket.
     var lastChange: [Double]
     var couponStep: Double
+    var lastBound = Double.infinity
     /// Per cap slot: the margin of its candidate at the last evaluation.
     var margins: [Double]
 
@@ -99,25 +100,43 @@ struct DualSearch {
     /// `options.maxSweeps`. With a single multiplier, one exact update suffices.
     mutating func sweep() {
         let k = engine.constraintCount
-        var previous = Double.infinity
         var stale = 0
         while true {
-            let evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
-            let improved = evaluation.bound < best.bound - DualTolerance.sweep * abs(best.bound)
-            if evaluation.bound < best.bound { best = (evaluation.bound, m) }
-            if evaluation.bound > previous { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
-            previous = evaluation.bound
+            let improved = evaluate()
             stale = improved ? 0 : stale + 1
             if k == 0 || (k == 1 && sweeps == 1) || sweeps == options.maxSweeps { break }
             if sweeps > 0, stale >= options.patience || sweeps % options.gapCheckInterval == 0 {
                 checkGap()
                 if stale >= options.patience || gap <= options.targetGap { break }
             }
-            sweeps += 1
-            updateCaps()
-            updateCoordinates()
+            update()
         }
         if primal == nil || gap.isInfinite { checkGap() }
+    }
+
+    /// One sweep: evaluate, then update every multiplier.
+    mutating func step() {
+        _ = evaluate()
+        update()
+    }
+
+    /// The dual at the current multipliers (keeping the best) and the caps' margins; whether
+    /// the best bound improved by more than `DualTolerance.sweep`. Halves the caps' step when
+    /// the bound rose since the last evaluation.
+    mutating func evaluate() -> Bool {
+        let evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+        let improved = evaluation.bound < best.bound - DualTolerance.sweep * abs(best.bound)
+        if evaluation.bound < best.bound { best = (evaluation.bound, m) }
+        if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
+        lastBound = evaluation.bound
+        return improved
+    }
+
+    /// Updates the caps in one block, then the budgets and the ROI floor in turn.
+    mutating func update() {
+        sweeps += 1
+        updateCaps()
+        updateCoordinates()
     }
 
     /// The block update of every coupon cap's multiplier, from the margins of the last pass.
@@ -191,9 +210,32 @@ enum Recovery {
             }
         }
         repair(engine, &state, picks: picks, userOf: userOf)
-        GreedyMarginal.improve(&state, threads: engine.chunks.threads)
+        GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser)
+        fillLargeUsers(engine, &state, m)
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
+    }
+
+    /// Users with more candidates than this are filled by `fillLargeUsers` rather than by
+    /// greedy-marginal, whose move search is O(k x F) per user.
+    static let largeUser = 256
+
+    /// Each user with more than `largeUser` candidates adds, in descending order of reduced
+    /// value at `m`, every eligible candidate its caps and the global constraints still allow.
+    /// - Complexity: O(k log k) per such user (plus the channel-cap checks).
+    private static func fillLargeUsers(_ engine: DualEngine, _ state: inout CapacityState, _ m: [Double]) {
+        let t = engine.problem.candidates
+        for u in 0..<t.userCount where t.candidates(ofUser: u).count > largeUser {
+            let order = m.withUnsafeBufferPointer { mp in
+                t.candidates(ofUser: u).filter { engine.eligible[$0] && !state.chosen[$0] }
+                    .map { (mp.isEmpty ? t.uplift[$0] : engine.reduced($0, mp.baseAddress!), $0) }
+                    .sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+            }
+            for (_, j) in order {
+                if state.userCount[u] >= engine.maxPerUser { break }
+                state.tryAdd(j, user: u)
+            }
+        }
     }
 
     /// Excess over each relaxed constraint's limit (0 when kept), with the verifier's tolerance
