@@ -26,7 +26,7 @@ extension DualEngine {
     /// reduced values): slope and consumption drop per edge, optionally the uplift gain of each
     /// edge, and the consumption at the leftmost hull points summed over users. Edges come in
     /// user order.
-    func hullEdges(_ i: Int, _ m: [Double], gains: Bool) -> (Breakpoints, [Double], Double) {
+    package func hullEdges(_ i: Int, _ m: [Double], gains: Bool) -> (Breakpoints, [Double], Double) {
         let parts = mapChunks(m) { range, c, mp -> (Breakpoints, [Double], Double) in
             var hull = UserHull(maxCandidatesPerUser)
             var edges = Breakpoints()
@@ -364,9 +364,9 @@ struct UserHull {
 /// `S(λ) = base + Σ { w_e : p_e > λ }` over breakpoints `p_e` with drops `w_e >= 0`. The
 /// multiplier that minimises the dual along that coordinate is the smallest `λ >= 0` with
 /// `S(λ) <= limit`.
-struct Breakpoints {
-    var points: [Double] = []
-    var drops: [Double] = []
+package struct Breakpoints: Sendable {
+    package var points: [Double] = []
+    package var drops: [Double] = []
 
     mutating func append(_ p: Double, _ w: Double) {
         points.append(p)
@@ -378,7 +378,7 @@ struct Breakpoints {
         drops.append(contentsOf: other.drops)
     }
 
-    var count: Int { points.count }
+    package var count: Int { points.count }
 
     /// The smallest `λ >= 0` with `Σ { w_e : p_e > λ } <= room`: 0 when every drop fits,
     /// otherwise the breakpoint at which the cumulative drop, taken in descending order of
@@ -386,7 +386,7 @@ struct Breakpoints {
     ///
     /// Weighted quickselect (three-way partition around a deterministic median-of-three pivot),
     /// in place: expected O(n), no sort.
-    mutating func smallestMultiplier(room: Double) -> Double {
+    package mutating func smallestMultiplier(room: Double) -> Double {
         var total = 0.0
         for k in points.indices where points[k] > 0 { total += drops[k] }
         if total <= room { return 0 }

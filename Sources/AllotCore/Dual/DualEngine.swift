@@ -75,7 +75,7 @@ public enum BaselineCheck: Sendable {
 /// The engine is immutable (and so `Sendable`): the multipliers and every scratch buffer belong
 /// to the caller or to one worker. The candidate arrays are read through pointers that live
 /// only inside `withColumns`.
-final class DualEngine: Sendable {
+package final class DualEngine: Sendable {
     enum Kind: Sendable {
         /// Budget `b` (index into `problem.budgets`).
         case budget(Int)
@@ -86,7 +86,7 @@ final class DualEngine: Sendable {
     let problem: Problem
     let users: Int
     /// Whether each candidate can be part of a feasible allocation and is worth giving.
-    let eligible: [Bool]
+    package let eligible: [Bool]
     let kinds: [Kind]
     let names: [(ShadowPrice.Kind, String)]
     let limits: [Double]
@@ -112,7 +112,7 @@ final class DualEngine: Sendable {
     /// test that a sweep's cost does not grow with the number of coupon caps.
     let candidateVisits = Atomic<Int>(0)
 
-    init(_ problem: Problem, threads: Int) {
+    package init(_ problem: Problem, threads: Int) {
         self.problem = problem
         let t = problem.candidates
         users = t.userCount
@@ -185,13 +185,16 @@ final class DualEngine: Sendable {
         return (start, slot)
     }
 
-    var constraintCount: Int { kinds.count }
+    package var constraintCount: Int { kinds.count }
     var capSlotCount: Int { capSlotStart.last ?? 0 }
 
     // MARK: Columns, lent for the duration of a call
 
     /// Read-only views of the candidate arrays, valid only inside `withColumns`. Never stored.
-    struct Columns {
+    ///
+    /// `@unchecked Sendable` is safe: the views are read-only, and the workers that read them
+    /// (through `mapChunks`) all finish before `withColumns` returns and the arrays' lending ends.
+    struct Columns: @unchecked Sendable {
         let uplift: UnsafeBufferPointer<Double>
         let cost: UnsafeBufferPointer<Double>
         let coupon: UnsafeBufferPointer<Int32>
@@ -251,7 +254,7 @@ final class DualEngine: Sendable {
     }
 
     /// `r_j(m)`, outside the hot loops (`m` lent by the caller for the call).
-    func reduced(_ j: Int, _ m: UnsafePointer<Double>) -> Double {
+    package func reduced(_ j: Int, _ m: UnsafePointer<Double>) -> Double {
         let t = problem.candidates
         var r = t.uplift[j]
         for (b, budget) in problem.budgets.enumerated() { r -= m[b] * t.columns[budget.column][j] }
@@ -283,12 +286,13 @@ final class DualEngine: Sendable {
 
     /// Runs `body` on every chunk of users with the columns and the multipliers lent, and
     /// counts the candidates visited.
-    func mapChunks<T>(_ m: [Double], _ body: (Range<Int>, Columns, UnsafeBufferPointer<Double>) -> T) -> [T] {
+    func mapChunks<T: Sendable>(_ m: [Double], _ body: @Sendable (Range<Int>, Columns, UnsafeBufferPointer<Double>) -> T) -> [T] {
         withColumns { c in
             m.withUnsafeBufferPointer { mp in
-                chunks.map { _, range in
-                    candidateVisits.add(c.userStart[range.upperBound] - c.userStart[range.lowerBound], ordering: .relaxed)
-                    return body(range, c, mp)
+                let lent = Lent(mp)
+                return chunks.map { _, range in
+                    self.candidateVisits.add(c.userStart[range.upperBound] - c.userStart[range.lowerBound], ordering: .relaxed)
+                    return body(range, c, lent.buffer)
                 }
             }
         }
@@ -329,8 +333,13 @@ final class DualEngine: Sendable {
         let channelCaps = channelsCapped ? self.channelCaps : nil
         // Which cap slots the choices hold, to count each cap's consumption.
         var held = [Bool](repeating: false, count: capSlotCount)
-        let parts = held.withUnsafeMutableBufferPointer { held in
-            mapChunks(m) { range, c, mp -> (Double, [Double]) in
+        // Slots belong to candidates, candidates to one user, users to one chunk: every worker
+        // writes only its own slots of `held` and `margins`.
+        let lentMargins = margins.map(Lent.init)
+        let parts = held.withUnsafeMutableBufferPointer { heldBuffer in
+            let held = Lent(heldBuffer)
+            return mapChunks(m) { range, c, mp -> (Double, [Double]) in
+                let margins = lentMargins?.buffer
                 var s = makeScratch()
                 var total = 0.0
                 var consumption = [Double](repeating: 0, count: coordinates.count)
@@ -339,7 +348,7 @@ final class DualEngine: Sendable {
                     for a in 0..<s.count {
                         let j = s.picked[a]
                         for (q, i) in coordinates.enumerated() { consumption[q] += coefficient(i, j, c) }
-                        if c.slot.count > 0, c.slot[j] >= 0 { held[Int(c.slot[j])] = true }
+                        if c.slot.count > 0, c.slot[j] >= 0 { held.buffer[Int(c.slot[j])] = true }
                     }
                     if let margins, !c.slot.isEmpty {
                         s.prepareMargins(c, channelCaps: channelCaps)
@@ -396,8 +405,9 @@ final class DualEngine: Sendable {
         let capMultipliers = self.capMultipliers
         let start = capSlotStart
         // Each cap reorders only its own slots.
+        let lent = Lent(margins)
         return parallelMap(capMultipliers.count, threads: chunks.threads) { k in
-            let values = UnsafeMutableBufferPointer(rebasing: margins[start[k] ..< start[k + 1]])
+            let values = UnsafeMutableBufferPointer(rebasing: lent.buffer[start[k] ..< start[k + 1]])
             return Breakpoints.smallestMultiplier(units: values, room: limits[capMultipliers[k]])
         }
     }

@@ -1,12 +1,12 @@
 import HeapModule
 /// Method `dual`: sweeps over the Lagrangian dual's multipliers, then primal recovery.
-enum DualSolver {
-    static func solve(_ problem: Problem, options: DualOptions, threads: Int) -> Solution {
+package enum DualSolver {
+    package static func solve(_ problem: Problem, options: DualOptions, threads: Int) -> Solution {
         solve(DualEngine(problem, threads: threads), options: options)
     }
 
     /// The same, on an engine the caller keeps (polishing reuses it for the users' margins).
-    static func solve(_ engine: DualEngine, options: DualOptions) -> Solution {
+    package static func solve(_ engine: DualEngine, options: DualOptions) -> Solution {
         var search = DualSearch(engine, options: options)
         search.sweep()
         search.subgradientIfStalled()
@@ -18,7 +18,7 @@ enum DualSolver {
             allocation = greedy
             objective = value
         }
-        var solution = Solution(method: Method.dual.rawValue, status: .feasible, allocation: allocation, objective: objective,
+        var solution = Solution(method: DualMethod().name, status: .feasible, allocation: allocation, objective: objective,
                                 upperBound: max(search.best.bound, objective))
         if solution.relativeGap ?? 1 <= DualTolerance.optimalGap { solution.status = .optimal }
         solution.iterations = search.sweeps
