@@ -12,6 +12,14 @@ struct Benchmarks: ParsableCommand {
     )
 }
 
+/// CPU seconds used by this process so far (all threads): a steadier measure than wall time
+/// on a machine shared with other work.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Peak resident memory of this process so far, from /proc/self/status (VmHWM), in MiB.
 func peakRSSMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -89,17 +97,19 @@ struct Scale: ParsableCommand {
         let problem = try Problem(candidates: table, spec: spec)
         let built = monotonicSeconds() - t0
         for name in methods.split(separator: ",") {
-            guard let method = Method(rawValue: String(name)) else { throw ValidationError("unknown method \(name)") }
+            guard let method = MethodRegistry.standard.method(named: String(name)) else { throw ValidationError("unknown method \(name)") }
             var options = SolveOptions(seed: seed)
             options.threads = threads
             if noBaselineCheck { options.dual.baselineCheck = .never }
             if let gap { options.dual.targetGap = gap }
+            let cpu0 = processCPUSeconds()
             let solution = try solve(problem, method: method, options: options)
+            let cpu = processCPUSeconds() - cpu0
             let report = Verifier.verify(problem, solution.allocation)
             let line: [String: Any] = [
-                "case": kind, "users": users, "coupons": coupons, "candidates": table.count, "method": method.rawValue,
+                "case": kind, "users": users, "coupons": coupons, "candidates": table.count, "method": method.name,
                 "objective": report.objective, "upper_bound": solution.upperBound ?? NSNull(),
-                "gap": solution.relativeGap ?? NSNull(), "seconds": solution.wallSeconds, "build_seconds": built,
+                "gap": solution.relativeGap ?? NSNull(), "seconds": solution.wallSeconds, "cpu_seconds": cpu, "build_seconds": built,
                 "peak_rss_mib": peakRSSMiB(), "feasible": report.isFeasible, "iterations": solution.iterations ?? NSNull(),
                 "caps": spec.couponCaps.count, "max_per_user": spec.maxPerUser ?? 1,
                 "spend": report.budgetSpend, "limits": problem.budgets.map(\.limit), "notes": solution.notes, "threads": threads,
@@ -162,7 +172,7 @@ struct ORLib: ParsableCommand {
         print("|---|---|---|---|---|---|")
         for (k, problem) in problems.enumerated() {
             var cells = ["\(k + 1)", "\(Int(best[k]))"]
-            for method in [Method.milpGLPK, .milpCBC] {
+            for method: any AllocationMethod in [MILPMethod.milpGLPK, MILPMethod.milpCBC] {
                 var options = SolveOptions()
                 options.milp.relativeGap = 0
                 options.milp.timeLimit = timeLimit
@@ -194,13 +204,13 @@ struct Exact: ParsableCommand {
             let spend = table.spendOfBestCandidates()
             let limit = (spend * fraction).rounded()
             let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "cash", limit: limit)]))
-            for method in [Method.dual, .dualMILP, .milpGLPK, .milpCBC] {
+            for method: any AllocationMethod in [DualMethod.dual, PolishMethod.dualMILP, MILPMethod.milpGLPK, MILPMethod.milpCBC] {
                 var options = SolveOptions()
                 options.milp.relativeGap = gap
                 options.milp.timeLimit = timeLimit
                 let s = try solve(problem, method: method, options: options)
                 precondition(Verifier.verify(problem, s.allocation).isFeasible)
-                print("| \(seed) | \(method.rawValue) | \(String(format: "%.2f", s.objective)) | \(s.upperBound.map { String(format: "%.2f", $0) } ?? "-") | \(s.relativeGap.map { String(format: "%.1e", $0) } ?? "-") | \(String(format: "%.2f", s.wallSeconds)) |")
+                print("| \(seed) | \(method.name) | \(String(format: "%.2f", s.objective)) | \(s.upperBound.map { String(format: "%.2f", $0) } ?? "-") | \(s.relativeGap.map { String(format: "%.1e", $0) } ?? "-") | \(String(format: "%.2f", s.wallSeconds)) |")
             }
             // The raw solvers on the exported model.
             let dir = "/tmp/allot-exact-\(seed)"
