@@ -55,7 +55,8 @@ public enum DualTolerance {
 /// Whether the dual also runs `greedy-marginal` as a safety net.
 public enum BaselineCheck: Sendable {
     case always, never
-    /// Up to `automaticLimit` candidates. Above it, greedy-marginal's sequential heap would take
+    /// Up to `automaticLimit` candidates, and when no user has more than 256 candidates
+    /// (greedy-marginal's move search is O(k x F) per user). Above that, greedy-marginal would take
     /// longer than the dual itself; the recovery already ends with greedy-marginal's own
     /// continuation from the dual's allocation.
     case automatic

@@ -12,7 +12,8 @@ package enum DualSolver {
         search.subgradientIfStalled()
         var notes = search.notes
         var (allocation, objective) = search.primal!
-        if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads, notes: &notes),
+        if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
+                                           maxCandidatesPerUser: engine.maxCandidatesPerUser, notes: &notes),
            value > objective {
             notes.append("greedy-marginal found a better allocation than the dual's recovery (\(value) > \(objective)); returned it")
             allocation = greedy
@@ -30,12 +31,15 @@ package enum DualSolver {
     }
 
     /// greedy-marginal from scratch, when `options.baselineCheck` asks for it.
-    private static func safetyNet(_ problem: Problem, options: DualOptions, threads: Int,
+    private static func safetyNet(_ problem: Problem, options: DualOptions, threads: Int, maxCandidatesPerUser: Int,
                                   notes: inout [String]) -> (Allocation, Double)? {
         switch options.baselineCheck {
         case .never: return nil
         case .automatic where problem.candidates.count > BaselineCheck.automaticLimit:
             notes.append("greedy-marginal safety net skipped above \(BaselineCheck.automaticLimit) candidates")
+            return nil
+        case .automatic where maxCandidatesPerUser > Recovery.largeUser:
+            notes.append("greedy-marginal safety net skipped: a user has more than \(Recovery.largeUser) candidates (its move search is O(k x F))")
             return nil
         case .always, .automatic:
             let greedy = GreedyMarginal.solve(problem, threads: threads)
