@@ -36,10 +36,10 @@ public enum DualTolerance {
     public static let sweep = 1e-6
     /// Default target relative gap (`DualOptions.targetGap`).
     public static let targetGap = 1e-5
-    /// A relative gap at most this is reported as `optimal`.
-    public static let optimalGap = 1e-12
+    /// A relative gap at most this is reported as `optimal` (the shared `Tolerance`).
+    public static let optimalGap = Tolerance.optimalGap
     /// Floor of the scale of a relative gap, so that a zero bound does not divide by zero.
-    public static let scaleFloor = 1e-12
+    public static let scaleFloor = Tolerance.gapDenominatorFloor
     /// False position narrows a coordinate's bracket to this relative width before the exact
     /// enumeration of the steps inside it.
     public static let bracketWidth = 1e-3

@@ -35,6 +35,9 @@ package enum DualSolver {
                                   notes: inout [String]) -> (Allocation, Double)? {
         switch options.baselineCheck {
         case .never: return nil
+        case .automatic where options.pastDeadline:
+            notes.append("greedy-marginal safety net skipped at the time limit")
+            return nil
         case .automatic where problem.candidates.count > BaselineCheck.automaticLimit:
             notes.append("greedy-marginal safety net skipped above \(BaselineCheck.automaticLimit) candidates")
             return nil
@@ -80,6 +83,10 @@ struct DualSearch {
     var lastChange: [Double]
     var couponStep: Double
     var lastBound = Double.infinity
+    /// Under a time limit, a sweep starts only if it and the final recovery fit before the
+    /// deadline: the last durations seen (a recovery costs about an evaluation at first).
+    var sweepSeconds = 0.0
+    var recoverySeconds = 0.0
     /// Per cap slot: the margin of its candidate at the last evaluation.
     var margins: [Double]
 
@@ -95,6 +102,8 @@ struct DualSearch {
 
     /// Recovers an allocation at the best multipliers, keeps the best one, updates the gap.
     mutating func checkGap() {
+        let start = monotonicSeconds()
+        defer { recoverySeconds = monotonicSeconds() - start }
         let (a, v) = Recovery.recover(engine, best.multipliers)
         if primal == nil || v > primal!.value { primal = (a, v) }
         gap = DualSolver.relative(best.bound - primal!.value, best.bound)
@@ -106,16 +115,29 @@ struct DualSearch {
         let k = engine.constraintCount
         var stale = 0
         while true {
+            let start = monotonicSeconds()
             let improved = evaluate()
+            if sweeps == 0 { recoverySeconds = monotonicSeconds() - start }
             stale = improved ? 0 : stale + 1
             if k == 0 || (k == 1 && sweeps == 1) || sweeps == options.maxSweeps { break }
             if sweeps > 0, stale >= options.patience || sweeps % options.gapCheckInterval == 0 {
                 checkGap()
                 if stale >= options.patience || gap <= options.targetGap { break }
             }
+            if timeIsUp() {
+                notes.append("stopped at the time limit after \(sweeps) sweeps")
+                break
+            }
             update()
+            sweepSeconds = monotonicSeconds() - start
         }
         if primal == nil || gap.isInfinite { checkGap() }
+    }
+
+    /// Whether another sweep and the final recovery would pass the deadline.
+    func timeIsUp() -> Bool {
+        guard let deadline = options.deadline else { return false }
+        return monotonicSeconds() + sweepSeconds + recoverySeconds >= deadline
     }
 
     /// One sweep: evaluate, then update every multiplier.
@@ -166,11 +188,13 @@ struct DualSearch {
     /// subgradient steps (Polyak step towards the best primal value), keeping the best bound.
     mutating func subgradientIfStalled() {
         let k = engine.constraintCount
-        guard k > 1, gap > options.targetGap, options.subgradientSteps > 0, let objective = primal?.value else { return }
+        guard k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
+              let objective = primal?.value else { return }
         var x = best.multipliers
         var evaluation = engine.evaluate(x)
         var improved = false
         for step in 0..<options.subgradientSteps {
+            if timeIsUp() { break }
             let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
             let norm = g.reduce(0) { $0 + $1 * $1 }
             if norm == 0 { break }
