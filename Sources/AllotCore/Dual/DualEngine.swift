@@ -12,8 +12,9 @@ public struct DualOptions: Sendable {
     /// coordinate minimiser. Halved whenever a sweep raises the bound (the simultaneous update
     /// overshot), down to `DualTolerance.minimumCouponStep`.
     public var couponStep: Double = 1
-    /// Stop when this many sweeps in a row improve the best bound by less than
-    /// `DualTolerance.sweep` (relative).
+    /// Stop when `patience` sweeps in a row improve the best bound by less than this, relative.
+    public var sweepTolerance: Double = DualTolerance.sweep
+    /// See `sweepTolerance`.
     public var patience: Int = 3
     /// Projected subgradient steps tried when the sweeps stall with a gap above `targetGap`.
     public var subgradientSteps: Int = 40
@@ -32,7 +33,7 @@ public struct DualOptions: Sendable {
 /// The tolerances of the dual method, in one place.
 public enum DualTolerance {
     /// A sweep that improves the best bound by less than this, relative, does not count as
-    /// progress (see `DualOptions.patience`).
+    /// progress (the default of `DualOptions.sweepTolerance`; see `DualOptions.patience`).
     public static let sweep = 1e-6
     /// Default target relative gap (`DualOptions.targetGap`).
     public static let targetGap = 1e-5

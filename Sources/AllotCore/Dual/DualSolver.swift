@@ -147,11 +147,11 @@ struct DualSearch {
     }
 
     /// The dual at the current multipliers (keeping the best) and the caps' margins; whether
-    /// the best bound improved by more than `DualTolerance.sweep`. Halves the caps' step when
+    /// the best bound improved by more than `options.sweepTolerance`. Halves the caps' step when
     /// the bound rose since the last evaluation.
     mutating func evaluate() -> Bool {
         let evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
-        let improved = evaluation.bound < best.bound - DualTolerance.sweep * abs(best.bound)
+        let improved = evaluation.bound < best.bound - options.sweepTolerance * abs(best.bound)
         if evaluation.bound < best.bound { best = (evaluation.bound, m) }
         if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
         lastBound = evaluation.bound
