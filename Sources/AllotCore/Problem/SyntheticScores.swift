@@ -174,8 +174,9 @@ extension SyntheticScores {
         for j in 0..<table.count where table.uplift[j] > 0 { demand[Int(table.coupon[j])] += 1 }
         var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (table.spendOfBestCandidates() * budgetFraction).rounded())],
                                   maxPerUser: maxPerUser)
-        spec.couponCaps = (0..<table.couponCount).map { (table.couponIDs[$0], max(1, Int((Double(demand[$0]) * capShare).rounded()))) }
-            .sorted { $0.0 < $1.0 }
+        spec.couponCaps = Dictionary(uniqueKeysWithValues: (0..<table.couponCount).map {
+            (table.couponIDs[$0], max(1, Int((Double(demand[$0]) * capShare).rounded())))
+        })
         return spec
     }
 }
@@ -201,10 +202,10 @@ extension AllocationSpec {
         parts.append("\"budgets\":[" + budgets.joined(separator: ",") + "]")
         if let maxPerUser { parts.append("\"max_per_user\":\(maxPerUser)") }
         if !couponCaps.isEmpty {
-            parts.append("\"coupon_caps\":{" + couponCaps.map { "\(quoted($0.coupon)):\($0.cap)" }.joined(separator: ",") + "}")
+            parts.append("\"coupon_caps\":{" + couponCaps.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}")
         }
         if !channelCaps.isEmpty {
-            parts.append("\"channel_caps\":{" + channelCaps.map { "\(quoted($0.channel)):\($0.cap)" }.joined(separator: ",") + "}")
+            parts.append("\"channel_caps\":{" + channelCaps.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}")
         }
         if let minROI { parts.append("\"min_roi\":\(number(minROI))") }
         return "{" + parts.joined(separator: ",") + "}\n"

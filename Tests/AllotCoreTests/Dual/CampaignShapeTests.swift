@@ -99,7 +99,7 @@ private func dualOnly(threads: Int = 2) -> SolveOptions {
             var perSweep: [Int] = []
             for capped in [0, 4, 40, 400] {
                 var spec = SyntheticScores.campaignSpec(table, capShare: 0.3, budgetFraction: 0.3, maxPerUser: maxPerUser)
-                spec.couponCaps = Array(spec.couponCaps.prefix(capped))
+                spec.couponCaps = Dictionary(uniqueKeysWithValues: spec.couponCaps.sorted { $0.key < $1.key }.prefix(capped).map { ($0.key, $0.value) })
                 // With several incentives per user, a budget's bracket takes a varying number of
                 // passes: count the block alone there.
                 if maxPerUser > 1 { spec.budgets = [] }
@@ -121,7 +121,7 @@ private func dualOnly(threads: Int = 2) -> SolveOptions {
     @Test func deterministicWithManyCaps() throws {
         let table = SyntheticScores(users: 8_000, coupons: 300, channels: ["push", "email"], seed: 5, couponsPerUser: 4).table()
         var spec = SyntheticScores.campaignSpec(table, capShare: 0.4, budgetFraction: 0.3, maxPerUser: 2)
-        spec.channelCaps = [("email", 1), ("push", 1)]
+        spec.channelCaps = ["email": 1, "push": 1]
         let problem = try Problem(candidates: table, spec: spec)
         var results: [Solution] = []
         for threads in [1, 2, 3] {
