@@ -28,9 +28,7 @@ let package = Package(
     targets: [
         .target(
             name: "AllotCore",
-            dependencies: [.product(name: "HeapModule", package: "swift-collections")],
-            // The dual engine's rewrite (issue 8) brings this target to Swift 6 mode too.
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")]
         ),
         .target(name: "AllotMILP", dependencies: ["AllotCore"]),
         .systemLibrary(name: "CGLPK"),

@@ -12,6 +12,14 @@ struct Benchmarks: ParsableCommand {
     )
 }
 
+/// CPU seconds used by this process so far (all threads): a steadier measure than wall time
+/// on a machine shared with other work.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Peak resident memory of this process so far, from /proc/self/status (VmHWM), in MiB.
 func peakRSSMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -29,6 +37,12 @@ struct Scale: ParsableCommand {
             --case single: one budget (a fraction of the spend of giving everyone their best coupon), at most 1 per user.
             --case multi: 3 budgets (cash, points, sms credits), caps on the 3 largest coupons, push and email
               channels with at most 1 each and at most 2 per user.
+            --case coupons: the campaign shape of `allot generate --coupons-per-user`: --coupons coupons, each user
+              eligible for --per-user of them (Zipf popularity), every coupon capped at --cap-share of its demand,
+              one cash budget (--fraction), --max-per-user (default 2).
+            --case one-user: a single user with --coupons candidates, one budget: --fraction of the cost of the
+              --max-per-user (default 1) candidates of largest uplift.
+            --write DIR: also write DIR/scores.csv and DIR/spec.json (coupons and single cases) for the Python peers.
             """
     )
     @Option var users = 1_000_000
@@ -40,13 +54,34 @@ struct Scale: ParsableCommand {
     @Option var threads = 2
     @Flag(help: "Do not run greedy-marginal inside the dual as a safety net.") var noBaselineCheck = false
     @Option(help: "The dual's target relative gap.") var gap: Double?
+    @Option var perUser = 8
+    @Option var capShare = 0.5
+    @Option var maxPerUser: Int?
+    @Option(help: "Write scores.csv and spec.json here.") var write: String?
 
     func run() throws {
         let t0 = monotonicSeconds()
         let channels = kind == "multi" ? ["push", "email"] : []
-        var table = SyntheticScores(users: users, coupons: coupons, channels: channels, seed: seed).table()
+        let users = kind == "one-user" ? 1 : self.users
+        let scores = SyntheticScores(users: users, coupons: coupons, channels: channels, seed: seed,
+                                     couponsPerUser: kind == "coupons" ? perUser : nil)
+        var table = scores.table()
         let best = table.spendOfBestCandidates()
         var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (best * fraction).rounded())])
+        if kind == "coupons" {
+            spec = SyntheticScores.campaignSpec(table, capShare: capShare, budgetFraction: fraction, maxPerUser: maxPerUser ?? 2)
+        }
+        if kind == "one-user" {
+            let f = maxPerUser ?? 1
+            let top = table.uplift.indices.sorted { table.uplift[$0] > table.uplift[$1] }.prefix(f)
+            spec = AllocationSpec(budgets: [.init(name: "cash", limit: (top.reduce(0) { $0 + table.cost[$1] } * fraction).rounded())],
+                                  maxPerUser: f)
+        }
+        if let write {
+            try FileManager.default.createDirectory(atPath: write, withIntermediateDirectories: true)
+            try AtomicFile.write(scores.csv(), to: write + "/scores.csv")
+            try AtomicFile.write(spec.json, to: write + "/spec.json")
+        }
         if kind == "multi" {
             // Loyalty points: proportional to face value; sms credits: 1 per push coupon.
             let points = (0..<table.count).map { Double(Int(table.coupon[$0]) + 1) }
@@ -62,18 +97,21 @@ struct Scale: ParsableCommand {
         let problem = try Problem(candidates: table, spec: spec)
         let built = monotonicSeconds() - t0
         for name in methods.split(separator: ",") {
-            guard let method = Method(rawValue: String(name)) else { throw ValidationError("unknown method \(name)") }
+            guard let method = MethodRegistry.standard.method(named: String(name)) else { throw ValidationError("unknown method \(name)") }
             var options = SolveOptions(seed: seed)
             options.threads = threads
             if noBaselineCheck { options.dual.baselineCheck = .never }
             if let gap { options.dual.targetGap = gap }
+            let cpu0 = processCPUSeconds()
             let solution = try solve(problem, method: method, options: options)
+            let cpu = processCPUSeconds() - cpu0
             let report = Verifier.verify(problem, solution.allocation)
             let line: [String: Any] = [
-                "case": kind, "users": users, "coupons": coupons, "candidates": table.count, "method": method.rawValue,
+                "case": kind, "users": users, "coupons": coupons, "candidates": table.count, "method": method.name,
                 "objective": report.objective, "upper_bound": solution.upperBound ?? NSNull(),
-                "gap": solution.relativeGap ?? NSNull(), "seconds": solution.wallSeconds, "build_seconds": built,
+                "gap": solution.relativeGap ?? NSNull(), "seconds": solution.wallSeconds, "cpu_seconds": cpu, "build_seconds": built,
                 "peak_rss_mib": peakRSSMiB(), "feasible": report.isFeasible, "iterations": solution.iterations ?? NSNull(),
+                "caps": spec.couponCaps.count, "max_per_user": spec.maxPerUser ?? 1,
                 "spend": report.budgetSpend, "limits": problem.budgets.map(\.limit), "notes": solution.notes, "threads": threads,
             ]
             let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
@@ -134,7 +172,7 @@ struct ORLib: ParsableCommand {
         print("|---|---|---|---|---|---|")
         for (k, problem) in problems.enumerated() {
             var cells = ["\(k + 1)", "\(Int(best[k]))"]
-            for method in [Method.milpGLPK, .milpCBC] {
+            for method: any AllocationMethod in [MILPMethod.milpGLPK, MILPMethod.milpCBC] {
                 var options = SolveOptions()
                 options.milp.relativeGap = 0
                 options.milp.timeLimit = timeLimit
@@ -166,13 +204,13 @@ struct Exact: ParsableCommand {
             let spend = table.spendOfBestCandidates()
             let limit = (spend * fraction).rounded()
             let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "cash", limit: limit)]))
-            for method in [Method.dual, .dualMILP, .milpGLPK, .milpCBC] {
+            for method: any AllocationMethod in [DualMethod.dual, PolishMethod.dualMILP, MILPMethod.milpGLPK, MILPMethod.milpCBC] {
                 var options = SolveOptions()
                 options.milp.relativeGap = gap
                 options.milp.timeLimit = timeLimit
                 let s = try solve(problem, method: method, options: options)
                 precondition(Verifier.verify(problem, s.allocation).isFeasible)
-                print("| \(seed) | \(method.rawValue) | \(String(format: "%.2f", s.objective)) | \(s.upperBound.map { String(format: "%.2f", $0) } ?? "-") | \(s.relativeGap.map { String(format: "%.1e", $0) } ?? "-") | \(String(format: "%.2f", s.wallSeconds)) |")
+                print("| \(seed) | \(method.name) | \(String(format: "%.2f", s.objective)) | \(s.upperBound.map { String(format: "%.2f", $0) } ?? "-") | \(s.relativeGap.map { String(format: "%.1e", $0) } ?? "-") | \(String(format: "%.2f", s.wallSeconds)) |")
             }
             // The raw solvers on the exported model.
             let dir = "/tmp/allot-exact-\(seed)"

@@ -1,25 +1,25 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Dispatch
+import Synchronization
 
 /// Settings of the Lagrangian dual method.
 public struct DualOptions: Sendable {
-    /// At most this many coordinate-descent sweeps over the multipliers.
-    public var maxSweeps: Int = 60
-    /// Over-relaxation of coordinate descent: each multiplier moves this multiple of the way to
-    /// its coordinate minimiser (1 is plain coordinate descent). On coupled constraints 1.5
-    /// reached a given gap in about a third of the sweeps (docs/benchmarks.md).
+    /// At most this many sweeps over the multipliers.
+    public var maxSweeps: Int = 200
+    /// Over-relaxation of the budget and ROI coordinates: each such multiplier moves this
+    /// multiple of the way to its coordinate minimiser (1 is plain coordinate descent).
     public var relaxation: Double = 1.5
-    /// Stop when a sweep improves the bound by less than this, relative.
-    public var sweepTolerance: Double = 1e-6
-    /// Projected subgradient steps tried when coordinate descent stalls with a gap above
-    /// `targetGap`.
+    /// The step of the block update of the coupon caps, as a share of the way to every cap's
+    /// coordinate minimiser. Halved whenever a sweep raises the bound (the simultaneous update
+    /// overshot), down to `DualTolerance.minimumCouponStep`.
+    public var couponStep: Double = 1
+    /// Stop when `patience` sweeps in a row improve the best bound by less than this, relative.
+    public var sweepTolerance: Double = DualTolerance.sweep
+    /// See `sweepTolerance`.
+    public var patience: Int = 3
+    /// Projected subgradient steps tried when the sweeps stall with a gap above `targetGap`.
     public var subgradientSteps: Int = 40
-    /// Relative gap at which the search stops: coordinate descent with several constraints
-    /// converges slowly near the optimum, and the last sweeps buy little.
-    public var targetGap: Double = 1e-5
+    /// Relative gap at which the search stops.
+    public var targetGap: Double = DualTolerance.targetGap
     /// Recover an allocation and check the gap every this many sweeps.
     public var gapCheckInterval: Int = 4
     /// When to also run `greedy-marginal` and return its allocation if it is better (a safety
@@ -32,10 +32,34 @@ public struct DualOptions: Sendable {
     public init() {}
 }
 
+/// The tolerances of the dual method, in one place.
+public enum DualTolerance {
+    /// A sweep that improves the best bound by less than this, relative, does not count as
+    /// progress (the default of `DualOptions.sweepTolerance`; see `DualOptions.patience`).
+    public static let sweep = 1e-6
+    /// Default target relative gap (`DualOptions.targetGap`).
+    public static let targetGap = 1e-5
+    /// A relative gap at most this is reported as `optimal` (the shared `Tolerance`).
+    public static let optimalGap = Tolerance.optimalGap
+    /// Floor of the scale of a relative gap, so that a zero bound does not divide by zero.
+    public static let scaleFloor = Tolerance.gapDenominatorFloor
+    /// False position narrows a coordinate's bracket to this relative width before the exact
+    /// enumeration of the steps inside it.
+    public static let bracketWidth = 1e-3
+    /// When enumerating the steps would be too costly (users with very many candidates at the
+    /// step), narrowing goes on to this relative width and the bracket's feasible end is used.
+    public static let finalBracketWidth = 1e-13
+    /// A subgradient step must improve the best bound by more than this, relative.
+    public static let improvement = 1e-12
+    /// Smallest step of the coupon caps' block update.
+    public static let minimumCouponStep = 1.0 / 64
+}
+
 /// Whether the dual also runs `greedy-marginal` as a safety net.
 public enum BaselineCheck: Sendable {
     case always, never
-    /// Up to `automaticLimit` candidates. Above it, greedy-marginal's sequential heap would take
+    /// Up to `automaticLimit` candidates, and when no user has more than 256 candidates
+    /// (greedy-marginal's move search is O(k x F) per user). Above that, greedy-marginal would take
     /// longer than the dual itself; the recovery already ends with greedy-marginal's own
     /// continuation from the dual's allocation.
     case automatic
@@ -51,27 +75,36 @@ public enum BaselineCheck: Sendable {
 ///     D(m) = Σ_users max_{allowed sets S} Σ_{j ∈ S} r_j(m) + Σ_i m_i limit_i
 ///
 /// is an upper bound on the optimum (weak duality): that bound is the certificate.
-package final class DualEngine {
-    enum Kind { case budget(column: UnsafePointer<Double>), coupon(Int32), roi }
+///
+/// The engine is immutable (and so `Sendable`): the multipliers and every scratch buffer belong
+/// to the caller or to one worker. The candidate arrays are read through pointers that live
+/// only inside `withColumns`.
+package final class DualEngine: Sendable {
+    enum Kind: Sendable {
+        /// Budget `b` (index into `problem.budgets`).
+        case budget(Int)
+        case coupon(Int32)
+        case roi
+    }
 
     let problem: Problem
     let users: Int
-    let uplift: UnsafePointer<Double>
-    let cost: UnsafePointer<Double>
-    let coupon: UnsafePointer<Int32>
-    let channel: UnsafePointer<Int32>?
-    let userStart: UnsafePointer<Int>
+    /// Whether each candidate can be part of a feasible allocation and is worth giving.
     package let eligible: [Bool]
-    let eligiblePointer: UnsafePointer<Bool>
-    /// Consumption column of the first budget (or cost): primal ties go to the cheaper candidate.
-    let tieKey: UnsafePointer<Double>
-
     let kinds: [Kind]
     let names: [(ShadowPrice.Kind, String)]
     let limits: [Double]
-    let budgetColumns: [UnsafePointer<Double>]
     /// Per coupon, the index of its cap's multiplier, or -1.
-    let couponMultiplier: [Int]
+    let couponMultiplier: [Int32]
+    /// The multipliers updated one at a time (budgets and the ROI floor), in order.
+    let coordinates: [Int]
+    /// The coupon caps' multipliers, in coupon order: updated together in one block.
+    let capMultipliers: [Int]
+    /// Coupon → candidates index: the eligible candidates of the coupon of cap multiplier
+    /// `capMultipliers[k]` own the slots `capSlotStart[k] ..< capSlotStart[k + 1]`, and
+    /// `slot[j]` is candidate `j`'s slot (-1 when it has none). Empty without coupon caps.
+    let capSlotStart: [Int]
+    let slot: [Int32]
     let roiIndex: Int
     let roiRate: Double
     let maxPerUser: Int
@@ -79,49 +112,57 @@ package final class DualEngine {
     let channelsCapped: Bool
     let chunks: UserChunks
     let maxCandidatesPerUser: Int
-    /// How far each multiplier moved at its last update: the warm start's bracket width.
-    var lastChange: [Double]
+    /// Candidates visited by the passes over the users (hull, consumption, block pass), for the
+    /// test that a sweep's cost does not grow with the number of coupon caps.
+    let candidateVisits = Atomic<Int>(0)
 
     package init(_ problem: Problem, threads: Int) {
         self.problem = problem
         let t = problem.candidates
         users = t.userCount
-        // The arrays are immutable members of `problem`, which this engine keeps alive.
-        uplift = t.uplift.withUnsafeBufferPointer { $0.baseAddress! }
-        cost = t.columns[0].withUnsafeBufferPointer { $0.baseAddress! }
-        coupon = t.coupon.withUnsafeBufferPointer { $0.baseAddress! }
-        channel = t.hasChannels ? t.channel.withUnsafeBufferPointer { $0.baseAddress! } : nil
-        userStart = t.userStart.withUnsafeBufferPointer { $0.baseAddress! }
         eligible = (0..<t.count).map(problem.isEligible)
-        eligiblePointer = eligible.withUnsafeBufferPointer { $0.baseAddress! }
-        budgetColumns = problem.budgets.map { b in t.columns[b.column].withUnsafeBufferPointer { $0.baseAddress! } }
-        tieKey = budgetColumns.first ?? cost
 
-        var kinds: [Kind] = budgetColumns.map { .budget(column: $0) }
-        var names: [(ShadowPrice.Kind, String)] = problem.budgets.map { (.budget, $0.name) }
-        var limits = problem.budgets.map(\.limit)
-        var couponMultiplier = [Int](repeating: -1, count: t.couponCount)
-        for c in 0..<t.couponCount where problem.couponCaps[c] != Problem.uncapped && problem.couponCaps[c] > 0 {
-            // A cap at least the number of users who could take the coupon never binds.
-            couponMultiplier[c] = kinds.count
-            kinds.append(.coupon(Int32(c)))
-            names.append((.couponCap, t.couponIDs[c]))
-            limits.append(Double(problem.couponCaps[c]))
+        // The relaxed constraints are the problem's global ones (`ConstraintRules`), in its
+        // order; a coupon capped at 0 has only ineligible candidates and needs no multiplier.
+        var kinds: [Kind] = []
+        var names: [(ShadowPrice.Kind, String)] = []
+        var limits: [Double] = []
+        var couponMultiplier = [Int32](repeating: -1, count: t.couponCount)
+        var capMultipliers: [Int] = []
+        var coordinates: [Int] = []
+        var roiIndex = -1
+        var roiRate = 0.0
+        let rules = problem.rules
+        for (i, kind) in rules.kinds.enumerated() {
+            switch kind {
+            case .budget(let b):
+                coordinates.append(kinds.count)
+                kinds.append(.budget(b))
+                names.append((.budget, problem.budgets[b].name))
+            case .couponCap(let c):
+                guard rules.limits[i] > 0 else { continue }
+                couponMultiplier[c] = Int32(kinds.count)
+                capMultipliers.append(kinds.count)
+                kinds.append(.coupon(Int32(c)))
+                names.append((.couponCap, t.couponIDs[c]))
+            case .minROI(let r):
+                roiIndex = kinds.count
+                roiRate = r
+                coordinates.append(kinds.count)
+                kinds.append(.roi)
+                names.append((.minROI, "min_roi"))
+            }
+            limits.append(rules.limits[i])
         }
-        if let r = problem.minROI {
-            roiIndex = kinds.count
-            roiRate = r
-            kinds.append(.roi)
-            names.append((.minROI, "min_roi"))
-            limits.append(0)
-        } else {
-            roiIndex = -1
-            roiRate = 0
-        }
+        self.roiIndex = roiIndex
+        self.roiRate = roiRate
         self.kinds = kinds
         self.names = names
         self.limits = limits
         self.couponMultiplier = couponMultiplier
+        self.coordinates = coordinates
+        self.capMultipliers = capMultipliers
+        (capSlotStart, slot) = Self.couponIndex(t, eligible, couponMultiplier, capMultipliers)
         maxPerUser = problem.maxPerUser
         channelCaps = problem.channelCaps
         channelsCapped = problem.maxPerUser > 1 && problem.hasChannelCaps && t.hasChannels
@@ -129,128 +170,163 @@ package final class DualEngine {
         var k = 0
         for u in 0..<users { k = max(k, t.userStart[u + 1] - t.userStart[u]) }
         maxCandidatesPerUser = k
-        lastChange = [Double](repeating: 0, count: kinds.count)
+    }
+
+    /// The coupon → candidates index: slots grouped by cap, in candidate order within a cap.
+    /// - Complexity: O(n + caps).
+    private static func couponIndex(_ t: CandidateTable, _ eligible: [Bool], _ couponMultiplier: [Int32],
+                                    _ capMultipliers: [Int]) -> ([Int], [Int32]) {
+        guard !capMultipliers.isEmpty else { return ([0], []) }
+        var position = [Int](repeating: -1, count: couponMultiplier.count)   // coupon → cap position
+        for (k, i) in capMultipliers.enumerated() {
+            if let c = couponMultiplier.firstIndex(of: Int32(i)) { position[c] = k }
+        }
+        var start = [Int](repeating: 0, count: capMultipliers.count + 1)
+        for j in 0..<t.count where eligible[j] {
+            let k = position[Int(t.coupon[j])]
+            if k >= 0 { start[k + 1] += 1 }
+        }
+        for k in 0..<capMultipliers.count { start[k + 1] += start[k] }
+        var next = start
+        var slot = [Int32](repeating: -1, count: t.count)
+        for j in 0..<t.count where eligible[j] {
+            let k = position[Int(t.coupon[j])]
+            if k >= 0 {
+                slot[j] = Int32(next[k])
+                next[k] += 1
+            }
+        }
+        return (start, slot)
     }
 
     package var constraintCount: Int { kinds.count }
+    var capSlotCount: Int { capSlotStart.last ?? 0 }
+
+    // MARK: Columns, lent for the duration of a call
+
+    /// Read-only views of the candidate arrays, valid only inside `withColumns`. Never stored.
+    ///
+    /// `@unchecked Sendable` is safe: the views are read-only, and the workers that read them
+    /// (through `mapChunks`) all finish before `withColumns` returns and the arrays' lending ends.
+    struct Columns: @unchecked Sendable {
+        let uplift: UnsafeBufferPointer<Double>
+        let cost: UnsafeBufferPointer<Double>
+        let coupon: UnsafeBufferPointer<Int32>
+        /// Empty when the scores have no channel column.
+        let channel: UnsafeBufferPointer<Int32>
+        let userStart: UnsafeBufferPointer<Int>
+        let eligible: UnsafeBufferPointer<Bool>
+        let budgets: [UnsafeBufferPointer<Double>]
+        let couponMultiplier: UnsafeBufferPointer<Int32>
+        let slot: UnsafeBufferPointer<Int32>
+    }
+
+    /// Lends `body` views of the candidate arrays; they must not escape it.
+    func withColumns<R>(_ body: (Columns) -> R) -> R {
+        let t = problem.candidates
+        return t.uplift.withUnsafeBufferPointer { uplift in
+            t.columns[0].withUnsafeBufferPointer { cost in
+                t.coupon.withUnsafeBufferPointer { coupon in
+                    t.channel.withUnsafeBufferPointer { channel in
+                        t.userStart.withUnsafeBufferPointer { userStart in
+                            eligible.withUnsafeBufferPointer { eligible in
+                                couponMultiplier.withUnsafeBufferPointer { couponMultiplier in
+                                    slot.withUnsafeBufferPointer { slot in
+                                        Self.withBuffers(problem.budgets.map { t.columns[$0.column] }[...], []) { budgets in
+                                            body(Columns(uplift: uplift, cost: cost, coupon: coupon, channel: channel,
+                                                         userStart: userStart, eligible: eligible, budgets: budgets,
+                                                         couponMultiplier: couponMultiplier, slot: slot))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func withBuffers<R>(_ arrays: ArraySlice<[Double]>, _ lent: [UnsafeBufferPointer<Double>],
+                                       _ body: ([UnsafeBufferPointer<Double>]) -> R) -> R {
+        guard let first = arrays.first else { return body(lent) }
+        return first.withUnsafeBufferPointer { withBuffers(arrays.dropFirst(), lent + [$0], body) }
+    }
 
     // MARK: Reduced values
 
     /// `r_j(m) = uplift_j - Σ_i m_i a_ij`.
+    /// - Complexity: O(budgets).
     @inline(__always)
-    package func reduced(_ j: Int, _ m: UnsafePointer<Double>) -> Double {
-        var r = uplift[j]
-        for b in 0..<budgetColumns.count { r -= m[b] * budgetColumns[b][j] }
-        let k = couponMultiplier[Int(coupon[j])]
+    func reduced(_ j: Int, _ m: UnsafeBufferPointer<Double>, _ c: Columns) -> Double {
+        var r = c.uplift[j]
+        for b in 0..<c.budgets.count { r -= m[b] * c.budgets[b][j] }
+        let k = Int(c.couponMultiplier[Int(c.coupon[j])])
         if k >= 0 { r -= m[k] }
-        if roiIndex >= 0 { r -= m[roiIndex] * (roiRate * cost[j] - uplift[j]) }
+        if roiIndex >= 0 { r -= m[roiIndex] * (roiRate * c.cost[j] - c.uplift[j]) }
+        return r
+    }
+
+    /// `r_j(m)`, outside the hot loops (`m` lent by the caller for the call).
+    package func reduced(_ j: Int, _ m: UnsafePointer<Double>) -> Double {
+        let t = problem.candidates
+        var r = t.uplift[j]
+        for (b, budget) in problem.budgets.enumerated() { r -= m[b] * t.columns[budget.column][j] }
+        let k = Int(couponMultiplier[Int(t.coupon[j])])
+        if k >= 0 { r -= m[k] }
+        if roiIndex >= 0 { r -= m[roiIndex] * (roiRate * t.columns[0][j] - t.uplift[j]) }
         return r
     }
 
     /// `a_ij`: what candidate `j` consumes of relaxed constraint `i`.
     @inline(__always)
-    func coefficient(_ i: Int, _ j: Int) -> Double {
+    func coefficient(_ i: Int, _ j: Int, _ c: Columns) -> Double {
         switch kinds[i] {
-        case .budget(let column): return column[j]
-        case .coupon(let c): return coupon[j] == c ? 1 : 0
-        case .roi: return roiRate * cost[j] - uplift[j]
+        case .budget(let b): return c.budgets[b][j]
+        case .coupon(let k): return c.coupon[j] == k ? 1 : 0
+        case .roi: return roiRate * c.cost[j] - c.uplift[j]
+        }
+    }
+
+    /// `a_ij`, outside the hot loops.
+    func coefficient(_ i: Int, _ j: Int) -> Double {
+        let t = problem.candidates
+        switch kinds[i] {
+        case .budget(let b): return t.columns[problem.budgets[b].column][j]
+        case .coupon(let k): return t.coupon[j] == k ? 1 : 0
+        case .roi: return roiRate * t.columns[0][j] - t.uplift[j]
+        }
+    }
+
+    /// Runs `body` on every chunk of users with the columns and the multipliers lent, and
+    /// counts the candidates visited.
+    func mapChunks<T: Sendable>(_ m: [Double], _ body: @Sendable (Range<Int>, Columns, UnsafeBufferPointer<Double>) -> T) -> [T] {
+        withColumns { c in
+            m.withUnsafeBufferPointer { mp in
+                let lent = Lent(mp)
+                return chunks.map { _, range in
+                    self.candidateVisits.add(c.userStart[range.upperBound] - c.userStart[range.lowerBound], ordering: .relaxed)
+                    return body(range, c, lent.buffer)
+                }
+            }
         }
     }
 
     // MARK: The per-user problem
 
     /// Scratch space of one worker: no allocation per user or candidate.
-    struct Scratch {
-        var index: [Int]
-        var value: [Double]
-        var key: [Double]
-        var channelCount: [Int]
-        init(_ k: Int, channels: Int) {
-            index = [Int](repeating: 0, count: k + 1)
-            value = [Double](repeating: 0, count: k + 1)
-            key = [Double](repeating: 0, count: k + 1)
-            channelCount = [Int](repeating: 0, count: max(channels, 1))
-        }
+    func makeScratch() -> UserSelection {
+        UserSelection(maxCandidatesPerUser, channels: problem.candidates.channelCount)
     }
 
-    func makeScratch() -> Scratch { Scratch(maxCandidatesPerUser, channels: problem.candidates.channelCount) }
-
-    /// Solves user `u`'s subproblem for reduced values `value(j)`: the candidates of largest
-    /// positive value within the frequency and channel caps, ties to the smaller `key(j)`, then
-    /// the smaller index. Greedy is exact here: the sets allowed by a total cap and per-channel
-    /// caps form a (laminar) matroid. Writes the picks to `scratch.index[0..<count]`.
-    ///
-    /// - Complexity: O(k) for one incentive per user, O(k log k) otherwise.
+    /// Solves user `u`'s subproblem for reduced values `value(j)`; see `UserSelection.select`.
     @inline(__always)
-    func select(_ u: Int, _ scratch: inout Scratch, value: (Int) -> Double, key: (Int) -> Double) -> (count: Int, total: Double) {
-        let range = userStart[u] ..< userStart[u + 1]
-        if maxPerUser == 1 {
-            var best = -1
-            var bestValue = 0.0
-            var bestKey = 0.0
-            for j in range where eligiblePointer[j] {
-                let r = value(j)
-                if r > bestValue || (r == bestValue && best >= 0 && key(j) < bestKey) {
-                    best = j
-                    bestValue = r
-                    bestKey = key(j)
-                }
-            }
-            if best < 0 { return (0, 0) }
-            scratch.index[0] = best
-            return (1, bestValue)
-        }
-        var n = 0
-        for j in range where eligiblePointer[j] {
-            let r = value(j)
-            if r > 0 {
-                scratch.index[n] = j
-                scratch.value[n] = r
-                scratch.key[n] = key(j)
-                n += 1
-            }
-        }
-        // Insertion sort by (value desc, key asc, index asc): users have few candidates.
-        if n > 1 {
-            for a in 1..<n {
-                let (ij, vj, kj) = (scratch.index[a], scratch.value[a], scratch.key[a])
-                var b = a - 1
-                while b >= 0 {
-                    let before = scratch.value[b] > vj || (scratch.value[b] == vj && (scratch.key[b] < kj || (scratch.key[b] == kj && scratch.index[b] < ij)))
-                    if before { break }
-                    scratch.index[b + 1] = scratch.index[b]
-                    scratch.value[b + 1] = scratch.value[b]
-                    scratch.key[b + 1] = scratch.key[b]
-                    b -= 1
-                }
-                scratch.index[b + 1] = ij
-                scratch.value[b + 1] = vj
-                scratch.key[b + 1] = kj
-            }
-        }
-        var taken = 0
-        var total = 0.0
-        for a in 0..<n where taken < maxPerUser {
-            let j = scratch.index[a]
-            if channelsCapped, let channel {
-                let h = Int(channel[j])
-                if h >= 0 {
-                    if scratch.channelCount[h] >= channelCaps[h] { continue }
-                    scratch.channelCount[h] += 1
-                }
-            }
-            scratch.index[taken] = j
-            total += scratch.value[a]
-            taken += 1
-        }
-        if channelsCapped, let channel {
-            for a in 0..<taken where channel[scratch.index[a]] >= 0 { scratch.channelCount[Int(channel[scratch.index[a]])] = 0 }
-            // Entries skipped above were never incremented beyond caps of taken ones.
-        }
-        return (taken, total)
+    func select(_ u: Int, _ s: inout UserSelection, _ c: Columns, value: (Int) -> Double, key: (Int) -> Double) -> Double {
+        s.select(c.userStart[u] ..< c.userStart[u + 1], c, maxPerUser: maxPerUser,
+                 channelCaps: channelsCapped ? channelCaps : nil, value: value, key: key)
     }
 
-    // MARK: Dual value and consumption
+    // MARK: The full pass: bound, consumption, and the coupon caps' margins
 
     struct Evaluation {
         /// D(m): an upper bound on the optimum.
@@ -259,31 +335,58 @@ package final class DualEngine {
         var consumption: [Double]
     }
 
-    /// One pass over all users at multipliers `m`.
-    /// - Complexity: O(n x constraints / threads).
-    func evaluate(_ m: [Double]) -> Evaluation {
-        let parts = m.withUnsafeBufferPointer { mp in
-            chunks.map { _, range -> (Double, [Double]) in
-                var scratch = makeScratch()
+    /// One pass over all users at multipliers `m`: the bound, every constraint's consumption,
+    /// and, when `margins` is given (one entry per cap slot), each capped candidate's margin:
+    /// the largest value of its coupon's multiplier at which the user still takes it, all other
+    /// multipliers fixed (see `UserSelection.margin`).
+    ///
+    /// - Complexity: O(n (budgets + log k) / threads) for k candidates per user (O(n budgets)
+    ///   with one incentive per user), plus O(caps): independent of the number of coupon caps.
+    func evaluate(_ m: [Double], margins: UnsafeMutableBufferPointer<Double>? = nil) -> Evaluation {
+        let coordinates = self.coordinates
+        let channelCaps = channelsCapped ? self.channelCaps : nil
+        // Which cap slots the choices hold, to count each cap's consumption.
+        var held = [Bool](repeating: false, count: capSlotCount)
+        // Slots belong to candidates, candidates to one user, users to one chunk: every worker
+        // writes only its own slots of `held` and `margins`.
+        let lentMargins = margins.map(Lent.init)
+        let parts = held.withUnsafeMutableBufferPointer { heldBuffer in
+            let held = Lent(heldBuffer)
+            return mapChunks(m) { range, c, mp -> (Double, [Double]) in
+                let margins = lentMargins?.buffer
+                var s = makeScratch()
                 var total = 0.0
-                var consumption = [Double](repeating: 0, count: constraintCount)
-                let mb = mp.baseAddress!
+                var consumption = [Double](repeating: 0, count: coordinates.count)
                 for u in range {
-                    let (count, value) = select(u, &scratch, value: { self.reduced($0, mb) }, key: { self.tieKey[$0] })
-                    total += value
-                    for a in 0..<count {
-                        let j = scratch.index[a]
-                        for i in 0..<constraintCount { consumption[i] += coefficient(i, j) }
+                    total += select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] })
+                    for a in 0..<s.count {
+                        let j = s.picked[a]
+                        for (q, i) in coordinates.enumerated() { consumption[q] += coefficient(i, j, c) }
+                        if c.slot.count > 0, c.slot[j] >= 0 { held.buffer[Int(c.slot[j])] = true }
                     }
+                    if let margins, !c.slot.isEmpty {
+                        s.prepareMargins(c, channelCaps: channelCaps)
+                        for j in c.userStart[u] ..< c.userStart[u + 1] where c.slot[j] >= 0 {
+                            let own = mp[Int(c.couponMultiplier[Int(c.coupon[j])])]
+                            margins[Int(c.slot[j])] = s.margin(j, c, value: self.reduced(j, mp, c) + own,
+                                                                channelCaps: channelCaps, maxPerUser: maxPerUser)
+                        }
+                    }
+                    s.reset(c, channelCaps: channelCaps)
                 }
                 return (total, consumption)
             }
         }
         var bound = 0.0
         var consumption = [Double](repeating: 0, count: constraintCount)
-        for (value, c) in parts {
+        for (value, part) in parts {
             bound += value
-            for i in c.indices { consumption[i] += c[i] }
+            for (q, i) in coordinates.enumerated() { consumption[i] += part[q] }
+        }
+        for (k, i) in capMultipliers.enumerated() {
+            var n = 0
+            for p in capSlotStart[k] ..< capSlotStart[k + 1] where held[p] { n += 1 }
+            consumption[i] = Double(n)
         }
         for i in 0..<constraintCount { bound += m[i] * limits[i] }
         return Evaluation(bound: bound, consumption: consumption)
@@ -291,315 +394,235 @@ package final class DualEngine {
 
     /// The subproblems' choices at `m`, ties to the cheaper candidate.
     func choices(_ m: [Double]) -> [Int] {
-        let parts = m.withUnsafeBufferPointer { mp in
-            chunks.map { _, range -> [Int] in
-                var scratch = makeScratch()
-                var picks: [Int] = []
-                let mb = mp.baseAddress!
-                for u in range {
-                    let (count, _) = select(u, &scratch, value: { self.reduced($0, mb) }, key: { self.tieKey[$0] })
-                    for a in 0..<count { picks.append(scratch.index[a]) }
-                }
-                return picks
+        let parts = mapChunks(m) { range, c, mp -> [Int] in
+            var s = makeScratch()
+            var picks: [Int] = []
+            for u in range {
+                _ = select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] })
+                for a in 0..<s.count { picks.append(s.picked[a]) }
+                s.reset(c, channelCaps: channelsCapped ? channelCaps : nil)
             }
+            return picks.sorted()
         }
         return parts.flatMap { $0 }
     }
 
-    // MARK: One coordinate
+    // MARK: The coupon caps, in one block
 
-    /// The multiplier of constraint `i` that minimises the dual with the others fixed: the
-    /// smallest `λ >= 0` at which the subproblems' consumption of `i` is within its limit.
-    func criticalMultiplier(_ i: Int, _ m: [Double]) -> Double {
-        maxPerUser == 1 ? criticalByHull(i, m) : criticalByBracket(i, m)
-    }
-
-    /// One incentive per user: each user's choice as `λ` grows walks the upper concave hull of
-    /// its points `(a_ij, r_j + m_i a_ij)` and the origin, from the highest point towards the
-    /// leftmost. The hull's edges are the breakpoints; selection finds the critical one.
+    /// Every cap's coordinate minimiser from the margins of one pass: the smallest `λ >= 0`
+    /// with at most `cap` margins above it, found by selection in the cap's own slots.
+    /// `margins` is reordered in place.
     ///
-    /// - Complexity: O(n log k) for the hulls, expected O(breakpoints) for the selection.
-    func criticalByHull(_ i: Int, _ m: [Double]) -> Double {
-        var (edges, _, base) = hullEdges(i, m, gains: false)
-        return edges.smallestMultiplier(room: max(0, limits[i] - base))
+    /// - Complexity: O(slots) expected, in parallel over caps: independent of their number.
+    func capTargets(_ margins: UnsafeMutableBufferPointer<Double>) -> [Double] {
+        let limits = self.limits
+        let capMultipliers = self.capMultipliers
+        let start = capSlotStart
+        // Each cap reorders only its own slots.
+        let lent = Lent(margins)
+        return parallelMap(capMultipliers.count, threads: chunks.threads) { k in
+            let values = UnsafeMutableBufferPointer(rebasing: lent.buffer[start[k] ..< start[k + 1]])
+            return Breakpoints.smallestMultiplier(units: values, room: limits[capMultipliers[k]])
+        }
+    }
+}
+
+/// One user's subproblem: the greedy over its candidates, and each candidate's threshold.
+///
+/// The sets a user may receive (at most F, at most C_h per channel h) are the independent sets
+/// of a laminar matroid, so greedy by descending reduced value is exact, and candidate `j` is in
+/// the greedy's choice exactly when its value exceeds a threshold that depends on the others
+/// only (see `margin`).
+struct UserSelection {
+    struct Entry {
+        var value: Double
+        var key: Double
+        var index: Int
+        /// Descending value, then ascending key, then ascending index.
+        @inline(__always)
+        static func before(_ a: Entry, _ b: Entry) -> Bool {
+            a.value != b.value ? a.value > b.value : (a.key != b.key ? a.key < b.key : a.index < b.index)
+        }
     }
 
-    /// Every user's hull edges for constraint `i` at multipliers `m` (the others' folded into the
-    /// reduced values): slope and consumption drop per edge, optionally the uplift gain of each
-    /// edge, and the consumption at the leftmost hull points summed over users. Edges come in
-    /// user order.
-    package func hullEdges(_ i: Int, _ m: [Double], gains: Bool) -> (Breakpoints, [Double], Double) {
-        let parts = m.withUnsafeBufferPointer { mp in
-            chunks.map { _, range -> (Breakpoints, [Double], Double) in
-                let mb = mp.baseAddress!
-                let mi = mb[i]
-                var xs = [Double](repeating: 0, count: maxCandidatesPerUser + 1)
-                var ys = xs
-                var order = [Int](repeating: 0, count: maxCandidatesPerUser + 1)
-                var hull = order
-                var points = Breakpoints()
-                var gained: [Double] = []
-                var base = 0.0
-                for u in range {
-                    var n = 1
-                    xs[0] = 0
-                    ys[0] = 0
-                    for j in userStart[u] ..< userStart[u + 1] where eligiblePointer[j] {
-                        let x = coefficient(i, j)
-                        xs[n] = x
-                        ys[n] = reduced(j, mb) + mi * x
-                        n += 1
-                    }
-                    // Sort point indices by x ascending, y descending.
-                    for a in 0..<n { order[a] = a }
-                    if n > 1 {
-                        for a in 1..<n {
-                            let p = order[a]
-                            var b = a - 1
-                            while b >= 0, xs[order[b]] > xs[p] || (xs[order[b]] == xs[p] && ys[order[b]] < ys[p]) {
-                                order[b + 1] = order[b]
-                                b -= 1
-                            }
-                            order[b + 1] = p
-                        }
-                    }
-                    // Upper hull, monotone chain, one point per x (the highest).
-                    var h = 0
-                    var lastX = -Double.infinity
-                    for a in 0..<n {
-                        let p = order[a]
-                        if xs[p] == lastX { continue }
-                        lastX = xs[p]
-                        while h >= 2 {
-                            let o = hull[h - 2], q = hull[h - 1]
-                            let cross = (xs[q] - xs[o]) * (ys[p] - ys[o]) - (ys[q] - ys[o]) * (xs[p] - xs[o])
-                            if cross >= 0 { h -= 1 } else { break }
-                        }
-                        hull[h] = p
-                        h += 1
-                    }
-                    base += xs[hull[0]]
-                    var k = 1
-                    while k < h, ys[hull[k]] > ys[hull[k - 1]] {
-                        let dx = xs[hull[k]] - xs[hull[k - 1]]
-                        points.append((ys[hull[k]] - ys[hull[k - 1]]) / dx, dx)
-                        if gains { gained.append(uplift(ofHullPoint: hull[k], u, i, mb, xs, ys) - uplift(ofHullPoint: hull[k - 1], u, i, mb, xs, ys)) }
-                        k += 1
-                    }
-                }
-                return (points, gained, base)
-            }
-        }
-        var all = Breakpoints()
-        all.points.reserveCapacity(parts.reduce(0) { $0 + $1.0.count })
-        all.drops.reserveCapacity(all.points.capacity)
-        var gained: [Double] = []
-        var base = 0.0
-        for (p, g, b) in parts {
-            all.append(contentsOf: p)
-            gained.append(contentsOf: g)
-            base += b
-        }
-        return (all, gained, base)
+    /// Positive candidates of the current user, sorted by `Entry.before` (with one incentive
+    /// per user only the best is kept).
+    var entries: [Entry]
+    var entryCount = 0
+    /// The chosen candidates: `picked[0..<count]`.
+    var picked: [Int]
+    var count = 0
+    var isPicked: [Bool]
+    var firstCandidate = 0
+    /// Per channel: picks, best value left out, smallest value picked.
+    var channelCount: [Int]
+    var channelBestOut: [Double]
+    var channelMinIn: [Double]
+    /// The best value left out among candidates whose channel is not full; the smallest pick.
+    var bestOutNotFull = 0.0
+    var minIn = 0.0
+    /// With one incentive per user: the best and second best value.
+    var best = 0.0
+    var second = 0.0
+
+    init(_ k: Int, channels: Int) {
+        entries = [Entry](repeating: Entry(value: 0, key: 0, index: 0), count: k + 1)
+        picked = [Int](repeating: 0, count: k + 1)
+        isPicked = [Bool](repeating: false, count: k + 1)
+        channelCount = [Int](repeating: 0, count: max(channels, 1))
+        channelBestOut = [Double](repeating: 0, count: max(channels, 1))
+        channelMinIn = channelBestOut
     }
 
-    /// The uplift of hull point `p` of user `u` (point 0 is the origin: nothing).
-    private func uplift(ofHullPoint p: Int, _ u: Int, _ i: Int, _ m: UnsafePointer<Double>, _ xs: [Double], _ ys: [Double]) -> Double {
-        if p == 0 { return 0 }
-        // Points were filled in the order of the user's eligible candidates.
-        var n = 0
-        for j in userStart[u] ..< userStart[u + 1] where eligiblePointer[j] {
-            n += 1
-            if n == p { return self.uplift[j] }
-        }
-        return 0
-    }
-
-    /// Several incentives per user. The consumption of `i` as a function of `λ` is still a
-    /// nonincreasing step function (the choice is an exact optimum of a parametric problem),
-    /// but its steps are no longer a hull. Bisection brackets the critical multiplier in
-    /// `[lo, hi]`; then, for the few users whose consumption differs between the two ends, every
-    /// point in `(lo, hi]` where two of their reduced values cross, or one crosses zero, is a
-    /// possible step: evaluating the user there gives the exact steps, and selection picks the
-    /// critical one. Exact, like the hull method.
-    func criticalByBracket(_ i: Int, _ m: [Double]) -> Double {
-        let limit = limits[i]
-        func fits(_ λ: Double) -> Bool { consumption(i, m, at: λ) <= limit }
-        // Above the largest ratio y/x over x > 0, no candidate consuming i has positive value.
-        // Computed only when the warm start does not bracket the minimiser.
-        var topCache: Double?
-        func top() -> Double {
-            if let topCache { return topCache }
-            let parts = m.withUnsafeBufferPointer { mp in
-                chunks.map { _, range -> Double in
-                    let mb = mp.baseAddress!
-                    var top = 0.0
-                    for j in userStart[range.lowerBound] ..< userStart[range.upperBound] where eligiblePointer[j] {
-                        let x = coefficient(i, j)
-                        if x > 0 { top = max(top, (reduced(j, mb) + mb[i] * x) / x) }
-                    }
-                    return top
+    /// Chooses the candidates of largest positive value within the caps, ties to the smaller
+    /// `key(j)`, then the smaller index, and returns their total value.
+    ///
+    /// - Complexity: O(k) with one incentive per user; O(k log k) otherwise (insertion sort for
+    ///   small k, the standard library's sort above), whatever the frequency and channel caps.
+    @inline(__always)
+    mutating func select(_ range: Range<Int>, _ c: DualEngine.Columns, maxPerUser: Int, channelCaps: [Int]?,
+                         value: (Int) -> Double, key: (Int) -> Double) -> Double {
+        firstCandidate = range.lowerBound
+        count = 0
+        entryCount = 0
+        if maxPerUser == 1 {
+            var bestIndex = -1
+            var bestKey = 0.0
+            best = 0
+            second = 0
+            for j in range where c.eligible[j] {
+                let r = value(j)
+                if r > best || (r == best && bestIndex >= 0 && key(j) < bestKey) {
+                    second = max(second, best)
+                    bestIndex = j
+                    best = r
+                    bestKey = key(j)
+                } else if r > second {
+                    second = r
                 }
             }
-            let value = parts.max()! * (1 + 1e-12) + 1e-300
-            topCache = value
-            return value
+            if bestIndex < 0 { return 0 }
+            picked[0] = bestIndex
+            isPicked[bestIndex - firstCandidate] = true
+            count = 1
+            return best
         }
-        var lo = 0.0
-        var hi = 0.0
-        var sLo = Double.nan   // consumption at lo and hi, when known
-        var sHi = Double.nan
-        let current = m[i]
-        if current > 0 {
-            // Warm start: during coordinate descent the minimiser moves about as much as it did
-            // in the previous sweep, so bracket it by widening steps of that size.
-            var width = max(1e-3 * current, 0.5 * lastChange[i])
-            let sCurrent = consumption(i, m, at: current)
-            if sCurrent <= limit {
-                hi = current
-                sHi = sCurrent
-                while true {
-                    let candidate = current - width
-                    if candidate <= 0 {
-                        let s0 = consumption(i, m, at: 0)
-                        if s0 <= limit { return 0 }
-                        lo = 0
-                        sLo = s0
-                        break
+        for j in range where c.eligible[j] {
+            let r = value(j)
+            if r > 0 {
+                entries[entryCount] = Entry(value: r, key: key(j), index: j)
+                entryCount += 1
+            }
+        }
+        sortEntries()
+        var total = 0.0
+        minIn = 0
+        for a in 0..<entryCount where count < maxPerUser {
+            let j = entries[a].index
+            if let channelCaps, !c.channel.isEmpty {
+                let h = Int(c.channel[j])
+                if h >= 0 {
+                    if channelCount[h] >= channelCaps[h] { continue }
+                    channelCount[h] += 1
+                    channelMinIn[h] = entries[a].value
+                }
+            }
+            picked[count] = j
+            isPicked[j - firstCandidate] = true
+            total += entries[a].value
+            minIn = entries[a].value
+            count += 1
+        }
+        return total
+    }
+
+    private mutating func sortEntries() {
+        let n = entryCount
+        if n <= 1 { return }
+        entries.withUnsafeMutableBufferPointer { e in
+            if n <= 24 {
+                for a in 1..<n {
+                    let x = e[a]
+                    var b = a - 1
+                    while b >= 0, Entry.before(x, e[b]) {
+                        e[b + 1] = e[b]
+                        b -= 1
                     }
-                    let s = consumption(i, m, at: candidate)
-                    if s > limit { lo = candidate; sLo = s; break }
-                    hi = candidate
-                    sHi = s
-                    width *= 4
+                    e[b + 1] = x
                 }
             } else {
-                lo = current
-                sLo = sCurrent
-                while true {
-                    let candidate = current + width
-                    if candidate >= top() { hi = max(top(), current); break }
-                    let s = consumption(i, m, at: candidate)
-                    if s <= limit { hi = candidate; sHi = s; break }
-                    lo = candidate
-                    sLo = s
-                    width *= 4
+                var prefix = UnsafeMutableBufferPointer(rebasing: e[0..<n])
+                prefix.sort(by: Entry.before)
+            }
+        }
+    }
+
+    /// Candidate `j`'s margin after `select`: `own - threshold`, where `own` is its value with
+    /// its own coupon's multiplier left out. `j` is chosen exactly when its coupon's multiplier
+    /// is below the margin (the others fixed). The threshold is what `j` must beat:
+    /// - if chosen: the best candidate left out that could take its place (same channel, or a
+    ///   channel with room), or 0;
+    /// - if not: the smallest choice of its channel when that channel is full, else the smallest
+    ///   choice when the frequency cap is full, else 0.
+    /// Call `prepareMargins` once per user first.
+    @inline(__always)
+    func margin(_ j: Int, _ c: DualEngine.Columns, value own: Double, channelCaps: [Int]?, maxPerUser: Int) -> Double {
+        let chosen = isPicked[j - firstCandidate]
+        if maxPerUser == 1 {
+            return own - (chosen ? max(0, second) : max(0, best))
+        }
+        var h = -1
+        if let channelCaps, !c.channel.isEmpty, c.channel[j] >= 0, channelCaps[Int(c.channel[j])] != Problem.uncapped {
+            h = Int(c.channel[j])
+        }
+        var threshold = 0.0
+        if chosen {
+            threshold = max(0, bestOutNotFull)
+            if h >= 0 { threshold = max(threshold, channelBestOut[h]) }
+        } else if h >= 0, channelCount[h] >= channelCaps![h] {
+            threshold = channelMinIn[h]
+        } else if count >= maxPerUser {
+            threshold = minIn
+        }
+        return own - threshold
+    }
+
+    /// After `select`, finds the best candidates left out (per channel, and among channels with
+    /// room), for `margin`.
+    /// - Complexity: O(k).
+    @inline(__always)
+    mutating func prepareMargins(_ c: DualEngine.Columns, channelCaps: [Int]?) {
+        bestOutNotFull = 0
+        if let channelCaps, !c.channel.isEmpty {
+            for a in 0..<entryCount {
+                let h = Int(c.channel[entries[a].index])
+                if h >= 0 { channelBestOut[h] = 0 }
+            }
+            for a in 0..<entryCount where !isPicked[entries[a].index - firstCandidate] {
+                let h = Int(c.channel[entries[a].index])
+                let v = entries[a].value
+                if h >= 0, channelCaps[h] != Problem.uncapped {
+                    channelBestOut[h] = max(channelBestOut[h], v)
+                    if channelCount[h] >= channelCaps[h] { continue }
                 }
+                bestOutNotFull = max(bestOutNotFull, v)
             }
         } else {
-            let s0 = consumption(i, m, at: 0)
-            if s0 <= limit { return 0 }
-            sLo = s0
-            hi = top()
-        }
-        // Narrow the bracket by false position (Illinois variant): at scale S is nearly smooth,
-        // so a few passes suffice. Exactness comes from the enumeration that follows.
-        var passes = 0
-        var side = 0
-        while passes < 14 && hi - lo > 1e-3 * hi {
-            var next = 0.5 * (lo + hi)
-            if sLo.isFinite, sHi.isFinite, sLo > sHi {
-                var fLo = sLo - limit, fHi = sHi - limit
-                if side == 1 { fHi *= 0.5 } else if side == -1 { fLo *= 0.5 }
-                next = lo + (hi - lo) * fLo / (fLo - fHi)
-                if !(next > lo && next < hi) { next = 0.5 * (lo + hi) }
-            }
-            let s = consumption(i, m, at: next)
-            if s <= limit { hi = next; sHi = s; side = side == -1 ? 1 : -1 } else { lo = next; sLo = s; side = side == 1 ? -1 : 1 }
-            passes += 1
-        }
-        let parts = stepsBetween(i, m, lo, hi)
-        var steps = Breakpoints()
-        var atHi = 0.0
-        for (p, s) in parts {
-            steps.append(contentsOf: p)
-            atHi += s
-        }
-        var λ = hi
-        if steps.count > 0 {
-            let critical = steps.smallestMultiplier(room: max(0, limit - atHi))
-            if critical > lo { λ = critical }
-        }
-        lastChange[i] = abs(λ - current)
-        return λ
-    }
-
-    /// Σ_users a_i(choice) with multiplier `i` set to `λ`, ties to the smaller `a_ij`.
-    func consumption(_ i: Int, _ m: [Double], at λ: Double) -> Double {
-        var mm = m
-        mm[i] = λ
-        let parts = mm.withUnsafeBufferPointer { mp in
-            chunks.map { _, range -> Double in
-                var scratch = makeScratch()
-                let mb = mp.baseAddress!
-                var s = 0.0
-                for u in range {
-                    let (count, _) = select(u, &scratch, value: { self.reduced($0, mb) }, key: { self.coefficient(i, $0) })
-                    for a in 0..<count { s += coefficient(i, scratch.index[a]) }
-                }
-                return s
+            for a in 0..<entryCount where !isPicked[entries[a].index - firstCandidate] {
+                bestOutNotFull = entries[a].value
+                break
             }
         }
-        return parts.reduce(0, +)
     }
 
-    /// The exact steps in `(lo, hi]` of every user whose consumption differs at the two ends,
-    /// and per chunk the consumption at `hi`.
-    private func stepsBetween(_ i: Int, _ m: [Double], _ lo: Double, _ hi: Double) -> [(Breakpoints, Double)] {
-        m.withUnsafeBufferPointer { mp in
-            chunks.map { _, range -> (Breakpoints, Double) in
-                let mb = mp.baseAddress!
-                var local = Array(UnsafeBufferPointer(start: mb, count: constraintCount))
-                var scratch = makeScratch()
-                var steps = Breakpoints()
-                var atHi = 0.0
-                var xs: [Double] = []
-                var ys: [Double] = []
-                var candidates: [Double] = []
-                func userConsumption(_ u: Int, _ λ: Double) -> Double {
-                    local[i] = λ
-                    return local.withUnsafeBufferPointer { lp in
-                        let lb = lp.baseAddress!
-                        let (count, _) = select(u, &scratch, value: { self.reduced($0, lb) }, key: { self.coefficient(i, $0) })
-                        var s = 0.0
-                        for a in 0..<count { s += coefficient(i, scratch.index[a]) }
-                        return s
-                    }
-                }
-                for u in range {
-                    let sLo = userConsumption(u, lo)
-                    let sHi = userConsumption(u, hi)
-                    atHi += sHi
-                    if sLo == sHi { continue }
-                    xs.removeAll(keepingCapacity: true)
-                    ys.removeAll(keepingCapacity: true)
-                    for j in userStart[u] ..< userStart[u + 1] where eligiblePointer[j] {
-                        let x = coefficient(i, j)
-                        xs.append(x)
-                        ys.append(reduced(j, mb) + mb[i] * x)
-                    }
-                    candidates.removeAll(keepingCapacity: true)
-                    for a in xs.indices {
-                        if xs[a] != 0 {
-                            let p = ys[a] / xs[a]
-                            if p > lo && p <= hi { candidates.append(p) }
-                        }
-                        for b in (a + 1)..<xs.count where xs[a] != xs[b] {
-                            let p = (ys[a] - ys[b]) / (xs[a] - xs[b])
-                            if p > lo && p <= hi { candidates.append(p) }
-                        }
-                    }
-                    candidates.sort()
-                    var previous = sLo
-                    var last = -Double.infinity
-                    for p in candidates where p != last {
-                        last = p
-                        let s = userConsumption(u, p)
-                        if s < previous { steps.append(p, previous - s) }
-                        previous = s
-                    }
-                }
-                return (steps, atHi)
+    /// Clears the per-user marks.
+    @inline(__always)
+    mutating func reset(_ c: DualEngine.Columns, channelCaps: [Int]?) {
+        for a in 0..<count { isPicked[picked[a] - firstCandidate] = false }
+        if channelCaps != nil, !c.channel.isEmpty {
+            for a in 0..<count {
+                let h = Int(c.channel[picked[a]])
+                if h >= 0 { channelCount[h] = 0 }
             }
         }
     }

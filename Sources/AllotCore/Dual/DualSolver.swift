@@ -1,5 +1,5 @@
 import HeapModule
-/// Method `dual`: coordinate descent on the Lagrangian dual, then primal recovery.
+/// Method `dual`: sweeps over the Lagrangian dual's multipliers, then primal recovery.
 package enum DualSolver {
     package static func solve(_ problem: Problem, options: DualOptions, threads: Int) -> Solution {
         solve(DualEngine(problem, threads: threads), options: options)
@@ -7,128 +7,212 @@ package enum DualSolver {
 
     /// The same, on an engine the caller keeps (polishing reuses it for the users' margins).
     package static func solve(_ engine: DualEngine, options: DualOptions) -> Solution {
-        let problem = engine.problem
-        let threads = engine.chunks.threads
-        let k = engine.constraintCount
-        var m = [Double](repeating: 0, count: k)
-        let began = monotonicSeconds()
-        var current = engine.evaluate(m)
-        // Under a time limit, a step starts only if it and the final recovery fit before the
-        // deadline; these are the last durations seen (a recovery costs about an evaluation).
-        var stepSeconds = monotonicSeconds() - began
-        var recoverySeconds = stepSeconds
-        var best = (bound: current.bound, multipliers: m)
-        var sweeps = 0
-        var notes: [String] = []
-        var primal: (allocation: Allocation, value: Double)?
-        var gap = Double.infinity
-        var checkedAtSweep = -1
-        /// Recovers an allocation at the best multipliers, keeps the best one, updates the gap.
-        func timeIsUp() -> Bool {
-            guard let deadline = options.deadline else { return false }
-            return monotonicSeconds() + stepSeconds + recoverySeconds >= deadline
+        var search = DualSearch(engine, options: options)
+        search.sweep()
+        search.subgradientIfStalled()
+        var notes = search.notes
+        var (allocation, objective) = search.primal!
+        if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
+                                           maxCandidatesPerUser: engine.maxCandidatesPerUser, notes: &notes),
+           value > objective {
+            notes.append("greedy-marginal found a better allocation than the dual (\(Float(value)) against \(Float(objective))); returned it")
+            allocation = greedy
+            objective = value
         }
-        func checkGap() {
-            options.progress?(.recovery)
-            let t = monotonicSeconds()
-            defer { recoverySeconds = monotonicSeconds() - t }
-            let (a, v) = Recovery.recover(engine, best.multipliers)
-            if primal == nil || v > primal!.value { primal = (a, v) }
-            gap = relative(best.bound - primal!.value, best.bound)
-            checkedAtSweep = sweeps
-        }
-
-        if k > 0 {
-            // Synchronous coordinate descent (Zhang et al., WWW 2020): each multiplier in turn is
-            // moved to its exact minimiser with the others fixed, over-relaxed by `relaxation`
-            // to damp the zig-zag between coupled constraints. One constraint needs one update.
-            // Every few sweeps, and when a sweep stops improving the bound, recover an allocation
-            // and stop once the gap is within the target.
-            while sweeps < options.maxSweeps {
-                if timeIsUp() {
-                    notes.append("stopped at the time limit after \(sweeps) sweeps")
-                    break
-                }
-                let sweepStart = monotonicSeconds()
-                defer { stepSeconds = monotonicSeconds() - sweepStart }
-                sweeps += 1
-                for i in 0..<k {
-                    let target = engine.criticalMultiplier(i, m)
-                    m[i] = k == 1 ? target : max(0, m[i] + options.relaxation * (target - m[i]))
-                }
-                let previous = best.bound
-                current = engine.evaluate(m)
-                if current.bound < best.bound { best = (current.bound, m) }
-                options.progress?(.dualSweep(sweep: sweeps, bound: best.bound, gap: primal.map { relative(best.bound - $0.value, best.bound) }))
-                if k == 1 { break }
-                let stalled = previous - current.bound <= options.sweepTolerance * max(1, abs(previous))
-                if stalled || sweeps % options.gapCheckInterval == 0 {
-                    checkGap()
-                    if stalled || gap <= options.targetGap { break }
-                }
-            }
-        }
-        if checkedAtSweep != sweeps { checkGap() }
-        var (allocation, objective) = primal!
-
-        // Coordinate descent can stall at a kink of the dual with several multipliers; then try
-        // projected subgradient steps (Polyak step towards the best primal value), keeping the best bound.
-        if k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp() {
-            var x = best.multipliers
-            var evaluation = engine.evaluate(x)
-            var improved = false
-            for step in 0..<options.subgradientSteps {
-                if timeIsUp() { break }
-                let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
-                let norm = g.reduce(0) { $0 + $1 * $1 }
-                if norm == 0 { break }
-                let alpha = (evaluation.bound - objective) / norm / Double(1 + step / 10)
-                for i in 0..<k { x[i] = max(0, x[i] - alpha * g[i]) }
-                evaluation = engine.evaluate(x)
-                if evaluation.bound < best.bound - 1e-12 * abs(best.bound) {
-                    best = (evaluation.bound, x)
-                    improved = true
-                }
-            }
-            if improved {
-                notes.append("the bound needed extra refinement steps after the main search slowed down")
-                let (a, v) = Recovery.recover(engine, best.multipliers)
-                if v > objective { allocation = a; objective = v }
-            }
-        }
-
-        let check: Bool
-        switch options.baselineCheck {
-        case .always: check = true
-        case .never: check = false
-        case .automatic where options.pastDeadline:
-            check = false
-            notes.append("greedy-marginal safety net skipped at the time limit")
-        case .automatic:
-            check = problem.candidates.count <= BaselineCheck.automaticLimit
-            if !check { notes.append("not cross-checked against greedy-marginal (done up to \(BaselineCheck.automaticLimit) candidates)") }
-        }
-        if check {
-            let greedy = GreedyMarginal.solve(problem, threads: threads)
-            let greedyValue = totalUplift(problem, greedy)
-            if greedyValue > objective {
-                notes.append("greedy-marginal found a better allocation than the dual (\(Float(greedyValue)) against \(Float(objective))); returned it")
-                allocation = greedy
-                objective = greedyValue
-            }
-        }
-
         var solution = Solution(method: DualMethod().name, status: .feasible, allocation: allocation, objective: objective,
-                                upperBound: max(best.bound, objective))
-        if solution.relativeGap ?? 1 <= Tolerance.optimalGap { solution.status = .optimal }
-        solution.iterations = sweeps
-        solution.shadowPrices = (0..<k).map { ShadowPrice(kind: engine.names[$0].0, name: engine.names[$0].1, value: best.multipliers[$0]) }
+                                upperBound: max(search.best.bound, objective))
+        if solution.relativeGap ?? 1 <= DualTolerance.optimalGap { solution.status = .optimal }
+        solution.iterations = search.sweeps
+        solution.shadowPrices = (0..<engine.constraintCount).map {
+            ShadowPrice(kind: engine.names[$0].0, name: engine.names[$0].1, value: search.best.multipliers[$0])
+        }
         solution.notes = notes
         return solution
     }
 
+    /// greedy-marginal from scratch, when `options.baselineCheck` asks for it.
+    private static func safetyNet(_ problem: Problem, options: DualOptions, threads: Int, maxCandidatesPerUser: Int,
+                                  notes: inout [String]) -> (Allocation, Double)? {
+        switch options.baselineCheck {
+        case .never: return nil
+        case .automatic where options.pastDeadline:
+            notes.append("greedy-marginal safety net skipped at the time limit")
+            return nil
+        case .automatic where problem.candidates.count > BaselineCheck.automaticLimit:
+            notes.append("not cross-checked against greedy-marginal (done up to \(BaselineCheck.automaticLimit) candidates)")
+            return nil
+        case .automatic where maxCandidatesPerUser > Recovery.largeUser:
+            notes.append("greedy-marginal safety net skipped: a user has more than \(Recovery.largeUser) candidates (its move search is O(k x F))")
+            return nil
+        case .always, .automatic:
+            let greedy = GreedyMarginal.solve(problem, threads: threads)
+            return (greedy, totalUplift(problem, greedy))
+        }
+    }
+
     static func relative(_ difference: Double, _ scale: Double) -> Double {
-        max(0, difference) / max(abs(scale), 1e-12)
+        max(0, difference) / max(abs(scale), DualTolerance.scaleFloor)
+    }
+}
+
+/// The search over the multipliers.
+///
+/// A sweep evaluates the dual at the current multipliers (one pass over the users, which also
+/// yields every capped candidate's margin), then
+/// 1. moves every coupon cap's multiplier towards its coordinate minimiser at once (a block,
+///    Jacobi update: each cap's minimiser is the (cap + 1)-th largest margin of its coupon's
+///    candidates, found by selection through the coupon → candidates index), by `couponStep`,
+///    which is halved whenever a sweep raises the bound;
+/// 2. sets each budget's and the ROI floor's multiplier in turn to its exact minimiser with the
+///    others fixed (hull or bracket), over-relaxed by `relaxation` when there are several
+///    multipliers (cyclic coordinate descent, Zhang et al., WWW 2020).
+///
+/// - Complexity of a sweep: one pass plus the coordinates' passes (one each with one incentive
+///   per user; a warm-started bracket of a few passes otherwise), each O(n (budgets + log k) /
+///   threads), plus O(capped candidates) for the block: independent of the number of coupon caps.
+struct DualSearch {
+    let engine: DualEngine
+    let options: DualOptions
+    var m: [Double]
+    var best: (bound: Double, multipliers: [Double])
+    var sweeps = 0
+    var notes: [String] = []
+    var primal: (allocation: Allocation, value: Double)?
+    var gap = Double.infinity
+    /// How far each coordinate moved at its last update: the warm start of its bracket.
+    var lastChange: [Double]
+    var couponStep: Double
+    var lastBound = Double.infinity
+    /// Under a time limit, a sweep starts only if it and the final recovery fit before the
+    /// deadline: the last durations seen (a recovery costs about an evaluation at first).
+    var sweepSeconds = 0.0
+    var recoverySeconds = 0.0
+    /// Per cap slot: the margin of its candidate at the last evaluation.
+    var margins: [Double]
+
+    init(_ engine: DualEngine, options: DualOptions) {
+        self.engine = engine
+        self.options = options
+        m = [Double](repeating: 0, count: engine.constraintCount)
+        best = (.infinity, m)
+        lastChange = m
+        couponStep = engine.constraintCount == 1 ? 1 : options.couponStep
+        margins = [Double](repeating: 0, count: engine.capSlotCount)
+    }
+
+    /// Recovers an allocation at the best multipliers, keeps the best one, updates the gap.
+    mutating func checkGap() {
+        options.progress?(.recovery)
+        let start = monotonicSeconds()
+        defer { recoverySeconds = monotonicSeconds() - start }
+        let (a, v) = Recovery.recover(engine, best.multipliers)
+        if primal == nil || v > primal!.value { primal = (a, v) }
+        gap = DualSolver.relative(best.bound - primal!.value, best.bound)
+    }
+
+    /// Sweeps until the gap is within the target, the bound stops improving, or
+    /// `options.maxSweeps`. With a single multiplier, one exact update suffices.
+    mutating func sweep() {
+        let k = engine.constraintCount
+        var stale = 0
+        while true {
+            let start = monotonicSeconds()
+            let improved = evaluate()
+            options.progress?(.dualSweep(sweep: sweeps, bound: best.bound,
+                                         gap: primal.map { DualSolver.relative(best.bound - $0.value, best.bound) }))
+            if sweeps == 0 { recoverySeconds = monotonicSeconds() - start }
+            stale = improved ? 0 : stale + 1
+            if k == 0 || (k == 1 && sweeps == 1) || sweeps == options.maxSweeps { break }
+            if sweeps > 0, stale >= options.patience || sweeps % options.gapCheckInterval == 0 {
+                checkGap()
+                if stale >= options.patience || gap <= options.targetGap { break }
+            }
+            if timeIsUp() {
+                notes.append("stopped at the time limit after \(sweeps) sweeps")
+                break
+            }
+            update()
+            sweepSeconds = monotonicSeconds() - start
+        }
+        if primal == nil || gap.isInfinite { checkGap() }
+    }
+
+    /// Whether another sweep and the final recovery would pass the deadline.
+    func timeIsUp() -> Bool {
+        guard let deadline = options.deadline else { return false }
+        return monotonicSeconds() + sweepSeconds + recoverySeconds >= deadline
+    }
+
+    /// One sweep: evaluate, then update every multiplier.
+    mutating func step() {
+        _ = evaluate()
+        update()
+    }
+
+    /// The dual at the current multipliers (keeping the best) and the caps' margins; whether
+    /// the best bound improved by more than `options.sweepTolerance`. Halves the caps' step when
+    /// the bound rose since the last evaluation.
+    mutating func evaluate() -> Bool {
+        let evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+        let improved = evaluation.bound < best.bound - options.sweepTolerance * abs(best.bound)
+        if evaluation.bound < best.bound { best = (evaluation.bound, m) }
+        if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
+        lastBound = evaluation.bound
+        return improved
+    }
+
+    /// Updates the caps in one block, then the budgets and the ROI floor in turn.
+    mutating func update() {
+        sweeps += 1
+        updateCaps()
+        updateCoordinates()
+    }
+
+    /// The block update of every coupon cap's multiplier, from the margins of the last pass.
+    mutating func updateCaps() {
+        guard !engine.capMultipliers.isEmpty else { return }
+        let targets = margins.withUnsafeMutableBufferPointer { engine.capTargets($0) }
+        for (q, i) in engine.capMultipliers.enumerated() {
+            m[i] = max(0, m[i] + couponStep * (targets[q] - m[i]))
+        }
+    }
+
+    /// Each budget's and the ROI floor's multiplier in turn, exactly, over-relaxed.
+    mutating func updateCoordinates() {
+        let single = engine.constraintCount == 1
+        for i in engine.coordinates {
+            let target = engine.criticalMultiplier(i, m, width: lastChange[i])
+            lastChange[i] = abs(target - m[i])
+            m[i] = single ? target : max(0, m[i] + options.relaxation * (target - m[i]))
+        }
+    }
+
+    /// The sweeps can stall at a kink of the dual where no block improves; then try projected
+    /// subgradient steps (Polyak step towards the best primal value), keeping the best bound.
+    mutating func subgradientIfStalled() {
+        let k = engine.constraintCount
+        guard k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
+              let objective = primal?.value else { return }
+        var x = best.multipliers
+        var evaluation = engine.evaluate(x)
+        var improved = false
+        for step in 0..<options.subgradientSteps {
+            if timeIsUp() { break }
+            let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
+            let norm = g.reduce(0) { $0 + $1 * $1 }
+            if norm == 0 { break }
+            let alpha = (evaluation.bound - objective) / norm / Double(1 + step / 10)
+            for i in 0..<k { x[i] = max(0, x[i] - alpha * g[i]) }
+            evaluation = engine.evaluate(x)
+            if evaluation.bound < best.bound - DualTolerance.improvement * abs(best.bound) {
+                best = (evaluation.bound, x)
+                improved = true
+            }
+        }
+        if improved {
+            notes.append("the bound needed extra refinement steps after the main search slowed down")
+            checkGap()
+        }
     }
 }
 
@@ -157,9 +241,32 @@ enum Recovery {
             }
         }
         repair(engine, &state, picks: picks, userOf: userOf)
-        GreedyMarginal.improve(&state, threads: engine.chunks.threads)
+        GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser)
+        fillLargeUsers(engine, &state, m)
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
+    }
+
+    /// Users with more candidates than this are filled by `fillLargeUsers` rather than by
+    /// greedy-marginal, whose move search is O(k x F) per user.
+    static let largeUser = 256
+
+    /// Each user with more than `largeUser` candidates adds, in descending order of reduced
+    /// value at `m`, every eligible candidate its caps and the global constraints still allow.
+    /// - Complexity: O(k log k) per such user (plus the channel-cap checks).
+    private static func fillLargeUsers(_ engine: DualEngine, _ state: inout CapacityState, _ m: [Double]) {
+        let t = engine.problem.candidates
+        for u in 0..<t.userCount where t.candidates(ofUser: u).count > largeUser {
+            let order = m.withUnsafeBufferPointer { mp in
+                t.candidates(ofUser: u).filter { engine.eligible[$0] && !state.chosen[$0] }
+                    .map { (mp.isEmpty ? t.uplift[$0] : engine.reduced($0, mp.baseAddress!), $0) }
+                    .sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+            }
+            for (_, j) in order {
+                if state.userCount[u] >= engine.maxPerUser { break }
+                state.tryAdd(j, user: u)
+            }
+        }
     }
 
     /// Excess over each relaxed constraint's limit (0 when kept), with the verifier's tolerance
@@ -199,9 +306,11 @@ enum Recovery {
         guard e.contains(where: { $0 > 0 }) else { return }
         let t = engine.problem.candidates
 
+        let uplift = t.uplift
+        var broken = e.indices.filter { e[$0] > 0 }
         func relief(_ j: Int, _ i: Int?, _ e: [Double]) -> Double {
             var r = 0.0
-            for c in e.indices where e[c] > 0 {
+            for c in broken {
                 r += (engine.coefficient(c, j) - (i.map { engine.coefficient(c, $0) } ?? 0)) / e[c]
             }
             return r
@@ -212,13 +321,13 @@ enum Recovery {
             for j in range where state.chosen[j] {
                 let r = relief(j, nil, e)
                 if r > 0 {
-                    let step = Retreat(key: engine.uplift[j] / r, user: Int32(u), drop: Int32(j), to: -1)
+                    let step = Retreat(key: uplift[j] / r, user: Int32(u), drop: Int32(j), to: -1)
                     if best.map({ step < $0 }) ?? true { best = step }
                 }
                 for i in range where !state.chosen[i] && engine.eligible[i] {
                     let r = relief(j, i, e)
                     guard r > 0 else { continue }
-                    let step = Retreat(key: (engine.uplift[j] - engine.uplift[i]) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
+                    let step = Retreat(key: (uplift[j] - uplift[i]) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
                     if best.map({ step < $0 }) ?? true, state.userAllows(user: u, add: i, remove: j),
                        state.globalAllows(add: i, remove: j) {
                         best = step
@@ -244,16 +353,18 @@ enum Recovery {
                 state.remove(j, user: u)
                 if let i { state.add(i, user: u) }
                 e = excess(engine, state)
-                if !e.contains(where: { $0 > 0 }) { return }
+                broken = e.indices.filter { e[$0] > 0 }
+                if broken.isEmpty { return }
             }
             if let next = bestRetreat(u, e) { heap.insert(next) }
         }
         // Nothing relieves the excess any more (cannot happen for budgets and caps): drop what consumes it.
         for (a, j) in picks.enumerated() where state.chosen[j] {
-            guard e.indices.contains(where: { e[$0] > 0 && engine.coefficient($0, j) > 0 }) else { continue }
+            guard broken.contains(where: { engine.coefficient($0, j) > 0 }) else { continue }
             state.remove(j, user: Int(userOf[a]))
             e = excess(engine, state)
-            if !e.contains(where: { $0 > 0 }) { return }
+            broken = e.indices.filter { e[$0] > 0 }
+            if broken.isEmpty { return }
         }
     }
 

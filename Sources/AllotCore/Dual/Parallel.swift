@@ -23,27 +23,34 @@ struct UserChunks {
     ///
     /// - Complexity: the chunks' work divided over `threads` workers, plus O(chunks).
     func map<T: Sendable>(_ body: @Sendable (Int, Range<Int>) -> T) -> [T] {
-        let n = count
-        let results = ChunkResults<T>(count: n)
-        let workers = min(threads, n)
-        withoutActuallyEscaping(body) { body in
-            if workers == 1 {
-                for c in 0..<n { results.store(body(c, users(c)), at: c) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var c = w
-                    while c < n {
-                        results.store(body(c, users(c)), at: c)
-                        c += workers
-                    }
-                }
-            }
-        }
-        return results.values()
+        let bounds = self.bounds
+        return parallelMap(count, threads: threads) { body($0, bounds[$0] ..< bounds[$0 + 1]) }
     }
 }
 
-/// One slot per chunk, written by the worker that owns the chunk.
+/// `body(0) ... body(n - 1)`, run by `threads` workers (worker `w` takes `w`, `w + threads`, ...),
+/// with the results in index order: the same whatever the thread count when `body` depends
+/// only on its index.
+func parallelMap<T: Sendable>(_ n: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    let results = ChunkResults<T>(count: n)
+    let workers = min(max(1, threads), n)
+    withoutActuallyEscaping(body) { body in
+        if workers <= 1 {
+            for c in 0..<n { results.store(body(c), at: c) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var c = w
+                while c < n {
+                    results.store(body(c), at: c)
+                    c += workers
+                }
+            }
+        }
+    }
+    return results.values()
+}
+
+/// One slot per index, written by the worker that owns the index.
 ///
 /// `@unchecked Sendable` is safe here: worker `w` writes only the slots `c ≡ w (mod workers)`,
 /// so no slot is written twice or by two threads, and `values()` is read only after
@@ -66,4 +73,15 @@ private final class ChunkResults<T: Sendable>: @unchecked Sendable {
     func store(_ value: T, at index: Int) { slots[index] = value }
 
     func values() -> [T] { (0..<count).map { slots[$0]! } }
+}
+
+/// A buffer lent by `withUnsafe(Mutable)BufferPointer` to the workers of `parallelMap`.
+///
+/// `@unchecked Sendable` is safe where it is used: the lending call encloses the whole
+/// `parallelMap`, which returns only after every worker has finished, so the buffer outlives
+/// every access; read-only buffers are never written; a mutable buffer is written only at
+/// indices owned by one worker (each use says why).
+struct Lent<Buffer>: @unchecked Sendable {
+    let buffer: Buffer
+    init(_ buffer: Buffer) { self.buffer = buffer }
 }

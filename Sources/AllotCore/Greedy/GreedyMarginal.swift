@@ -51,11 +51,16 @@ enum GreedyMarginal {
     /// moment; when the move comes off the heap it is checked again (others may have used the
     /// capacity meanwhile) and, if it no longer fits, the user's best move is sought anew.
     /// The first best move of every user is found in parallel; the rest is sequential.
-    static func improve(_ state: inout CapacityState, threads: Int = 1) {
+    /// Users with more than `maxCandidates` candidates are left as they are (a move search is
+    /// O(k x F) for them).
+    static func improve(_ state: inout CapacityState, threads: Int = 1, maxCandidates: Int = .max) {
         let weight = NormalizedWeight(state.problem)
         let snapshot = state
-        let chunks = UserChunks(users: state.problem.candidates.userCount, threads: threads)
-        let initial = chunks.map { _, users in users.compactMap { bestMove($0, snapshot, weight) } }
+        let t = state.problem.candidates
+        let chunks = UserChunks(users: t.userCount, threads: threads)
+        let initial = chunks.map { _, users in
+            users.compactMap { t.candidates(ofUser: $0).count <= maxCandidates ? bestMove($0, snapshot, weight) : nil }
+        }
         var heap = Heap(initial.joined())
         while let m = heap.popMax() {
             let u = Int(m.user)

@@ -30,6 +30,8 @@ extension DualOptions {
         try check("dual.maxSweeps", maxSweeps, maxSweeps >= 1, "a whole number >= 1")
         try check("dual.relaxation", relaxation, relaxation > 0 && relaxation < 2, "a number in (0, 2)")
         try check("dual.sweepTolerance", sweepTolerance, sweepTolerance.isFinite && sweepTolerance >= 0, "a finite number >= 0")
+        try check("dual.patience", patience, patience >= 1, "a whole number >= 1")
+        try check("dual.couponStep", couponStep, couponStep > 0 && couponStep <= 1, "a number in (0, 1]")
         try check("dual.subgradientSteps", subgradientSteps, subgradientSteps >= 0, "a whole number >= 0")
         try check("dual.targetGap", targetGap, targetGap.isFinite && targetGap >= 0 && targetGap < 1, "a number in [0, 1)")
         try check("dual.gapCheckInterval", gapCheckInterval, gapCheckInterval >= 1, "a whole number >= 1")

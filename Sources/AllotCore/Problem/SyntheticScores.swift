@@ -15,19 +15,34 @@ import Darwin
 ///   observed with multiplicative and additive noise, so some uplifts are negative;
 /// - redemption probability `p = sigmoid(b + 0.35 ln face)` and `cost = face x p`.
 ///
+/// The campaign shape (`couponsPerUser` set): many coupons, each user eligible for
+/// `couponsPerUser` of them, drawn without repetition with probability proportional to
+/// `1 / rank^popularitySkew` (coupon 1 the most popular); face values cycle through 5, 10, ...,
+/// 50 (`5 x (c mod 10 + 1)`), and a user's candidates come in coupon order.
+///
 /// Values are rounded to 4 decimals so that a generated table and its CSV are equal.
 public struct SyntheticScores: Sendable {
     public var users: Int
     public var coupons: Int
     public var channels: [String]
     public var seed: UInt64
+    /// Each user eligible for this many coupons (the campaign shape); nil: for every coupon.
+    public var couponsPerUser: Int?
+    /// Zipf exponent of the coupons' popularity in the campaign shape.
+    public var popularitySkew: Double
 
-    public init(users: Int, coupons: Int, channels: [String] = [], seed: UInt64 = 1) {
+    public init(users: Int, coupons: Int, channels: [String] = [], seed: UInt64 = 1,
+                couponsPerUser: Int? = nil, popularitySkew: Double = 1) {
         self.users = users
         self.coupons = coupons
         self.channels = channels
         self.seed = seed
+        self.couponsPerUser = couponsPerUser.map { min($0, coupons) }
+        self.popularitySkew = popularitySkew
     }
+
+    /// Candidates per user.
+    public var perUser: Int { couponsPerUser ?? coupons }
 
     static let channelFactors: [Double] = [1.0, 0.8, 1.2, 0.9, 1.1]
 
@@ -39,16 +54,31 @@ public struct SyntheticScores: Sendable {
         var logFace = face
         var factor = face
         for c in 0..<coupons {
-            face[c] = 5 * Double(c + 1)
+            face[c] = 5 * Double(couponsPerUser == nil ? c + 1 : c % 10 + 1)
             logFace[c] = log(face[c])
             factor[c] = channels.isEmpty ? 1 : Self.channelFactors[(c % channels.count) % Self.channelFactors.count]
         }
+        let popularity = couponsPerUser == nil ? [] : cumulativePopularity()
+        var eligible = Array(0..<perUser)
+        var seen = [Int32](repeating: -1, count: couponsPerUser == nil ? 0 : coupons)
         for u in 0..<users {
             let a = exp(0.8 * rng.nextNormal())
             let b = -1 + 0.8 * rng.nextNormal()
             let s = 0.3 + 0.6 * rng.nextUnit()
             let sign: Double = rng.nextUnit() < 0.08 ? -0.5 : 1
-            for c in 0..<coupons {
+            if couponsPerUser != nil {
+                // Distinct coupons by popularity (rejection: a user holds few of many coupons).
+                var k = 0
+                while k < eligible.count {
+                    let c = Self.draw(popularity, rng.nextUnit())
+                    if seen[c] == Int32(truncatingIfNeeded: u) { continue }
+                    seen[c] = Int32(truncatingIfNeeded: u)
+                    eligible[k] = c
+                    k += 1
+                }
+                eligible.sort()
+            }
+            for c in eligible {
                 let mean = sign * a * 12 * exp(s * (logFace[c] - logFace[0])) * factor[c]
                 let uplift = mean * (1 + 0.3 * rng.nextNormal()) + 3 * rng.nextNormal()
                 let p = 1 / (1 + exp(-(b + 0.35 * logFace[c])))
@@ -57,13 +87,34 @@ public struct SyntheticScores: Sendable {
         }
     }
 
+    /// Cumulative popularity weights `Σ_{r <= c} 1 / r^skew`, normalised to end at 1.
+    private func cumulativePopularity() -> [Double] {
+        var total = 0.0
+        var cumulative = [Double](repeating: 0, count: coupons)
+        for c in 0..<coupons {
+            total += exp(-popularitySkew * log(Double(c + 1)))
+            cumulative[c] = total
+        }
+        return cumulative.map { $0 / total }
+    }
+
+    /// The first coupon whose cumulative weight exceeds `x` in [0, 1).
+    private static func draw(_ cumulative: [Double], _ x: Double) -> Int {
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cumulative[mid] > x { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
     @inline(__always)
     static func round4(_ x: Double) -> Double { (x * 1e4).rounded() / 1e4 }
 
     /// The scores as a table, built directly in memory (no CSV): for benchmarks at 1e8
     /// candidates. About 20 bytes per candidate.
     public func table() -> CandidateTable {
-        let n = users * coupons
+        let n = users * perUser
         var coupon = [Int32](repeating: 0, count: n)
         var uplift = [Double](repeating: 0, count: n)
         var cost = [Double](repeating: 0, count: n)
@@ -74,9 +125,9 @@ public struct SyntheticScores: Sendable {
             cost[k] = w
             k += 1
         }
-        let channel: [Int32] = channels.isEmpty ? [] : (0..<n).map { Int32(($0 % coupons) % channels.count) }
+        let channel: [Int32] = channels.isEmpty ? [] : coupon.map { $0 % Int32(channels.count) }
         return CandidateTable(userIDs: (0..<users).map(Self.userID), couponIDs: (0..<coupons).map(Self.couponID),
-                              channelNames: channels, userStart: (0...users).map { $0 * coupons },
+                              channelNames: channels, userStart: (0...users).map { $0 * perUser },
                               coupon: coupon, channel: channel, uplift: uplift, columnNames: ["cost"], columns: [cost])
     }
 
@@ -87,7 +138,7 @@ public struct SyntheticScores: Sendable {
     /// - Complexity: O(users x coupons).
     public func csv() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(users * coupons * (channels.isEmpty ? 28 : 34) + 64)
+        out.reserveCapacity(users * perUser * (channels.isEmpty ? 28 : 34) + 64)
         out.append(contentsOf: (channels.isEmpty ? "user_id,coupon_id,uplift,cost\n" : "user_id,coupon_id,uplift,cost,channel\n").utf8)
         let couponBytes = (0..<coupons).map { Array(Self.couponID($0).utf8) }
         let channelBytes = channels.map { Array($0.utf8) }
@@ -109,6 +160,55 @@ public struct SyntheticScores: Sendable {
             out.append(0x0A)
         }
         return out
+    }
+}
+
+extension SyntheticScores {
+    /// The spec of the campaign shape for `table` (these scores): one cash budget of
+    /// `budgetFraction` of the spend of giving every user its best coupon, every coupon capped
+    /// at `capShare` of its demand (the users with positive uplift for it, at least 1), and
+    /// `maxPerUser`.
+    public static func campaignSpec(_ table: CandidateTable, capShare: Double, budgetFraction: Double,
+                                    maxPerUser: Int) -> AllocationSpec {
+        var demand = [Int](repeating: 0, count: table.couponCount)
+        for j in 0..<table.count where table.uplift[j] > 0 { demand[Int(table.coupon[j])] += 1 }
+        var spec = AllocationSpec(budgets: [.init(name: "cash", limit: (table.spendOfBestCandidates() * budgetFraction).rounded())],
+                                  maxPerUser: maxPerUser)
+        spec.couponCaps = Dictionary(uniqueKeysWithValues: (0..<table.couponCount).map {
+            (table.couponIDs[$0], max(1, Int((Double(demand[$0]) * capShare).rounded())))
+        })
+        return spec
+    }
+}
+
+extension AllocationSpec {
+    /// The spec as JSON, in the format `parse` reads.
+    public var json: String {
+        func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)" }
+        func quoted(_ s: String) -> String {
+            var out = "\""
+            for ch in s.unicodeScalars {
+                switch ch {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case _ where ch.value < 0x20: out += "\\u00" + (ch.value < 0x10 ? "0" : "") + String(ch.value, radix: 16)
+                default: out.unicodeScalars.append(ch)
+                }
+            }
+            return out + "\""
+        }
+        var parts: [String] = []
+        let budgets = budgets.map { "{\"name\":\(quoted($0.name)),\"column\":\(quoted($0.column)),\"limit\":\(number($0.limit))}" }
+        parts.append("\"budgets\":[" + budgets.joined(separator: ",") + "]")
+        if let maxPerUser { parts.append("\"max_per_user\":\(maxPerUser)") }
+        if !couponCaps.isEmpty {
+            parts.append("\"coupon_caps\":{" + couponCaps.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}")
+        }
+        if !channelCaps.isEmpty {
+            parts.append("\"channel_caps\":{" + channelCaps.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}")
+        }
+        if let minROI { parts.append("\"min_roi\":\(number(minROI))") }
+        return "{" + parts.joined(separator: ",") + "}\n"
     }
 }
 

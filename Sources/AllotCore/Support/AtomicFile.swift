@@ -135,7 +135,7 @@ package enum AtomicFile {
             throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))")
         }
         let slot = template.withUnsafeBufferPointer { TemporaryFiles.register($0.baseAddress!) }
-        return (String(cString: template), fd, slot)
+        return (String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self), fd, slot)
     }
 
     private static func writeAll(fd: Int32, _ bytes: [UInt8], path: String) throws {

@@ -154,7 +154,7 @@ private func dualOnly() -> SolveOptions {
         for sweep in 0..<3 {
             for i in 0..<engine.constraintCount {
                 let hull = engine.criticalByHull(i, m)
-                let bracket = engine.criticalByBracket(i, m)
+                let bracket = engine.criticalByBracket(i, m, width: 0)
                 var a = m, b = m
                 a[i] = hull
                 b[i] = bracket
