@@ -166,15 +166,19 @@ struct StringDictionary: Sendable {
 struct BuilderState: Sendable {
     struct Ids: Sendable {
         var codes: UInt
+        var rows: Int
         var dictionary: StringDictionary
     }
+    struct Numbers: Sendable {
+        var values: UInt
+        var rows: Int
+    }
     var ids: [String: Ids] = [:]
-    var numbers: [String: UInt] = [:]
+    var numbers: [String: Numbers] = [:]
 }
 
 final class Builder: Sendable {
     let source: String
-    let rows: Int
     let spec: AllocationSpec
     let specName: String
     let hasChannel: Bool
@@ -185,10 +189,9 @@ final class Builder: Sendable {
     /// under this lock and only while the caller keeps them valid (the ABI's contract).
     let state: Mutex<BuilderState>
 
-    init(source: String, rows: Int, header: [String], spec: AllocationSpec, specName: String) throws {
+    init(source: String, header: [String], spec: AllocationSpec, specName: String) throws {
         try ColumnarScores.checkHeader(header, spec: spec, source: source, specName: specName)
         self.source = source
-        self.rows = rows
         self.spec = spec
         self.specName = specName
         hasChannel = header.contains("channel")
@@ -307,13 +310,12 @@ public func allot_last_error_code() -> Int32 { threadLastError().code }
 public func allot_last_error_message() -> UnsafePointer<CChar> { UnsafePointer(threadLastError().message.pointer) }
 
 @_cdecl("allot_builder_new")
-public func allot_builder_new(_ source: UnsafePointer<CChar>?, _ rows: Int64,
+public func allot_builder_new(_ source: UnsafePointer<CChar>?,
                               _ columnCount: Int64, _ columnOffsets: UnsafePointer<Int64>?,
                               _ columnData: UnsafePointer<UInt8>?, _ columnDataLength: Int64,
                               _ specJSON: UnsafePointer<CChar>?, _ specName: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         let source = try string(source, "source")
-        guard rows >= 0 else { throw argument("rows is \(rows); it must be >= 0") }
         let header = try StringDictionary(count: columnCount, offsets: columnOffsets, data: columnData,
                                           dataLength: columnDataLength, name: "column names").strings("column names")
         var spec = AllocationSpec()
@@ -322,7 +324,7 @@ public func allot_builder_new(_ source: UnsafePointer<CChar>?, _ rows: Int64,
         if let specJSON {
             spec = try AllocationSpec.parse(InputBytes(name: name, text: try string(specJSON, "spec_json")))
         }
-        let b = try Builder(source: source, rows: Int(rows), header: header, spec: spec, specName: name)
+        let b = try Builder(source: source, header: header, spec: spec, specName: name)
         return register(.builder(b))
     }
 }
@@ -342,8 +344,8 @@ public func allot_builder_column_name(_ b: OpaquePointer?, _ k: Int64) -> Unsafe
 }
 
 @_cdecl("allot_builder_set_ids")
-public func allot_builder_set_ids(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ codes: UnsafePointer<Int32>?,
-                                  _ count: Int64, _ offsets: UnsafePointer<Int64>?, _ data: UnsafePointer<UInt8>?,
+public func allot_builder_set_ids(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?,
+                                  _ codes: UnsafePointer<Int32>?, _ rows: Int64, _ count: Int64, _ offsets: UnsafePointer<Int64>?, _ data: UnsafePointer<UInt8>?,
                                   _ dataLength: Int64) -> Int32 {
     guarded(ErrorCode.argument.rawValue) {
         let b = try builder(b)
@@ -352,25 +354,28 @@ public func allot_builder_set_ids(_ b: OpaquePointer?, _ column: UnsafePointer<C
             throw argument("'\(column)' is not an id column (user_id, coupon_id, channel)")
         }
         if column == "channel" && !b.hasChannel { throw argument("the table has no channel column") }
-        guard let codes else { throw argument("\(column): codes is NULL") }
+        guard rows >= 0 else { throw argument("\(column): rows is \(rows); it must be >= 0") }
+        if rows > 0 && codes == nil { throw argument("\(column): codes is NULL") }
         let dictionary = try StringDictionary(count: count, offsets: offsets, data: data, dataLength: dataLength, name: column)
-        let ids = BuilderState.Ids(codes: UInt(bitPattern: codes), dictionary: dictionary)
+        let ids = BuilderState.Ids(codes: UInt(bitPattern: codes), rows: Int(rows), dictionary: dictionary)
         b.state.withLock { $0.ids[column] = ids }
         return ErrorCode.ok.rawValue
     }
 }
 
 @_cdecl("allot_builder_set_numbers")
-public func allot_builder_set_numbers(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ values: UnsafePointer<Double>?) -> Int32 {
+public func allot_builder_set_numbers(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?,
+                                      _ values: UnsafePointer<Double>?, _ rows: Int64) -> Int32 {
     guarded(ErrorCode.argument.rawValue) {
         let b = try builder(b)
         let column = try string(column, "column")
         guard b.numberColumns.contains(column) else {
             throw argument("'\(column)' is not a numeric column of this problem (\(b.numberColumns.joined(separator: ", ")))")
         }
-        guard let values else { throw argument("\(column): values is NULL") }
-        let address = UInt(bitPattern: values)
-        b.state.withLock { $0.numbers[column] = address }
+        guard rows >= 0 else { throw argument("\(column): rows is \(rows); it must be >= 0") }
+        if rows > 0 && values == nil { throw argument("\(column): values is NULL") }
+        let numbers = BuilderState.Numbers(values: UInt(bitPattern: values), rows: Int(rows))
+        b.state.withLock { $0.numbers[column] = numbers }
         return ErrorCode.ok.rawValue
     }
 }
@@ -379,17 +384,17 @@ public func allot_builder_set_numbers(_ b: OpaquePointer?, _ column: UnsafePoint
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
-        let n = b.rows
         let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
+            guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
             func ids(_ name: String) throws -> ColumnarScores.Encoded {
                 guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
                 let dictionary = given.dictionary
-                return ColumnarScores.Encoded(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.codes), count: n),
+                return ColumnarScores.Encoded(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.codes), count: given.rows),
                                               count: dictionary.count, entry: dictionary.entry)
             }
             func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
-                guard let values = state.numbers[name] else { throw argument("the \(name) column was not set") }
-                return UnsafeBufferPointer(start: UnsafePointer(bitPattern: values), count: n)
+                guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
+                return UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.values), count: given.rows)
             }
             let consumption = Array(b.numberColumns.dropFirst())
             return try ColumnarScores.table(

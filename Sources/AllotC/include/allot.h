@@ -70,14 +70,13 @@ const char *allot_last_error_message(void);
 /*
  * Building a problem.
  *
- * allot_builder_new() takes the name used in messages (`source`, e.g. a file name), the row
- * count, the table's column names (checked as the CLI checks a scores header: user_id,
+ * allot_builder_new() takes the name used in messages (`source`, e.g. a file name), the
+ * table's column names (checked as the CLI checks a scores header: user_id,
  * coupon_id, uplift and cost required, no repeats, every budget column present) and the spec
  * as JSON text (NULL for none; `spec_name` names it in messages). It fails with
  * ALLOT_ERR_INPUT on a bad spec or header.
  */
-allot_builder *allot_builder_new(const char *source, int64_t rows,
-                                 int64_t column_count, const int64_t *column_offsets,
+allot_builder *allot_builder_new(const char *source, int64_t column_count, const int64_t *column_offsets,
                                  const uint8_t *column_data, int64_t column_data_length,
                                  const char *spec_json, const char *spec_name);
 
@@ -88,15 +87,17 @@ int64_t allot_builder_column_count(const allot_builder *b);
 const char *allot_builder_column_name(const allot_builder *b, int64_t k);
 
 /* A dictionary-encoded id column: "user_id", "coupon_id" (both required) or "channel"
- * (optional). codes[r] in [0, count) indexes the dictionary; -1 is a missing value (an error for
- * user_id and coupon_id; no channel for channel). Borrowed until allot_builder_build(). */
-int32_t allot_builder_set_ids(allot_builder *b, const char *column, const int32_t *codes,
+ * (optional), of `rows` codes. codes[r] in [0, count) indexes the dictionary; -1 is a missing
+ * value (an error for user_id and coupon_id; no channel for channel). The user_id column's
+ * length is the table's row count: every other column must have as many. Borrowed until
+ * allot_builder_build(). Setting a column again replaces it. */
+int32_t allot_builder_set_ids(allot_builder *b, const char *column, const int32_t *codes, int64_t rows,
                               int64_t count, const int64_t *offsets, const uint8_t *data,
                               int64_t data_length);
 
 /* A numeric column named by allot_builder_column_name(): `rows` float64 values. Borrowed until
  * allot_builder_build(). */
-int32_t allot_builder_set_numbers(allot_builder *b, const char *column, const double *values);
+int32_t allot_builder_set_numbers(allot_builder *b, const char *column, const double *values, int64_t rows);
 
 /* Validates every value (finite uplift; finite, non-negative consumption; no repeated
  * (user, coupon) pair) and resolves the spec. The builder stays usable (e.g. to build again)

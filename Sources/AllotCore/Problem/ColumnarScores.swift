@@ -25,7 +25,11 @@ package enum ColumnarScores {
     ///   `specName` for a budget on a column the table does not have.
     package static func checkHeader(_ header: [String], spec: AllocationSpec, source: String, specName: String) throws {
         try ProblemLoader.checkBudgetColumns(spec, header: header, scoresName: source, specName: specName)
-        _ = try ScoresFile.Layout(header: header, columns: Array(1...max(1, header.count)), extraColumns: spec.extraColumns, file: source)
+        do {
+            _ = try ScoresFile.Layout(header: header, columns: Array(1...max(1, header.count)), extraColumns: spec.extraColumns, file: source)
+        } catch let error as InputError {
+            throw InputError(file: source, error.message)  // a table has no header line to point at
+        }
     }
 
     /// Builds a table from columns, grouping rows by user as `ScoresFile.read` does.

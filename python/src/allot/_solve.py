@@ -87,7 +87,7 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     frame = _Frame.of(scores)
     header = _Strings(frame.columns)
     builder = _native.handle(lib.allot_builder_new(
-        encode(frame.name), frame.rows, header.count, header.offsets, header.data, header.length,
+        encode(frame.name), header.count, header.offsets, header.data, header.length,
         None if spec_json is None else encode(spec_json), encode(spec_name)))
     keep = []  # every array the builder borrows, alive until the build returns
     try:
@@ -98,12 +98,12 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
             codes, dictionary = frame.encoded(name)
             strings = _Strings.arrow(dictionary)
             keep += [codes, strings]
-            _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, strings.count,
+            _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
                                                     strings.offsets, strings.data, strings.length))
         values = {}
         for name in numbers:
             values[name] = frame.numbers(name)
-            _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data))
+            _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
         problem = _native.handle(lib.allot_builder_build(builder))
     finally:
         lib.allot_builder_free(builder)
@@ -222,7 +222,6 @@ class _Frame:
 
     name: str
     columns: list
-    rows: int
 
     @staticmethod
     def of(scores):
@@ -318,7 +317,6 @@ class _ArrowFrame(_Frame):
         self.name = name
         self.table = table
         self.columns = [str(c) for c in table.column_names]
-        self.rows = table.num_rows
 
     def column(self, name):
         return self.table.column(name)
@@ -331,7 +329,6 @@ class _ParquetFrame(_ArrowFrame):
         self.name = path
         try:
             self.schema = pq.read_schema(path)
-            self.rows = pq.ParquetFile(path).metadata.num_rows
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{path}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
         self.columns = list(self.schema.names)
@@ -357,7 +354,6 @@ class _CSVFrame(_ArrowFrame):
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"{path}: cannot read: {error}", _native.ERR_INPUT) from None
         self.columns = [c.strip(" \t") for c in self.header]
-        self.rows = 0
         self.table = None
 
     def load(self, names):
@@ -375,7 +371,6 @@ class _CSVFrame(_ArrowFrame):
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: {error}", _native.ERR_INPUT) from None
-        self.rows = self.table.num_rows
 
 
 class _PandasFrame(_Frame):
@@ -383,7 +378,6 @@ class _PandasFrame(_Frame):
         self.name = "<DataFrame>"
         self.df = df
         self.columns = [str(c) for c in df.columns]
-        self.rows = len(df)
         self.arrays = {}
 
     def column(self, name):
