@@ -298,7 +298,7 @@ public func allot_abi_version() -> UInt32 { abiVersion }
 @_cdecl("allot_version")
 public func allot_version() -> UnsafePointer<CChar> { UnsafePointer(libraryVersion.box.pointer) }
 
-let methodList = StaticCString(Method.allCases.map(\.rawValue).joined(separator: ","))
+let methodList = StaticCString(MethodRegistry.standard.names.joined(separator: ","))
 
 @_cdecl("allot_methods")
 public func allot_methods() -> UnsafePointer<CChar> { UnsafePointer(methodList.box.pointer) }
@@ -485,9 +485,9 @@ struct ShadowPriceLine: Encodable {
 public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         let handle = try problemHandle(p)
-        let name = method == nil ? Method.best.rawValue : try string(method, "method")
-        guard let method = Method(named: name) else {
-            throw argument("unknown method '\(name)'; choose one of: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        let name = method == nil ? DualMethod().name : try string(method, "method")
+        guard let method = MethodRegistry.standard.method(named: name) else {
+            throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
         }
         let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
         let problem = handle.problem
@@ -495,7 +495,7 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
         let report = Verifier.verify(problem, solution.allocation)
         guard report.isFeasible else {
             let violations = report.violations.map(\.description).joined(separator: "; ")
-            throw ABIError(code: .verification, message: "the \(method.rawValue) allocation fails verification: \(violations)")
+            throw ABIError(code: .verification, message: "the \(method.name) allocation fails verification: \(violations)")
         }
         let summary = Summary(problem: problem, solution: solution, report: report)
         let encoder = JSONEncoder()
