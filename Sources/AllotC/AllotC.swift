@@ -164,10 +164,11 @@ struct StringDictionary: Sendable {
 /// What a builder has been given: addresses of the caller's arrays (borrowed; see allot.h), kept
 /// as integers and turned back into pointers only inside `allot_builder_build`.
 struct BuilderState: Sendable {
+    /// An id column: codes into a dictionary, or (codes == nil) one string per row.
     struct Ids: Sendable {
-        var codes: UInt
+        var codes: UInt?
         var rows: Int
-        var dictionary: StringDictionary
+        var strings: StringDictionary
     }
     struct Numbers: Sendable {
         var values: UInt
@@ -349,18 +350,37 @@ public func allot_builder_set_ids(_ b: OpaquePointer?, _ column: UnsafePointer<C
                                   _ dataLength: Int64) -> Int32 {
     guarded(ErrorCode.argument.rawValue) {
         let b = try builder(b)
-        let column = try string(column, "column")
-        guard ["user_id", "coupon_id", "channel"].contains(column) else {
-            throw argument("'\(column)' is not an id column (user_id, coupon_id, channel)")
-        }
-        if column == "channel" && !b.hasChannel { throw argument("the table has no channel column") }
+        let column = try idColumn(column, of: b)
         guard rows >= 0 else { throw argument("\(column): rows is \(rows); it must be >= 0") }
         if rows > 0 && codes == nil { throw argument("\(column): codes is NULL") }
         let dictionary = try StringDictionary(count: count, offsets: offsets, data: data, dataLength: dataLength, name: column)
-        let ids = BuilderState.Ids(codes: UInt(bitPattern: codes), rows: Int(rows), dictionary: dictionary)
+        let ids = BuilderState.Ids(codes: UInt(bitPattern: codes), rows: Int(rows), strings: dictionary)
         b.state.withLock { $0.ids[column] = ids }
         return ErrorCode.ok.rawValue
     }
+}
+
+@_cdecl("allot_builder_set_strings")
+public func allot_builder_set_strings(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ rows: Int64,
+                                     _ offsets: UnsafePointer<Int64>?, _ data: UnsafePointer<UInt8>?, _ dataLength: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let b = try builder(b)
+        let column = try idColumn(column, of: b)
+        let strings = try StringDictionary(count: rows, offsets: offsets, data: data, dataLength: dataLength, name: column)
+        let ids = BuilderState.Ids(codes: nil, rows: Int(rows), strings: strings)
+        b.state.withLock { $0.ids[column] = ids }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+/// The name of an id column the builder takes.
+func idColumn(_ column: UnsafePointer<CChar>?, of b: Builder) throws -> String {
+    let column = try string(column, "column")
+    guard ["user_id", "coupon_id", "channel"].contains(column) else {
+        throw argument("'\(column)' is not an id column (user_id, coupon_id, channel)")
+    }
+    if column == "channel" && !b.hasChannel { throw argument("the table has no channel column") }
+    return column
 }
 
 @_cdecl("allot_builder_set_numbers")
@@ -386,11 +406,15 @@ public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
         let b = try builder(b)
         let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
             guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
-            func ids(_ name: String) throws -> ColumnarScores.Encoded {
+            func ids(_ name: String) throws -> ColumnarScores.IDs {
                 guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
-                let dictionary = given.dictionary
-                return ColumnarScores.Encoded(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.codes), count: given.rows),
-                                              count: dictionary.count, entry: dictionary.entry)
+                let strings = given.strings
+                guard let codes = given.codes else {
+                    return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
+                                          data: strings.data))
+                }
+                return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
+                                      count: strings.count, entry: strings.entry))
             }
             func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
                 guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }

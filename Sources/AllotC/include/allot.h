@@ -95,6 +95,12 @@ int32_t allot_builder_set_ids(allot_builder *b, const char *column, const int32_
                               int64_t count, const int64_t *offsets, const uint8_t *data,
                               int64_t data_length);
 
+/* An id column given as one string per row (`rows` strings in the large_string layout; a null
+ * row is an empty string). Allot interns them as the CSV reader does. Borrowed until
+ * allot_builder_build(). */
+int32_t allot_builder_set_strings(allot_builder *b, const char *column, int64_t rows,
+                                  const int64_t *offsets, const uint8_t *data, int64_t data_length);
+
 /* A numeric column named by allot_builder_column_name(): `rows` float64 values. Borrowed until
  * allot_builder_build(). */
 int32_t allot_builder_set_numbers(allot_builder *b, const char *column, const double *values, int64_t rows);

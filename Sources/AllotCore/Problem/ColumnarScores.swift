@@ -19,6 +19,34 @@ package enum ColumnarScores {
         }
     }
 
+    /// One string per row, laid out as Arrow's large_string: row `r` is the UTF-8 bytes
+    /// `data[offsets[r] ..< offsets[r + 1]]` (a null row is an empty string).
+    package struct Strings {
+        /// `rows + 1` offsets, non-decreasing, the last within `data`.
+        package var offsets: UnsafeBufferPointer<Int64>
+        package var data: UnsafePointer<UInt8>?
+
+        package init(offsets: UnsafeBufferPointer<Int64>, data: UnsafePointer<UInt8>?) {
+            self.offsets = offsets
+            self.data = data
+        }
+
+        var count: Int { max(0, offsets.count - 1) }
+    }
+
+    /// An id column, given either way.
+    package enum IDs {
+        case encoded(Encoded)
+        case strings(Strings)
+
+        var count: Int {
+            switch self {
+            case .encoded(let e): e.codes.count
+            case .strings(let s): s.count
+            }
+        }
+    }
+
     /// Checks a table's column names as the CLI checks a scores header against a spec.
     ///
     /// - Throws: `InputError` naming `source` for a repeated or missing required column, or
@@ -43,7 +71,7 @@ package enum ColumnarScores {
     /// - Returns: the table and, for each of its candidates, the row it came from.
     /// - Throws: `InputError` naming `source` and the row of the first problem.
     /// - Complexity: O(rows + dictionary sizes).
-    package static func table(source: String, rows n: Int, user: Encoded, coupon: Encoded, channel: Encoded?,
+    package static func table(source: String, rows n: Int, user: IDs, coupon: IDs, channel: IDs?,
                               uplift: UnsafeBufferPointer<Double>, columnNames: [String],
                               columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]) {
         func fail(_ r: Int, _ message: String) -> InputError { InputError(file: source, "row \(r): " + message) }
@@ -52,8 +80,8 @@ package enum ColumnarScores {
         guard columnNames.first == "cost", columns.count == columnNames.count else {
             throw InputError(file: source, "the consumption columns must start with cost (got \(columnNames))")
         }
-        for (name, count) in [("user_id", user.codes.count), ("coupon_id", coupon.codes.count), ("uplift", uplift.count)]
-            + zip(columnNames, columns.map(\.count)) + (channel.map { [("channel", $0.codes.count)] } ?? []) where count != n {
+        for (name, count) in [("user_id", user.count), ("coupon_id", coupon.count), ("uplift", uplift.count)]
+            + zip(columnNames, columns.map(\.count)) + (channel.map { [("channel", $0.count)] } ?? []) where count != n {
             throw InputError(file: source, "column '\(name)' has \(count) values for \(n) rows")
         }
 
@@ -79,8 +107,57 @@ package enum ColumnarScores {
         return try builder.buildKeepingRows()
     }
 
-    /// Codes renumbered by first appearance, equal strings merged; `names` gets the strings.
-    /// An optional column (channel) maps missing and blank entries to -1, as the CSV reader does.
+    /// Ids numbered by first appearance; `names` gets the strings. An optional column (channel)
+    /// maps missing and blank entries to -1, as the CSV reader does.
+    private static func renumber(_ column: IDs, name: String, required: Bool, into names: inout [String],
+                                 _ fail: (Int, String) -> InputError) throws -> [Int32] {
+        switch column {
+        case .encoded(let e): try renumber(e, name: name, required: required, into: &names, fail)
+        case .strings(let s): try intern(s, name: name, required: required, into: &names, fail)
+        }
+    }
+
+    /// Interns one string per row as the CSV reader does (a row with the previous row's id costs
+    /// one comparison).
+    private static func intern(_ column: Strings, name: String, required: Bool, into names: inout [String],
+                               _ fail: (Int, String) -> InputError) throws -> [Int32] {
+        let n = column.count
+        var interner = ByteInterner(capacity: name == "user_id" ? 1 << 16 : 64)
+        var out = [Int32](repeating: -1, count: n)
+        var empty: UInt8 = 0
+        return try withUnsafePointer(to: &empty) { nothing in
+            var last: (UnsafePointer<UInt8>, Int, Int32)? = nil
+            for r in 0..<n {
+                let start = Int(column.offsets[r])
+                var length = Int(column.offsets[r + 1]) - start
+                var p = length > 0 ? column.data! + start : nothing
+                if !required {
+                    while length > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; length -= 1 }
+                    while length > 0, p[length - 1] == 0x20 || p[length - 1] == 0x09 { length -= 1 }
+                }
+                if length == 0 {
+                    if required { throw fail(r, "empty \(name)") }
+                    continue
+                }
+                if let (q, m, id) = last, m == length, memoryEqual(q, p, m) {
+                    out[r] = id
+                    continue
+                }
+                let known = interner.count
+                let id = interner.intern(p, length)
+                if Int(id) == known {
+                    guard let s = String(validating: UnsafeBufferPointer(start: p, count: length), as: UTF8.self) else {
+                        throw fail(r, "\(name) is not valid UTF-8")
+                    }
+                    names.append(s)
+                }
+                out[r] = id
+                last = (p, length, id)
+            }
+            return out
+        }
+    }
+
     private static func renumber(_ column: Encoded, name: String, required: Bool, into names: inout [String],
                                  _ fail: (Int, String) -> InputError) throws -> [Int32] {
         let unseen = Int32.min

@@ -45,6 +45,7 @@ _FUNCTIONS = {
     "allot_builder_column_count": (c_int64, [c_void_p]),
     "allot_builder_column_name": (c_char_p, [c_void_p, c_int64]),
     "allot_builder_set_ids": (c_int32, [c_void_p, c_char_p, c_void_p, c_int64, c_int64, c_void_p, c_void_p, c_int64]),
+    "allot_builder_set_strings": (c_int32, [c_void_p, c_char_p, c_int64, c_void_p, c_void_p, c_int64]),
     "allot_builder_set_numbers": (c_int32, [c_void_p, c_char_p, c_void_p, c_int64]),
     "allot_builder_build": (c_void_p, [c_void_p]),
     "allot_builder_free": (None, [c_void_p]),

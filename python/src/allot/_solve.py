@@ -1,11 +1,12 @@
 """allot.solve: scores from pandas, pyarrow, Parquet or CSV to Allot's C ABI and back.
 
-Ids are dictionary-encoded here (Arrow's dictionary encoding; Parquet's own dictionaries are read
-as they are) and handed over as int32 codes plus one string per distinct id. Numbers are handed
-over as float64 arrays that the library borrows for the duration of the build: a float64 column
-without nulls reaches Swift without being copied in Python. Every check of values (finite uplift,
-non-negative costs, repeated (user, coupon) pairs) and of the spec is the library's own, so the
-messages are the CLI's.
+Id columns go over as Arrow string buffers (one string per row), which the library interns as its
+CSV reader does; a column that is already dictionary-encoded (a pandas categorical, an Arrow
+dictionary array, e.g. Parquet read with read_dictionary) goes over as int32 codes plus its
+dictionary instead. docs/benchmarks.md compares the two. Numbers go over as float64 arrays that
+the library borrows for the duration of the build: a float64 column without nulls reaches Swift
+without being copied in Python. Every check of values (finite uplift, non-negative costs,
+repeated (user, coupon) pairs) and of the spec is the library's own, so the messages are the CLI's.
 """
 import csv
 import json
@@ -95,11 +96,15 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
                    for k in range(lib.allot_builder_column_count(builder))]
         frame.load(list(ID_COLUMNS) + (["channel"] if "channel" in frame.columns else []) + numbers)
         for name in ID_COLUMNS + (("channel",) if "channel" in frame.columns else ()):
-            codes, dictionary = frame.encoded(name)
-            strings = _Strings.arrow(dictionary)
+            codes, strings = frame.ids(name)
+            strings = _Strings.arrow(strings)
             keep += [codes, strings]
-            _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
-                                                    strings.offsets, strings.data, strings.length))
+            if codes is None:
+                _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
+                                                            strings.data, strings.length))
+            else:
+                _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
+                                                        strings.offsets, strings.data, strings.length))
         values = {}
         for name in numbers:
             values[name] = frame.numbers(name)
@@ -222,6 +227,8 @@ class _Frame:
 
     name: str
     columns: list
+    #: per id column: (codes or None, the values they index or the values themselves)
+    combined: dict
 
     @staticmethod
     def of(scores):
@@ -244,23 +251,27 @@ class _Frame:
     def column(self, name) -> pa.ChunkedArray:
         raise NotImplementedError
 
-    def encoded(self, name):
-        """int32 codes (-1 for a missing value) and the dictionary they index."""
+    def ids(self, name):
+        """(int32 codes with -1 for missing, their dictionary) for a dictionary column, else
+        (None, one string per row). Keeps the column, combined, for `take`."""
         column = self.column(name)
-        if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
-        if column.num_chunks != 1:
-            column = column.unify_dictionaries() if hasattr(column, "unify_dictionaries") else pa.table({"c": column}).unify_dictionaries()["c"]
-            dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.large_string())
-            indices = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type).combine_chunks() \
-                if column.num_chunks else pa.array([], pa.int32())
-        else:
-            chunk = column.chunk(0)
-            dictionary, indices = chunk.dictionary, chunk.indices
-        codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-        if not pa.types.is_large_string(dictionary.type) and not pa.types.is_string(dictionary.type):
-            dictionary = dictionary.cast(pa.string())
-        return np.ascontiguousarray(codes), dictionary
+        if pa.types.is_dictionary(column.type):
+            if column.num_chunks != 1:
+                column = pa.table({"c": column}).unify_dictionaries()["c"]
+                dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
+                indices = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type).combine_chunks()
+            else:
+                dictionary, indices = column.chunk(0).dictionary, column.chunk(0).indices
+            codes = np.ascontiguousarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False))
+            self.combined[name] = (codes, dictionary)
+            if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+                dictionary = dictionary.cast(pa.string())
+            return codes, dictionary
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        self.combined[name] = (None, array)
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = array.cast(pa.string())
+        return None, array
 
     def numbers(self, name) -> np.ndarray:
         """A float64 array; raises InputError, with the CLI's wording, for anything but numbers."""
@@ -294,10 +305,8 @@ class _Frame:
         """user_id and coupon_id of the given rows, with the input's types."""
         out = {}
         for name in ID_COLUMNS:
-            column = self.column(name).take(pa.array(rows, pa.int64()))
-            if pa.types.is_dictionary(column.type):
-                column = column.cast(column.type.value_type)
-            out[name] = column.to_pandas()
+            codes, values = self.combined[name]
+            out[name] = values.take(pa.array(rows if codes is None else codes[rows])).to_pandas()
         return pd.DataFrame(out)
 
     def _error(self, row, message):
@@ -317,6 +326,7 @@ class _ArrowFrame(_Frame):
         self.name = name
         self.table = table
         self.columns = [str(c) for c in table.column_names]
+        self.combined = {}
 
     def column(self, name):
         return self.table.column(name)
@@ -333,14 +343,13 @@ class _ParquetFrame(_ArrowFrame):
             raise InputError(f"{path}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
         self.columns = list(self.schema.names)
         self.table = None
+        self.combined = {}
 
     def load(self, names):
         import pyarrow.parquet as pq
 
-        strings = [n for n in names if n in ("user_id", "coupon_id", "channel")
-                   and (pa.types.is_string(self.schema.field(n).type) or pa.types.is_large_string(self.schema.field(n).type))]
         try:
-            self.table = pq.read_table(self.name, columns=names, read_dictionary=strings)
+            self.table = pq.read_table(self.name, columns=names)
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
 
@@ -355,11 +364,12 @@ class _CSVFrame(_ArrowFrame):
             raise InputError(f"{path}: cannot read: {error}", _native.ERR_INPUT) from None
         self.columns = [c.strip(" \t") for c in self.header]
         self.table = None
+        self.combined = {}
 
     def load(self, names):
         import pyarrow.csv as pacsv
 
-        ids = pa.dictionary(pa.int32(), pa.string())
+        ids = pa.large_string()
         wanted = {n: raw for n, raw in zip(self.columns, self.header) if n in names}
         try:
             self.table = pacsv.read_csv(
@@ -379,6 +389,7 @@ class _PandasFrame(_Frame):
         self.df = df
         self.columns = [str(c) for c in df.columns]
         self.arrays = {}
+        self.combined = {}
 
     def column(self, name):
         if name in self.arrays:
@@ -391,9 +402,10 @@ class _PandasFrame(_Frame):
         elif isinstance(dtype, np.dtype) and dtype.kind in "iuf":
             array = pa.array(series.to_numpy())  # NaN stays NaN: the library reports it
         elif name in ("user_id", "coupon_id", "channel"):
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            array = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
-                                                   pa.array(np.asarray(uniques).astype(str)) if len(uniques) else pa.array([], pa.string()))
+            try:
+                array = pa.array(series, from_pandas=True)  # None and NaN become empty ids
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                array = pa.array(series.astype(str))
         else:
             try:
                 array = pa.array(series, from_pandas=False)
