@@ -1,5 +1,6 @@
 """The C ABI under misuse and under threads: errors, never a crash."""
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -125,3 +126,53 @@ def test_a_thread_error_does_not_disturb_a_solve(generated):
         with pytest.raises(allot.InputError, match="row 5: cost must be >= 0"):
             failing.result()
         assert good.result().summary["feasible"]
+
+
+def test_the_gil_is_released_during_a_solve():
+    """While one thread is inside allot_solve, another Python thread runs: some of its
+    timestamps fall in the middle of the call, which a held GIL would forbid."""
+    rng = np.random.default_rng(5)
+    users, coupons = 200_000, 5
+    df = pd.DataFrame({"user_id": np.repeat(np.arange(users), coupons).astype(str),
+                       "coupon_id": np.tile(np.arange(coupons), users).astype(str),
+                       "uplift": rng.gamma(2.0, 5.0, users * coupons), "cost": rng.uniform(1, 5, users * coupons)})
+    lib = _native.lib()
+    from allot._solve import _Frame, _Strings
+
+    frame = _Frame.of(df)
+    header = _Strings(frame.columns)
+    builder = lib.allot_builder_new(b"t", header.count, header.offsets, header.data, header.length,
+                                    b'{"budgets": [{"name": "cash", "limit": 100000}]}', b"spec")
+    keep = []
+    for name in ("user_id", "coupon_id"):
+        codes, strings = frame.ids(name)
+        strings = _Strings.arrow(strings)
+        keep.append(strings)
+        assert lib.allot_builder_set_strings(builder, name.encode(), strings.count, strings.offsets, strings.data, strings.length) == 0
+    for name in ("uplift", "cost"):
+        keep.append(frame.numbers(name))
+        assert lib.allot_builder_set_numbers(builder, name.encode(), keep[-1].ctypes.data, len(keep[-1])) == 0
+    problem = lib.allot_builder_build(builder)
+    lib.allot_builder_free(builder)
+    assert problem
+    call = {}
+
+    def run():
+        call["start"] = time.perf_counter()
+        call["result"] = lib.allot_solve(problem, b"greedy-marginal", b'{"threads": 1}')
+        call["end"] = time.perf_counter()
+
+    stamps = []
+    worker = threading.Thread(target=run)
+    worker.start()
+    while worker.is_alive():
+        stamps.append(time.perf_counter())
+    worker.join()
+    try:
+        assert call["result"], lib.allot_last_error_message()
+        start, end = call["start"], call["end"]
+        middle = [t for t in stamps if start + 0.25 * (end - start) < t < start + 0.75 * (end - start)]
+        assert end - start > 0.02 and middle, (end - start, len(stamps))
+    finally:
+        lib.allot_result_free(call.get("result"))
+        lib.allot_problem_free(problem)
