@@ -21,8 +21,8 @@
  * used from one thread at a time (its calls are serialised by its own lock).
  *
  * Memory and lifetimes.
- *  - Arrays given to allot_builder_set_ids() and allot_builder_set_numbers() are BORROWED, not
- *    copied: they must stay valid and unchanged until allot_builder_build() returns (or the
+ *  - Arrays given to allot_builder_set_ids(), allot_builder_set_strings() and
+ *    allot_builder_set_numbers() are BORROWED, not copied: they must stay valid and unchanged until allot_builder_build() returns (or the
  *    builder is freed). After allot_builder_build() returns, Allot holds no pointer into them:
  *    the problem keeps its own copy, grouped by user.
  *  - Strings given as arguments are read during the call only.

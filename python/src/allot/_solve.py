@@ -271,6 +271,8 @@ class _Frame:
         self.combined[name] = (None, array)
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             array = array.cast(pa.string())
+        if array.null_count:  # a null's bytes are unspecified in Arrow: make them empty
+            array = pc.fill_null(array, "")
         return None, array
 
     def numbers(self, name) -> np.ndarray:
