@@ -335,13 +335,19 @@ struct SparkView {
                 }
             }
             points.sort()
+            // The choice is constant between consecutive points: evaluate it inside each
+            // interval (at the midpoint, or at the upper end after the last point), where no two
+            // values tie, rather than at the points, where rounding may pick either side.
             var previous = sLo
-            var last = -Double.infinity
-            for p in points where p != last {
-                last = p
-                let c = userConsumption(u, p)
+            var a = 0
+            while a < points.count {
+                let p = points[a]
+                var b = a + 1
+                while b < points.count && points[b] == p { b += 1 }
+                let c = b < points.count ? userConsumption(u, 0.5 * (p + points[b])) : sHi
                 if c < previous { emit(p, previous - c) }
                 previous = c
+                a = b
             }
         }
         return atHi
