@@ -289,9 +289,9 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     # Recovery at the best multipliers.
     steps, state = _recover(rounds, plan, best_m, say)
     if k == 1:
-        best_bound = math.fsum([s["value"] for s in state["parts"]]) + float(best_m[0] * limits[0])
+        best_bound = math.fsum([s["value"] for s in state["value_parts"]]) + float(best_m[0] * limits[0])
     elif k == 0:
-        best_bound = math.fsum([s["value"] for s in state["parts"]])
+        best_bound = math.fsum([s["value"] for s in state["value_parts"]])
     objective = state["uplift"]
     recovery = {"m": best_m.tolist(), "steps": steps}
     upper = max(best_bound, objective)
@@ -388,7 +388,12 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, say):
 def _recover(rounds, plan, m, say):
     """Primal recovery, every step decided on the driver from aggregates: the choices at m; while
     a relaxed constraint is broken, drop the chosen candidates of least uplift per unit of relative
-    excess (by bucket); then fill rounds of greedy-marginal's moves."""
+    excess (by bucket); then fill steps of greedy-marginal's moves.
+
+    Each round replays the steps decided so far and returns the state it reaches, so a fill step
+    costs one round (two when the bucket at the limit is read exactly): the moves of a round are
+    pre-filtered with the room known when it was sent (never smaller than the room it meets), and
+    the driver keeps only what fits the room the same round reports."""
     k = plan.k
     limits = plan.limits
     steps = []
@@ -401,10 +406,9 @@ def _recover(rounds, plan, m, say):
                  "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
         return parts, state
 
-    def rooms(state):
-        return limits - state["consumption"]
-
-    parts, state = run()
+    sent_room = np.full(k, np.inf)
+    parts, state = run(("moves", sent_room.tolist()))
+    first = state
     for _ in range(4):
         excess = np.maximum(0.0, state["consumption"] - limits)
         if not (excess > 0).any():
@@ -412,56 +416,51 @@ def _recover(rounds, plan, m, say):
         parts, state = run(("repair", excess.tolist()))
         keys, sums = _merge_buckets([p["repair"] for p in parts], "buckets", ["relief"])
         relief = sums["relief"]
-        order = np.argsort(keys)
         cumulative = np.zeros(k)
         through = None
-        for b in order:
+        for b in np.argsort(keys):
             cumulative += relief[b]
             through = int(keys[b])
             if all(cumulative[i] >= excess[i] for i in range(k) if excess[i] > 0):
                 break
         steps.append(("repair", excess.tolist(), through))
         say(f"repair: drop through bucket {through}")
-        parts, state = run()
-    for _ in range(6):
-        room = rooms(state)
-        parts, state = run(("moves", room.tolist()))
+        parts, state = run(("moves", sent_room.tolist()))
+    for _ in range(8):
+        room = limits - state["consumption"]
         keys, sums = _merge_buckets([p["moves"] for p in parts], "keys", ["counts", "deltas", "gains"])
         if len(keys) == 0:
             break
         order = sorted(range(len(keys)), key=lambda g: (int(keys[g][0]), int(keys[g][1])), reverse=True)
         cumulative = np.zeros(k)
-        threshold = (-1, 0)
+        threshold, at = (-1, 0), None
         for g in order:
             after = cumulative + sums["deltas"][g]
             if (after <= room).all():
                 cumulative = after
                 continue
-            threshold = (int(keys[g][0]), int(keys[g][1]))
+            threshold, at = (int(keys[g][0]), int(keys[g][1])), g
             break
         explicit = set()
-        if threshold != (-1, 0):
-            g = order.index(next(x for x in order if (int(keys[x][0]), int(keys[x][1])) == threshold))
-            if sums["counts"][order[g]] <= EXACT_LIMIT:
-                parts, _ = run(("exact_moves", room.tolist(), threshold))
-                moves = [mv for p in parts for mv in p["exact"]]
-                # greedy-marginal's order: tier, key, gain descending; then the ids
-                moves.sort(key=lambda mv: (-mv[0], -mv[1], -mv[2], str(mv[3])))
-                left = room - cumulative
-                for tier, key, gain, ident, delta in moves:
-                    delta = np.asarray(delta)
-                    if (delta <= left).all():
-                        left = left - delta
-                        explicit.add(ident)
-        accepted_before = threshold == (-1, 0) or any(
-            (int(keys[g][0]), int(keys[g][1])) > threshold for g in order)
-        if not accepted_before and not explicit:
+        if at is not None and sums["counts"][at] <= EXACT_LIMIT:
+            exact_parts, _ = run(("exact_moves", sent_room.tolist(), threshold))
+            moves = [mv for p in exact_parts for mv in p["exact"]]
+            # greedy-marginal's order: tier, key, gain descending; then the ids
+            moves.sort(key=lambda mv: (-mv[0], -mv[1], -mv[2], str(mv[3])))
+            left = room - cumulative
+            for tier, key, gain, ident, delta in moves:
+                delta = np.asarray(delta)
+                if (delta <= left).all():
+                    left = left - delta
+                    explicit.add(ident)
+        taken_above = at is None or at != order[0]
+        if not taken_above and not explicit:
             break
-        steps.append(("fill", room.tolist(), threshold, explicit))
-        parts, state = run()
+        steps.append(("fill", sent_room.tolist(), threshold, explicit))
+        sent_room = room
+        parts, state = run(("moves", sent_room.tolist()))
         say(f"fill: objective {state['uplift']:.10g}")
-        if threshold == (-1, 0):
-            break
+    state["value_parts"] = first["parts"]
     return steps, state
 
 
@@ -491,44 +490,69 @@ def _allocation(data, layout, recovery, plan):
 
 
 def _verify(allocation, plan):
-    """Every constraint checked again with Spark aggregations over the allocation."""
-    from pyspark.sql import functions as F
+    """Every constraint checked again, from the allocation's rows alone, in one Spark job: each
+    partition sums its spend, uplift and cost, counts per coupon and channel, and finds its users'
+    largest count overall and per capped channel and any repeated pair (the allocation keeps the
+    scores' partitioning by user, so a user's rows are in one partition); the driver adds up."""
+    columns = sorted({b["column"] for b in plan.budgets} | {"cost"})
+    capped = sorted(plan.channel_caps)
+    has_channel = plan.has_channel
 
+    def per_partition(batches):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        batches = list(batches)
+        if not batches:
+            return
+        t = pa.Table.from_batches(batches)
+        out = {"sums": {c: math.fsum(t.column(c).to_numpy()) for c in columns + ["uplift"]},
+               "coupons": {}, "channels": {}, "users": 0, "most": 0, "repeats": 0, "channel_most": {}}
+        if t.num_rows:
+            for r in t.group_by("coupon_id").aggregate([("coupon_id", "count")]).to_pylist():
+                out["coupons"][str(r["coupon_id"])] = r["coupon_id_count"]
+            per_user = t.group_by("user_id").aggregate([("coupon_id", "count"), ("coupon_id", "count_distinct")])
+            out["users"] = per_user.num_rows
+            out["most"] = pc.max(per_user["coupon_id_count"]).as_py()
+            out["repeats"] = pc.sum(pc.subtract(per_user["coupon_id_count"], per_user["coupon_id_count_distinct"])).as_py()
+            if has_channel:
+                for r in t.filter(pc.is_valid(t["channel"])).group_by("channel").aggregate([("channel", "count")]).to_pylist():
+                    out["channels"][str(r["channel"])] = r["channel_count"]
+                for h in capped:
+                    rows = t.filter(pc.equal(t["channel"], h))
+                    if rows.num_rows:
+                        out["channel_most"][h] = pc.max(rows.group_by("user_id").aggregate([("user_id", "count")])["user_id_count"]).as_py()
+        yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
+
+    parts = [pickle.loads(r.out) for r in allocation.mapInArrow(per_partition, "out binary").collect()]
+    sums = {c: math.fsum([p["sums"][c] for p in parts]) for c in columns + ["uplift"]}
     violations = []
-    aggregates = [F.count(F.lit(1)).alias("n"), F.countDistinct("user_id").alias("users"),
-                  F.sum("uplift").alias("uplift"), F.sum("cost").alias("cost")]
-    columns = sorted({b["column"] for b in plan.budgets})
-    aggregates += [F.sum(c).alias(f"spend_{i}") for i, c in enumerate(columns)]
-    row = allocation.agg(*aggregates).collect()[0]
     spend = []
     for b in plan.budgets:
-        s = float(row[f"spend_{columns.index(b['column'])}"] or 0.0)
+        s = sums[b["column"]]
         spend.append(s)
         if s > b["limit"] + TOLERANCE * max(1.0, abs(b["limit"])):
             violations.append(f"budget '{b['name']}' spends {s} > {b['limit']}")
-    uplift = float(row["uplift"] or 0.0)
-    cost = float(row["cost"] or 0.0)
+    uplift, cost = sums["uplift"], sums["cost"]
     if plan.min_roi is not None and uplift < plan.min_roi * cost - TOLERANCE * max(1.0, abs(plan.min_roi * cost)):
         violations.append(f"min_roi: uplift {uplift} < {plan.min_roi} x cost {cost}")
-    per_user = allocation.groupBy("user_id").agg(F.count(F.lit(1)).alias("n"), F.countDistinct("coupon_id").alias("d"))
-    worst = per_user.agg(F.max("n").alias("n"), F.min(F.col("n") - F.col("d")).alias("rep"), F.max(F.col("n") - F.col("d")).alias("dup")).collect()[0]
-    if worst["n"] is not None and worst["n"] > plan.max_per_user:
-        violations.append(f"a user receives {worst['n']} > max_per_user {plan.max_per_user}")
-    if worst["dup"] is not None and worst["dup"] > 0:
+    most = max([p["most"] or 0 for p in parts], default=0)
+    if most > plan.max_per_user:
+        violations.append(f"a user receives {most} > max_per_user {plan.max_per_user}")
+    if sum(p["repeats"] or 0 for p in parts):
         violations.append("a (user, coupon) pair is assigned twice")
-    per_coupon = {str(r["coupon_id"]): int(r["n"]) for r in allocation.groupBy("coupon_id").agg(F.count(F.lit(1)).alias("n")).collect()}
+    per_coupon, per_channel = {}, {}
+    for p in parts:
+        for c, n in p["coupons"].items():
+            per_coupon[c] = per_coupon.get(c, 0) + n
+        for h, n in p["channels"].items():
+            per_channel[h] = per_channel.get(h, 0) + n
+        for h, n in p["channel_most"].items():
+            if n > plan.channel_caps[h]:
+                violations.append(f"a user receives {n} > {plan.channel_caps[h]} of channel '{h}'")
     for c, cap in plan.coupon_caps.items():
         if per_coupon.get(c, 0) > cap:
             violations.append(f"coupon '{c}' goes to {per_coupon[c]} > {cap} users")
-    per_channel = None
-    if plan.has_channel:
-        per_channel = {str(r["channel"]): int(r["n"]) for r in
-                       allocation.where(F.col("channel").isNotNull()).groupBy("channel").agg(F.count(F.lit(1)).alias("n")).collect()}
-        if plan.channel_caps:
-            capped = allocation.where(F.col("channel").isin(list(plan.channel_caps)))
-            for r in capped.groupBy("user_id", "channel").agg(F.count(F.lit(1)).alias("n")) \
-                    .groupBy("channel").agg(F.max("n").alias("n")).collect():
-                if r["n"] > plan.channel_caps[str(r["channel"])]:
-                    violations.append(f"a user receives {r['n']} > {plan.channel_caps[str(r['channel'])]} of channel '{r['channel']}'")
     return {"feasible": not violations, "violations": violations, "spend": spend, "total_cost": cost,
-            "users_reached": int(row["users"]), "per_coupon": per_coupon, "per_channel": per_channel, "uplift": uplift}
+            "users_reached": sum(p["users"] for p in parts), "per_coupon": dict(sorted(per_coupon.items())),
+            "per_channel": dict(sorted(per_channel.items())) if has_channel else None, "uplift": uplift}
