@@ -406,8 +406,7 @@ def _recover(rounds, plan, m, say):
                  "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
         return parts, state
 
-    sent_room = np.full(k, np.inf)
-    parts, state = run(("moves", sent_room.tolist()))
+    parts, state = run()
     first = state
     for _ in range(4):
         excess = np.maximum(0.0, state["consumption"] - limits)
@@ -425,7 +424,11 @@ def _recover(rounds, plan, m, say):
                 break
         steps.append(("repair", excess.tolist(), through))
         say(f"repair: drop through bucket {through}")
-        parts, state = run(("moves", sent_room.tolist()))
+        parts, state = run()
+    # A user's move is its best among those that fit the room (greedy-marginal's rule), so each
+    # round is sent the room it will meet: the driver knows it from what it accepted.
+    sent_room = limits - state["consumption"]
+    parts, state = run(("moves", sent_room.tolist()))
     for _ in range(8):
         room = limits - state["consumption"]
         keys, sums = _merge_buckets([p["moves"] for p in parts], "keys", ["counts", "deltas", "gains"])
@@ -442,6 +445,7 @@ def _recover(rounds, plan, m, say):
             threshold, at = (int(keys[g][0]), int(keys[g][1])), g
             break
         explicit = set()
+        accepted = cumulative.copy()
         if at is not None and sums["counts"][at] <= EXACT_LIMIT:
             exact_parts, _ = run(("exact_moves", sent_room.tolist(), threshold))
             moves = [mv for p in exact_parts for mv in p["exact"]]
@@ -452,12 +456,13 @@ def _recover(rounds, plan, m, say):
                 delta = np.asarray(delta)
                 if (delta <= left).all():
                     left = left - delta
+                    accepted = accepted + delta
                     explicit.add(ident)
         taken_above = at is None or at != order[0]
         if not taken_above and not explicit:
             break
         steps.append(("fill", sent_room.tolist(), threshold, explicit))
-        sent_room = room
+        sent_room = room - accepted
         parts, state = run(("moves", sent_room.tolist()))
         say(f"fill: objective {state['uplift']:.10g}")
     state["value_parts"] = first["parts"]

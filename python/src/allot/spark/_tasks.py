@@ -72,7 +72,6 @@ class Replay:
         self.chosen = chosen.copy()
         self.weight = part.weights()
         self.coefficients = [part.coefficients(i) for i in range(part.k)]
-        self.user_of = np.repeat(np.arange(part.users), np.diff(part.user_start)) if part.rows else np.empty(0, np.int64)
         for step in recovery["steps"]:
             if step[0] == "repair":
                 self.repair(step[1], step[2])
