@@ -101,6 +101,12 @@ def main():
     seconds = time.time() - t
     out["spark"] = {"seconds": seconds, "objective": result.objective, "bound": result.bound, "gap": result.gap,
                     "rounds": result.rounds, "prices": result.shadow_prices, "progress": times}
+    if result.bounds:
+        # the first round whose best bound is within 1e-3 / 1e-4 of the recovered objective
+        best = np.minimum.accumulate(result.bounds)
+        for target in (1e-3, 1e-4):
+            within = np.flatnonzero((best - result.objective) / best <= target)
+            out["spark"][f"rounds_to_{target:g}"] = int(within[0]) + 1 if len(within) else None
     if "single" in out:
         out["ratio"] = seconds / out["single"]["seconds"]
         out["objective_rel_diff"] = abs(result.objective - out["single"]["objective"]) / out["single"]["objective"]

@@ -29,6 +29,8 @@ def main(argv=None):
     from .. import InputError, SolveError
     from . import solve
 
+    # Inside a running application (e.g. a notebook or a test), reuse its session and leave it running.
+    own = SparkSession.getActiveSession() is None
     builder = SparkSession.builder.appName("allot.spark")
     if args.master:
         builder = builder.master(args.master)
@@ -63,7 +65,8 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 3
     finally:
-        spark.stop()
+        if own:
+            spark.stop()
 
 
 if __name__ == "__main__":

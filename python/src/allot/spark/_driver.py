@@ -33,8 +33,10 @@ class Result:
     bound: float
     gap: float
     shadow_prices: dict = field(default_factory=dict)
-    #: Spark jobs over the scores: "dual" (multiplier search), "recovery", "verification".
+    #: Spark jobs over the scores: "check", "dual" (multiplier search), "recover", "verification".
     rounds: dict = field(default_factory=dict)
+    #: The dual value after each coordinate-descent round (several constraints).
+    bounds: list = field(default_factory=list)
 
 
 def _spec_dict(spec):
@@ -280,12 +282,12 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
 
     notes = []
     m = np.zeros(k)
-    best_bound, best_m = math.inf, m.copy()
+    best_bound, best_m, bounds = math.inf, m.copy(), []
     if k == 1:
         m, best_bound = _exact_single(rounds, limits[0], say)
         best_m = m.copy()
     elif k > 1:
-        best_bound, best_m, primal = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation, say)
+        best_bound, best_m, bounds = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation, say)
     # Recovery at the best multipliers.
     steps, state = _recover(rounds, plan, best_m, say)
     if k == 1:
@@ -323,7 +325,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
         del summary["shadow_prices"]
     data.unpersist()
     return Result(allocation=allocation, summary=summary, objective=objective, bound=upper, gap=rel_gap,
-                  shadow_prices=prices, rounds=dict(counts))
+                  shadow_prices=prices, rounds=dict(counts), bounds=bounds)
 
 
 def _exact_single(rounds, limit, say):
@@ -360,11 +362,13 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, say):
     limits = plan.limits
     m = np.zeros(k)
     best = (math.inf, m.copy())
+    bounds = []
     for r in range(max_rounds):
         parts = rounds.run("dual", {"m": m.tolist(), "steps": [(i, 0.0, math.inf, COARSE_SHIFT) for i in range(k)]})
         bound = math.fsum([p["value"] for p in parts]) + float(np.dot(m, limits))
         if bound < best[0]:
             best = (bound, m.copy())
+        bounds.append(bound)
         target = np.zeros(k)
         for i in range(k):
             at_hi = math.fsum([p["steps"][i]["at_hi"] for p in parts])
@@ -382,7 +386,7 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, say):
         say(f"round {r + 1}: bound {bound:.10g}")
         if r >= 2 and abs(bound - best[0]) <= 1e-9 * abs(best[0]) and np.allclose(target, m, rtol=1e-6):
             break
-    return best[0], best[1], None
+    return best[0], best[1], bounds
 
 
 def _recover(rounds, plan, m, say):
