@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "Allot", targets: ["Allot"]),
         .library(name: "AllotCore", targets: ["AllotCore"]),
         .executable(name: "allot", targets: ["allot"]),
+        // The C ABI (Sources/AllotC/include/allot.h), loaded by the Python package.
+        .library(name: "AllotC", type: .dynamic, targets: ["AllotC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +49,12 @@ let package = Package(
                 "Allot", "AllotZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(
+            name: "AllotC",
+            dependencies: ["Allot"],
+            exclude: ["include"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "AllotTestSupport",

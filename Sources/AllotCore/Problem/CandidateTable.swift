@@ -141,6 +141,8 @@ struct CandidateTableBuilder {
     let source: String
     let columnNames: [String]
     let hasChannel: Bool
+    /// Rows are numbered from 0 by position in a caller's table (`ColumnarScores`), not by line.
+    var numbersRowsFromZero = false
     var rowUser: [Int32] = []
     var rowCoupon: [Int32] = []
     var rowChannel: [Int32] = []
@@ -212,6 +214,11 @@ struct CandidateTableBuilder {
     ///
     /// - Complexity: O(n + users + coupons).
     consuming func build() throws -> CandidateTable {
+        try buildKeepingRows().table
+    }
+
+    /// `build()`, also returning the line (or row) each candidate of the table came from.
+    mutating func buildKeepingRows() throws -> (table: CandidateTable, rows: [Int32]) {
         let n = rowUser.count
         let users = userIDs.count
         var grouped = true
@@ -250,6 +257,9 @@ struct CandidateTableBuilder {
                 if stamp[c] == Int32(u) {
                     let line = Int(rowLine[j])
                     let first = Int(rowLine[firstAt[c]])
+                    if numbersRowsFromZero {
+                        throw InputError(file: source, "row \(line): duplicate row for user '\(userIDs[u])' and coupon '\(couponIDs[c])' (first at row \(first))")
+                    }
                     let word = source == "candidates" ? "row" : "line"
                     throw InputError(file: source, line: line, column: 1,
                                      "duplicate row for user '\(userIDs[u])' and coupon '\(couponIDs[c])' (first at \(word) \(first))")
@@ -258,9 +268,10 @@ struct CandidateTableBuilder {
                 firstAt[c] = j
             }
         }
-        return CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames,
-                              userStart: userStart, coupon: rowCoupon, channel: rowChannel, uplift: uplift,
-                              columnNames: columnNames, columns: columns)
+        let table = CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames,
+                                   userStart: userStart, coupon: rowCoupon, channel: rowChannel, uplift: uplift,
+                                   columnNames: columnNames, columns: columns)
+        return (table, rowLine)
     }
 
     private func permuted<T>(_ values: [T], _ position: [Int]) -> [T] {

@@ -28,11 +28,15 @@ public enum ProblemLoader {
             }
         }
         if let f = overrides.maxPerUser { spec.maxPerUser = f }
-        let header = try ScoresFile.header(of: scores)
-        for b in spec.budgets where !header.contains(b.column) {
-            throw InputError(file: specName, "budget '\(b.name)' names column '\(b.column)', which \(scores.name) does not have (columns: \(header.joined(separator: ",")))")
-        }
+        try checkBudgetColumns(spec, header: try ScoresFile.header(of: scores), scoresName: scores.name, specName: specName)
         let table = try ScoresFile.read(scores, extraColumns: spec.extraColumns, progress: progress)
         return try Problem(candidates: table, spec: spec, specName: specName)
+    }
+
+    /// Checks that every budget names a column of the scores.
+    package static func checkBudgetColumns(_ spec: AllocationSpec, header: [String], scoresName: String, specName: String) throws {
+        for b in spec.budgets where !header.contains(b.column) {
+            throw InputError(file: specName, "budget '\(b.name)' names column '\(b.column)', which \(scoresName) does not have (columns: \(header.joined(separator: ",")))")
+        }
     }
 }

@@ -1,0 +1,581 @@
+// The C ABI declared in include/allot.h. Every exported function checks its arguments, catches
+// every thrown error and records it for allot_last_error_*(): nothing here may end the host.
+
+import Allot
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let abiVersion: UInt32 = 1
+let libraryVersion = StaticCString("0.1.0")
+
+// MARK: - Errors
+
+enum ErrorCode: Int32 {
+    case ok = 0, input = 1, solve = 2, verification = 3, argument = 4, `internal` = 5
+}
+
+/// An error of the ABI itself (misuse) or a verification failure.
+struct ABIError: Error {
+    var code: ErrorCode
+    var message: String
+}
+
+/// The last error of one thread. Only its own thread touches it (it is reached through a
+/// pthread key), so it needs no lock.
+final class LastError {
+    var code: Int32 = 0
+    var message = CString("")
+}
+
+/// The key of each thread's `LastError`; the destructor releases it when the thread exits.
+let lastErrorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+        if let pointer { Unmanaged<LastError>.fromOpaque(pointer).release() }
+    }
+    return key
+}()
+
+func threadLastError() -> LastError {
+    if let pointer = pthread_getspecific(lastErrorKey) {
+        return Unmanaged<LastError>.fromOpaque(pointer).takeUnretainedValue()
+    }
+    let record = LastError()
+    pthread_setspecific(lastErrorKey, Unmanaged.passRetained(record).toOpaque())
+    return record
+}
+
+func setLastError(_ code: ErrorCode, _ message: String) {
+    let record = threadLastError()
+    record.code = code.rawValue
+    record.message = CString(message)
+}
+
+func clearLastError() {
+    let record = threadLastError()
+    if record.code != 0 {
+        record.code = 0
+        record.message = CString("")
+    }
+}
+
+/// Runs `body`, turning any thrown error into the thread's last error and `failure`.
+func guarded<T>(_ failure: T, _ body: () throws -> T) -> T {
+    clearLastError()
+    do {
+        return try body()
+    } catch let error as ABIError {
+        setLastError(error.code, error.message)
+    } catch let error as InputError {
+        setLastError(.input, error.description)
+    } catch let error as SolveError {
+        setLastError(.solve, error.description)
+    } catch {
+        setLastError(.internal, "\(error)")
+    }
+    return failure
+}
+
+func argument(_ message: String) -> ABIError { ABIError(code: .argument, message: message) }
+
+// MARK: - Strings
+
+/// A NUL-terminated copy of a string, owned by this object.
+///
+/// `@unchecked Sendable`: the bytes are written once in `init` and never changed; `deinit`
+/// frees them only when no reference (and so no reader) is left.
+final class CString: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<CChar>
+    init(_ s: String) {
+        let bytes = Array(s.utf8)
+        pointer = .allocate(capacity: bytes.count + 1)
+        for (k, b) in bytes.enumerated() { pointer[k] = CChar(bitPattern: b == 0 ? 0x3F : b) }
+        pointer[bytes.count] = 0
+    }
+    deinit { pointer.deallocate() }
+}
+
+/// A string in static storage, for functions that return constant text.
+struct StaticCString: Sendable {
+    let box: CString
+    init(_ s: String) { box = CString(s) }
+}
+
+func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
+    guard let pointer else { throw argument("\(name) is NULL") }
+    guard let s = String(validatingCString: pointer) else { throw argument("\(name) is not valid UTF-8") }
+    return s
+}
+
+/// A dictionary of strings in Arrow's large_string layout, checked once and then read entry by
+/// entry. It only borrows the caller's memory (see the lifetime rules in allot.h), and keeps the
+/// addresses as integers: they are dereferenced only inside a call where the caller vouches for
+/// them.
+struct StringDictionary: Sendable {
+    let count: Int
+    private let offsetsAddress: UInt
+    private let dataAddress: UInt
+    var offsets: UnsafePointer<Int64>? { UnsafePointer(bitPattern: offsetsAddress) }
+    var data: UnsafePointer<UInt8>? { UnsafePointer(bitPattern: dataAddress) }
+
+    init(count: Int64, offsets: UnsafePointer<Int64>?, data: UnsafePointer<UInt8>?, dataLength: Int64, name: String) throws {
+        guard count >= 0 else { throw argument("\(name): count \(count) is negative") }
+        guard let offsets else { throw argument("\(name): offsets is NULL") }
+        guard dataLength >= 0 else { throw argument("\(name): data length \(dataLength) is negative") }
+        if dataLength > 0 && data == nil { throw argument("\(name): data is NULL") }
+        var last: Int64 = 0
+        guard offsets[0] == 0 else { throw argument("\(name): offsets[0] is \(offsets[0]), not 0") }
+        for k in stride(from: 1, through: Int(count), by: 1) {
+            let o = offsets[k]
+            guard o >= last, o <= dataLength else {
+                throw argument("\(name): offsets[\(k)] = \(o) is outside \(last)...\(dataLength)")
+            }
+            last = o
+        }
+        self.count = Int(count)
+        offsetsAddress = UInt(bitPattern: offsets)
+        dataAddress = UInt(bitPattern: data)
+    }
+
+    func entry(_ k: Int) -> String? {
+        guard let offsets, k >= 0, k < count else { return nil }
+        let start = Int(offsets[k])
+        let length = Int(offsets[k + 1]) - start
+        guard length > 0, let data else { return "" }
+        return String(validating: UnsafeBufferPointer(start: data + start, count: length), as: UTF8.self)
+    }
+
+    func strings(_ name: String) throws -> [String] {
+        try (0..<count).map { k in
+            guard let s = entry(k) else { throw argument("\(name): entry \(k) is not valid UTF-8") }
+            return s
+        }
+    }
+}
+
+// MARK: - Handles
+
+/// What a builder has been given: addresses of the caller's arrays (borrowed; see allot.h), kept
+/// as integers and turned back into pointers only inside `allot_builder_build`.
+struct BuilderState: Sendable {
+    /// An id column: codes into a dictionary, or (codes == nil) one string per row.
+    struct Ids: Sendable {
+        var codes: UInt?
+        var rows: Int
+        var strings: StringDictionary
+    }
+    struct Numbers: Sendable {
+        var values: UInt
+        var rows: Int
+    }
+    var ids: [String: Ids] = [:]
+    var numbers: [String: Numbers] = [:]
+}
+
+final class Builder: Sendable {
+    let source: String
+    let spec: AllocationSpec
+    let specName: String
+    let hasChannel: Bool
+    /// "uplift", "cost", then the extra budget columns.
+    let numberColumns: [String]
+    let numberColumnNames: [CString]
+    /// Serialises the calls on one builder; the state holds borrowed pointers, reached only
+    /// under this lock and only while the caller keeps them valid (the ABI's contract).
+    let state: Mutex<BuilderState>
+
+    init(source: String, header: [String], spec: AllocationSpec, specName: String) throws {
+        try ColumnarScores.checkHeader(header, spec: spec, source: source, specName: specName)
+        self.source = source
+        self.spec = spec
+        self.specName = specName
+        hasChannel = header.contains("channel")
+        numberColumns = ["uplift", "cost"] + spec.extraColumns
+        numberColumnNames = numberColumns.map(CString.init)
+        state = Mutex(BuilderState())
+    }
+}
+
+/// A built problem and, per candidate, the caller's row it came from. Immutable.
+final class ProblemHandle: Sendable {
+    let problem: Problem
+    let rows: [Int32]
+    init(problem: Problem, rows: [Int32]) {
+        self.problem = problem
+        self.rows = rows
+    }
+}
+
+/// The outcome of one solve. Immutable.
+final class ResultHandle: Sendable {
+    let rows: [Int64]
+    let objective: Double
+    let upperBound: Double?
+    let gap: Double?
+    let summary: CString
+    let shadowPrices: CString
+    init(rows: [Int64], objective: Double, upperBound: Double?, gap: Double?, summary: CString, shadowPrices: CString) {
+        self.rows = rows
+        self.objective = objective
+        self.upperBound = upperBound
+        self.gap = gap
+        self.summary = summary
+        self.shadowPrices = shadowPrices
+    }
+}
+
+enum Handle: Sendable {
+    case builder(Builder)
+    case problem(ProblemHandle)
+    case result(ResultHandle)
+}
+
+/// The live handles, by number. A handle given to the caller is its number as a pointer:
+/// numbers are never reused, so a freed handle is never mistaken for a live one. The lock is held
+/// only to add, look up or remove one.
+let registry = Mutex<(next: UInt, live: [UInt: Handle])>((1, [:]))
+
+func register(_ handle: Handle) -> OpaquePointer {
+    let number = registry.withLock { state in
+        let number = state.next
+        state.next += 1
+        state.live[number] = handle
+        return number
+    }
+    return OpaquePointer(bitPattern: number)!
+}
+
+func number(of pointer: OpaquePointer) -> UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer))) }
+
+func lookUp(_ pointer: OpaquePointer?, _ kind: String) throws -> Handle {
+    guard let pointer else { throw argument("the \(kind) handle is NULL") }
+    let n = number(of: pointer)
+    guard let handle = registry.withLock({ $0.live[n] }) else {
+        throw argument("\(String(describing: pointer)) is not a live \(kind) handle (freed already, or never made)")
+    }
+    return handle
+}
+
+func builder(_ pointer: OpaquePointer?) throws -> Builder {
+    guard case .builder(let b) = try lookUp(pointer, "builder") else { throw argument("the handle is not a builder") }
+    return b
+}
+
+func problemHandle(_ pointer: OpaquePointer?) throws -> ProblemHandle {
+    guard case .problem(let p) = try lookUp(pointer, "problem") else { throw argument("the handle is not a problem") }
+    return p
+}
+
+func resultHandle(_ pointer: OpaquePointer?) throws -> ResultHandle {
+    guard case .result(let r) = try lookUp(pointer, "result") else { throw argument("the handle is not a result") }
+    return r
+}
+
+func release(_ pointer: OpaquePointer?, _ kind: String, _ matches: (Handle) -> Bool) {
+    guarded(()) {
+        guard let pointer else { return }
+        let n = number(of: pointer)
+        let removed: Handle? = registry.withLock { state in
+            guard let handle = state.live[n], matches(handle) else { return nil }
+            state.live[n] = nil
+            return handle
+        }
+        // The handle's object is released here, outside the lock.
+        if removed == nil { throw argument("\(String(describing: pointer)) is not a live \(kind) handle (freed already, or never made)") }
+    }
+}
+
+// MARK: - Exported functions
+
+@_cdecl("allot_abi_version")
+public func allot_abi_version() -> UInt32 { abiVersion }
+
+@_cdecl("allot_version")
+public func allot_version() -> UnsafePointer<CChar> { UnsafePointer(libraryVersion.box.pointer) }
+
+let methodList = StaticCString(MethodRegistry.standard.names.joined(separator: ","))
+
+@_cdecl("allot_methods")
+public func allot_methods() -> UnsafePointer<CChar> { UnsafePointer(methodList.box.pointer) }
+
+@_cdecl("allot_last_error_code")
+public func allot_last_error_code() -> Int32 { threadLastError().code }
+
+@_cdecl("allot_last_error_message")
+public func allot_last_error_message() -> UnsafePointer<CChar> { UnsafePointer(threadLastError().message.pointer) }
+
+@_cdecl("allot_builder_new")
+public func allot_builder_new(_ source: UnsafePointer<CChar>?,
+                              _ columnCount: Int64, _ columnOffsets: UnsafePointer<Int64>?,
+                              _ columnData: UnsafePointer<UInt8>?, _ columnDataLength: Int64,
+                              _ specJSON: UnsafePointer<CChar>?, _ specName: UnsafePointer<CChar>?) -> OpaquePointer? {
+    guarded(nil) {
+        let source = try string(source, "source")
+        let header = try StringDictionary(count: columnCount, offsets: columnOffsets, data: columnData,
+                                          dataLength: columnDataLength, name: "column names").strings("column names")
+        var spec = AllocationSpec()
+        var name = "spec"
+        if let specName { name = try string(specName, "spec_name") }
+        if let specJSON {
+            spec = try AllocationSpec.parse(InputBytes(name: name, text: try string(specJSON, "spec_json")))
+        }
+        let b = try Builder(source: source, header: header, spec: spec, specName: name)
+        return register(.builder(b))
+    }
+}
+
+@_cdecl("allot_builder_column_count")
+public func allot_builder_column_count(_ b: OpaquePointer?) -> Int64 {
+    guarded(-1) { Int64(try builder(b).numberColumns.count) }
+}
+
+@_cdecl("allot_builder_column_name")
+public func allot_builder_column_name(_ b: OpaquePointer?, _ k: Int64) -> UnsafePointer<CChar>? {
+    guarded(nil) {
+        let b = try builder(b)
+        guard k >= 0, k < b.numberColumnNames.count else { throw argument("column \(k) is outside 0..<\(b.numberColumnNames.count)") }
+        return UnsafePointer(b.numberColumnNames[Int(k)].pointer)
+    }
+}
+
+@_cdecl("allot_builder_set_ids")
+public func allot_builder_set_ids(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?,
+                                  _ codes: UnsafePointer<Int32>?, _ rows: Int64, _ count: Int64, _ offsets: UnsafePointer<Int64>?, _ data: UnsafePointer<UInt8>?,
+                                  _ dataLength: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let b = try builder(b)
+        let column = try idColumn(column, of: b)
+        guard rows >= 0 else { throw argument("\(column): rows is \(rows); it must be >= 0") }
+        if rows > 0 && codes == nil { throw argument("\(column): codes is NULL") }
+        let dictionary = try StringDictionary(count: count, offsets: offsets, data: data, dataLength: dataLength, name: column)
+        let ids = BuilderState.Ids(codes: UInt(bitPattern: codes), rows: Int(rows), strings: dictionary)
+        b.state.withLock { $0.ids[column] = ids }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+@_cdecl("allot_builder_set_strings")
+public func allot_builder_set_strings(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ rows: Int64,
+                                     _ offsets: UnsafePointer<Int64>?, _ data: UnsafePointer<UInt8>?, _ dataLength: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let b = try builder(b)
+        let column = try idColumn(column, of: b)
+        let strings = try StringDictionary(count: rows, offsets: offsets, data: data, dataLength: dataLength, name: column)
+        let ids = BuilderState.Ids(codes: nil, rows: Int(rows), strings: strings)
+        b.state.withLock { $0.ids[column] = ids }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+/// The name of an id column the builder takes.
+func idColumn(_ column: UnsafePointer<CChar>?, of b: Builder) throws -> String {
+    let column = try string(column, "column")
+    guard ["user_id", "coupon_id", "channel"].contains(column) else {
+        throw argument("'\(column)' is not an id column (user_id, coupon_id, channel)")
+    }
+    if column == "channel" && !b.hasChannel { throw argument("the table has no channel column") }
+    return column
+}
+
+@_cdecl("allot_builder_set_numbers")
+public func allot_builder_set_numbers(_ b: OpaquePointer?, _ column: UnsafePointer<CChar>?,
+                                      _ values: UnsafePointer<Double>?, _ rows: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let b = try builder(b)
+        let column = try string(column, "column")
+        guard b.numberColumns.contains(column) else {
+            throw argument("'\(column)' is not a numeric column of this problem (\(b.numberColumns.joined(separator: ", ")))")
+        }
+        guard rows >= 0 else { throw argument("\(column): rows is \(rows); it must be >= 0") }
+        if rows > 0 && values == nil { throw argument("\(column): values is NULL") }
+        let numbers = BuilderState.Numbers(values: UInt(bitPattern: values), rows: Int(rows))
+        b.state.withLock { $0.numbers[column] = numbers }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+@_cdecl("allot_builder_build")
+public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
+    guarded(nil) {
+        let b = try builder(b)
+        let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
+            guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
+            func ids(_ name: String) throws -> ColumnarScores.IDs {
+                guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
+                let strings = given.strings
+                guard let codes = given.codes else {
+                    return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
+                                          data: strings.data))
+                }
+                return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
+                                      count: strings.count, entry: strings.entry))
+            }
+            func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
+                guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
+                return UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.values), count: given.rows)
+            }
+            let consumption = Array(b.numberColumns.dropFirst())
+            return try ColumnarScores.table(
+                source: b.source, rows: n, user: ids("user_id"), coupon: ids("coupon_id"),
+                channel: b.hasChannel ? ids("channel") : nil, uplift: numbers("uplift"),
+                columnNames: consumption, columns: consumption.map(numbers))
+        }
+        let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
+        let handle = ProblemHandle(problem: problem, rows: built.rows)
+        return register(.problem(handle))
+    }
+}
+
+@_cdecl("allot_builder_free")
+public func allot_builder_free(_ b: OpaquePointer?) {
+    release(b, "builder") { if case .builder = $0 { true } else { false } }
+}
+
+@_cdecl("allot_problem_candidates")
+public func allot_problem_candidates(_ p: OpaquePointer?) -> Int64 {
+    guarded(-1) { Int64(try problemHandle(p).problem.candidates.count) }
+}
+
+@_cdecl("allot_problem_free")
+public func allot_problem_free(_ p: OpaquePointer?) {
+    release(p, "problem") { if case .problem = $0 { true } else { false } }
+}
+
+/// Options of `allot_solve`, from its JSON object.
+func solveOptions(_ json: String?) throws -> SolveOptions {
+    var options = SolveOptions()
+    guard let json else { return options }
+    let object: Any
+    do {
+        object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [])
+    } catch {
+        throw argument("options_json is not valid JSON: \(error.localizedDescription)")
+    }
+    guard let map = object as? [String: Any] else { throw argument("options_json must be a JSON object") }
+    func number(_ key: String) throws -> Double {
+        guard let n = map[key] as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else {
+            throw argument("option '\(key)' must be a number")
+        }
+        return n.doubleValue
+    }
+    func whole(_ key: String, atLeast low: Double) throws -> Int {
+        let v = try number(key)
+        guard v.rounded() == v, v >= low, v < 1e15 else { throw argument("option '\(key)' must be a whole number >= \(Int(low))") }
+        return Int(v)
+    }
+    let known = ["gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
+    for key in map.keys.sorted() {
+        switch key {
+        case "threads": options.threads = try whole(key, atLeast: 1)
+        case "seed": options.seed = UInt64(try whole(key, atLeast: 0))
+        case "polish_users": options.polishUsers = try whole(key, atLeast: 1)
+        case "gap":
+            let g = try number(key)
+            guard g > 0 else { throw argument("option 'gap' must be > 0") }
+            options.milp.relativeGap = g
+            options.dual.targetGap = g
+        case "time_limit":
+            let t = try number(key)
+            guard t > 0 else { throw argument("option 'time_limit' must be > 0") }
+            options.milp.timeLimit = t
+        case "verbose":
+            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw argument("option 'verbose' must be true or false") }
+            options.milp.verbose = n.boolValue
+        default:
+            throw argument("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
+        }
+    }
+    return options
+}
+
+/// JSON's `true` and `false` arrive as NSNumber too (as in `AllocationSpec.parse`).
+func isBoolean(_ n: NSNumber) -> Bool {
+    n === NSNumber(value: true) || n === NSNumber(value: false) || String(cString: n.objCType) == "B"
+}
+
+struct ShadowPriceLine: Encodable {
+    var kind: String
+    var name: String
+    var value: Double
+}
+
+@_cdecl("allot_solve")
+public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
+    guarded(nil) {
+        let handle = try problemHandle(p)
+        let name = method == nil ? DualMethod().name : try string(method, "method")
+        guard let method = MethodRegistry.standard.method(named: name) else {
+            throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
+        }
+        let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
+        let problem = handle.problem
+        let solution = try solve(problem, method: method, options: options)
+        let report = Verifier.verify(problem, solution.allocation)
+        guard report.isFeasible else {
+            let violations = report.violations.map(\.description).joined(separator: "; ")
+            throw ABIError(code: .verification, message: "the \(method.name) allocation fails verification: \(violations)")
+        }
+        let summary = Summary(problem: problem, solution: solution, report: report)
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let prices = solution.shadowPrices.map { ShadowPriceLine(kind: $0.kind.rawValue, name: $0.name, value: $0.value) }
+        let pricesJSON = String(decoding: try encoder.encode(prices), as: UTF8.self)
+        let result = ResultHandle(rows: solution.allocation.candidates.map { Int64(handle.rows[$0]) },
+                                  objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
+                                  summary: CString(summary.json()), shadowPrices: CString(pricesJSON))
+        return register(.result(result))
+    }
+}
+
+@_cdecl("allot_result_count")
+public func allot_result_count(_ r: OpaquePointer?) -> Int64 {
+    guarded(-1) { Int64(try resultHandle(r).rows.count) }
+}
+
+@_cdecl("allot_result_copy_rows")
+public func allot_result_copy_rows(_ r: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?, _ capacity: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let rows = try resultHandle(r).rows
+        guard capacity >= rows.count else { throw argument("capacity \(capacity) is below the \(rows.count) rows") }
+        if rows.isEmpty { return ErrorCode.ok.rawValue }
+        guard let out else { throw argument("out is NULL") }
+        rows.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: rows.count) }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+@_cdecl("allot_result_summary_json")
+public func allot_result_summary_json(_ r: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guarded(nil) { UnsafePointer(try resultHandle(r).summary.pointer) }
+}
+
+@_cdecl("allot_result_shadow_prices_json")
+public func allot_result_shadow_prices_json(_ r: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guarded(nil) { UnsafePointer(try resultHandle(r).shadowPrices.pointer) }
+}
+
+@_cdecl("allot_result_objective")
+public func allot_result_objective(_ r: OpaquePointer?) -> Double {
+    guarded(.nan) { try resultHandle(r).objective }
+}
+
+@_cdecl("allot_result_upper_bound")
+public func allot_result_upper_bound(_ r: OpaquePointer?) -> Double {
+    guarded(.nan) { try resultHandle(r).upperBound ?? .nan }
+}
+
+@_cdecl("allot_result_gap")
+public func allot_result_gap(_ r: OpaquePointer?) -> Double {
+    guarded(.nan) { try resultHandle(r).gap ?? .nan }
+}
+
+@_cdecl("allot_result_free")
+public func allot_result_free(_ r: OpaquePointer?) {
+    release(r, "result") { if case .result = $0 { true } else { false } }
+}

@@ -1,0 +1,146 @@
+/*
+ * allot.h: the C ABI of Allot (libAllotC.so), for Python (ctypes) and other hosts.
+ *
+ * Version: ALLOT_ABI_VERSION below; allot_abi_version() returns the version of the loaded
+ * library. Functions are only ever added within a version; a change to an existing signature
+ * or meaning increments the version.
+ *
+ * Errors. No function aborts the host on bad input: every argument is checked. A function that
+ * fails returns NULL (handles), a negative number (counts) or a non-zero code (statuses), and
+ * records a code and a message readable with allot_last_error_code() and
+ * allot_last_error_message() on the SAME thread. The record is per thread, so threads do not
+ * see each other's errors. A successful call clears it. Input messages are the CLI's, with
+ * "row N" (N the 0-based row of the caller's table) in place of a line and column.
+ * Handles are checked against a registry of live handles: a freed, foreign or NULL handle gives
+ * ALLOT_ERR_ARGUMENT, never a crash. (A bug inside the solver that traps would still end the
+ * process, as it ends the CLI; none is known.)
+ *
+ * Threads. Independent handles may be used from different threads at once. A problem is
+ * immutable once built: several threads may solve the same problem at once. No global lock is
+ * held during a solve (the registry's lock is held only to look a handle up). A builder may be
+ * used from one thread at a time (its calls are serialised by its own lock).
+ *
+ * Memory and lifetimes.
+ *  - Arrays given to allot_builder_set_ids(), allot_builder_set_strings() and
+ *    allot_builder_set_numbers() are BORROWED, not copied: they must stay valid and unchanged until allot_builder_build() returns (or the
+ *    builder is freed). After allot_builder_build() returns, Allot holds no pointer into them:
+ *    the problem keeps its own copy, grouped by user.
+ *  - Strings given as arguments are read during the call only.
+ *  - Strings returned by allot_result_*() stay valid until allot_result_free() of that result;
+ *    allot_last_error_message() until the next Allot call on the same thread.
+ *  - Every handle is freed with its own free function; freeing NULL is a no-op.
+ *
+ * Strings of a dictionary (ids, column names) are passed as Arrow lays out a large_string
+ * array: `count` entries, `offsets` of count + 1 int64 values, entry k being the UTF-8 bytes
+ * data[offsets[k] .. offsets[k+1]), `data_length` bytes in all.
+ */
+#ifndef ALLOT_H
+#define ALLOT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ALLOT_ABI_VERSION 1
+
+/* Error codes. */
+#define ALLOT_OK 0
+#define ALLOT_ERR_INPUT 1        /* bad scores or spec: the CLI's exit status 1 */
+#define ALLOT_ERR_SOLVE 2        /* the method failed (e.g. a MILP solver error) */
+#define ALLOT_ERR_VERIFICATION 3 /* the allocation failed the verifier: the CLI's exit status 3 */
+#define ALLOT_ERR_ARGUMENT 4     /* misuse of the ABI: bad handle, NULL pointer, unknown option */
+#define ALLOT_ERR_INTERNAL 5     /* anything else */
+
+typedef struct allot_builder allot_builder;
+typedef struct allot_problem allot_problem;
+typedef struct allot_result allot_result;
+
+uint32_t allot_abi_version(void);
+/* The library's version, e.g. "0.1.0". Static storage. */
+const char *allot_version(void);
+/* The method names allot_solve() accepts, comma separated. Static storage. */
+const char *allot_methods(void);
+
+int32_t allot_last_error_code(void);
+/* "" when the last call on this thread succeeded. */
+const char *allot_last_error_message(void);
+
+/*
+ * Building a problem.
+ *
+ * allot_builder_new() takes the name used in messages (`source`, e.g. a file name), the
+ * table's column names (checked as the CLI checks a scores header: user_id,
+ * coupon_id, uplift and cost required, no repeats, every budget column present) and the spec
+ * as JSON text (NULL for none; `spec_name` names it in messages). It fails with
+ * ALLOT_ERR_INPUT on a bad spec or header.
+ */
+allot_builder *allot_builder_new(const char *source, int64_t column_count, const int64_t *column_offsets,
+                                 const uint8_t *column_data, int64_t column_data_length,
+                                 const char *spec_json, const char *spec_name);
+
+/* The numeric columns the builder needs, in order: "uplift", "cost", then each extra budget
+ * column of the spec. allot_builder_column_name() returns a string valid until the builder is
+ * freed, or NULL when k is out of range. */
+int64_t allot_builder_column_count(const allot_builder *b);
+const char *allot_builder_column_name(const allot_builder *b, int64_t k);
+
+/* A dictionary-encoded id column: "user_id", "coupon_id" (both required) or "channel"
+ * (optional), of `rows` codes. codes[r] in [0, count) indexes the dictionary; -1 is a missing
+ * value (an error for user_id and coupon_id; no channel for channel). The user_id column's
+ * length is the table's row count: every other column must have as many. Borrowed until
+ * allot_builder_build(). Setting a column again replaces it. */
+int32_t allot_builder_set_ids(allot_builder *b, const char *column, const int32_t *codes, int64_t rows,
+                              int64_t count, const int64_t *offsets, const uint8_t *data,
+                              int64_t data_length);
+
+/* An id column given as one string per row (`rows` strings in the large_string layout; a null
+ * row is an empty string). Allot interns them as the CSV reader does. Borrowed until
+ * allot_builder_build(). */
+int32_t allot_builder_set_strings(allot_builder *b, const char *column, int64_t rows,
+                                  const int64_t *offsets, const uint8_t *data, int64_t data_length);
+
+/* A numeric column named by allot_builder_column_name(): `rows` float64 values. Borrowed until
+ * allot_builder_build(). */
+int32_t allot_builder_set_numbers(allot_builder *b, const char *column, const double *values, int64_t rows);
+
+/* Validates every value (finite uplift; finite, non-negative consumption; no repeated
+ * (user, coupon) pair) and resolves the spec. The builder stays usable (e.g. to build again)
+ * and must still be freed. */
+allot_problem *allot_builder_build(allot_builder *b);
+void allot_builder_free(allot_builder *b);
+
+int64_t allot_problem_candidates(const allot_problem *p);
+void allot_problem_free(allot_problem *p);
+
+/*
+ * Solving. `method` is one of allot_methods() (NULL: "dual"). `options_json` is NULL or a JSON
+ * object with any of: "threads" (>= 1), "seed" (>= 0), "gap" (> 0, the target relative gap),
+ * "time_limit" (seconds > 0, exact methods), "polish_users" (>= 1, dual+milp), "verbose"
+ * (bool). The allocation is verified as the CLI verifies it; one that fails gives
+ * ALLOT_ERR_VERIFICATION and no result.
+ */
+allot_result *allot_solve(const allot_problem *p, const char *method, const char *options_json);
+
+/* Number of assignments. */
+int64_t allot_result_count(const allot_result *r);
+/* Copies the rows (0-based, of the builder's table) of the assignments into out, in the order of
+ * the CLI's allocation file. capacity must be >= allot_result_count(r). */
+int32_t allot_result_copy_rows(const allot_result *r, int64_t *out, int64_t capacity);
+/* The CLI's summary JSON (the --summary file), from the library's own encoder. */
+const char *allot_result_summary_json(const allot_result *r);
+/* A JSON array of {"kind": "budget" | "coupon_cap" | "min_roi", "name": ..., "value": ...}. */
+const char *allot_result_shadow_prices_json(const allot_result *r);
+/* Total uplift (recomputed by the verifier), the proven upper bound and the relative gap;
+ * NaN when the method has no bound. */
+double allot_result_objective(const allot_result *r);
+double allot_result_upper_bound(const allot_result *r);
+double allot_result_gap(const allot_result *r);
+void allot_result_free(allot_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ALLOT_H */

@@ -1,0 +1,106 @@
+import AllotCore
+import Testing
+
+/// Columns as a data frame holds them: strings in Arrow's large_string layout.
+private struct StringColumn {
+    var offsets: [Int64] = [0]
+    var data: [UInt8] = []
+    init(_ values: [String]) {
+        for v in values {
+            data += Array(v.utf8)
+            offsets.append(Int64(data.count))
+        }
+    }
+}
+
+private func table(users: [String], coupons: [String], channels: [String]? = nil, uplift: [Double], cost: [Double],
+                   couponDictionary: [String]? = nil, couponCodes: [Int32]? = nil) throws -> (table: CandidateTable, rows: [Int32]) {
+    let u = StringColumn(users), c = StringColumn(coupons), h = StringColumn(channels ?? [])
+    let dictionary = StringColumn(couponDictionary ?? [])
+    return try u.offsets.withUnsafeBufferPointer { uo in
+        try u.data.withUnsafeBufferPointer { ud in
+            try c.offsets.withUnsafeBufferPointer { co in
+                try c.data.withUnsafeBufferPointer { cd in
+                    try h.offsets.withUnsafeBufferPointer { ho in
+                        try h.data.withUnsafeBufferPointer { hd in
+                            try dictionary.offsets.withUnsafeBufferPointer { dofs in
+                                try dictionary.data.withUnsafeBufferPointer { dd in
+                                    try (couponCodes ?? []).withUnsafeBufferPointer { codes in
+                                        try uplift.withUnsafeBufferPointer { up in
+                                            try cost.withUnsafeBufferPointer { cs in
+                                                let coupon: ColumnarScores.IDs = couponCodes == nil
+                                                    ? .strings(.init(offsets: co, data: cd.baseAddress))
+                                                    : .encoded(.init(codes: codes, count: couponDictionary!.count) { k in
+                                                        let s = Int(dofs[k]), e = Int(dofs[k + 1])
+                                                        return String(decoding: UnsafeBufferPointer(rebasing: dd[s..<e]), as: UTF8.self)
+                                                    })
+                                                return try ColumnarScores.table(
+                                                    source: "frame", rows: users.count,
+                                                    user: .strings(.init(offsets: uo, data: ud.baseAddress)), coupon: coupon,
+                                                    channel: channels == nil ? nil : .strings(.init(offsets: ho, data: hd.baseAddress)),
+                                                    uplift: up, columnNames: ["cost"], columns: [cs])
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+private func message(_ body: () throws -> Any) -> String? {
+    do { _ = try body(); return nil } catch { return "\(error)" }
+}
+
+@Suite struct ColumnarScoresTests {
+    @Test func sameTableAsTheCSVReaderWithTheRowOfEachCandidate() throws {
+        let csv = try ScoresFile.read(InputBytes(name: "s.csv", text: """
+            user_id,coupon_id,uplift,cost,channel
+            b,c1,1.5,2,push
+            a,c2,-3,0,email
+            b,c2,4e1,1.25,
+            a,c1,0.5,3,push
+
+            """))
+        let (t, rows) = try table(users: ["b", "a", "b", "a"], coupons: ["c1", "c2", "c2", "c1"],
+                                  channels: ["push", "email", " ", "push"], uplift: [1.5, -3, 40, 0.5], cost: [2, 0, 1.25, 3])
+        #expect(t.userIDs == csv.userIDs && t.couponIDs == csv.couponIDs && t.channelNames == csv.channelNames)
+        #expect(t.userStart == csv.userStart && t.coupon == csv.coupon && t.channel == csv.channel)
+        #expect(t.uplift == csv.uplift && t.columns == csv.columns)
+        #expect(rows == [0, 2, 1, 3])
+    }
+
+    @Test func dictionaryCodesAreRenumberedByFirstAppearanceAndUnusedEntriesDropped() throws {
+        let (t, _) = try table(users: ["u1", "u1", "u2"], coupons: [], uplift: [1, 2, 3], cost: [1, 1, 1],
+                               couponDictionary: ["unused", "c9", "c1", "c9"], couponCodes: [2, 1, 3])
+        #expect(t.couponIDs == ["c1", "c9"])
+        #expect(t.coupon == [0, 1, 1])  // equal strings in the dictionary are one coupon
+    }
+
+    @Test func valueErrorsCarryTheCSVReadersWordsAndTheRow() {
+        #expect(message { try table(users: ["u", "u"], coupons: ["a", "b"], uplift: [1, 2], cost: [1, -2]) }
+            == "frame: row 1: cost must be >= 0, got -2.0")
+        #expect(message { try table(users: ["u", "u"], coupons: ["a", "b"], uplift: [.nan, 2], cost: [1, 2]) }
+            == "frame: row 0: 'nan' in column 'uplift' is not a finite number")
+        #expect(message { try table(users: ["u", "v", "u"], coupons: ["a", "a", "a"], uplift: [1, 2, 3], cost: [1, 2, 3]) }
+            == "frame: row 2: duplicate row for user 'u' and coupon 'a' (first at row 0)")
+        #expect(message { try table(users: ["u", ""], coupons: ["a", "a"], uplift: [1, 2], cost: [1, 2]) }
+            == "frame: row 1: empty user_id")
+        #expect(message { try table(users: ["u"], coupons: [], uplift: [1], cost: [1], couponDictionary: ["a"], couponCodes: [4]) }
+            == "frame: row 0: coupon_id code 4 is outside the dictionary of 1 entries")
+        #expect(message { try table(users: ["u", "v"], coupons: ["a", "a"], uplift: [1, 2], cost: [1]) }
+            == "frame: column 'cost' has 1 values for 2 rows")
+    }
+
+    @Test func headerChecksAreTheCLIs() {
+        let spec = AllocationSpec(budgets: [.init(name: "sms", column: "sms_units", limit: 3)])
+        #expect(message { try ColumnarScores.checkHeader(["user_id", "coupon_id", "uplift"], spec: AllocationSpec(), source: "frame", specName: "spec") }
+            == "frame: missing required column 'cost' in the header (found: user_id,coupon_id,uplift)")
+        #expect(message { try ColumnarScores.checkHeader(["user_id", "coupon_id", "uplift", "cost"], spec: spec, source: "frame", specName: "spec") }
+            == "spec: budget 'sms' names column 'sms_units', which frame does not have (columns: user_id,coupon_id,uplift,cost)")
+    }
+}

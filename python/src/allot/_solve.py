@@ -1,0 +1,427 @@
+"""allot.solve: scores from pandas, pyarrow, Parquet or CSV to Allot's C ABI and back.
+
+Id columns go over as Arrow string buffers (one string per row), which the library interns as its
+CSV reader does; a column that is already dictionary-encoded (a pandas categorical, an Arrow
+dictionary array, e.g. Parquet read with read_dictionary) goes over as int32 codes plus its
+dictionary instead. docs/benchmarks.md compares the two. Numbers go over as float64 arrays that
+the library borrows for the duration of the build: a float64 column without nulls reaches Swift
+without being copied in Python. Every check of values (finite uplift, non-negative costs,
+repeated (user, coupon) pairs) and of the spec is the library's own, so the messages are the CLI's.
+"""
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _native
+from ._native import AllotError, InputError, encode
+
+ID_COLUMNS = ("user_id", "coupon_id")
+
+
+@dataclass
+class Result:
+    """The outcome of `allot.solve`."""
+
+    #: One row per assignment: user_id, coupon_id, uplift, cost, in the CLI's allocation-file order.
+    allocation: pd.DataFrame
+    #: The CLI's summary JSON (`allot solve --summary`), as a dict.
+    summary: dict
+    #: Total uplift of the allocation (recomputed by the verifier).
+    objective: float
+    #: A proven upper bound on the optimum, or None when the method has none.
+    bound: float | None
+    #: (bound - objective) / bound, or None.
+    gap: float | None
+    #: Value of one more unit of each relaxed constraint, keyed "kind:name" as in the summary.
+    shadow_prices: dict = field(default_factory=dict)
+    #: For each assignment, its row (0-based position) in the scores.
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def write(self, allocation_path, summary_path=None):
+        """Writes the allocation (Parquet for .parquet/.pq, else CSV) and the summary JSON. Each file
+        is written to a temporary file beside it and renamed: none is left half-written."""
+        path = Path(allocation_path)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            _atomic(path, lambda tmp: self.allocation.to_parquet(tmp, index=False))
+        else:
+            _atomic(path, lambda tmp: self.allocation.to_csv(tmp, index=False, lineterminator="\n"))
+        if summary_path is not None:
+            text = json.dumps(self.summary, indent=2, sort_keys=True) + "\n"
+            _atomic(Path(summary_path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _atomic(path: Path, write):
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, **options) -> Result:
+    """Chooses which incentive each user gets.
+
+    scores: a pandas DataFrame, a pyarrow Table, or the path of a Parquet (.parquet, .pq) or CSV
+        file, with columns user_id, coupon_id, uplift, cost, optional channel, and any extra
+        budget columns the spec names.
+    spec: a dict as in the spec JSON (docs/file-formats.md), the path of a spec file, or None.
+    method: an Allot method (`allot.methods()`), "dual" by default.
+    budget, max_per_user: as the CLI's --budget and --max-per-user.
+    options: threads, seed, gap, time_limit, polish_users, verbose (as the CLI's options).
+
+    Raises InputError for bad scores or spec, SolveError when the method fails.
+    """
+    lib = _native.lib()
+    spec_json, spec_name = _spec(spec, budget, max_per_user)
+    frame = _Frame.of(scores)
+    header = _Strings(frame.columns)
+    builder = _native.handle(lib.allot_builder_new(
+        encode(frame.name), header.count, header.offsets, header.data, header.length,
+        None if spec_json is None else encode(spec_json), encode(spec_name)))
+    keep = []  # every array the builder borrows, alive until the build returns
+    try:
+        numbers = [lib.allot_builder_column_name(builder, k).decode()
+                   for k in range(lib.allot_builder_column_count(builder))]
+        frame.load(list(ID_COLUMNS) + (["channel"] if "channel" in frame.columns else []) + numbers)
+        for name in ID_COLUMNS + (("channel",) if "channel" in frame.columns else ()):
+            codes, strings = frame.ids(name)
+            strings = _Strings.arrow(strings)
+            keep += [codes, strings]
+            if codes is None:
+                _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
+                                                            strings.data, strings.length))
+            else:
+                _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
+                                                        strings.offsets, strings.data, strings.length))
+        values = {}
+        for name in numbers:
+            values[name] = frame.numbers(name)
+            _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
+        problem = _native.handle(lib.allot_builder_build(builder))
+    finally:
+        lib.allot_builder_free(builder)
+        del keep
+    try:
+        options_json = json.dumps(options) if options else None
+        result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
+    finally:
+        lib.allot_problem_free(problem)
+    try:
+        rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
+        _native.check(lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)))
+        summary = json.loads(lib.allot_result_summary_json(result))
+        prices = json.loads(lib.allot_result_shadow_prices_json(result))
+        objective = lib.allot_result_objective(result)
+        bound = lib.allot_result_upper_bound(result)
+        gap = lib.allot_result_gap(result)
+    finally:
+        lib.allot_result_free(result)
+    allocation = frame.take(rows)
+    allocation["uplift"] = values["uplift"][rows]
+    allocation["cost"] = values["cost"][rows]
+    return Result(allocation=allocation, summary=summary, objective=objective,
+                  bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
+                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
+
+
+def methods() -> list[str]:
+    """The method names `solve` accepts."""
+    return _native.lib().allot_methods().decode().split(",")
+
+
+def _spec(spec, budget, max_per_user):
+    """The spec as JSON text and the name its messages use."""
+    name = "spec"
+    text = None
+    if spec is None:
+        value = {}
+    elif isinstance(spec, Mapping):
+        value = dict(spec)
+    elif isinstance(spec, (str, os.PathLike)):
+        name = os.fspath(spec)
+        try:
+            text = Path(spec).read_bytes().decode("utf-8", "surrogateescape")
+        except OSError as error:
+            raise InputError(f"{name}: cannot read: {error.strerror}", _native.ERR_INPUT) from None
+        value = None
+    else:
+        raise TypeError(f"spec must be a dict, a path or None, not {type(spec).__name__}")
+    if budget is not None or max_per_user is not None:
+        if value is None:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return text, name  # the library reports the malformed JSON
+            if not isinstance(value, dict):
+                return text, name
+        value = dict(value)
+        if budget is not None:
+            budgets = [dict(b) if isinstance(b, Mapping) else b for b in value.get("budgets", [])]
+            on_cost = [b for b in budgets if isinstance(b, dict) and b.get("column", "cost") == "cost"]
+            if on_cost:
+                on_cost[0]["limit"] = budget
+            else:
+                budgets.insert(0, {"name": "budget", "column": "cost", "limit": budget})
+            value["budgets"] = budgets
+        if max_per_user is not None:
+            value["max_per_user"] = max_per_user
+        text = None
+    if text is not None:
+        return text, name
+    try:
+        return json.dumps(value), name
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name}: {error}", _native.ERR_INPUT) from None
+
+
+class _Strings:
+    """Strings in Arrow's large_string layout, as the C ABI takes them."""
+
+    def __init__(self, names):
+        encoded = [encode(n) for n in names]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        self._offsets = offsets
+        self._data = b"".join(encoded)
+        self.count = len(encoded)
+        self.offsets = offsets.ctypes.data
+        self._buffer = np.frombuffer(self._data, dtype=np.uint8) if self._data else None
+        self.data = self._buffer.ctypes.data if self._data else None
+        self.length = len(self._data)
+
+    @classmethod
+    def arrow(cls, array: pa.Array):
+        """Borrows the buffers of an Arrow string array (cast to large_string)."""
+        array = array.cast(pa.large_string())
+        self = cls.__new__(cls)
+        self._array = array  # keeps the buffers alive
+        _, offsets_buffer, data_buffer = array.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset: array.offset + len(array) + 1]
+        base = int(offsets[0]) if len(offsets) else 0
+        if base != 0:
+            offsets = offsets - base
+        if len(offsets) == 0:
+            offsets = np.zeros(1, dtype=np.int64)
+        self._offsets = offsets
+        self.count = len(array)
+        self.offsets = offsets.ctypes.data
+        self.length = int(offsets[-1])
+        self.data = data_buffer.address + base if data_buffer is not None and self.length > 0 else None
+        return self
+
+
+class _Frame:
+    """The scores, whatever they came as: column names, and columns read on demand."""
+
+    name: str
+    columns: list
+    #: per id column: (codes or None, the values they index or the values themselves)
+    combined: dict
+
+    @staticmethod
+    def of(scores):
+        if isinstance(scores, pd.DataFrame):
+            return _PandasFrame(scores)
+        if isinstance(scores, pa.Table):
+            return _ArrowFrame("<Table>", scores)
+        if isinstance(scores, (str, os.PathLike)):
+            path = os.fspath(scores)
+            if not Path(path).is_file():
+                raise InputError(f"{path}: cannot read: no such file", _native.ERR_INPUT)
+            if path.lower().endswith((".parquet", ".pq")):
+                return _ParquetFrame(path)
+            return _CSVFrame(path)
+        raise TypeError(f"scores must be a pandas DataFrame, a pyarrow Table or a path, not {type(scores).__name__}")
+
+    def load(self, names):
+        """Reads the named columns (those the problem needs)."""
+
+    def column(self, name) -> pa.ChunkedArray:
+        raise NotImplementedError
+
+    def ids(self, name):
+        """(int32 codes with -1 for missing, their dictionary) for a dictionary column, else
+        (None, one string per row). Keeps the column, combined, for `take`."""
+        column = self.column(name)
+        if pa.types.is_dictionary(column.type):
+            if column.num_chunks != 1:
+                column = pa.table({"c": column}).unify_dictionaries()["c"]
+                dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
+                indices = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type).combine_chunks()
+            else:
+                dictionary, indices = column.chunk(0).dictionary, column.chunk(0).indices
+            codes = np.ascontiguousarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False))
+            self.combined[name] = (codes, dictionary)
+            if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+                dictionary = dictionary.cast(pa.string())
+            return codes, dictionary
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        self.combined[name] = (None, array)
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = array.cast(pa.string())
+        if array.null_count:  # a null's bytes are unspecified in Arrow: make them empty
+            array = pc.fill_null(array, "")
+        return None, array
+
+    def numbers(self, name) -> np.ndarray:
+        """A float64 array; raises InputError, with the CLI's wording, for anything but numbers."""
+        column = self.column(name)
+        if column.num_chunks != 1:
+            column = column.combine_chunks() if len(column) else pa.array([], column.type)
+        else:
+            column = column.chunk(0)
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.dictionary_decode()
+            kind = column.type
+        if column.null_count:
+            row = int(pc.index(pc.is_null(column), True).as_py())
+            raise self._error(row, f"empty value in column '{name}'")
+        if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+            array = column.cast(pa.float64()) if kind != pa.float64() else column
+            return np.ascontiguousarray(array.to_numpy(zero_copy_only=False))
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            try:
+                return np.ascontiguousarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                for row, text in enumerate(column.to_pylist()):
+                    if not _is_number(text):
+                        raise self._error(row, f"'{text[:40]}' in column '{name}' is not a number") from None
+                raise
+        first = column[0].as_py() if len(column) else None
+        raise self._error(0, f"'{first}' in column '{name}' is not a number (the column holds {kind})")
+
+    def take(self, rows) -> pd.DataFrame:
+        """user_id and coupon_id of the given rows, with the input's types."""
+        out = {}
+        for name in ID_COLUMNS:
+            codes, values = self.combined[name]
+            out[name] = values.take(pa.array(rows if codes is None else codes[rows])).to_pandas()
+        return pd.DataFrame(out)
+
+    def _error(self, row, message):
+        return InputError(f"{self.name}: row {row}: {message}", _native.ERR_INPUT)
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+class _ArrowFrame(_Frame):
+    def __init__(self, name, table: pa.Table):
+        self.name = name
+        self.table = table
+        self.columns = [str(c) for c in table.column_names]
+        self.combined = {}
+
+    def column(self, name):
+        return self.table.column(name)
+
+
+class _ParquetFrame(_ArrowFrame):
+    def __init__(self, path):
+        import pyarrow.parquet as pq
+
+        self.name = path
+        try:
+            self.schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as error:
+            raise InputError(f"{path}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
+        self.columns = list(self.schema.names)
+        self.table = None
+        self.combined = {}
+
+    def load(self, names):
+        import pyarrow.parquet as pq
+
+        try:
+            self.table = pq.read_table(self.name, columns=names)
+        except (OSError, pa.ArrowException) as error:
+            raise InputError(f"{self.name}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
+
+
+class _CSVFrame(_ArrowFrame):
+    def __init__(self, path):
+        self.name = path
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                self.header = next(csv.reader(f), [])
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(f"{path}: cannot read: {error}", _native.ERR_INPUT) from None
+        self.columns = [c.strip(" \t") for c in self.header]
+        self.table = None
+        self.combined = {}
+
+    def load(self, names):
+        import pyarrow.csv as pacsv
+
+        ids = pa.large_string()
+        wanted = {n: raw for n, raw in zip(self.columns, self.header) if n in names}
+        try:
+            self.table = pacsv.read_csv(
+                self.name,
+                read_options=pacsv.ReadOptions(column_names=self.columns, skip_rows=1),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=list(wanted),
+                    column_types={n: ids for n in wanted if n in ("user_id", "coupon_id", "channel")},
+                    strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except (OSError, pa.ArrowException) as error:
+            raise InputError(f"{self.name}: {error}", _native.ERR_INPUT) from None
+
+
+class _PandasFrame(_Frame):
+    def __init__(self, df: pd.DataFrame):
+        self.name = "<DataFrame>"
+        self.df = df
+        self.columns = [str(c) for c in df.columns]
+        self.arrays = {}
+        self.combined = {}
+
+    def column(self, name):
+        if name in self.arrays:
+            return self.arrays[name]
+        series = self.df[self.df.columns[self.columns.index(name)]]
+        dtype = series.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            array = pa.DictionaryArray.from_arrays(pa.array(series.cat.codes.to_numpy(), pa.int32(), mask=series.isna().to_numpy()),
+                                                   pa.array(series.cat.categories.astype(str)))
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+            array = pa.array(series.to_numpy())  # NaN stays NaN: the library reports it
+        elif name in ("user_id", "coupon_id", "channel"):
+            try:
+                array = pa.array(series, from_pandas=True)  # None and NaN become empty ids
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                array = pa.array(series.astype(str))
+        else:
+            try:
+                array = pa.array(series, from_pandas=False)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                for row, value in enumerate(series):
+                    if value is None or (isinstance(value, float) and np.isnan(value)):
+                        raise self._error(row, f"empty value in column '{name}'") from None
+                    if isinstance(value, bool) or not _is_number(value):
+                        raise self._error(row, f"'{value}' in column '{name}' is not a number") from None
+                array = pa.array(pd.to_numeric(series), from_pandas=False)
+        self.arrays[name] = pa.chunked_array([array])
+        return self.arrays[name]
+
+    def take(self, rows):
+        out = self.df[[self.df.columns[self.columns.index(n)] for n in ID_COLUMNS]].iloc[rows].reset_index(drop=True)
+        out.columns = list(ID_COLUMNS)
+        return out

@@ -1,0 +1,567 @@
+"""The driver of allot.spark: the multiplier search, the primal recovery and the verification,
+each round one Spark job over the cached scores (docs/spark.md)."""
+import json
+import math
+import os
+import pickle
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._native import ERR_INPUT, InputError, SolveError
+from ._kernel import COARSE_SHIFT, FINE_SHIFT, bucket_bounds
+
+REQUIRED = ("user_id", "coupon_id", "uplift", "cost")
+#: A bucket with at most this many breakpoints (or moves) is fetched exactly.
+EXACT_LIMIT = 200_000
+#: Verifier tolerance, as the CLI's: s <= L + 1e-9 max(1, |L|).
+TOLERANCE = 1e-9
+
+
+@dataclass
+class Result:
+    """The outcome of `allot.spark.solve`."""
+
+    #: user_id, coupon_id, uplift, cost (and channel when the scores have it), one row per assignment.
+    allocation: object
+    #: The CLI's summary schema, as a dict.
+    summary: dict
+    objective: float
+    bound: float
+    gap: float
+    shadow_prices: dict = field(default_factory=dict)
+    #: Spark jobs over the scores: "check", "dual" (multiplier search), "recover", "verification".
+    rounds: dict = field(default_factory=dict)
+    #: The dual value after each coordinate-descent round (several constraints).
+    bounds: list = field(default_factory=list)
+
+
+def _spec_dict(spec):
+    if spec is None:
+        return {}, "spec"
+    if isinstance(spec, Mapping):
+        return dict(spec), "spec"
+    name = os.fspath(spec)
+    try:
+        return json.loads(Path(name).read_text(encoding="utf-8")), name
+    except OSError as error:
+        raise InputError(f"{name}: cannot read: {error.strerror}", ERR_INPUT) from None
+    except ValueError as error:
+        raise InputError(f"{name}: malformed JSON: {error}", ERR_INPUT) from None
+
+
+class Plan:
+    """The constraints, resolved against what the scores hold."""
+
+    def __init__(self, spec: dict, spec_name: str, columns):
+        def fail(message):
+            return InputError(f"{spec_name}: {message}", ERR_INPUT)
+
+        known = {"budgets", "max_per_user", "coupon_caps", "channel_caps", "min_roi"}
+        for key in sorted(spec):
+            if key not in known:
+                raise fail(f"unknown key '{key}' (known: {', '.join(sorted(known))})")
+        self.budgets = []
+        for b in spec.get("budgets", []):
+            column = b.get("column", "cost")
+            if column not in columns:
+                raise fail(f"budget '{b.get('name')}' names column '{column}', which the scores do not have (columns: {', '.join(columns)})")
+            limit = float(b["limit"])
+            if not (math.isfinite(limit) and limit >= 0):
+                raise fail(f"budget '{b.get('name')}' has limit {limit}; a limit must be a finite number >= 0")
+            self.budgets.append({"name": str(b["name"]), "column": column, "limit": limit})
+        self.max_per_user = int(spec.get("max_per_user", 1))
+        if self.max_per_user < 1:
+            raise fail(f"max_per_user is {self.max_per_user}; it must be at least 1")
+        self.coupon_caps = {str(c): int(v) for c, v in spec.get("coupon_caps", {}).items()}
+        self.channel_caps = {str(c): int(v) for c, v in spec.get("channel_caps", {}).items()}
+        for name, caps in (("coupon_caps", self.coupon_caps), ("channel_caps", self.channel_caps)):
+            for c, v in caps.items():
+                if v < 0:
+                    raise fail(f"{name}['{c}'] is {v}; a cap must be >= 0")
+        self.min_roi = spec.get("min_roi")
+        if self.min_roi is not None:
+            self.min_roi = float(self.min_roi)
+            if not (math.isfinite(self.min_roi) and self.min_roi >= 0):
+                raise fail(f"min_roi is {self.min_roi}; it must be a finite number >= 0")
+        self.has_channel = "channel" in columns
+        self.spec_name = spec_name
+        # Set by resolve(), once the coupons and channels of the scores are known.
+        self.caps, self.zero_coupons, self.channels = [], [], None
+
+    def resolve(self, coupons, channels):
+        for c in sorted(self.coupon_caps):
+            if c not in coupons:
+                raise InputError(f"{self.spec_name}: coupon_caps names coupon '{c}', which is not in the scores", ERR_INPUT)
+        for h in sorted(self.channel_caps):
+            if h not in channels:
+                known = f"channels: {', '.join(sorted(channels))}" if self.has_channel else "the scores have no channel column"
+                raise InputError(f"{self.spec_name}: channel_caps names channel '{h}', which is not in the scores ({known})", ERR_INPUT)
+        # Relaxed coupon caps, by coupon id; a cap of 0 closes the coupon instead.
+        self.caps = [(c, v) for c, v in sorted(self.coupon_caps.items()) if v > 0]
+        self.zero_coupons = [c for c, v in sorted(self.coupon_caps.items()) if v == 0]
+        self.channels = sorted(channels) if self.has_channel else None
+        self.names = [("budget", b["name"]) for b in self.budgets] + [("coupon_cap", c) for c, _ in self.caps] \
+            + ([("min_roi", "min_roi")] if self.min_roi is not None else [])
+        self.limits = np.array([b["limit"] for b in self.budgets] + [float(v) for _, v in self.caps]
+                               + ([0.0] if self.min_roi is not None else []))
+
+    def layout(self):
+        """What the executors need (picklable)."""
+        return {"budgets": self.budgets, "caps": self.caps, "zero_coupons": self.zero_coupons, "channels": self.channels,
+                "channel_caps": self.channel_caps, "max_per_user": self.max_per_user, "min_roi": self.min_roi,
+                "numbers": ["uplift", "cost"] + sorted({b["column"] for b in self.budgets} - {"cost"})}
+
+    @property
+    def k(self):
+        return len(self.limits)
+
+
+class _Rounds:
+    """Runs one task on every partition (mapInArrow) and collects the partitions' results."""
+
+    def __init__(self, data, layout, count):
+        self.data = data
+        self.layout = layout
+        self.counts = count
+        self.spark = data.sparkSession
+
+    def run(self, kind, task):
+        from . import _kernel, _tasks
+
+        layout = self.layout
+        shared = self.spark.sparkContext.broadcast(pickle.dumps(task))
+
+        def per_partition(batches):
+            import pyarrow as pa
+
+            batches = list(batches)
+            if not batches:
+                return
+            table = pa.Table.from_batches(batches)
+            if kind == "check":
+                out = _tasks.check_partition(table, layout)
+            else:
+                part = _kernel.Partition(table, layout)
+                try:
+                    t = pickle.loads(shared.value)
+                    out = _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
+                finally:
+                    part.close()
+            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
+
+        rows = self.data.mapInArrow(per_partition, "out binary").collect()
+        shared.unpersist()
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return [pickle.loads(r.out) for r in rows]
+
+
+def _fsum(values):
+    return math.fsum(values)
+
+
+def _merge_buckets(parts, key_field, value_fields):
+    """Sums per bucket over partitions (exactly rounded: math.fsum per bucket)."""
+    keys = [p[key_field] for p in parts if len(p[key_field])]
+    if not keys:
+        return np.empty((0,) + parts[0][key_field].shape[1:], np.int64) if parts else np.empty(0, np.int64), \
+            {f: [] for f in value_fields}
+    allkeys = np.concatenate(keys)
+    axis = 0 if allkeys.ndim == 1 else None
+    if allkeys.ndim == 1:
+        unique, inverse = np.unique(allkeys, return_inverse=True)
+    else:
+        unique, inverse = np.unique(allkeys, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    out = {}
+    for f in value_fields:
+        values = np.concatenate([np.asarray(p[f], dtype=np.float64) for p in parts if len(p[key_field])])
+        if values.ndim == 1:
+            order = np.lexsort((values, inverse))
+            sums = np.zeros(len(unique))
+            groups = np.split(values[order], np.flatnonzero(np.diff(inverse[order])) + 1)
+            for g, chunk in enumerate(groups):
+                sums[g] = math.fsum(chunk)
+        else:
+            sums = np.zeros((len(unique), values.shape[1]))
+            order = np.argsort(inverse, kind="stable")
+            splits = np.flatnonzero(np.diff(inverse[order])) + 1
+            for c in range(values.shape[1]):
+                column = values[order, c]
+                for g, chunk in enumerate(np.split(column, splits)):
+                    sums[g, c] = math.fsum(np.sort(chunk))
+        out[f] = sums
+    del axis
+    return unique, out
+
+
+def _critical_bucket(keys, drops, room):
+    """Walking buckets from the highest: the first whose cumulative drop exceeds room, with the
+    cumulative drop above it; None when everything fits."""
+    order = np.argsort(keys)[::-1]
+    above = 0.0
+    for b in order:
+        if above + drops[b] > room:
+            return int(keys[b]), above
+        above = math.fsum([above, drops[b]])
+    return None, above
+
+
+def _exact_critical(points, drops, room, lo):
+    """smallestMultiplier on an exact list: the breakpoint where the cumulative drop, in
+    descending order, first exceeds room."""
+    if len(points) == 0:
+        return lo
+    unique, inverse = np.unique(points, return_inverse=True)
+    sums = np.array([math.fsum(drops[inverse == g]) for g in range(len(unique))]) if len(unique) < 5000 else \
+        np.bincount(inverse, weights=drops, minlength=len(unique))
+    cumulative = 0.0
+    for g in range(len(unique) - 1, -1, -1):
+        cumulative += sums[g]
+        if cumulative > room:
+            return float(unique[g])
+    return float(unique[0])
+
+
+def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=None, relaxation=0.5,
+          verify=True, progress=None):
+    """Solves on Spark. df: a Spark DataFrame with user_id, coupon_id, uplift, cost, optional
+    channel and extra budget columns. spec: dict, path of a spec file, or None. gap: the target
+    relative gap with several constraints (one constraint is solved exactly). partitions: how many
+    partitions to hash the users into (default: the DataFrame's). Returns a Result."""
+    if method != "dual":
+        raise ValueError(f"allot.spark supports method 'dual' only, not '{method}'")
+    started = time.time()
+    say = progress or (lambda *_: None)
+    spec_value, spec_name = _spec_dict(spec)
+    columns = list(df.columns)
+    for name in REQUIRED:
+        if name not in columns:
+            raise InputError(f"scores: missing column '{name}' (columns: {', '.join(columns)})", ERR_INPUT)
+    plan = Plan(spec_value, spec_name, columns)
+    from pyspark.sql import functions as F
+
+    wanted = list(REQUIRED) + (["channel"] if plan.has_channel else []) + sorted({b["column"] for b in plan.budgets} - {"cost"})
+    data = df.select(*wanted)
+    for name in ("uplift", "cost", *sorted({b["column"] for b in plan.budgets} - {"cost"})):
+        data = data.withColumn(name, F.col(name).cast("double"))
+    n_parts = partitions or df.rdd.getNumPartitions()
+    data = data.repartition(n_parts, "user_id").sortWithinPartitions("user_id", "coupon_id").cache()
+    counts = {}
+    layout = plan.layout()
+    rounds = _Rounds(data, layout, counts)
+
+    # Round 0: validation, coupons and channels present.
+    checks = rounds.run("check", {})
+    problems = sorted((p for c in checks for p in c["problems"]), key=lambda p: (p[0], p[1], str(p[2])))
+    if problems:
+        data.unpersist()
+        p = problems[0]
+        who = f"user_id {p[2][0]!r}, coupon_id {p[2][1]!r}"
+        if p[0] == "null":
+            raise InputError(f"scores: null value in column '{p[1]}' ({who})", ERR_INPUT)
+        if p[0] == "duplicate":
+            raise InputError(f"scores: repeated (user_id, coupon_id) pair ({who})", ERR_INPUT)
+        rule = "must be finite" if p[1] == "uplift" else "must be a finite number >= 0"
+        raise InputError(f"scores: {p[1]} {rule}, got {p[3]} ({who})", ERR_INPUT)
+    coupons = set().union(*[set(map(str, c["coupons"])) for c in checks]) if checks else set()
+    channels = set().union(*[set(map(str, c["channels"])) for c in checks]) if checks else set()
+    candidates = sum(c["rows"] for c in checks)
+    plan.resolve(coupons, channels)
+    layout = plan.layout()
+    rounds.layout = layout
+    k = plan.k
+    limits = plan.limits
+    say(f"{candidates} candidates, {k} relaxed constraints, {n_parts} partitions")
+
+    def bound_of(parts, m):
+        return math.fsum([p["value"] for p in parts]) + float(np.dot(m, limits))
+
+    notes = []
+    m = np.zeros(k)
+    best_bound, best_m, bounds = math.inf, m.copy(), []
+    if k == 1:
+        m, best_bound = _exact_single(rounds, limits[0], say)
+        best_m = m.copy()
+    elif k > 1:
+        best_bound, best_m, bounds = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation, say)
+    # Recovery at the best multipliers.
+    steps, state = _recover(rounds, plan, best_m, say)
+    if k == 1:
+        best_bound = math.fsum([s["value"] for s in state["value_parts"]]) + float(best_m[0] * limits[0])
+    elif k == 0:
+        best_bound = math.fsum([s["value"] for s in state["value_parts"]])
+    objective = state["uplift"]
+    recovery = {"m": best_m.tolist(), "steps": steps}
+    upper = max(best_bound, objective)
+    rel_gap = max(0.0, upper - objective) / max(abs(upper), 1e-12)
+
+    allocation = _allocation(data, layout, recovery, plan)
+    verification = _verify(allocation, plan) if verify else None
+    counts["verification"] = 1 if verify else 0
+    prices = {f"{kind}:{name}": float(best_m[i]) for i, (kind, name) in enumerate(plan.names)}
+    summary = {
+        "method": "dual", "status": "optimal" if rel_gap <= 1e-12 else "feasible", "objective": objective,
+        "budgets": [{"name": b["name"], "column": b["column"], "spend": verification["spend"][i] if verification else None,
+                     "limit": b["limit"], "shadowPrice": float(best_m[i])} for i, b in enumerate(plan.budgets)],
+        "total_cost": verification["total_cost"] if verification else None,
+        "users_reached": verification["users_reached"] if verification else None,
+        "assignments": state["assignments"],
+        "assignments_per_coupon": verification["per_coupon"] if verification else None,
+        "upper_bound": upper, "relative_gap": rel_gap, "shadow_prices": prices or None,
+        "iterations": counts.get("dual", 0), "notes": notes + [f"spark rounds: {json.dumps(counts, sort_keys=True)}"],
+        "wall_seconds": time.time() - started,
+        "feasible": verification["feasible"] if verification else None,
+    }
+    if plan.has_channel and verification:
+        summary["assignments_per_channel"] = verification["per_channel"]
+    if verification and not verification["feasible"]:
+        summary["violations"] = verification["violations"]
+        raise SolveError("allot.spark: the allocation failed verification: " + "; ".join(verification["violations"]))
+    if summary["shadow_prices"] is None:
+        del summary["shadow_prices"]
+    data.unpersist()
+    return Result(allocation=allocation, summary=summary, objective=objective, bound=upper, gap=rel_gap,
+                  shadow_prices=prices, rounds=dict(counts), bounds=bounds)
+
+
+def _exact_single(rounds, limit, say):
+    """The exact critical multiplier of the one relaxed constraint: a histogram of every
+    breakpoint by bucket, refined until the bucket holding the critical one is listed exactly."""
+    m = np.zeros(1)
+    lo, hi, shift = 0.0, math.inf, COARSE_SHIFT
+    while True:
+        parts = rounds.run("dual", {"m": m.tolist(), "steps": [(0, lo, hi, shift)]})
+        at_hi = math.fsum([p["steps"][0]["at_hi"] for p in parts])
+        room = max(0.0, limit - at_hi)
+        if shift is None:
+            points = np.concatenate([p["steps"][0]["points"] for p in parts])
+            drops = np.concatenate([p["steps"][0]["drops"] for p in parts])
+            λ = _exact_critical(points, drops, room, lo)
+            break
+        keys, sums = _merge_buckets([p["steps"][0] for p in parts], "buckets", ["drops", "counts"])
+        b, _ = _critical_bucket(keys, sums["drops"], room)
+        if b is None:
+            λ = lo  # everything above lo fits: lo is the answer (0 on the first round)
+            break
+        count = float(sums["counts"][np.flatnonzero(keys == b)[0]])
+        lo, hi = bucket_bounds(b, shift)
+        say(f"critical multiplier in ({lo:.17g}, {hi:.17g}], {int(count)} breakpoints")
+        shift = None if count <= EXACT_LIMIT or shift == FINE_SHIFT else FINE_SHIFT
+    return np.array([λ]), math.inf
+
+
+def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, say):
+    """Synchronous coordinate descent (Zhang et al.): each round gives, for every constraint, the
+    histogram of its breakpoints with the others fixed; every multiplier moves `relaxation` of the
+    way to its minimiser (interpolated inside the critical bucket). Keeps the best bound."""
+    k = plan.k
+    limits = plan.limits
+    m = np.zeros(k)
+    best = (math.inf, m.copy())
+    bounds = []
+    for r in range(max_rounds):
+        parts = rounds.run("dual", {"m": m.tolist(), "steps": [(i, 0.0, math.inf, COARSE_SHIFT) for i in range(k)]})
+        bound = math.fsum([p["value"] for p in parts]) + float(np.dot(m, limits))
+        if bound < best[0]:
+            best = (bound, m.copy())
+        bounds.append(bound)
+        target = np.zeros(k)
+        for i in range(k):
+            at_hi = math.fsum([p["steps"][i]["at_hi"] for p in parts])
+            keys, sums = _merge_buckets([p["steps"][i] for p in parts], "buckets", ["drops"])
+            room = limits[i] - at_hi
+            b, above = _critical_bucket(keys, sums["drops"], room)
+            if b is None:
+                target[i] = 0.0
+                continue
+            lo, hi = bucket_bounds(b, COARSE_SHIFT)
+            drop = sums["drops"][np.flatnonzero(keys == b)[0]]
+            fraction = min(1.0, max(0.0, (room - above) / drop)) if drop > 0 else 1.0
+            target[i] = hi - fraction * (hi - lo)
+        m = np.maximum(0.0, m + relaxation * (target - m))
+        say(f"round {r + 1}: bound {bound:.10g}")
+        if r >= 2 and abs(bound - best[0]) <= 1e-9 * abs(best[0]) and np.allclose(target, m, rtol=1e-6):
+            break
+    return best[0], best[1], bounds
+
+
+def _recover(rounds, plan, m, say):
+    """Primal recovery, every step decided on the driver from aggregates: the choices at m; while
+    a relaxed constraint is broken, drop the chosen candidates of least uplift per unit of relative
+    excess (by bucket); then fill steps of greedy-marginal's moves.
+
+    Each round replays the steps decided so far and returns the state it reaches, so a fill step
+    costs one round (two when the bucket at the limit is read exactly): the moves of a round are
+    pre-filtered with the room known when it was sent (never smaller than the room it meets), and
+    the driver keeps only what fits the room the same round reports."""
+    k = plan.k
+    limits = plan.limits
+    steps = []
+
+    def run(query=None):
+        parts = rounds.run("recover", {"recovery": {"m": m.tolist(), "steps": steps}, "query": query})
+        states = [p["state"] for p in parts]
+        state = {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
+                 "assignments": sum(s["assignments"] for s in states),
+                 "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
+        return parts, state
+
+    parts, state = run()
+    first = state
+    for _ in range(4):
+        excess = np.maximum(0.0, state["consumption"] - limits)
+        if not (excess > 0).any():
+            break
+        parts, state = run(("repair", excess.tolist()))
+        keys, sums = _merge_buckets([p["repair"] for p in parts], "buckets", ["relief"])
+        relief = sums["relief"]
+        cumulative = np.zeros(k)
+        through = None
+        for b in np.argsort(keys):
+            cumulative += relief[b]
+            through = int(keys[b])
+            if all(cumulative[i] >= excess[i] for i in range(k) if excess[i] > 0):
+                break
+        steps.append(("repair", excess.tolist(), through))
+        say(f"repair: drop through bucket {through}")
+        parts, state = run()
+    # A user's move is its best among those that fit the room (greedy-marginal's rule), so each
+    # round is sent the room it will meet: the driver knows it from what it accepted.
+    sent_room = limits - state["consumption"]
+    parts, state = run(("moves", sent_room.tolist()))
+    for _ in range(8):
+        room = limits - state["consumption"]
+        keys, sums = _merge_buckets([p["moves"] for p in parts], "keys", ["counts", "deltas", "gains"])
+        if len(keys) == 0:
+            break
+        order = sorted(range(len(keys)), key=lambda g: (int(keys[g][0]), int(keys[g][1])), reverse=True)
+        cumulative = np.zeros(k)
+        threshold, at = (-1, 0), None
+        for g in order:
+            after = cumulative + sums["deltas"][g]
+            if (after <= room).all():
+                cumulative = after
+                continue
+            threshold, at = (int(keys[g][0]), int(keys[g][1])), g
+            break
+        explicit = set()
+        accepted = cumulative.copy()
+        if at is not None and sums["counts"][at] <= EXACT_LIMIT:
+            exact_parts, _ = run(("exact_moves", sent_room.tolist(), threshold))
+            moves = [mv for p in exact_parts for mv in p["exact"]]
+            # greedy-marginal's order: tier, key, gain descending; then the ids
+            moves.sort(key=lambda mv: (-mv[0], -mv[1], -mv[2], str(mv[3])))
+            left = room - cumulative
+            for tier, key, gain, ident, delta in moves:
+                delta = np.asarray(delta)
+                if (delta <= left).all():
+                    left = left - delta
+                    accepted = accepted + delta
+                    explicit.add(ident)
+        taken_above = at is None or at != order[0]
+        if not taken_above and not explicit:
+            break
+        steps.append(("fill", sent_room.tolist(), threshold, explicit))
+        sent_room = room - accepted
+        parts, state = run(("moves", sent_room.tolist()))
+        say(f"fill: objective {state['uplift']:.10g}")
+    state["value_parts"] = first["parts"]
+    return steps, state
+
+
+def _allocation(data, layout, recovery, plan):
+    """The allocation as a Spark DataFrame (cached): the chosen rows of the scores."""
+    from . import _kernel, _tasks
+
+    columns = [c for c in data.columns]
+    shared = data.sparkSession.sparkContext.broadcast(pickle.dumps({"recovery": recovery}))
+    schema = data.schema
+
+    def per_partition(batches):
+        import pyarrow as pa
+
+        batches = list(batches)
+        if not batches:
+            return
+        table = pa.Table.from_batches(batches)
+        part = _kernel.Partition(table, layout)
+        try:
+            out = _tasks.allocation_rows(part, pickle.loads(shared.value), columns)
+        finally:
+            part.close()
+        yield from out.to_batches()
+
+    return data.mapInArrow(per_partition, schema).cache()
+
+
+def _verify(allocation, plan):
+    """Every constraint checked again, from the allocation's rows alone, in one Spark job: each
+    partition sums its spend, uplift and cost, counts per coupon and channel, and finds its users'
+    largest count overall and per capped channel and any repeated pair (the allocation keeps the
+    scores' partitioning by user, so a user's rows are in one partition); the driver adds up."""
+    columns = sorted({b["column"] for b in plan.budgets} | {"cost"})
+    capped = sorted(plan.channel_caps)
+    has_channel = plan.has_channel
+
+    def per_partition(batches):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        batches = list(batches)
+        if not batches:
+            return
+        t = pa.Table.from_batches(batches)
+        out = {"sums": {c: math.fsum(t.column(c).to_numpy()) for c in columns + ["uplift"]},
+               "coupons": {}, "channels": {}, "users": 0, "most": 0, "repeats": 0, "channel_most": {}}
+        if t.num_rows:
+            for r in t.group_by("coupon_id").aggregate([("coupon_id", "count")]).to_pylist():
+                out["coupons"][str(r["coupon_id"])] = r["coupon_id_count"]
+            per_user = t.group_by("user_id").aggregate([("coupon_id", "count"), ("coupon_id", "count_distinct")])
+            out["users"] = per_user.num_rows
+            out["most"] = pc.max(per_user["coupon_id_count"]).as_py()
+            out["repeats"] = pc.sum(pc.subtract(per_user["coupon_id_count"], per_user["coupon_id_count_distinct"])).as_py()
+            if has_channel:
+                for r in t.filter(pc.is_valid(t["channel"])).group_by("channel").aggregate([("channel", "count")]).to_pylist():
+                    out["channels"][str(r["channel"])] = r["channel_count"]
+                for h in capped:
+                    rows = t.filter(pc.equal(t["channel"], h))
+                    if rows.num_rows:
+                        out["channel_most"][h] = pc.max(rows.group_by("user_id").aggregate([("user_id", "count")])["user_id_count"]).as_py()
+        yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
+
+    parts = [pickle.loads(r.out) for r in allocation.mapInArrow(per_partition, "out binary").collect()]
+    sums = {c: math.fsum([p["sums"][c] for p in parts]) for c in columns + ["uplift"]}
+    violations = []
+    spend = []
+    for b in plan.budgets:
+        s = sums[b["column"]]
+        spend.append(s)
+        if s > b["limit"] + TOLERANCE * max(1.0, abs(b["limit"])):
+            violations.append(f"budget '{b['name']}' spends {s} > {b['limit']}")
+    uplift, cost = sums["uplift"], sums["cost"]
+    if plan.min_roi is not None and uplift < plan.min_roi * cost - TOLERANCE * max(1.0, abs(plan.min_roi * cost)):
+        violations.append(f"min_roi: uplift {uplift} < {plan.min_roi} x cost {cost}")
+    most = max([p["most"] or 0 for p in parts], default=0)
+    if most > plan.max_per_user:
+        violations.append(f"a user receives {most} > max_per_user {plan.max_per_user}")
+    if sum(p["repeats"] or 0 for p in parts):
+        violations.append("a (user, coupon) pair is assigned twice")
+    per_coupon, per_channel = {}, {}
+    for p in parts:
+        for c, n in p["coupons"].items():
+            per_coupon[c] = per_coupon.get(c, 0) + n
+        for h, n in p["channels"].items():
+            per_channel[h] = per_channel.get(h, 0) + n
+        for h, n in p["channel_most"].items():
+            if n > plan.channel_caps[h]:
+                violations.append(f"a user receives {n} > {plan.channel_caps[h]} of channel '{h}'")
+    for c, cap in plan.coupon_caps.items():
+        if per_coupon.get(c, 0) > cap:
+            violations.append(f"coupon '{c}' goes to {per_coupon[c]} > {cap} users")
+    return {"feasible": not violations, "violations": violations, "spend": spend, "total_cost": cost,
+            "users_reached": sum(p["users"] for p in parts), "per_coupon": dict(sorted(per_coupon.items())),
+            "per_channel": dict(sorted(per_channel.items())) if has_channel else None, "uplift": uplift}

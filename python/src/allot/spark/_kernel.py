@@ -1,0 +1,191 @@
+"""The executor side of allot.spark: one partition's Arrow batches to the Swift kernel
+(Sources/AllotC/include/allot_spark.h) and back to small aggregates.
+
+A partition holds whole users (the DataFrame is repartitioned by user_id) sorted by
+(user_id, coupon_id), so a user's rows are contiguous and every order inside a partition is the
+order of those two ids, whatever the partitioning. Numbers reach Swift as float64 buffers of the
+Arrow columns (no copy when a column is float64 without nulls).
+"""
+import ctypes
+import math
+from ctypes import c_double, c_int32, c_int64, c_size_t, c_void_p
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import _native
+
+# Buckets of positive doubles by their bit pattern (monotone in the value): shift 44 keeps the
+# exponent and 8 bits of mantissa (buckets 1/256 of a binade wide); 20 keeps 32 bits.
+COARSE_SHIFT = 44
+FINE_SHIFT = 20
+
+_FUNCTIONS = {
+    "allot_spark_table_new": (c_size_t, [c_int64, c_int64, c_void_p, c_void_p, c_void_p, c_int32, c_void_p, c_int32,
+                                         c_void_p, c_void_p, c_int32, c_void_p, c_int64, c_int32, c_double, c_void_p]),
+    "allot_spark_table_free": (None, [c_size_t]),
+    "allot_spark_constraint_count": (c_int32, [c_size_t]),
+    "allot_spark_evaluate": (c_int32, [c_size_t, c_void_p, c_void_p, c_void_p, c_void_p]),
+    "allot_spark_steps": (c_int64, [c_size_t, c_void_p, c_int32, c_double, c_double, c_void_p, c_void_p, c_int64, c_void_p]),
+    "allot_spark_best_moves": (c_int32, [c_size_t, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]),
+}
+_bound = False
+
+
+def lib():
+    global _bound
+    loaded = _native.lib()
+    if not _bound:
+        for name, (restype, argtypes) in _FUNCTIONS.items():
+            function = getattr(loaded, name)
+            function.restype = restype
+            function.argtypes = argtypes
+        _bound = True
+    return loaded
+
+
+def _ptr(a):
+    return a.ctypes.data if a is not None and len(a) else None
+
+
+def bucket(values, shift):
+    """Bucket of each positive double (int64)."""
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.int64) >> shift
+
+
+def bucket_bounds(b, shift):
+    """(lo, hi] holding exactly the doubles of bucket b: lo is the largest double below it."""
+    first = np.array([b << shift], dtype=np.int64).view(np.float64)[0]
+    last = np.array([((b + 1) << shift) - 1], dtype=np.int64).view(np.float64)[0]
+    return float(np.nextafter(first, -math.inf)) if first > 0 else 0.0, float(last)
+
+
+class Partition:
+    """One partition's candidates, laid out for the kernel. `plan` is the driver's description of
+    the constraints (see _driver.Plan.layout)."""
+
+    def __init__(self, table: pa.Table, plan: dict):
+        self.plan = plan
+        n = table.num_rows
+        self.rows = n
+        self.table = table
+        users = table.column("user_id")
+        if n:
+            change = pc.not_equal(users.slice(1), users.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+            starts = np.flatnonzero(change) + 1
+        else:
+            starts = np.empty(0, dtype=np.int64)
+        self.user_start = np.concatenate(([0], starts, [n])).astype(np.int64) if n else np.zeros(1, np.int64)
+        self.users = len(self.user_start) - 1
+        self.uplift = _numbers(table, "uplift")
+        self.cost = _numbers(table, "cost")
+        self.budgets = [_numbers(table, b["column"]) for b in plan["budgets"]]
+        coupons = table.column("coupon_id")
+        caps = plan["caps"]
+        if caps:
+            index = pc.index_in(coupons, value_set=pa.array([c for c, _ in caps], coupons.type if not pa.types.is_dictionary(coupons.type) else coupons.type.value_type))
+            self.cap = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        else:
+            self.cap = np.full(n, -1, dtype=np.int32)
+        eligible = self.uplift > 0
+        zero = plan["zero_coupons"]
+        if zero:
+            eligible &= ~pc.is_in(coupons, value_set=pa.array(zero, coupons.type)).to_numpy(zero_copy_only=False)
+        for values, b in zip(self.budgets, plan["budgets"]):
+            eligible &= values <= b["limit"]
+        self.channel = None
+        self.channel_caps = None
+        if plan["channels"] is not None:
+            channel = table.column("channel")
+            names = plan["channels"]
+            index = pc.index_in(channel, value_set=pa.array(names, pa.string()).cast(channel.type)) if names else pa.nulls(n, pa.int32())
+            self.channel = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+            self.channel_caps = np.array([plan["channel_caps"].get(h, np.iinfo(np.int64).max) for h in names], dtype=np.int64)
+            closed = [h for h, cap in enumerate(self.channel_caps) if cap == 0]
+            if closed:
+                eligible &= ~np.isin(self.channel, closed)
+        self.eligible = eligible.astype(np.uint8)
+        self.k = len(plan["budgets"]) + len(caps) + (1 if plan["min_roi"] is not None else 0)
+        self._budget_pointers = (ctypes.c_void_p * max(1, len(self.budgets)))(*[b.ctypes.data for b in self.budgets])
+        library = lib()
+        self.handle = library.allot_spark_table_new(
+            n, self.users, self.user_start.ctypes.data, _ptr(self.uplift) or _dummy.ctypes.data, _ptr(self.cost) or _dummy.ctypes.data,
+            len(self.budgets), self._budget_pointers, len(caps), _ptr(self.cap) or _dummy_i.ctypes.data,
+            _ptr(self.channel) if self.channel is not None else None, len(plan["channels"] or []),
+            _ptr(self.channel_caps) if self.channel is not None and len(self.channel_caps) else (_dummy_l.ctypes.data if self.channel is not None else None),
+            plan["max_per_user"], plan["min_roi"] is not None, plan["min_roi"] or 0.0, _ptr(self.eligible) or _dummy_u.ctypes.data)
+        if not self.handle:
+            _native.raise_last_error()
+
+    def close(self):
+        if self.handle:
+            lib().allot_spark_table_free(self.handle)
+            self.handle = 0
+
+    def coefficients(self, i):
+        """a_ij of constraint i, per row."""
+        nb, nc = len(self.budgets), len(self.plan["caps"])
+        if i < nb:
+            return self.budgets[i]
+        if i < nb + nc:
+            return (self.cap == i - nb).astype(np.float64)
+        return self.plan["min_roi"] * self.cost - self.uplift
+
+    def evaluate(self, m):
+        m = np.ascontiguousarray(m, dtype=np.float64)
+        value = np.zeros(1)
+        consumption = np.zeros(max(1, self.k))
+        chosen = np.zeros(max(1, self.rows), dtype=np.uint8)
+        _native.check(lib().allot_spark_evaluate(self.handle, m.ctypes.data, value.ctypes.data, consumption.ctypes.data, chosen.ctypes.data))
+        return float(value[0]), consumption[: self.k], chosen[: self.rows]
+
+    def steps(self, m, i, lo, hi):
+        m = np.ascontiguousarray(m, dtype=np.float64)
+        capacity = max(16, self.rows)
+        while True:
+            points = np.empty(capacity)
+            drops = np.empty(capacity)
+            at_hi = np.zeros(1)
+            n = lib().allot_spark_steps(self.handle, m.ctypes.data, i, lo, hi, points.ctypes.data, drops.ctypes.data, capacity, at_hi.ctypes.data)
+            if n < 0:
+                _native.raise_last_error()
+            if n <= capacity:
+                return points[:n], drops[:n], float(at_hi[0])
+            capacity = n
+
+    def weights(self):
+        """greedy-marginal's normalised weight: Σ_b a_bj / L_b over budgets with L_b > 0."""
+        w = np.zeros(self.rows)
+        for values, b in zip(self.budgets, self.plan["budgets"]):
+            if b["limit"] > 0:
+                w += values * (1.0 / b["limit"])
+        return w
+
+    def best_moves(self, chosen, weight, room):
+        room = np.ascontiguousarray(room, dtype=np.float64)
+        u = max(1, self.users)
+        add = np.empty(u, np.int64)
+        remove = np.empty(u, np.int64)
+        tier = np.zeros(u, np.int8)
+        key = np.zeros(u)
+        gain = np.zeros(u)
+        _native.check(lib().allot_spark_best_moves(self.handle, chosen.ctypes.data, weight.ctypes.data,
+                                                   room.ctypes.data if len(room) else _dummy.ctypes.data,
+                                                   add.ctypes.data, remove.ctypes.data, tier.ctypes.data, key.ctypes.data, gain.ctypes.data))
+        n = self.users
+        return add[:n], remove[:n], tier[:n], key[:n], gain[:n]
+
+
+_dummy = np.zeros(1)
+_dummy_i = np.zeros(1, np.int32)
+_dummy_l = np.zeros(1, np.int64)
+_dummy_u = np.zeros(1, np.uint8)
+
+
+def _numbers(table, name):
+    column = table.column(name)
+    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if column.type != pa.float64():
+        column = column.cast(pa.float64())
+    return np.ascontiguousarray(column.to_numpy(zero_copy_only=False))

@@ -1,0 +1,178 @@
+"""The C ABI under misuse and under threads: errors, never a crash."""
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import allot
+from allot import _native
+from conftest import read_scores
+
+SPEC = {"budgets": [{"name": "cash", "limit": 2500}]}
+
+
+def test_abi_version_and_header_agree():
+    from conftest import CHECKOUT
+
+    header = (CHECKOUT / "Sources/AllotC/include/allot.h").read_text()
+    assert f"#define ALLOT_ABI_VERSION {allot.abi_version()}" in header
+    for name in _native._FUNCTIONS:
+        assert f" {name}(" in header or f"*{name}(" in header, name
+
+
+def test_bad_handles_are_errors():
+    lib = _native.lib()
+    assert lib.allot_solve(None, b"dual", None) is None
+    assert lib.allot_last_error_code() == _native.ERR_ARGUMENT
+    assert b"handle is NULL" in lib.allot_last_error_message()
+    assert lib.allot_result_count(12345) == -1
+    assert b"not a live result handle" in lib.allot_last_error_message()
+    lib.allot_problem_free(None)  # a no-op
+    assert lib.allot_last_error_code() == 0
+
+
+def test_double_free_and_use_after_free_are_errors():
+    lib = _native.lib()
+    names = [b"user_id", b"coupon_id", b"uplift", b"cost"]
+    offsets = np.cumsum([0] + [len(n) for n in names]).astype(np.int64)
+    data = np.frombuffer(b"".join(names), dtype=np.uint8)
+    builder = lib.allot_builder_new(b"t", 4, offsets.ctypes.data, data.ctypes.data, len(data), None, None)
+    assert builder
+    lib.allot_builder_free(builder)
+    assert lib.allot_last_error_code() == 0
+    lib.allot_builder_free(builder)
+    assert lib.allot_last_error_code() == _native.ERR_ARGUMENT
+    assert lib.allot_builder_build(builder) is None
+    assert b"not a live builder handle" in lib.allot_last_error_message()
+
+
+def test_bad_dictionaries_are_errors():
+    lib = _native.lib()
+    names = [b"user_id", b"coupon_id", b"uplift", b"cost"]
+    offsets = np.cumsum([0] + [len(n) for n in names]).astype(np.int64)
+    data = np.frombuffer(b"".join(names), dtype=np.uint8)
+    # offsets running past the data
+    assert lib.allot_builder_new(b"t", 4, offsets.ctypes.data, data.ctypes.data, 3, None, None) is None
+    assert b"outside" in lib.allot_last_error_message()
+    builder = lib.allot_builder_new(b"t", 4, offsets.ctypes.data, data.ctypes.data, len(data), None, None)
+    try:
+        codes = np.array([0, 5], dtype=np.int32)  # 5 is outside a dictionary of one entry
+        one = np.array([0, 1], dtype=np.int64)
+        letter = np.frombuffer(b"u", dtype=np.uint8)
+        values = np.array([1.0, 2.0])
+        for column in (b"user_id", b"coupon_id"):
+            assert lib.allot_builder_set_ids(builder, column, codes.ctypes.data, 2, 1, one.ctypes.data, letter.ctypes.data, 1) == 0
+        assert lib.allot_builder_set_ids(builder, b"channel", codes.ctypes.data, 2, 1, one.ctypes.data, letter.ctypes.data, 1) != 0
+        assert b"no channel column" in lib.allot_last_error_message()
+        assert lib.allot_builder_set_numbers(builder, b"uplift", values.ctypes.data, 2) == 0
+        assert lib.allot_builder_build(builder) is None  # cost not set
+        assert b"the cost column was not set" in lib.allot_last_error_message()
+        assert lib.allot_builder_set_numbers(builder, b"cost", values.ctypes.data, 1) == 0
+        assert lib.allot_builder_build(builder) is None
+        assert lib.allot_last_error_message() == b"t: column 'cost' has 1 values for 2 rows"
+        assert lib.allot_builder_set_numbers(builder, b"cost", values.ctypes.data, 2) == 0
+        assert lib.allot_builder_build(builder) is None
+        assert lib.allot_last_error_code() == _native.ERR_INPUT
+        assert lib.allot_last_error_message() == b"t: row 1: user_id code 5 is outside the dictionary of 1 entries"
+    finally:
+        lib.allot_builder_free(builder)
+
+
+def test_errors_are_per_thread():
+    lib = _native.lib()
+    seen = {}
+
+    def fail():
+        lib.allot_solve(None, None, None)
+        seen["other"] = lib.allot_last_error_code()
+
+    assert lib.allot_abi_version() == 1
+    lib.allot_problem_candidates(None)  # an error on this thread
+    thread = threading.Thread(target=fail)
+    thread.start()
+    thread.join()
+    assert seen["other"] == _native.ERR_ARGUMENT
+    assert b"problem handle is NULL" in lib.allot_last_error_message()
+    allot.methods()
+    assert lib.allot_last_error_code() == _native.ERR_ARGUMENT  # methods() does not touch the record
+
+
+def test_two_threads_solving_at_once(generated):
+    """Independent solves on two threads give what each gives alone (the GIL is released in the
+    foreign call, so they do run at the same time)."""
+    df = read_scores(generated)
+    halves = [df[df.user_id.str[-1].isin(list("01234"))], df[~df.user_id.str[-1].isin(list("01234"))]]
+    specs = [SPEC, {"budgets": [{"name": "cash", "limit": 900}], "max_per_user": 2}]
+    alone = [allot.solve(h, s, threads=1) for h, s in zip(halves, specs)]
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            together = list(pool.map(lambda hs: allot.solve(hs[0], hs[1], threads=1), zip(halves, specs)))
+        for a, t in zip(alone, together):
+            assert t.summary["feasible"]
+            pd.testing.assert_frame_equal(a.allocation, t.allocation)
+            assert a.objective == t.objective and a.bound == t.bound
+
+
+def test_a_thread_error_does_not_disturb_a_solve(generated):
+    df = read_scores(generated)
+    bad = df.copy()
+    bad.loc[5, "cost"] = -1.0
+    with ThreadPoolExecutor(2) as pool:
+        good = pool.submit(allot.solve, df, SPEC)
+        failing = pool.submit(allot.solve, bad, SPEC)
+        with pytest.raises(allot.InputError, match="row 5: cost must be >= 0"):
+            failing.result()
+        assert good.result().summary["feasible"]
+
+
+def test_the_gil_is_released_during_a_solve():
+    """While one thread is inside allot_solve, another Python thread runs: some of its
+    timestamps fall in the middle of the call, which a held GIL would forbid."""
+    rng = np.random.default_rng(5)
+    users, coupons = 200_000, 5
+    df = pd.DataFrame({"user_id": np.repeat(np.arange(users), coupons).astype(str),
+                       "coupon_id": np.tile(np.arange(coupons), users).astype(str),
+                       "uplift": rng.gamma(2.0, 5.0, users * coupons), "cost": rng.uniform(1, 5, users * coupons)})
+    lib = _native.lib()
+    from allot._solve import _Frame, _Strings
+
+    frame = _Frame.of(df)
+    header = _Strings(frame.columns)
+    builder = lib.allot_builder_new(b"t", header.count, header.offsets, header.data, header.length,
+                                    b'{"budgets": [{"name": "cash", "limit": 100000}]}', b"spec")
+    keep = []
+    for name in ("user_id", "coupon_id"):
+        codes, strings = frame.ids(name)
+        strings = _Strings.arrow(strings)
+        keep.append(strings)
+        assert lib.allot_builder_set_strings(builder, name.encode(), strings.count, strings.offsets, strings.data, strings.length) == 0
+    for name in ("uplift", "cost"):
+        keep.append(frame.numbers(name))
+        assert lib.allot_builder_set_numbers(builder, name.encode(), keep[-1].ctypes.data, len(keep[-1])) == 0
+    problem = lib.allot_builder_build(builder)
+    lib.allot_builder_free(builder)
+    assert problem
+    call = {}
+
+    def run():
+        call["start"] = time.perf_counter()
+        call["result"] = lib.allot_solve(problem, b"greedy-marginal", b'{"threads": 1}')
+        call["end"] = time.perf_counter()
+
+    stamps = []
+    worker = threading.Thread(target=run)
+    worker.start()
+    while worker.is_alive():
+        stamps.append(time.perf_counter())
+    worker.join()
+    try:
+        assert call["result"], lib.allot_last_error_message()
+        start, end = call["start"], call["end"]
+        middle = [t for t in stamps if start + 0.25 * (end - start) < t < start + 0.75 * (end - start)]
+        assert end - start > 0.02 and middle, (end - start, len(stamps))
+    finally:
+        lib.allot_result_free(call.get("result"))
+        lib.allot_problem_free(problem)

@@ -1,0 +1,134 @@
+"""allot.solve gives the CLI's allocation and summary, from every kind of input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import allot
+from conftest import CHECKOUT, cli_solve, read_scores
+
+SPEC = {"budgets": [{"name": "cash", "column": "cost", "limit": 2500}], "max_per_user": 1,
+        "channel_caps": {"push": 1}}
+
+
+def without_time(summary):
+    """The summary less the solve's time and what describes the CLI's allocation file (no file
+    is written by allot.solve)."""
+    return {k: v for k, v in summary.items() if k not in ("wall_seconds", "allocation_sha256", "allocation_rows")}
+
+
+def assert_matches_cli(result, cli_allocation, cli_summary):
+    assert result.summary["feasible"] is True  # the library's verifier passed
+    assert without_time(result.summary) == without_time(cli_summary)
+    assert result.allocation[["user_id", "coupon_id"]].values.tolist() == cli_allocation[["user_id", "coupon_id"]].values.tolist()
+    assert np.array_equal(result.allocation["uplift"].to_numpy(), cli_allocation["uplift"].to_numpy())
+    assert np.array_equal(result.allocation["cost"].to_numpy(), cli_allocation["cost"].to_numpy())
+
+
+@pytest.mark.parametrize("method", ["dual", "greedy-ratio", "greedy-marginal"])
+def test_dataframe_gives_the_cli_allocation(cli, generated, tmp_path, method):
+    cli_allocation, cli_summary = cli_solve(cli, generated, SPEC, tmp_path, "--method", method, "--threads", 2)
+    result = allot.solve(read_scores(generated), SPEC, method=method, threads=2)
+    assert_matches_cli(result, cli_allocation, cli_summary)
+
+
+def test_every_input_kind_gives_the_cli_allocation(cli, generated, tmp_path):
+    cli_allocation, cli_summary = cli_solve(cli, generated, SPEC, tmp_path)
+    df = read_scores(generated)
+    df.to_parquet(tmp_path / "scores.parquet", index=False)
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    for scores in (generated, str(generated), tmp_path / "scores.parquet", pa.Table.from_pandas(df, preserve_index=False),
+                   df.astype({"user_id": "category", "coupon_id": "category"})):
+        assert_matches_cli(allot.solve(scores, tmp_path / "spec.json"), cli_allocation, cli_summary)
+
+
+def test_row_order_and_dictionary_order_do_not_change_the_allocation(cli, generated, tmp_path):
+    """Rows shuffled, ids given as categoricals in another order: the same assignments."""
+    df = read_scores(generated)
+    base = allot.solve(df, SPEC)
+    shuffled = df.sample(frac=1.0, random_state=3)
+    result = allot.solve(shuffled.astype({"coupon_id": pd.CategoricalDtype(sorted(df.coupon_id.unique(), reverse=True))}), SPEC)
+    key = lambda a: sorted(map(tuple, a[["user_id", "coupon_id"]].values.tolist()))
+    assert result.summary["feasible"]
+    assert result.objective == pytest.approx(base.objective, rel=1e-9)
+    assert key(result.allocation) == key(base.allocation)
+    # rows point back into the frame given
+    picked = shuffled.iloc[result.rows]
+    assert picked["user_id"].tolist() == result.allocation["user_id"].tolist()
+
+
+def test_bound_gap_and_shadow_prices(generated):
+    result = allot.solve(read_scores(generated), SPEC)
+    assert result.summary["feasible"]
+    assert result.bound == result.summary["upper_bound"] >= result.objective == pytest.approx(result.summary["objective"])
+    assert result.gap == result.summary["relative_gap"]
+    assert result.shadow_prices == result.summary["shadow_prices"]
+    assert result.shadow_prices["budget:cash"] > 0
+    spend = result.allocation["cost"].sum()
+    assert spend <= 2500 * (1 + 1e-9)
+    assert result.allocation.groupby("user_id").size().max() == 1
+
+
+def test_exact_method_and_budget_override(cli, generated, tmp_path):
+    df = read_scores(generated).head(400)  # 100 users: small enough for the exact method
+    df.to_csv(tmp_path / "small.csv", index=False)
+    cli_allocation, cli_summary = cli_solve(cli, tmp_path / "small.csv", {}, tmp_path, "--method", "milp-glpk", "--budget", 300)
+    result = allot.solve(df, None, method="milp-glpk", budget=300)
+    assert_matches_cli(result, cli_allocation, cli_summary)
+    assert result.summary["status"] == "optimal"
+    dual = allot.solve(df, {"budgets": [{"name": "budget", "limit": 300}]})
+    assert dual.objective <= result.objective * (1 + 1e-9) and result.objective <= dual.bound * (1 + 1e-9)
+
+
+def test_parquet_in_and_out(generated, tmp_path):
+    df = read_scores(generated)
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "scores.parquet", row_group_size=1000)
+    result = allot.solve(tmp_path / "scores.parquet", SPEC)
+    assert result.summary["feasible"]
+    result.write(tmp_path / "allocation.parquet", tmp_path / "summary.json")
+    back = pd.read_parquet(tmp_path / "allocation.parquet")
+    pd.testing.assert_frame_equal(back, result.allocation, check_dtype=False)
+    assert json.loads((tmp_path / "summary.json").read_text()) == result.summary
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_extra_budget_column(generated):
+    df = read_scores(generated)
+    df["sms_units"] = (df["channel"] == "push").astype(float)
+    spec = {"budgets": [{"name": "cash", "limit": 2500}, {"name": "pushes", "column": "sms_units", "limit": 50}]}
+    result = allot.solve(df, spec)
+    assert result.summary["feasible"]
+    chosen = df.iloc[result.rows]
+    assert chosen["sms_units"].sum() <= 50
+    assert [b["name"] for b in result.summary["budgets"]] == ["cash", "pushes"]
+
+
+def test_integer_ids_keep_their_type(generated):
+    df = read_scores(generated)
+    df["user_id"] = df["user_id"].str.lstrip("u").astype(np.int64)
+    result = allot.solve(df, SPEC)
+    assert result.allocation["user_id"].dtype == np.int64
+    assert result.summary["feasible"]
+
+
+def test_installed_package_solves_outside_the_checkout(generated, tmp_path):
+    """A fresh interpreter in another directory imports the installed package, not the sources."""
+    script = f"""
+import allot, pandas as pd
+print(allot.__file__)
+print(allot.library_path())
+r = allot.solve(pd.read_csv({str(generated)!r}, dtype={{'user_id': str, 'coupon_id': str}}), budget=1000)
+print(r.summary['feasible'], len(r.allocation))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    module, library, verdict = done.stdout.strip().splitlines()
+    assert not module.startswith(str(CHECKOUT)), module
+    assert library.startswith(module.rsplit("/", 1)[0])
+    assert verdict.startswith("True ")

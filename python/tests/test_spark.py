@@ -1,0 +1,152 @@
+"""allot.spark on a local[2] SparkSession: the single-machine solver's results, feasibility checked
+independently, the same allocation whatever the partitioning, and clear errors on bad input.
+
+One SparkSession for the module (Spark takes seconds to start); the instances are small.
+"""
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark 'pandas<3')")
+
+import allot  # noqa: E402
+from allot import spark as allot_spark  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("allot-spark-tests")
+               .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def scores(users=600, coupons=5, seed=1, channels=False, extra=False):
+    """Random scores: every user gets 1..coupons candidates; uplift and cost correlated."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(users):
+        offered = rng.choice(coupons, size=rng.integers(1, coupons + 1), replace=False)
+        for c in sorted(offered):
+            cost = float(np.round(rng.uniform(1, 10) * (1 + c), 2))
+            uplift = float(np.round(cost * rng.uniform(0.05, 0.6) + rng.normal(0, 0.3), 3))
+            row = {"user_id": f"u{u:05d}", "coupon_id": f"c{c}", "uplift": uplift, "cost": cost}
+            if channels:
+                row["channel"] = ["push", "email"][c % 2]
+            if extra:
+                row["points"] = float(rng.integers(0, 5))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def independent_check(allocation: pd.DataFrame, frame: pd.DataFrame, spec: dict):
+    """Feasibility recomputed with pandas from the input, not from Allot's numbers."""
+    merged = allocation[["user_id", "coupon_id"]].merge(frame, on=["user_id", "coupon_id"], how="left", validate="one_to_one")
+    assert merged["uplift"].notna().all(), "an assignment is not a candidate"
+    for b in spec.get("budgets", []):
+        assert merged[b.get("column", "cost")].sum() <= b["limit"] * (1 + 1e-9) + 1e-9
+    assert merged.groupby("user_id").size().max() <= spec.get("max_per_user", 1)
+    for c, cap in spec.get("coupon_caps", {}).items():
+        assert (merged["coupon_id"] == c).sum() <= cap
+    for h, cap in spec.get("channel_caps", {}).items():
+        per = merged[merged["channel"] == h].groupby("user_id").size()
+        assert per.empty or per.max() <= cap
+    if "min_roi" in spec:
+        assert merged["uplift"].sum() >= spec["min_roi"] * merged["cost"].sum() - 1e-9
+    return float(merged["uplift"].sum())
+
+
+def to_pandas(result):
+    return result.allocation.toPandas().sort_values(["user_id", "coupon_id"]).reset_index(drop=True)
+
+
+def test_one_budget_gives_the_single_machine_multiplier_and_objective(spark):
+    frame = scores()
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1500}]}
+    single = allot.solve(frame, spec)
+    result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=3)
+    assert result.summary["feasible"]
+    assert result.shadow_prices["budget:cash"] == pytest.approx(single.shadow_prices["budget:cash"], rel=1e-12)
+    assert result.objective == pytest.approx(single.objective, rel=1e-9)
+    assert result.bound >= result.objective
+    assert result.bound == pytest.approx(single.bound, rel=1e-9)
+    assert independent_check(to_pandas(result), frame, spec) == pytest.approx(result.objective, rel=1e-12)
+    assert result.rounds["dual"] <= 6
+
+
+def test_several_per_user_one_budget_with_channel_caps(spark):
+    frame = scores(users=300, channels=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 900}], "max_per_user": 2, "channel_caps": {"push": 1}}
+    single = allot.solve(frame, spec)
+    result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2)
+    assert result.shadow_prices["budget:cash"] == pytest.approx(single.shadow_prices["budget:cash"], rel=1e-12)
+    assert result.objective == pytest.approx(single.objective, rel=1e-6)
+    assert independent_check(to_pandas(result), frame, spec) == pytest.approx(result.objective, rel=1e-12)
+
+
+def test_several_constraints_objective_and_a_valid_bound(spark):
+    frame = scores(users=800, extra=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 2000}, {"name": "points", "column": "points", "limit": 700}],
+            "coupon_caps": {"c1": 60, "c3": 40}, "min_roi": 0.1}
+    single = allot.solve(frame, spec)
+    result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2, gap=1e-4)
+    objective = independent_check(to_pandas(result), frame, spec)
+    assert objective == pytest.approx(result.objective, rel=1e-12)
+    # The bound is valid: no allocation beats it, in particular not the single machine's.
+    assert result.bound >= single.objective * (1 - 1e-12)
+    assert result.objective == pytest.approx(single.objective, rel=1e-6)
+
+
+def test_same_allocation_with_1_2_and_7_partitions(spark):
+    frame = scores(users=500, seed=4, extra=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1200}, {"name": "points", "column": "points", "limit": 500}]}
+    df = spark.createDataFrame(frame)
+    results = [allot_spark.solve(df, spec, partitions=p, max_rounds=5) for p in (1, 2, 7)]
+    allocations = [to_pandas(r)[["user_id", "coupon_id"]].values.tolist() for r in results]
+    assert allocations[0] == allocations[1] == allocations[2]
+    assert results[0].shadow_prices == results[1].shadow_prices == results[2].shadow_prices
+
+
+def test_bad_input_gives_a_clear_error(spark):
+    frame = scores(users=20)
+    spec = {"budgets": [{"name": "cash", "limit": 50}]}
+    with pytest.raises(allot.InputError, match=r"^scores: missing column 'cost' \(columns: user_id, coupon_id, uplift\)$"):
+        allot_spark.solve(spark.createDataFrame(frame.drop(columns="cost")), spec)
+    nulls = frame.astype({"uplift": "object"})
+    nulls.loc[7, "uplift"] = None
+    who = f"user_id '{frame.user_id[7]}', coupon_id '{frame.coupon_id[7]}'"
+    with pytest.raises(allot.InputError, match=rf"^scores: null value in column 'uplift' \({who}\)$"):
+        allot_spark.solve(spark.createDataFrame(nulls, "user_id string, coupon_id string, uplift double, cost double"), spec)
+    negative = frame.copy()
+    negative.loc[3, "cost"] = -1.0
+    with pytest.raises(allot.InputError, match=r"^scores: cost must be a finite number >= 0, got -1.0"):
+        allot_spark.solve(spark.createDataFrame(negative), spec)
+    with pytest.raises(allot.InputError, match=r"coupon_caps names coupon 'nope', which is not in the scores"):
+        allot_spark.solve(spark.createDataFrame(frame), {**spec, "coupon_caps": {"nope": 1}})
+
+
+def test_command_line_writes_parquet_and_summary(spark, tmp_path):
+    from allot.spark.__main__ import main
+
+    frame = scores(users=200, seed=9)
+    frame.to_parquet(tmp_path / "scores.parquet", index=False)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 400}]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out, summary = tmp_path / "allocation.parquet", tmp_path / "summary.json"
+    assert main([str(tmp_path / "scores.parquet"), "--spec", str(tmp_path / "spec.json"), "--out", str(out), "--summary", str(summary)]) == 0
+    allocation = pd.read_parquet(out).sort_values(["user_id", "coupon_id"])
+    written = json.loads(summary.read_text())
+    assert written["feasible"] is True
+    assert independent_check(allocation, frame, spec) == pytest.approx(written["objective"], rel=1e-12)
+    assert written["objective"] == pytest.approx(allot.solve(frame, spec).objective, rel=1e-9)
+    # bad input: exit status 1, nothing written
+    assert main([str(tmp_path / "missing.parquet"), "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "never")]) == 1
+    assert not (tmp_path / "never").exists()
