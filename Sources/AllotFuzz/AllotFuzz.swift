@@ -101,7 +101,8 @@ enum FuzzOne {
 
     static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
         if !condition {
-            fputs("AllotFuzz check failed: \(message())\n", stderr)
+            let line = "AllotFuzz check failed: \(message())\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
             abort()
         }
     }

@@ -45,6 +45,9 @@ private func temporaries(_ dir: TemporaryDirectory) throws -> [String] {
         #expect(link.stderr == "allot: error: link.csv: cannot write output: it is a symbolic link; Allot replaces only regular files (name the link's target instead)\n")
         #expect(dir.read("target.csv") == "target\n")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path("link.csv")) == "target.csv")
+        // Only against the real device: never write to a /dev/null that something else broke.
+        var device = stat()
+        try #require(lstat("/dev/null", &device) == 0 && (device.st_mode & S_IFMT) == S_IFCHR, "/dev/null is not a device here")
         for path in ["fifo", "/dev/null"] {
             let r = try AllotBinary.run(["solve", "s.csv", "--budget", "5", "--out", path], in: dir.url)
             #expect(r.status == 1)

@@ -160,6 +160,9 @@ import Testing
         #expect(throws: InputError(file: dir.path("fifo"), "cannot write output: it is not a regular file (a device, FIFO or socket); name a regular file, or '-' for standard output")) {
             try AtomicFile.write("new\n", to: dir.path("fifo"))
         }
+        // Only against the real device: never write to a /dev/null that something else broke.
+        var device = stat()
+        try #require(lstat("/dev/null", &device) == 0 && (device.st_mode & S_IFMT) == S_IFCHR, "/dev/null is not a device here")
         #expect(throws: InputError.self) { try AtomicFile.write("new\n", to: "/dev/null") }
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path("link.csv")) == dir.path("target.csv"))
         #expect(dir.read("target.csv") == "target\n")
