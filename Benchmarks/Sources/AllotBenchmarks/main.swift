@@ -12,6 +12,15 @@ struct Benchmarks: ParsableCommand {
     )
 }
 
+/// Writes a benchmark input (the library's atomic writer is package-only).
+func writeFile(_ bytes: [UInt8], to path: String) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+func writeFile(_ text: String, to path: String) throws {
+    try writeFile(Array(text.utf8), to: path)
+}
+
 /// CPU seconds used by this process so far (all threads): a steadier measure than wall time
 /// on a machine shared with other work.
 func processCPUSeconds() -> Double {
@@ -79,8 +88,8 @@ struct Scale: ParsableCommand {
         }
         if let write {
             try FileManager.default.createDirectory(atPath: write, withIntermediateDirectories: true)
-            try AtomicFile.write(scores.csv(), to: write + "/scores.csv")
-            try AtomicFile.write(spec.json, to: write + "/spec.json")
+            try writeFile(scores.csv(), to: write + "/scores.csv")
+            try writeFile(spec.json, to: write + "/spec.json")
         }
         if kind == "multi" {
             // Loyalty points: proportional to face value; sms credits: 1 per push coupon.
@@ -134,7 +143,7 @@ struct CSVRead: ParsableCommand {
     func run() throws {
         if !FileManager.default.fileExists(atPath: path) {
             let bytes = SyntheticScores(users: users, coupons: coupons, channels: ["push", "email"], seed: 1).csv()
-            try AtomicFile.write(bytes, to: path)
+            try writeFile(bytes, to: path)
         }
         let size = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
         var times: [Double] = []
@@ -215,7 +224,7 @@ struct Exact: ParsableCommand {
             // The raw solvers on the exported model.
             let dir = "/tmp/allot-exact-\(seed)"
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try AtomicFile.write(SyntheticScores(users: users, coupons: coupons, seed: seed).csv(), to: dir + "/s.csv")
+            try writeFile(SyntheticScores(users: users, coupons: coupons, seed: seed).csv(), to: dir + "/s.csv")
             _ = try shell(allot, ["export", dir + "/s.csv", "--budget", "\(limit)", "--format", "lp", "--out", dir + "/m.lp"])
             var t0 = monotonicSeconds()
             _ = try shell("/usr/bin/glpsol", ["--lp", dir + "/m.lp", "--mipgap", "\(gap)", "--tmlim", "\(Int(timeLimit))", "-o", dir + "/g.sol"])
