@@ -56,33 +56,61 @@ extension DualEngine {
         return (all, gained, base)
     }
 
-    // MARK: Several incentives per user: bracket, then enumerate
+    // MARK: Several incentives per user: a window, walked exactly
 
     /// Several incentives per user. `S(λ)` is still a nonincreasing step function (the choice is
     /// an exact optimum of a parametric problem), but its steps are no longer a hull.
-    /// 1. `bracket`: `[lo, hi]` with `S(lo) > limit >= S(hi)`, warm-started around the current value;
-    /// 2. `narrow`: false position (Illinois) down to a relative width `DualTolerance.bracketWidth`;
-    /// 3. `stepsBetween`: for the few users whose consumption differs at the two ends, every point
-    ///    in `(lo, hi]` where two of their values cross, or one crosses zero, is a possible step;
-    ///    evaluating the user there gives the exact steps, and selection picks the critical one.
-    /// When step 3 would cost more than a few passes (users with very many candidates at the
-    /// step), narrowing goes on and the bracket's feasible end is returned: the bound stays valid
-    /// (any multipliers give one), only the coordinate's exactness is given up.
+    /// 1. A **window** `(lo, hi]` around the current value, as wide as the multiplier's previous
+    ///    move (from 0: the bracket up to the largest ratio).
+    /// 2. One pass **walks** every user's choice across the window (`walk`): the exact steps of
+    ///    `S` inside it, and `S(lo)`, `S(hi)`. When the minimiser lies inside, selection over the
+    ///    steps gives it exactly: one pass per coordinate when the warm start is good.
+    /// 3. Otherwise the window moves (4 times wider each time) towards the side that holds the
+    ///    minimiser; when walking a wide window would cost more than about eight passes (users
+    ///    with very many crossings in it), false position narrows it first, one pass a step.
+    /// If the window cannot be narrowed enough to walk (users with huge numbers of candidates at
+    /// the step), its feasible end `hi` is returned: the bound stays valid (any multipliers give
+    /// one); only the coordinate's exactness is given up.
     func criticalByBracket(_ i: Int, _ m: [Double], width: Double) -> Double {
-        guard var b = bracket(i, m, width: width) else { return 0 }
-        for tolerance in [DualTolerance.bracketWidth, 1e-6, 1e-9, DualTolerance.finalBracketWidth] {
-            narrow(&b, i, m, relativeWidth: tolerance)
-            if let steps = stepsBetween(i, m, b.lo, b.hi) {
-                var all = Breakpoints()
-                var atHi = 0.0
-                for (p, s) in steps {
-                    all.append(contentsOf: p)
-                    atHi += s
-                }
-                guard all.count > 0 else { return b.hi }
-                let critical = all.smallestMultiplier(room: max(0, limits[i] - atHi))
-                return critical > b.lo ? critical : b.hi
+        let limit = limits[i]
+        let current = m[i]
+        var b: Bracket
+        if current > 0, width > 0 {
+            let w = max(0.5 * width, 1e-6 * current)
+            b = Bracket(lo: max(0, current - w), hi: current + w, sLo: .nan, sHi: .nan)
+        } else {
+            guard let start = bracket(i, m, width: width) else { return 0 }
+            b = start
+        }
+        for _ in 0..<200 {
+            let walked = walk(i, m, b.lo, b.hi)
+            b.sLo = walked.sLo
+            b.sHi = walked.sHi
+            if b.sLo <= limit {
+                // The minimiser is at or below lo.
+                if b.lo <= 0 { return 0 }
+                let w = b.hi - b.lo
+                (b.lo, b.hi) = (max(0, b.lo - 4 * w), b.lo)
+                b.sHi = walked.sLo
+                continue
             }
+            if b.sHi > limit {
+                // The minimiser is above hi.
+                let w = b.hi - b.lo
+                (b.lo, b.hi) = (b.hi, b.hi + 4 * w)
+                continue
+            }
+            guard var steps = walked.steps else {
+                // Too many crossings to walk: narrow by false position, then walk again.
+                let relativeWidth = (b.hi - b.lo) / b.hi
+                if relativeWidth <= DualTolerance.finalBracketWidth { return b.hi }
+                narrow(&b, i, m, relativeWidth: max(DualTolerance.finalBracketWidth,
+                                                    min(DualTolerance.bracketWidth, 0.01 * relativeWidth)))
+                continue
+            }
+            guard steps.count > 0 else { return b.hi }
+            let critical = steps.smallestMultiplier(room: max(0, limit - b.sHi))
+            return critical > b.lo ? critical : b.hi
         }
         return b.hi
     }
@@ -162,13 +190,13 @@ extension DualEngine {
         return (parts.max() ?? 0) * (1 + 1e-12) + 1e-300
     }
 
-    /// False position, Illinois variant, until `hi - lo <= relativeWidth * hi` (at most 100
-    /// passes): at scale `S` is nearly smooth, so a few passes suffice.
-    func narrow(_ b: inout Bracket, _ i: Int, _ m: [Double], relativeWidth: Double) {
+    /// False position, Illinois variant, until `hi - lo <= relativeWidth * hi` or after `passes`
+    /// passes: at scale `S` is nearly smooth, so a few passes suffice.
+    func narrow(_ b: inout Bracket, _ i: Int, _ m: [Double], relativeWidth: Double, passes limitPasses: Int = 100) {
         let limit = limits[i]
         var side = 0
         var passes = 0
-        while passes < 100 && b.hi - b.lo > relativeWidth * b.hi {
+        while passes < limitPasses && b.hi - b.lo > relativeWidth * b.hi {
             var next = 0.5 * (b.lo + b.hi)
             if b.sLo.isFinite, b.sHi.isFinite, b.sLo > b.sHi {
                 var fLo = b.sLo - limit, fHi = b.sHi - limit
@@ -209,19 +237,36 @@ extension DualEngine {
         return parts.reduce(0, +)
     }
 
-    /// The exact steps in `(lo, hi]` of every user whose consumption differs at the two ends,
-    /// and per chunk the consumption at `hi`; nil when enumerating them would cost more than
-    /// about eight passes over the chunk (a user's crossings are quadratic in its candidates).
-    func stepsBetween(_ i: Int, _ m: [Double], _ lo: Double, _ hi: Double) -> [(Breakpoints, Double)]? {
+    /// What one pass of `walk` found: `S(lo)`, `S(hi)`, and the steps of `S` in `(lo, hi]`
+    /// (nil when walking them would have cost more than about eight passes).
+    struct Walk {
+        var sLo: Double
+        var sHi: Double
+        var steps: Breakpoints?
+    }
+
+    /// Walks every user's choice as multiplier `i` goes from `lo` to `hi`, the others fixed.
+    ///
+    /// Along the coordinate, candidate `j`'s value is a line `y_j - λ x_j`, and "giving nothing"
+    /// is the line 0. The greedy's choice depends only on the order of these lines, so it can
+    /// change only where two lines that are adjacent in that order cross: a kinetic sort. Each
+    /// user's lines are sorted once at `lo` (ties to the smaller `x`: the order just after `lo`);
+    /// then the next crossing of adjacent lines is swapped, and the user's consumption (the
+    /// greedy over the lines above 0, within the caps) is re-read when the swap is above the
+    /// line 0. Each pair swaps at most once, so the walk ends.
+    ///
+    /// - Complexity: O(k log k + e k) for a user with k candidates and e crossings in the
+    ///   window: about one pass when the window is narrow. A chunk whose crossings would cost
+    ///   more than eight passes stops walking (`steps` is nil) but still gives `S(lo)`, `S(hi)`.
+    func walk(_ i: Int, _ m: [Double], _ lo: Double, _ hi: Double) -> Walk {
         let channelCaps = channelsCapped ? self.channelCaps : nil
-        let parts = mapChunks(m) { range, c, mp -> (Breakpoints, Double)? in
+        let parts = mapChunks(m) { range, c, mp -> (Double, Double, Breakpoints?) in
+            var lines = KineticLines(maxCandidatesPerUser, channels: max(c.channel.isEmpty ? 0 : channelCaps?.count ?? 0, 1))
+            var steps: Breakpoints? = Breakpoints()
+            var sLo = 0.0, sHi = 0.0
+            var work = 8 * (c.userStart[range.upperBound] - c.userStart[range.lowerBound]) + 10_000
             var local = Array(mp)
             var s = makeScratch()
-            var steps = Breakpoints()
-            var atHi = 0.0
-            var xs: [Double] = []
-            var ys: [Double] = []
-            var crossings: [Double] = []
             func userConsumption(_ u: Int, _ λ: Double) -> Double {
                 local[i] = λ
                 return local.withUnsafeBufferPointer { lp in
@@ -232,48 +277,168 @@ extension DualEngine {
                     return total
                 }
             }
-            // Work allowed: about eight passes over this chunk's candidates.
-            var work = 8 * (c.userStart[range.upperBound] - c.userStart[range.lowerBound]) + 10_000
             for u in range {
-                let sLo = userConsumption(u, lo)
-                let sHi = userConsumption(u, hi)
-                atHi += sHi
-                if sLo == sHi { continue }
+                // A user too large to walk in what work is left: only its ends.
                 let k = c.userStart[u + 1] - c.userStart[u]
-                work -= k * k * (k + 1) / 2
-                if work < 0 { return nil }
-                xs.removeAll(keepingCapacity: true)
-                ys.removeAll(keepingCapacity: true)
+                if k > Recovery.largeUser, 16 * k > work { steps = nil }
+                if steps == nil {
+                    sLo += userConsumption(u, lo)
+                    sHi += userConsumption(u, hi)
+                    continue
+                }
+                lines.start()
                 for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
                     let x = coefficient(i, j, c)
-                    xs.append(x)
-                    ys.append(reduced(j, mp, c) + mp[i] * x)
+                    let y = reduced(j, mp, c) + mp[i] * x
+                    // A line below 0 across the whole window never matters.
+                    if x >= 0 ? y - lo * x <= 0 : y - hi * x < 0 { continue }
+                    let h = channelCaps != nil && !c.channel.isEmpty ? Int(c.channel[j]) : -1
+                    lines.add(x: x, y: y, channel: h)
                 }
-                crossings.removeAll(keepingCapacity: true)
-                for a in xs.indices {
-                    if xs[a] != 0 {
-                        let p = ys[a] / xs[a]
-                        if p > lo && p <= hi { crossings.append(p) }
-                    }
-                    for b in (a + 1)..<xs.count where xs[a] != xs[b] {
-                        let p = (ys[a] - ys[b]) / (xs[a] - xs[b])
-                        if p > lo && p <= hi { crossings.append(p) }
-                    }
-                }
-                crossings.sort()
-                var previous = sLo
-                var last = -Double.infinity
-                for p in crossings where p != last {
-                    last = p
-                    let sp = userConsumption(u, p)
-                    if sp < previous { steps.append(p, previous - sp) }
-                    previous = sp
+                lines.sort(at: lo)
+                let first = lines.consumption(maxPerUser: maxPerUser, channelCaps: channelCaps)
+                sLo += first
+                work -= lines.count
+                if let last = lines.walk(from: lo, to: hi, consumption: first, maxPerUser: maxPerUser,
+                                         channelCaps: channelCaps, work: &work, steps: &steps!) {
+                    sHi += last
+                } else {
+                    steps = nil
+                    sHi += userConsumption(u, hi)
                 }
             }
-            return (steps, atHi)
+            return (sLo, sHi, steps)
         }
-        if parts.contains(where: { $0 == nil }) { return nil }
-        return parts.map { $0! }
+        var result = Walk(sLo: 0, sHi: 0, steps: Breakpoints())
+        for (lo, hi, steps) in parts {
+            result.sLo += lo
+            result.sHi += hi
+            if let steps, result.steps != nil { result.steps!.append(contentsOf: steps) } else { result.steps = nil }
+        }
+        return result
+    }
+}
+
+/// One user's candidates as lines `y - λ x` along one coordinate, with "giving nothing" as the
+/// line 0, kept in their order at the current `λ`: the kinetic sort of `DualEngine.walk`.
+struct KineticLines {
+    struct Line {
+        var x: Double
+        var y: Double
+        var channel: Int32
+        /// Position among the user's candidates (-1: the line 0), the last tie-break.
+        var index: Int32
+    }
+    var lines: [Line]
+    var count = 0
+    var channelCount: [Int]
+
+    init(_ k: Int, channels: Int) {
+        lines = [Line](repeating: Line(x: 0, y: 0, channel: -1, index: -1), count: k + 1)
+        channelCount = [Int](repeating: 0, count: channels)
+    }
+
+    /// Starts a user with the line 0.
+    mutating func start() {
+        lines[0] = Line(x: 0, y: 0, channel: -1, index: -1)
+        count = 1
+    }
+
+    mutating func add(x: Double, y: Double, channel: Int) {
+        lines[count] = Line(x: x, y: y, channel: Int32(channel), index: Int32(count - 1))
+        count += 1
+    }
+
+    /// Orders the lines as they stand just after `λ`: descending value, then ascending `x`
+    /// (the one that falls slower comes first), then by position (the line 0 first).
+    mutating func sort(at λ: Double) {
+        let n = count
+        lines.withUnsafeMutableBufferPointer { p in
+            let before = { (a: Line, b: Line) -> Bool in
+                let va = a.y - λ * a.x, vb = b.y - λ * b.x
+                return va != vb ? va > vb : (a.x != b.x ? a.x < b.x : a.index < b.index)
+            }
+            if n <= 24 {
+                for a in 1..<max(n, 1) {
+                    let q = p[a]
+                    var b = a - 1
+                    while b >= 0, before(q, p[b]) {
+                        p[b + 1] = p[b]
+                        b -= 1
+                    }
+                    p[b + 1] = q
+                }
+            } else {
+                var prefix = UnsafeMutableBufferPointer(rebasing: p[0..<n])
+                prefix.sort(by: before)
+            }
+        }
+    }
+
+    /// The greedy over the lines above the line 0, in order, within the caps: the sum of `x`
+    /// over the choice (the user's consumption of the coordinate's constraint).
+    /// - Complexity: O(k).
+    mutating func consumption(maxPerUser: Int, channelCaps: [Int]?) -> Double {
+        var taken = 0
+        var total = 0.0
+        var a = 0
+        while a < count, lines[a].index >= 0, taken < maxPerUser {
+            let h = Int(lines[a].channel)
+            if let channelCaps, h >= 0 {
+                if channelCount[h] >= channelCaps[h] {
+                    a += 1
+                    continue
+                }
+                channelCount[h] += 1
+            }
+            total += lines[a].x
+            taken += 1
+            a += 1
+        }
+        if channelCaps != nil {
+            for b in 0..<a where lines[b].channel >= 0 { channelCount[Int(lines[b].channel)] = 0 }
+        }
+        return total
+    }
+
+    /// Swaps adjacent lines at their crossings in `(from, to]`, in order, appending every
+    /// drop of the consumption as a step; returns the consumption at `to`, or nil when `work`
+    /// (decremented by k per crossing) runs out.
+    mutating func walk(from: Double, to: Double, consumption first: Double, maxPerUser: Int, channelCaps: [Int]?,
+                       work: inout Int, steps: inout Breakpoints) -> Double? {
+        var λ = from
+        var current = first
+        var atλ = first     // the consumption just before the crossings at λ
+        while true {
+            // The next crossing of two adjacent lines: the upper one falls faster.
+            var next = Double.infinity
+            var at = -1
+            for a in 0 ..< count - 1 {
+                let (p, q) = (lines[a], lines[a + 1])
+                guard p.x > q.x else { continue }
+                let cross = max(λ, (p.y - q.y) / (p.x - q.x))
+                if cross < next {
+                    next = cross
+                    at = a
+                }
+            }
+            if next > λ {
+                if current < atλ { steps.append(λ, atλ - current) }
+                atλ = current
+            }
+            guard at >= 0, next <= to else { break }
+            work -= count
+            if work < 0 { return nil }
+            λ = next
+            lines.swapAt(at, at + 1)
+            // Only swaps above the line 0 (or of it) can change the choice.
+            var zero = 0
+            while lines[zero].index >= 0 { zero += 1 }
+            if at < zero || lines[at].index < 0 {
+                current = consumption(maxPerUser: maxPerUser, channelCaps: channelCaps)
+            }
+        }
+        return current
     }
 }
 

@@ -25,6 +25,13 @@ public struct DualOptions: Sendable {
     /// When to also run `greedy-marginal` and return its allocation if it is better (a safety
     /// net, reported in the notes when it acts or is skipped).
     public var baselineCheck: BaselineCheck = .automatic
+    /// Extrapolate the multipliers along successive sweeps' moves (see `DualSearch.extrapolate`).
+    public var extrapolate: Bool = true
+    /// Start the sweeps from the multipliers of a sample of the users (one in 16) when there
+    /// are at least 65,536 users and more than one multiplier or incentive per user.
+    public var sampledWarmStart: Bool = true
+    /// The warm start is used when its sample has at least this many users (tests lower it).
+    package var sampleMinimumUsers = 4_096
     /// Stop sweeping at this time (`monotonicSeconds()`); set from `SolveOptions.timeLimit`.
     package var deadline: Double?
     /// Called after each sweep and before each recovery.
@@ -51,6 +58,13 @@ public enum DualTolerance {
     public static let finalBracketWidth = 1e-13
     /// A subgradient step must improve the best bound by more than this, relative.
     public static let improvement = 1e-12
+    /// The largest jump of the extrapolation, in multiples of the last sweep's move.
+    public static let maximumJump = 8.0
+    /// The subgradient steps stop after this many in a row that do not improve the bound.
+    public static let subgradientPatience = 3
+    /// The first window of a coordinate after the sampled warm start, relative to its value:
+    /// the sample's multipliers are off by its sampling error.
+    public static let sampleWindow = 0.02
     /// Smallest step of the coupon caps' block update.
     public static let minimumCouponStep = 1.0 / 64
 }
@@ -116,7 +130,9 @@ package final class DualEngine: Sendable {
     /// test that a sweep's cost does not grow with the number of coupon caps.
     let candidateVisits = Atomic<Int>(0)
 
-    package init(_ problem: Problem, threads: Int) {
+    /// - Parameter limitScale: every relaxed constraint's limit is multiplied by it (the
+    ///   warm start solves a sample of the users against their share of the limits).
+    package init(_ problem: Problem, threads: Int, limitScale: Double = 1) {
         self.problem = problem
         let t = problem.candidates
         users = t.userCount
@@ -152,7 +168,7 @@ package final class DualEngine: Sendable {
                 kinds.append(.roi)
                 names.append((.minROI, "min_roi"))
             }
-            limits.append(rules.limits[i])
+            limits.append(rules.limits[i] * limitScale)
         }
         self.roiIndex = roiIndex
         self.roiRate = roiRate
@@ -514,9 +530,23 @@ struct UserSelection {
                 entryCount += 1
             }
         }
-        sortEntries()
         var total = 0.0
         minIn = 0
+        if (channelCaps == nil || c.channel.isEmpty), entryCount > maxPerUser, entryCount > UserSelection.selectionThreshold {
+            // Without channel caps the choice is the top `maxPerUser`: selection, no sort.
+            selectTop(maxPerUser)
+            minIn = .infinity
+            for a in 0..<maxPerUser {
+                let j = entries[a].index
+                picked[a] = j
+                isPicked[j - firstCandidate] = true
+                total += entries[a].value
+                minIn = min(minIn, entries[a].value)
+            }
+            count = maxPerUser
+            return total
+        }
+        sortEntries()
         for a in 0..<entryCount where count < maxPerUser {
             let j = entries[a].index
             if let channelCaps, !c.channel.isEmpty {
@@ -534,6 +564,36 @@ struct UserSelection {
             count += 1
         }
         return total
+    }
+
+    /// Above this many positive candidates (and without channel caps), `select` finds the top
+    /// `maxPerUser` by selection, in expected O(k), instead of sorting.
+    static let selectionThreshold = 256
+
+    /// Moves the `n` first entries in `Entry.before` order (a strict total order) to the front,
+    /// in no particular order: quickselect with a deterministic median-of-three pivot.
+    /// - Complexity: expected O(entries).
+    private mutating func selectTop(_ n: Int) {
+        let total = entryCount
+        entries.withUnsafeMutableBufferPointer { e in
+            var lo = 0, hi = total - 1
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2
+                // Median of three, by `before`, moved to `hi`.
+                if Entry.before(e[mid], e[lo]) { e.swapAt(mid, lo) }
+                if Entry.before(e[hi], e[lo]) { e.swapAt(hi, lo) }
+                if Entry.before(e[mid], e[hi]) { e.swapAt(mid, hi) }
+                let pivot = e[hi]
+                var store = lo
+                for a in lo..<hi where Entry.before(e[a], pivot) {
+                    e.swapAt(a, store)
+                    store += 1
+                }
+                e.swapAt(store, hi)
+                if store == n - 1 || store == n { return }
+                if store > n { hi = store - 1 } else { lo = store + 1 }
+            }
+        }
     }
 
     private mutating func sortEntries() {
@@ -608,9 +668,10 @@ struct UserSelection {
                 bestOutNotFull = max(bestOutNotFull, v)
             }
         } else {
-            for a in 0..<entryCount where !isPicked[entries[a].index - firstCandidate] {
-                bestOutNotFull = entries[a].value
-                break
+            // The best value left out (entries are sorted, or selected with the picks in front).
+            for a in min(count, entryCount)..<entryCount where !isPicked[entries[a].index - firstCandidate] {
+                bestOutNotFull = max(bestOutNotFull, entries[a].value)
+                if entryCount <= UserSelection.selectionThreshold { break }
             }
         }
     }

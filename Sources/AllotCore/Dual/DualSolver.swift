@@ -7,7 +7,7 @@ package enum DualSolver {
 
     /// The same, on an engine the caller keeps (polishing reuses it for the users' margins).
     package static func solve(_ engine: DualEngine, options: DualOptions) -> Solution {
-        var search = DualSearch(engine, options: options)
+        var search = DualSearch(engine, options: options, start: sampledStart(engine, options: options))
         search.sweep()
         search.subgradientIfStalled()
         var notes = search.notes
@@ -28,6 +28,34 @@ package enum DualSolver {
         }
         solution.notes = notes
         return solution
+    }
+
+    /// One user in `sampleStride` (chosen by a hash of its index) forms the warm start's sample.
+    static let sampleStride = 16
+    /// A warm start for the sweeps: the multipliers that solve the dual of a sample of the users
+    /// (one in `sampleStride`) against their share of every limit, found the same way (and so,
+    /// on a large sample, from a sample of the sample). At scale the sample's multipliers are
+    /// close to the full problem's, so the full sweeps start near the optimum and each
+    /// coordinate's window is narrow. Nil for a single constraint with one incentive per user
+    /// (solved exactly in one pass) and for small instances.
+    /// - Complexity: the sample's sweeps, each about a sixteenth of a full one, plus O(n / 16)
+    ///   to copy the sample.
+    static func sampledStart(_ engine: DualEngine, options: DualOptions) -> DualSearch.Start? {
+        guard options.sampledWarmStart, engine.constraintCount > 0,
+              engine.constraintCount > 1 || engine.maxPerUser > 1,
+              engine.users >= sampleStride * options.sampleMinimumUsers else { return nil }
+        let users = (0..<engine.users).filter { (UInt64($0) &* 0x9E37_79B9_7F4A_7C15) >> 60 == 0 }
+        let sample = DualEngine(engine.problem.restricted(toUsers: users), threads: engine.chunks.threads,
+                                limitScale: Double(users.count) / Double(engine.users))
+        var sampleOptions = options
+        sampleOptions.progress = nil
+        sampleOptions.subgradientSteps = 0
+        var search = DualSearch(sample, options: sampleOptions, start: sampledStart(sample, options: sampleOptions))
+        search.sweep(recovering: false)
+        let m = search.best.multipliers
+        // The sample's multipliers are off by its sampling error: a window of a few percent.
+        let widths = m.indices.map { max(search.lastChange[$0], DualTolerance.sampleWindow * m[$0]) }
+        return DualSearch.Start(multipliers: m, widths: widths)
     }
 
     /// greedy-marginal from scratch, when `options.baselineCheck` asks for it.
@@ -89,13 +117,25 @@ struct DualSearch {
     var recoverySeconds = 0.0
     /// Per cap slot: the margin of its candidate at the last evaluation.
     var margins: [Double]
+    /// The last sweep's move, the multipliers before a jump, whether `m` is a jump not yet
+    /// evaluated, and the sweeps left without jumps (see `extrapolate`).
+    var previousMove: [Double]?
+    var beforeJump: [Double] = []
+    var extrapolated = false
+    var jumpsPaused = 0
 
-    init(_ engine: DualEngine, options: DualOptions) {
+    /// Where the sweeps start, and how far each multiplier is expected to move at first.
+    struct Start {
+        var multipliers: [Double]
+        var widths: [Double]
+    }
+
+    init(_ engine: DualEngine, options: DualOptions, start: Start? = nil) {
         self.engine = engine
         self.options = options
-        m = [Double](repeating: 0, count: engine.constraintCount)
+        m = start?.multipliers ?? [Double](repeating: 0, count: engine.constraintCount)
         best = (.infinity, m)
-        lastChange = m
+        lastChange = start?.widths ?? m
         couponStep = engine.constraintCount == 1 ? 1 : options.couponStep
         margins = [Double](repeating: 0, count: engine.capSlotCount)
     }
@@ -111,8 +151,9 @@ struct DualSearch {
     }
 
     /// Sweeps until the gap is within the target, the bound stops improving, or
-    /// `options.maxSweeps`. With a single multiplier, one exact update suffices.
-    mutating func sweep() {
+    /// `options.maxSweeps`. With a single multiplier, one exact update suffices. Without
+    /// `recovering` (the warm start's sample), only the bound is followed: no allocation is made.
+    mutating func sweep(recovering: Bool = true) {
         let k = engine.constraintCount
         var stale = 0
         while true {
@@ -123,7 +164,8 @@ struct DualSearch {
             if sweeps == 0 { recoverySeconds = monotonicSeconds() - start }
             stale = improved ? 0 : stale + 1
             if k == 0 || (k == 1 && sweeps == 1) || sweeps == options.maxSweeps { break }
-            if sweeps > 0, stale >= options.patience || sweeps % options.gapCheckInterval == 0 {
+            if !recovering, stale >= options.patience { break }
+            if recovering, sweeps > 0, stale >= options.patience || sweeps % options.gapCheckInterval == 0 {
                 checkGap()
                 if stale >= options.patience || gap <= options.targetGap { break }
             }
@@ -134,7 +176,7 @@ struct DualSearch {
             update()
             sweepSeconds = monotonicSeconds() - start
         }
-        if primal == nil || gap.isInfinite { checkGap() }
+        if recovering, primal == nil || gap.isInfinite { checkGap() }
     }
 
     /// Whether another sweep and the final recovery would pass the deadline.
@@ -153,7 +195,16 @@ struct DualSearch {
     /// the best bound improved by more than `options.sweepTolerance`. Halves the caps' step when
     /// the bound rose since the last evaluation.
     mutating func evaluate() -> Bool {
-        let evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+        var evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+        if extrapolated {
+            extrapolated = false
+            if evaluation.bound >= lastBound {
+                // The jump did not pay: back to where the sweep ended, and no jump for a while.
+                m = beforeJump
+                evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+                jumpsPaused = 2
+            }
+        }
         let improved = evaluation.bound < best.bound - options.sweepTolerance * abs(best.bound)
         if evaluation.bound < best.bound { best = (evaluation.bound, m) }
         if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
@@ -164,8 +215,37 @@ struct DualSearch {
     /// Updates the caps in one block, then the budgets and the ROI floor in turn.
     mutating func update() {
         sweeps += 1
+        let before = m
         updateCaps()
         updateCoordinates()
+        if options.extrapolate { extrapolate(from: before) }
+    }
+
+    /// Momentum for the zig-zag of coupled constraints. When two successive sweeps move the
+    /// multipliers in about the same direction, the second by a ratio `r < 1` of the first, the
+    /// moves still to come sum to about `r / (1 - r)` times the last one (a geometric series):
+    /// jump there (at most `DualTolerance.maximumJump` times the last move). The next
+    /// evaluation checks the jump: if the bound there is not below the last one evaluated, the
+    /// multipliers go back to where the sweep ended (one more pass) and jumps pause for two
+    /// sweeps. The certificate is untouched: every evaluated point gives a valid bound.
+    mutating func extrapolate(from before: [Double]) {
+        let move = zip(m, before).map { $0 - $1 }
+        defer { previousMove = move }
+        if jumpsPaused > 0 {
+            jumpsPaused -= 1
+            return
+        }
+        guard engine.constraintCount > 1, let previous = previousMove else { return }
+        let dot = zip(move, previous).reduce(0) { $0 + $1.0 * $1.1 }
+        let norm = move.reduce(0) { $0 + $1 * $1 }
+        let previousNorm = previous.reduce(0) { $0 + $1 * $1 }
+        guard norm > 0, previousNorm > 0, dot >= 0.5 * (norm * previousNorm).squareRoot() else { return }
+        let r = (norm / previousNorm).squareRoot()
+        guard r < 1 else { return }
+        let jump = min(r / (1 - r), DualTolerance.maximumJump)
+        beforeJump = m
+        m = m.indices.map { max(0, m[$0] + jump * move[$0]) }
+        extrapolated = true
     }
 
     /// The block update of every coupon cap's multiplier, from the margins of the last pass.
@@ -196,8 +276,11 @@ struct DualSearch {
         var x = best.multipliers
         var evaluation = engine.evaluate(x)
         var improved = false
+        var sinceImproved = 0
         for step in 0..<options.subgradientSteps {
-            if timeIsUp() { break }
+            // The gap left is then the allocation's, not the bound's.
+            if timeIsUp() || sinceImproved == DualTolerance.subgradientPatience { break }
+            sinceImproved += 1
             let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
             let norm = g.reduce(0) { $0 + $1 * $1 }
             if norm == 0 { break }
@@ -207,6 +290,7 @@ struct DualSearch {
             if evaluation.bound < best.bound - DualTolerance.improvement * abs(best.bound) {
                 best = (evaluation.bound, x)
                 improved = true
+                sinceImproved = 0
             }
         }
         if improved {
@@ -240,8 +324,10 @@ enum Recovery {
                 userOf.append(Int32(u))
             }
         }
-        repair(engine, &state, picks: picks, userOf: userOf)
-        GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser)
+        m.withUnsafeBufferPointer { mp in
+            repair(engine, &state, picks: picks, userOf: userOf) { j in mp.isEmpty ? t.uplift[j] : engine.reduced(j, mp.baseAddress!) }
+        }
+        GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
         fillLargeUsers(engine, &state, m)
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
@@ -300,13 +386,15 @@ enum Recovery {
         }
     }
 
-    /// Steps back, cheapest first, until every relaxed constraint holds.
-    private static func repair(_ engine: DualEngine, _ state: inout CapacityState, picks: [Int], userOf: [Int32]) {
+    /// Steps back, cheapest first, until every relaxed constraint holds. A step's cost is the
+    /// reduced value it gives up at the multipliers (`value`), per unit of relative excess it
+    /// removes: users at a tie of the dual give up almost nothing, so they move first, as
+    /// complementary slackness asks.
+    private static func repair(_ engine: DualEngine, _ state: inout CapacityState, picks: [Int], userOf: [Int32],
+                               value: (Int) -> Double) {
         var e = excess(engine, state)
         guard e.contains(where: { $0 > 0 }) else { return }
         let t = engine.problem.candidates
-
-        let uplift = t.uplift
         var broken = e.indices.filter { e[$0] > 0 }
         func relief(_ j: Int, _ i: Int?, _ e: [Double]) -> Double {
             var r = 0.0
@@ -321,13 +409,13 @@ enum Recovery {
             for j in range where state.chosen[j] {
                 let r = relief(j, nil, e)
                 if r > 0 {
-                    let step = Retreat(key: uplift[j] / r, user: Int32(u), drop: Int32(j), to: -1)
+                    let step = Retreat(key: max(0, value(j)) / r, user: Int32(u), drop: Int32(j), to: -1)
                     if best.map({ step < $0 }) ?? true { best = step }
                 }
                 for i in range where !state.chosen[i] && engine.eligible[i] {
                     let r = relief(j, i, e)
                     guard r > 0 else { continue }
-                    let step = Retreat(key: (uplift[j] - uplift[i]) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
+                    let step = Retreat(key: max(0, value(j) - value(i)) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
                     if best.map({ step < $0 }) ?? true, state.userAllows(user: u, add: i, remove: j),
                        state.globalAllows(add: i, remove: j) {
                         best = step
@@ -337,11 +425,20 @@ enum Recovery {
             return best
         }
 
+        // A user with more than `largeUser` candidates only drops (a downgrade search would be
+        // O(k x held)): all its drops go on the heap at once, each checked again when it comes off.
+        func isLarge(_ u: Int) -> Bool { t.candidates(ofUser: u).count > largeUser }
         var heap = Heap<Retreat>()
         var last: Int32 = -1
-        for u in userOf where u != last {
+        for (a, u) in userOf.enumerated() {
+            if isLarge(Int(u)) {
+                let j = picks[a]
+                let r = relief(j, nil, e)
+                if r > 0 { heap.insert(Retreat(key: max(0, value(j)) / r, user: u, drop: Int32(j), to: -1)) }
+            } else if u != last, let r = bestRetreat(Int(u), e) {
+                heap.insert(r)
+            }
             last = u
-            if let r = bestRetreat(Int(u), e) { heap.insert(r) }
         }
         while let step = heap.popMin() {
             let u = Int(step.user)
@@ -356,7 +453,7 @@ enum Recovery {
                 broken = e.indices.filter { e[$0] > 0 }
                 if broken.isEmpty { return }
             }
-            if let next = bestRetreat(u, e) { heap.insert(next) }
+            if !isLarge(u), let next = bestRetreat(u, e) { heap.insert(next) }
         }
         // Nothing relieves the excess any more (cannot happen for budgets and caps): drop what consumes it.
         for (a, j) in picks.enumerated() where state.chosen[j] {

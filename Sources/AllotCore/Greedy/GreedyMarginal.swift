@@ -53,7 +53,15 @@ enum GreedyMarginal {
     /// The first best move of every user is found in parallel; the rest is sequential.
     /// Users with more than `maxCandidates` candidates are left as they are (a move search is
     /// O(k x F) for them).
-    static func improve(_ state: inout CapacityState, threads: Int = 1, maxCandidates: Int = .max) {
+    ///
+    /// `batched` (the dual's recovery): once the capacity is nearly used up, most moves that come
+    /// off the heap no longer fit, and seeking each user's next move one at a time dominates.
+    /// Then the users whose moves failed in a row, with nothing applied in between, have their
+    /// next moves sought together, in parallel, against that state, before anything else is
+    /// applied. While every move only uses capacity this takes the same moves as the plain
+    /// greedy; a move that frees one budget while using another can make it differ slightly
+    /// (the plain greedy would have sought a later user's move after it).
+    static func improve(_ state: inout CapacityState, threads: Int = 1, maxCandidates: Int = .max, batched: Bool = false) {
         let weight = NormalizedWeight(state.problem)
         let snapshot = state
         let t = state.problem.candidates
@@ -62,16 +70,48 @@ enum GreedyMarginal {
             users.compactMap { t.candidates(ofUser: $0).count <= maxCandidates ? bestMove($0, snapshot, weight) : nil }
         }
         var heap = Heap(initial.joined())
-        while let m = heap.popMax() {
+        // With `batched`: users whose best move no longer fits, popped in a row while nothing
+        // was applied; their next moves are sought together (in parallel) against that state.
+        var failed: [Int32] = []
+        while true {
+            guard let m = heap.popMax() else {
+                if failed.isEmpty { break }
+                reseek(&failed, &heap, state, weight, threads: threads)
+                continue
+            }
             let u = Int(m.user)
             let j = Int(m.add)
             let i = m.remove >= 0 ? Int(m.remove) : nil
-            if state.globalAllows(add: j, remove: i) {
-                if let i { state.remove(i, user: u) }
-                state.add(j, user: u)
+            guard state.globalAllows(add: j, remove: i) else {
+                if batched {
+                    failed.append(m.user)
+                } else if let next = bestMove(u, state, weight) {
+                    heap.insert(next)
+                }
+                continue
             }
+            if !failed.isEmpty {
+                // Their next moves may come before this one.
+                heap.insert(m)
+                reseek(&failed, &heap, state, weight, threads: threads)
+                continue
+            }
+            if let i { state.remove(i, user: u) }
+            state.add(j, user: u)
             if let next = bestMove(u, state, weight) { heap.insert(next) }
         }
+    }
+
+    /// The best moves of `users` against `state`, found in parallel, onto the heap; empties `users`.
+    private static func reseek(_ users: inout [Int32], _ heap: inout Heap<Move>, _ state: CapacityState,
+                               _ weight: NormalizedWeight, threads: Int) {
+        let batch = users
+        let size = 4_096
+        let moves = parallelMap((batch.count + size - 1) / size, threads: threads) { c in
+            batch[c * size ..< min(batch.count, (c + 1) * size)].compactMap { bestMove(Int($0), state, weight) }
+        }
+        for part in moves { for move in part { heap.insert(move) } }
+        users.removeAll(keepingCapacity: true)
     }
 
     /// User `u`'s best move among those every constraint allows now, or nil.

@@ -18,7 +18,7 @@ public struct Problem: Sendable {
     /// Internal to the engines' hot loops; the public face is `cap(ofCoupon:)`.
     package static let uncapped = Int.max
 
-    public let candidates: CandidateTable
+    public private(set) var candidates: CandidateTable
     public private(set) var budgets: [Budget]
     public let maxPerUser: Int
     /// Per coupon index; `Problem.uncapped` when the spec sets none.
@@ -95,6 +95,15 @@ public struct Problem: Sendable {
         var copy = self
         copy.budgets[b].limit = max(0, limit)
         copy.rules = ConstraintRules(candidates: candidates, budgets: copy.budgets, couponCaps: couponCaps, minROI: minROI)
+        return copy
+    }
+
+    /// The same constraints over the candidates of `users` only (limits unchanged).
+    /// - Complexity: O(their candidates).
+    package func restricted(toUsers users: [Int]) -> Problem {
+        var copy = self
+        copy.candidates = candidates.restricted(toUsers: users)
+        copy.rules = ConstraintRules(candidates: copy.candidates, budgets: budgets, couponCaps: couponCaps, minROI: minROI)
         return copy
     }
 
