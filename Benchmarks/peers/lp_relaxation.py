@@ -106,10 +106,11 @@ def build(spec, users, coupons, channels, u, c, h, v, w):
     return v, A, np.array(rhs, dtype=float)
 
 
-def solve_highs(v, A, b, method):
+def solve_highs(v, A, b, method, time_limit):
     import highspy
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", 2)
     if method == "ipm":
         h.setOptionValue("solver", "ipm")
@@ -136,7 +137,7 @@ def solve_highs(v, A, b, method):
     return -h.getInfo().objective_function_value, seconds, h.modelStatusToString(h.getModelStatus())
 
 
-def solve_pdlp(v, A, b, tolerance):
+def solve_pdlp(v, A, b, tolerance, time_limit):
     from ortools.pdlp import solvers_pb2, solve_log_pb2
     from ortools.pdlp.python import pdlp
     qp = pdlp.QuadraticProgram()
@@ -151,6 +152,7 @@ def solve_pdlp(v, A, b, tolerance):
     params.termination_criteria.simple_optimality_criteria.eps_optimal_relative = tolerance
     params.termination_criteria.simple_optimality_criteria.eps_optimal_absolute = 0
     params.num_threads = 2
+    params.termination_criteria.time_sec_limit = float(time_limit)
     t = time.monotonic()
     result = pdlp.primal_dual_hybrid_gradient(qp, params)
     seconds = time.monotonic() - t
@@ -164,6 +166,7 @@ def main():
     p.add_argument("spec")
     p.add_argument("--solvers", default="highs-simplex,highs-ipm,pdlp")
     p.add_argument("--pdlp-tolerance", type=float, default=1e-4, help="PDLP relative optimality tolerance")
+    p.add_argument("--time-limit", type=float, default=3600, help="seconds per solver (reported as its status when hit)")
     a = p.parse_args()
     t = time.monotonic()
     loaded = load(a.scores, a.spec)
@@ -172,15 +175,18 @@ def main():
     v, A, b = build(*loaded)
     build_seconds = time.monotonic() - t
     for name in a.solvers.split(","):
+        cpu = time.process_time()
         if name == "highs-simplex":
-            value, seconds, status = solve_highs(v, A, b, "simplex")
+            value, seconds, status = solve_highs(v, A, b, "simplex", a.time_limit)
         elif name == "highs-ipm":
-            value, seconds, status = solve_highs(v, A, b, "ipm")
+            value, seconds, status = solve_highs(v, A, b, "ipm", a.time_limit)
         elif name == "pdlp":
-            value, seconds, status = solve_pdlp(v, A, b, a.pdlp_tolerance)
+            value, seconds, status = solve_pdlp(v, A, b, a.pdlp_tolerance, a.time_limit)
         else:
             sys.exit(f"unknown solver {name}")
+        cpu = time.process_time() - cpu
         print(json.dumps({"solver": name, "lp_value": value, "status": status, "solve_seconds": seconds,
+                          "solve_cpu_seconds": cpu,
                           "build_seconds": build_seconds, "read_seconds": read_seconds,
                           "columns": len(v), "rows": A.shape[0]}), flush=True)
 

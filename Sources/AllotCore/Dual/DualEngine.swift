@@ -73,11 +73,12 @@ public enum DualTolerance {
 public enum BaselineCheck: Sendable {
     case always, never
     /// Up to `automaticLimit` candidates, and when no user has more than 256 candidates
-    /// (greedy-marginal's move search is O(k x F) per user). Above that, greedy-marginal would take
-    /// longer than the dual itself; the recovery already ends with greedy-marginal's own
-    /// continuation from the dual's allocation.
+    /// (greedy-marginal's move search is O(k x F) per user): there it costs a fraction of a
+    /// second. Above that the recovery stands on its own (it ends with greedy-marginal's own
+    /// continuation from the dual's allocation); docs/benchmarks.md shows what the net still
+    /// catches.
     case automatic
-    public static let automaticLimit = 20_000_000
+    public static let automaticLimit = 1_000_000
 }
 
 /// The Lagrangian dual engine (method `dual`). See docs/algorithms.md.
