@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "AllotZlib", dependencies: ["AllotCore", "CZlib"]),
         .target(name: "CGLPKGuard", dependencies: ["CGLPK"], linkerSettings: [.linkedLibrary("glpk")]),
         .target(name: "AllotGLPK", dependencies: ["AllotMILP", "CGLPKGuard"]),
-        .target(name: "AllotCBC", dependencies: ["AllotMILP", "CCbc"]),
+        // C++: CBC's progress through a CbcEventHandler (its C API has no progress callback).
+        .target(name: "CCbcProgress", dependencies: ["CCbc"], linkerSettings: [.linkedLibrary("Cbc")]),
+        .target(name: "AllotCBC", dependencies: ["AllotMILP", "CCbc", "CCbcProgress"]),
         .target(name: "AllotEvaluation", dependencies: ["AllotCore"]),
         .target(name: "Allot", dependencies: ["AllotCore", "AllotMILP", "AllotGLPK", "AllotCBC", "AllotEvaluation"]),
         .executableTarget(

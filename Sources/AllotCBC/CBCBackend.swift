@@ -1,6 +1,7 @@
 import AllotCore
 import AllotMILP
 import CCbc
+import CCbcProgress
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -47,12 +48,16 @@ public struct CBCBackend: MILPBackend {
             startValue = value
             Cbc_setCutoff(cbc, -value)   // CBC minimises -uplift internally
         }
-        let status = Self.solveLock.withLock { _ in
-            if let limit = options.timeLimit {
-                // The time spent building the model and waiting for the lock counts too.
-                Cbc_setMaximumSeconds(cbc, max(0.01, limit - (monotonicSeconds() - began)))
+        let relay = MILPProgressRelay(options.progress, model: model, start: start)
+        let status = MILPProgressRelay.withContext(relay) { context in
+            if relay != nil { allot_cbc_watch(cbc, Self.reportProgress, context) }
+            return Self.solveLock.withLock { _ in
+                if let limit = options.timeLimit {
+                    // The time spent building the model and waiting for the lock counts too.
+                    Cbc_setMaximumSeconds(cbc, max(0.01, limit - (monotonicSeconds() - began)))
+                }
+                return Cbc_solve(cbc)
             }
-            return Cbc_solve(cbc)
         }
         if status == 2 || Cbc_isAbandoned(cbc) != 0 { throw SolveError("CBC abandoned the search (numerical difficulties)") }
         if Cbc_isProvenInfeasible(cbc) != 0 {
@@ -86,6 +91,11 @@ public struct CBCBackend: MILPBackend {
         }
         return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: x, objective: objective,
                           bestBound: bound.isFinite ? max(bound, objective!) : nil, withinGapTolerance: withinGap)
+    }
+
+    /// The event handler's progress callback (it calls no CBC function).
+    private static let reportProgress: allot_cbc_progress = { context, hasIncumbent, incumbent, hasBound, bound in
+        MILPProgressRelay.relay(context, hasIncumbent: hasIncumbent, incumbent: incumbent, hasBound: hasBound, bound: bound)
     }
 }
 

@@ -108,7 +108,15 @@ enum MILPSolver {
             solution.notes += notes
             return solution
         }
-        guard let milp = backendOptions(options) else { return atLimit(solution, method: solution.method) }
+        guard var milp = backendOptions(options) else { return atLimit(solution, method: solution.method) }
+        if let report = milp.progress {
+            // In the whole problem's terms: the fixed assignments' uplift plus the freed users'.
+            let fixedValue = fixed.reduce(0.0) { $0 + t.uplift[$1] }
+            milp.progress = { event in
+                guard case let .milp(incumbent, bound) = event else { return report(event) }
+                report(.polish(incumbent: incumbent.map { fixedValue + $0 }, bound: bound.map { fixedValue + $0 }))
+            }
+        }
         let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
         var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: fixed, notes: notes,
                            gapTolerance: milp.relativeGap)

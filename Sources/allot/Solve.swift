@@ -131,7 +131,12 @@ extension Solve {
             case .recovery:
                 line.update("recovering an allocation")
             case let .milp(incumbent, bound):
-                line.update("best \(incumbent.map(human) ?? "none yet"), bound \(bound.map(human) ?? "unknown")")
+                line.update("exact search: best \(incumbent.map(human) ?? "none yet")" + (bound.map { ", bound \(human($0))" } ?? ""),
+                            phase: "exact")
+            case let .polish(incumbent, bound):
+                line.update("polishing: best \(incumbent.map(human) ?? "none yet")"
+                                + (bound.map { ", at most \(human($0)) with the other users fixed" } ?? ""),
+                            phase: "polish")
             }
         }
     }

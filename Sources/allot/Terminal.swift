@@ -47,6 +47,7 @@ final class ProgressLine: Sendable {
         var detail = ""
         var start = 0.0
         var lastPrinted = -Double.infinity
+        var phase: String?
         var active = false
         var tickerStarted = false
     }
@@ -68,6 +69,7 @@ final class ProgressLine: Sendable {
             s.detail = ""
             s.start = monotonicSeconds()
             s.lastPrinted = -Double.infinity
+            s.phase = nil
             s.active = true
             defer { s.tickerStarted = true }
             return terminal && !s.tickerStarted
@@ -84,11 +86,17 @@ final class ProgressLine: Sendable {
         }
     }
 
-    /// Updates the step's detail ("sweep 4, bound 1,234.5, gap 0.1%").
-    func update(_ detail: String) {
+    /// Updates the step's detail ("sweep 4, bound 1,234.5, gap 0.1%"). The first detail of a
+    /// new `phase` of the step (the exact search after the dual's sweeps) is shown at once,
+    /// on a log too.
+    func update(_ detail: String, phase: String? = nil) {
         guard enabled else { return }
-        state.withLock { $0.detail = detail }
-        draw(force: false)
+        let newPhase = state.withLock { s in
+            s.detail = detail
+            defer { if phase != nil { s.phase = phase } }
+            return phase != nil && phase != s.phase
+        }
+        draw(force: newPhase)
     }
 
     /// Ends the step: clears the line on a terminal, prints "label: done in X s" elsewhere.
@@ -107,7 +115,7 @@ final class ProgressLine: Sendable {
             guard s.active else { return }
             let now = monotonicSeconds()
             // A terminal line is cheap to redraw; a log gets one line a second.
-            let interval = terminal ? (force ? 0 : 0.1) : 1.0
+            let interval = force ? 0 : (terminal ? 0.1 : 1.0)
             guard now - s.lastPrinted >= interval, terminal || !s.detail.isEmpty else { return }
             s.lastPrinted = now
             let text = "\(s.label)\(s.detail.isEmpty ? "" : ": " + s.detail) (\(seconds(now - s.start)))"

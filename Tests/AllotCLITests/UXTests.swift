@@ -113,6 +113,41 @@ private let scores = """
         #expect(last.hasPrefix("  feasible; solved in ") && last.contains(" s, verified in "))
     }
 
+    /// The exact methods' incumbent and bound, on a generated instance they branch on: shown with
+    /// `--progress` (the incumbent never falling, never above the bound), not shown without it.
+    @Test(arguments: [("milp-glpk", "exact search"), ("milp-cbc", "exact search"),
+                      ("dual+milp", "polishing"), ("dual+milp-cbc", "polishing")])
+    func exactSearchProgress(method: String, phase: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let g = try AllotBinary.run(["generate", "--users", "800", "--coupons", "5", "--seed", "3", "--out", "s.csv", "--spec", "spec.json"],
+                                    in: dir.url)
+        #expect(g.status == 0, "\(g.stderr)")
+        let solve = ["solve", "s.csv", "--spec", "spec.json", "--method", method, "--gap", "0", "--out", "a.csv"]
+        let quiet = try AllotBinary.run(solve, in: dir.url)
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains(phase + ":"))
+        let r = try AllotBinary.run(solve + ["--progress"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        // "solving with milp-cbc: exact search: best 27,127.74, bound 27,130.10 (0.5 s)"
+        let prefix = "solving with \(method): \(phase): best "
+        let shown = r.stderr.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { line in
+            line.dropFirst(prefix.count).split(separator: " ").compactMap { Double($0.filter { $0 != "," }) }
+        }
+        #expect(!shown.isEmpty, "\(r.stderr)")
+        let incumbents = shown.map { $0[0] }
+        #expect(zip(incumbents, incumbents.dropFirst()).allSatisfy { $0 <= $1 }, "\(r.stderr)")
+        #expect(shown.allSatisfy { $0.count < 2 || $0[0] <= $0[1] }, "\(r.stderr)")
+        // The allocation written passes the verifier of `allot evaluate`, and is worth at least
+        // every incumbent shown.
+        let e = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--json"], in: dir.url)
+        #expect(e.status == 0, "\(e.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        #expect(report["feasible"] as? Bool == true)
+        let objective = try #require(report["objective"] as? Double)
+        #expect(incumbents.allSatisfy { $0 <= objective + 0.005 }, "\(incumbents) vs \(objective)")
+    }
+
     @Test func humanSummaryIsRounded() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
