@@ -65,10 +65,14 @@ struct Bench: ParsableCommand {
                     + (problem.candidates.count <= 20_000 || timeLimit != nil ? exact : [])
                 let chosen = methods?.methods ?? defaults
                 var rows: [BenchmarkRow] = []
+                // In-process rows show the dual's sweeps and the exact search as `solve` does.
+                var shown = options()
+                shown.dual.progress = progress.enabled ? Solve.report(progress) : nil
+                shown.milp.progress = shown.dual.progress
                 for method in chosen {
                     progress.begin("\(name): \(method.name)")
                     rows.append(isolate ? try runIsolated(method, name, files(), problem)
-                                        : BenchmarkRow.run(method, on: problem, instance: name, options: options()))
+                                        : BenchmarkRow.run(method, on: problem, instance: name, options: shown))
                 }
                 progress.end()
                 BenchmarkRow.compare(&rows)
