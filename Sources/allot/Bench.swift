@@ -9,8 +9,10 @@ struct Bench: ParsableCommand {
             Generated instances (--users, --coupons, --channels, --seeds), one per fraction in --budget-fractions. With --constraints interacting (the default) each has two budgets that pull in different directions, a cash budget on the expected cost at that fraction of the spend of giving every user its best coupon and a face-value budget on the coupons' nominal value at the same fraction, plus caps on the cheapest coupon (10% of the users) and the largest (5%); with --constraints budget, only the cash budget. Your own scores: --scores FILE with --spec or --budget. Every result is verified. With --isolate each method runs in its own process (so memory is its own, and a crash or limit only marks its row). The MILP methods join the defaults when an instance has at most 20,000 candidates or --time-limit is given.
 
             Example:
-              allot bench --users 20000 --coupons 5 --seeds 1,2 --budget-fractions 0.1,0.3 --markdown
-              allot bench --scores scores.csv --spec spec.json --methods dual,greedy-marginal --json
+              allot bench --users 20000 --coupons 5 --seeds 1,2 \\
+                --budget-fractions 0.1,0.3 --markdown
+              allot bench --scores scores.csv --spec spec.json \\
+                --methods dual,greedy-marginal --json
             """
     )
 

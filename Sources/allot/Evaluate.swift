@@ -11,7 +11,8 @@ struct Evaluate: ParsableCommand {
 
             Example:
               allot evaluate scores.csv allocation.csv --spec spec.json
-              allot evaluate scores.csv allocation.csv --spec spec.json --log log.csv --against random
+              allot evaluate scores.csv allocation.csv --spec spec.json \\
+                --log log.csv --against random
             """
     )
 

@@ -8,7 +8,8 @@ struct Export: ParsableCommand {
             One binary column per candidate, named x<index>_<user>_<coupon> (index: the candidate's 1-based position, users in scores order); rows for budgets, per-user frequency and channel caps, coupon caps and the ROI floor. The objective is maximised.
 
             Example:
-              allot export scores.csv --spec spec.json --format lp --out model.lp && glpsol --lp model.lp
+              allot export scores.csv --spec spec.json --format lp --out model.lp
+              glpsol --lp model.lp
             """
     )
 

@@ -10,7 +10,9 @@ struct FrontierCommand: ParsableCommand {
             Varies the limit of the first budget (the one on cost, from --spec or --budget), solving and verifying every method at every budget: the dual's point is what `allot solve` returns at that budget. Writes a CSV (method,budget,objective,spend,upper_bound,shadow_price), an SVG chart and a self-contained HTML report that opens with a one-line takeaway.
 
             Example:
-              allot frontier scores.csv --budget-range 1000:20000:20 --methods dual,greedy-marginal,greedy-ratio --csv frontier.csv --svg frontier.svg --html frontier.html
+              allot frontier scores.csv --budget-range 1000:20000:20 \\
+                --methods dual,greedy-marginal,greedy-ratio \\
+                --csv frontier.csv --svg frontier.svg --html frontier.html
             """
     )
 

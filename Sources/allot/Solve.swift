@@ -11,7 +11,8 @@ struct Solve: ParsableCommand {
             Writes the allocation CSV (user_id,coupon_id,uplift,cost) to --out, standard output by default unless --json is given. Every allocation is verified first; one that fails is not written (exit status 3). A short summary goes to standard error, its last line with the solve and verification times.
 
             Example:
-              allot solve scores.csv --budget 50000 --method greedy-marginal --out allocation.csv --summary summary.json
+              allot solve scores.csv --budget 50000 --method greedy-marginal \\
+                --out allocation.csv --summary summary.json
             """
     )
 

@@ -27,6 +27,41 @@ private let scores = """
         #expect(r.stdout == "0.1.0\n")
     }
 
+    /// Every example in the help pastes into a shell at the help's width off a terminal (80
+    /// columns): no line wrapped by the help formatter, continuations marked with a backslash, and
+    /// every option it uses is one of its command's.
+    @Test(arguments: ["", "solve", "generate", "evaluate", "export", "bench", "frontier"])
+    func helpExamplesPaste(command: String) throws {
+        let r = try AllotBinary.run((command.isEmpty ? [] : [command]) + ["--help"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var examples: [String] = []
+        var k = 0
+        while k < lines.count {
+            guard lines[k].hasPrefix("  allot ") else { k += 1; continue }
+            var text = lines[k]
+            while text.hasSuffix(" \\"), k + 1 < lines.count, lines[k + 1].hasPrefix("    ") {
+                text = String(text.dropLast(2)) + " " + lines[k + 1].trimmingCharacters(in: .whitespaces)
+                k += 1
+            }
+            #expect(!text.hasSuffix("\\"), "\(command): a continuation with nothing after it")
+            // The next line is blank or another example: not a fragment the formatter wrapped.
+            let next = k + 1 < lines.count ? lines[k + 1] : ""
+            #expect(next.isEmpty || next.hasPrefix("  "), "\(command): example wrapped before '\(next)'")
+            examples.append(text.trimmingCharacters(in: .whitespaces))
+            k += 1
+        }
+        #expect(!examples.isEmpty, "\(command): no example")
+        for example in examples {
+            let words = example.split(separator: " ").map(String.init)
+            let help = try AllotBinary.run([words[1], "--help"]).stdout
+            for option in words where option.hasPrefix("--") {
+                #expect(help.contains("  \(option) ") || help.contains("  \(option)\n") || help.contains(", \(option) "),
+                        "\(command): \(option) in '\(example)' is not an option of allot \(words[1])")
+            }
+        }
+    }
+
     /// Every option of every command has a description, and the defaults that matter are shown.
     @Test(arguments: ["solve", "generate", "evaluate", "export", "bench", "frontier"])
     func helpDescribesEveryOption(command: String) throws {
