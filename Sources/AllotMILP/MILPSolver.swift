@@ -103,7 +103,7 @@ enum MILPSolver {
         let formulation = MILPFormulation(problem, columns: columns, limits: limits)
         var solution = dual
         solution.method = PolishMethod.name(backend)
-        let notes = ["polished \(free.count) users nearest the tie (\(columns.count) candidates) with \(backend.name)"]
+        let notes = ["polished the \(Readable.count(free.count)) users nearest the tie (\(Readable.count(columns.count)) candidates) with \(backend.solverName)"]
         guard formulation.model.columnCount > 0 else {
             solution.notes += notes
             return solution

@@ -30,7 +30,7 @@ struct Export: ParsableCommand {
             let problem = try problem.load(progress: progressFlag.line())
             let formulation = MILPFormulation(problem, eligibleOnly: false)
             try AtomicFile.write(ModelFormat(rawValue: format)!.render(formulation.model), to: out)
-            Terminal.say("wrote \(formulation.model.columnCount) columns and \(formulation.model.rowCount) rows")
+            Terminal.say("wrote \(count(formulation.model.columnCount)) columns and \(count(formulation.model.rowCount)) rows")
         }
     }
 }

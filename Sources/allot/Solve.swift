@@ -145,7 +145,9 @@ extension Solve {
 
 /// The short human summary printed on standard error.
 func describe(_ s: Summary, verifySeconds: Double) -> String {
-    var lines = ["\(s.method): objective \(human(s.objective)), \(s.status), \(count(s.assignments)) assignments to \(count(s.usersReached)) users"]
+    // The summary's status in words ("feasible_at_limit" is for programs).
+    let status = s.status == SolveStatus.feasibleAtLimit.rawValue ? "feasible (stopped at the time limit)" : s.status
+    var lines = ["\(s.method): objective \(human(s.objective)), \(status), \(count(s.assignments)) assignments to \(count(s.usersReached)) users"]
     for b in s.budgets {
         var line = "  \(b.name): spend \(human(b.spend)) of \(human(b.limit))"
         if let p = b.shadowPrice { line += ", shadow price \(significant(p))" }

@@ -139,4 +139,4 @@ func human(_ x: Double) -> String { grouped(x, decimals: 2) }
 func significant(_ x: Double, _ digits: Int = 4) -> String { Readable.significant(x, digits) }
 func percent(_ fraction: Double) -> String { Readable.percent(fraction) }
 func grouped(_ x: Double, decimals: Int) -> String { Readable.grouped(x, decimals: decimals) }
-func count(_ n: Int) -> String { Readable.grouped(Double(n), decimals: 0) }
+func count(_ n: Int) -> String { Readable.count(n) }
