@@ -102,7 +102,7 @@ struct Bench: ParsableCommand {
         let channelNames = channels.map { $0.split(separator: ",").map(String.init) } ?? []
         var result: [(String, Problem, () throws -> (String, String))] = []
         for seed in seeds.split(separator: ",").compactMap({ UInt64($0) }) {
-            progress.begin("generating \(users) users x \(coupons) coupons, seed \(seed)")
+            progress.begin("generating \(count(users)) users x \(count(coupons)) coupons, seed \(seed)")
             let generator = SyntheticScores(users: users, coupons: coupons, channels: channelNames, seed: seed)
             var table = generator.table()
             let interacting = constraints == .interacting

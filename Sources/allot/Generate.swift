@@ -63,7 +63,7 @@ struct Generate: ParsableCommand {
             let names = channels.map { $0.split(separator: ",").map(String.init) } ?? []
             let scores = SyntheticScores(users: users, coupons: coupons, channels: names, seed: seed,
                                          couponsPerUser: couponsPerUser, popularitySkew: popularitySkew)
-            progress.begin("generating \(users) users x \(coupons) coupons")
+            progress.begin("generating \(count(users)) users x \(count(coupons)) coupons")
             let bytes = scores.csv()
             if let spec {
                 if couponsPerUser != nil {
@@ -77,6 +77,8 @@ struct Generate: ParsableCommand {
             if let log { try AtomicFile.write(scores.randomisedLog(), to: log) }
             progress.end()
             try AtomicFile.write(bytes, to: out)
+            let files = [out == "-" ? nil : out, spec, log].compactMap { $0 }
+            if !files.isEmpty { Terminal.say("wrote " + files.joined(separator: ", ")) }
         }
     }
 }

@@ -158,6 +158,7 @@ private let scores = """
         let g = try AllotBinary.run(["generate", "--users", "800", "--coupons", "5", "--seed", "3", "--out", "s.csv", "--spec", "spec.json"],
                                     in: dir.url)
         #expect(g.status == 0, "\(g.stderr)")
+        #expect(g.stderr == "wrote s.csv, spec.json\n")
         let solve = ["solve", "s.csv", "--spec", "spec.json", "--method", method, "--gap", "0", "--out", "a.csv"]
         let quiet = try AllotBinary.run(solve, in: dir.url)
         #expect(quiet.status == 0, "\(quiet.stderr)")
