@@ -1,7 +1,7 @@
 import AllotCore
 import AllotMILP
 import CCbc
-import CCbcProgress
+import CCbcHooks
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +21,11 @@ public struct CBCBackend: MILPBackend {
         try options.validate()
         let began = monotonicSeconds()
         guard let cbc = Cbc_newModel() else { throw SolveError("CBC could not create a model") }
-        defer { Cbc_deleteModel(cbc) }
+        var log: UnsafeMutableRawPointer?   // the log's message handler, used by the model until deleted
+        defer {
+            Cbc_deleteModel(cbc)
+            allot_cbc_log_free(log)
+        }
         let (starts, rows, values) = model.columnMajor()
         let n = model.columnCount
         let lower = [Double](repeating: 0, count: n)
@@ -33,6 +37,7 @@ public struct CBCBackend: MILPBackend {
         for c in 0..<n { Cbc_setInteger(cbc, Int32(c)) }
         Cbc_setObjSense(cbc, -1)   // maximise
         Cbc_setLogLevel(cbc, options.verbose ? 1 : 0)
+        log = allot_cbc_log_to_stderr(cbc)
         if options.timeLimit != nil {
             // CBC counts CPU seconds unless told to count wall-clock ("elapsed") seconds.
             Cbc_setParameter(cbc, "timeMode", "elapsed")

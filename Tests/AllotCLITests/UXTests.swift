@@ -184,6 +184,21 @@ private let scores = """
         #expect(incumbents.allSatisfy { $0 <= objective + 0.005 }, "\(incumbents) vs \(objective)")
     }
 
+    /// `--verbose` shows the solvers' logs on standard error: standard output carries only the
+    /// allocation (CBC prints on standard output unless told otherwise).
+    @Test(arguments: [("milp-cbc", "Welcome to the CBC MILP Solver"), ("dual+milp-cbc", "Welcome to the CBC MILP Solver"),
+                      ("milp-glpk", "mip =")])
+    func solverLogsGoToStandardError(method: String, banner: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        let r = try AllotBinary.run(["solve", "s.csv", "--budget", "7", "--method", method, "--verbose", "--gap", "0"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains(banner), "\(r.stderr)")
+        // The optimum at 7: u1 c1 and u2 c2, or u1 c2 and u2 c1 (value 11 or 14: 14).
+        #expect(r.stdout == "user_id,coupon_id,uplift,cost\nu1,c2,6.0,2.0\nu2,c1,8.0,5.0\n", "\(r.stdout)")
+    }
+
     @Test func humanSummaryIsRounded() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -1,10 +1,10 @@
-#ifndef ALLOT_CCBCPROGRESS_H
-#define ALLOT_CCBCPROGRESS_H
+#ifndef ALLOT_CCBCHOOKS_H
+#define ALLOT_CCBCHOOKS_H
 
-/* Progress of CBC 2.10's branch and bound, for a model of its C API. CBC 2.10's C API has no
- * progress callback (its message callback is called only when CBC also prints the message on
- * standard output), so this C++ file passes a CbcEventHandler to the CbcModel behind the C
- * handle (Coin_C_defines.h gives its layout when CBC_EXTERN_C is defined). */
+/* What CBC 2.10's C API lacks, for a model of that API: progress of the branch and bound (its
+ * message callback is called only when CBC also prints the message on standard output), and its
+ * log on standard error rather than standard output. This C++ file reaches the CbcModel behind
+ * the C handle (Coin_C_defines.h gives its layout when CBC_EXTERN_C is defined). */
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,6 +20,12 @@ typedef void (*allot_cbc_progress)(void *context, int has_incumbent, double incu
 /* Reports the progress of the next Cbc_solve(cbc_model) to report, with context as its first
  * argument. Call after setting the objective sense. */
 void allot_cbc_watch(void *cbc_model, allot_cbc_progress report, void *context);
+
+/* Sends the model's log (CBC's and its LP solver's, at the log level set so far) to standard
+ * error: standard output may carry the allocation. Returns the message handler, to free with
+ * allot_cbc_log_free after Cbc_deleteModel. */
+void *allot_cbc_log_to_stderr(void *cbc_model);
+void allot_cbc_log_free(void *log);
 
 #ifdef __cplusplus
 }

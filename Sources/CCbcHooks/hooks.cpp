@@ -5,7 +5,7 @@
 #include <coin/OsiClpSolverInterface.hpp>
 #include <coin/Cbc_C_Interface.h>
 
-#include "CCbcProgress.h"
+#include "CCbcHooks.h"
 
 namespace {
 
@@ -44,4 +44,17 @@ extern "C" void allot_cbc_watch(void *cbc_model, allot_cbc_progress report, void
     Cbc_Model *model = static_cast<Cbc_Model *>(cbc_model);
     ProgressHandler handler(report, context, model->model_->solver()->getObjSense());
     model->model_->passInEventHandler(&handler);   /* keeps a copy */
+}
+
+extern "C" void *allot_cbc_log_to_stderr(void *cbc_model) {
+    Cbc_Model *model = static_cast<Cbc_Model *>(cbc_model);
+    CoinMessageHandler *handler = new CoinMessageHandler(stderr);
+    handler->setLogLevel(model->model_->messageHandler()->logLevel());
+    /* The model does not own a handler passed in; its copies (the search's) share it. */
+    model->model_->passInMessageHandler(handler);
+    return handler;
+}
+
+extern "C" void allot_cbc_log_free(void *log) {
+    delete static_cast<CoinMessageHandler *>(log);
 }
