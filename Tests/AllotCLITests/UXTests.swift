@@ -83,6 +83,10 @@ private let scores = """
             #expect(flat.contains("(default: 1e-5 for dual, 1e-6 for the exact methods)"))
             #expect(flat.contains("(default: no limit)"))
         }
+        if command == "frontier" {
+            let flat = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(flat.contains("(default: dual,greedy-marginal,greedy-ratio)"))
+        }
     }
 
     @Test func gzipAndTSVScoresGiveTheSameAllocation() throws {
