@@ -39,14 +39,15 @@ enum Terminal {
 }
 
 /// One status line on standard error for a long step, with its elapsed time: redrawn in place
-/// on a terminal (a ticker keeps the time current), or a line at most every second elsewhere
-/// (only with `--progress`). Disabled, it does nothing.
+/// on a terminal (a ticker keeps the time current), or elsewhere (only with `--progress`) a
+/// line at most every second when what it says changed. Disabled, it does nothing.
 final class ProgressLine: Sendable {
     private struct State: Sendable {
         var label = ""
         var detail = ""
         var start = 0.0
         var lastPrinted = -Double.infinity
+        var printedDetail = ""
         var phase: String?
         var active = false
         var tickerStarted = false
@@ -69,6 +70,7 @@ final class ProgressLine: Sendable {
             s.detail = ""
             s.start = monotonicSeconds()
             s.lastPrinted = -Double.infinity
+            s.printedDetail = ""
             s.phase = nil
             s.active = true
             defer { s.tickerStarted = true }
@@ -116,8 +118,10 @@ final class ProgressLine: Sendable {
             let now = monotonicSeconds()
             // A terminal line is cheap to redraw; a log gets one line a second.
             let interval = force ? 0 : (terminal ? 0.1 : 1.0)
-            guard now - s.lastPrinted >= interval, terminal || !s.detail.isEmpty else { return }
+            // A log gets a line only when the detail changed (the same rounded bound again says nothing).
+            guard now - s.lastPrinted >= interval, terminal || (!s.detail.isEmpty && s.detail != s.printedDetail) else { return }
             s.lastPrinted = now
+            s.printedDetail = s.detail
             let text = "\(s.label)\(s.detail.isEmpty ? "" : ": " + s.detail) (\(seconds(now - s.start)))"
             Terminal.writeStandardError(terminal ? "\r\u{1B}[K" + text : text + "\n")
         }
