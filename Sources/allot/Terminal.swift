@@ -101,14 +101,21 @@ final class ProgressLine: Sendable {
         draw(force: newPhase)
     }
 
-    /// Ends the step: clears the line on a terminal, prints "label: done in X s" elsewhere.
+    /// Ends the step: clears the line on a terminal; elsewhere prints the last detail if not
+    /// printed yet, then "label: done in X s".
     func end() {
         guard enabled else { return }
         state.withLock { s in
             guard s.active else { return }
             s.active = false
             let elapsed = monotonicSeconds() - s.start
-            Terminal.writeStandardError(terminal ? "\r\u{1B}[K" : "\(s.label): done in \(seconds(elapsed))\n")
+            if terminal {
+                Terminal.writeStandardError("\r\u{1B}[K")
+                return
+            }
+            // A log shows the step's last state (the final incumbent, say) even if the throttle held it back.
+            let last = s.detail.isEmpty || s.detail == s.printedDetail ? "" : "\(s.label): \(s.detail) (\(seconds(elapsed)))\n"
+            Terminal.writeStandardError(last + "\(s.label): done in \(seconds(elapsed))\n")
         }
     }
 

@@ -189,7 +189,7 @@ private let scores = """
     }
 
     /// `--verbose` shows the solvers' logs on standard error: standard output carries only the
-    /// allocation (CBC prints on standard output unless told otherwise).
+    /// allocation (CBC prints on standard output unless told otherwise); without it, no log.
     @Test(arguments: [("milp-cbc", "Welcome to the CBC MILP Solver"), ("dual+milp-cbc", "Welcome to the CBC MILP Solver"),
                       ("milp-glpk", "mip =")])
     func solverLogsGoToStandardError(method: String, banner: String) throws {
@@ -201,6 +201,10 @@ private let scores = """
         #expect(r.stderr.contains(banner), "\(r.stderr)")
         // The optimum at 7: u1 c1 and u2 c2, or u1 c2 and u2 c1 (value 11 or 14: 14).
         #expect(r.stdout == "user_id,coupon_id,uplift,cost\nu1,c2,6.0,2.0\nu2,c1,8.0,5.0\n", "\(r.stdout)")
+        // Without --verbose, no solver log anywhere: standard error holds only the summary.
+        let quiet = try AllotBinary.run(["solve", "s.csv", "--budget", "7", "--method", method, "--gap", "0"], in: dir.url)
+        #expect(quiet.stdout == r.stdout)
+        #expect(quiet.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("\(method): ") || $0.hasPrefix("  ") }, "\(quiet.stderr)")
     }
 
     @Test func humanSummaryIsRounded() throws {
