@@ -18,6 +18,9 @@ struct allot_glpk_problem {
     double bound;          /* best (lowest) upper bound over the open nodes seen so far */
     allot_glpk_progress report;   /* during a solve only; nullable */
     void *report_context;
+    int reported;          /* whether report was called in this solve, with the values below */
+    int reported_has_incumbent, reported_has_bound;
+    double reported_incumbent, reported_bound;
 };
 
 static _Thread_local jmp_buf *guard_point = NULL;
@@ -116,14 +119,23 @@ static double monotonic_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Reports the incumbent and the tracked bound to p->report, which must not call GLPK. */
+/* Reports the incumbent and the tracked bound to p->report (which must not call GLPK) when
+ * either changed since the last report: the callback runs several times per node. */
 static void report_progress(allot_glpk_problem *p, glp_tree *tree) {
     glp_prob *lp = glp_ios_get_prob(tree);
     int status = glp_mip_status(lp);
     int has_incumbent = status == GLP_FEAS || status == GLP_OPT;
+    double incumbent = has_incumbent ? glp_mip_obj_val(lp) : 0.0;
     /* An unsolved root has the bound +DBL_MAX: no bound yet. */
     int has_bound = p->has_bound && p->bound < DBL_MAX / 2;
-    p->report(p->report_context, has_incumbent, has_incumbent ? glp_mip_obj_val(lp) : 0.0, has_bound, p->bound);
+    if (p->reported && has_incumbent == p->reported_has_incumbent && incumbent == p->reported_incumbent
+        && has_bound == p->reported_has_bound && (!has_bound || p->bound == p->reported_bound)) return;
+    p->reported = 1;
+    p->reported_has_incumbent = has_incumbent;
+    p->reported_incumbent = incumbent;
+    p->reported_has_bound = has_bound;
+    p->reported_bound = p->bound;
+    p->report(p->report_context, has_incumbent, incumbent, has_bound, p->bound);
 }
 
 static void callback(glp_tree *tree, void *info) {
@@ -179,6 +191,7 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     p->bound = 0;
     p->report = report;
     p->report_context = report_context;
+    p->reported = 0;
     p->deadline = time_limit_seconds > 0 ? monotonic_seconds() + time_limit_seconds : 0;
     parm.cb_func = callback;
     parm.cb_info = p;
