@@ -1,6 +1,7 @@
 import AllotCore
 import AllotMILP
 import CCbc
+import CCbcHooks
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,11 @@ public struct CBCBackend: MILPBackend {
         try options.validate()
         let began = monotonicSeconds()
         guard let cbc = Cbc_newModel() else { throw SolveError("CBC could not create a model") }
-        defer { Cbc_deleteModel(cbc) }
+        var log: UnsafeMutableRawPointer?   // the log's message handler, used by the model until deleted
+        defer {
+            Cbc_deleteModel(cbc)
+            allot_cbc_log_free(log)
+        }
         let (starts, rows, values) = model.columnMajor()
         let n = model.columnCount
         let lower = [Double](repeating: 0, count: n)
@@ -32,6 +37,9 @@ public struct CBCBackend: MILPBackend {
         for c in 0..<n { Cbc_setInteger(cbc, Int32(c)) }
         Cbc_setObjSense(cbc, -1)   // maximise
         Cbc_setLogLevel(cbc, options.verbose ? 1 : 0)
+        // Quiet, CBC prints nothing; verbose, its log goes where ours goes (standard output may
+        // carry the allocation). A handler of ours at level 0 would not keep CBC quiet (a test checks both).
+        if options.verbose { log = allot_cbc_log_to_stderr(cbc) }
         if options.timeLimit != nil {
             // CBC counts CPU seconds unless told to count wall-clock ("elapsed") seconds.
             Cbc_setParameter(cbc, "timeMode", "elapsed")
@@ -47,12 +55,16 @@ public struct CBCBackend: MILPBackend {
             startValue = value
             Cbc_setCutoff(cbc, -value)   // CBC minimises -uplift internally
         }
-        let status = Self.solveLock.withLock { _ in
-            if let limit = options.timeLimit {
-                // The time spent building the model and waiting for the lock counts too.
-                Cbc_setMaximumSeconds(cbc, max(0.01, limit - (monotonicSeconds() - began)))
+        let relay = MILPProgressRelay(options.progress, model: model, start: start)
+        let status = MILPProgressRelay.withContext(relay) { context in
+            if relay != nil { allot_cbc_watch(cbc, Self.reportProgress, context) }
+            return Self.solveLock.withLock { _ in
+                if let limit = options.timeLimit {
+                    // The time spent building the model and waiting for the lock counts too.
+                    Cbc_setMaximumSeconds(cbc, max(0.01, limit - (monotonicSeconds() - began)))
+                }
+                return Cbc_solve(cbc)
             }
-            return Cbc_solve(cbc)
         }
         if status == 2 || Cbc_isAbandoned(cbc) != 0 { throw SolveError("CBC abandoned the search (numerical difficulties)") }
         if Cbc_isProvenInfeasible(cbc) != 0 {
@@ -86,6 +98,11 @@ public struct CBCBackend: MILPBackend {
         }
         return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: x, objective: objective,
                           bestBound: bound.isFinite ? max(bound, objective!) : nil, withinGapTolerance: withinGap)
+    }
+
+    /// The event handler's progress callback (it calls no CBC function).
+    private static let reportProgress: allot_cbc_progress = { context, hasIncumbent, incumbent, hasBound, bound in
+        MILPProgressRelay.relay(context, hasIncumbent: hasIncumbent, incumbent: incumbent, hasBound: hasBound, bound: bound)
     }
 }
 

@@ -26,10 +26,14 @@ public struct GLPKBackend: MILPBackend {
         var values = [Double](repeating: 0, count: model.columnCount)
         // The time spent building the model counts too (a limit of 0 means none, hence the floor).
         let limit = options.timeLimit.map { max(0.01, $0 - (monotonicSeconds() - began)) } ?? 0
+        let relay = MILPProgressRelay(options.progress, model: model, start: start)
         let solved = values.withUnsafeMutableBufferPointer { x in
             withOptionalPointer(start) { startPointer in
-                allot_glpk_solve(handle, limit, options.relativeGap, options.verbose ? 1 : 0,
-                                 startPointer, &outcome, &objective, &hasBound, &bound, &withinGap, x.baseAddress)
+                MILPProgressRelay.withContext(relay) { context in
+                    allot_glpk_solve(handle, limit, options.relativeGap, options.verbose ? 1 : 0, startPointer,
+                                     relay == nil ? nil : Self.reportProgress, context,
+                                     &outcome, &objective, &hasBound, &bound, &withinGap, x.baseAddress)
+                }
             }
         }
         // After an error the guard has freed everything of this thread, the handle included.
@@ -55,6 +59,11 @@ public struct GLPKBackend: MILPBackend {
             if let start { return MILPResult(status: .feasibleAtLimit, values: start, objective: model.objectiveValue(start), bestBound: nil) }
             return MILPResult(status: .noSolutionAtLimit, values: nil, objective: nil, bestBound: nil)
         }
+    }
+
+    /// The guard's progress callback (it runs inside glp_intopt and calls no GLPK function).
+    private static let reportProgress: allot_glpk_progress = { context, hasIncumbent, incumbent, hasBound, bound in
+        MILPProgressRelay.relay(context, hasIncumbent: hasIncumbent, incumbent: incumbent, hasBound: hasBound, bound: bound)
     }
 
     /// Calls GLPK wrongly on purpose: for tests of the guard.

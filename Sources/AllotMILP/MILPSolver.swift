@@ -103,12 +103,20 @@ enum MILPSolver {
         let formulation = MILPFormulation(problem, columns: columns, limits: limits)
         var solution = dual
         solution.method = PolishMethod.name(backend)
-        let notes = ["polished \(free.count) users nearest the tie (\(columns.count) candidates) with \(backend.name)"]
+        let notes = ["polished the \(Readable.count(free.count)) users nearest the tie (\(Readable.count(columns.count)) candidates) with \(backend.solverName)"]
         guard formulation.model.columnCount > 0 else {
             solution.notes += notes
             return solution
         }
-        guard let milp = backendOptions(options) else { return atLimit(solution, method: solution.method) }
+        guard var milp = backendOptions(options) else { return atLimit(solution, method: solution.method) }
+        if let report = milp.progress {
+            // In the whole problem's terms: the fixed assignments' uplift plus the freed users'.
+            let fixedValue = fixed.reduce(0.0) { $0 + t.uplift[$1] }
+            milp.progress = { event in
+                guard case let .milp(incumbent, bound) = event else { return report(event) }
+                report(.polish(incumbent: incumbent.map { fixedValue + $0 }, bound: bound.map { fixedValue + $0 }))
+            }
+        }
         let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
         var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: fixed, notes: notes,
                            gapTolerance: milp.relativeGap)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
+#include <float.h>
 
 struct allot_glpk_problem {
     glp_prob *lp;
@@ -15,6 +16,11 @@ struct allot_glpk_problem {
     double deadline;       /* CLOCK_MONOTONIC seconds; 0: none */
     int has_bound;         /* whether bound holds a bound seen in the tree */
     double bound;          /* best (lowest) upper bound over the open nodes seen so far */
+    allot_glpk_progress report;   /* during a solve only; nullable */
+    void *report_context;
+    int reported;          /* whether report was called in this solve, with the values below */
+    int reported_has_incumbent, reported_has_bound;
+    double reported_incumbent, reported_bound;
 };
 
 static _Thread_local jmp_buf *guard_point = NULL;
@@ -113,6 +119,25 @@ static double monotonic_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Reports the incumbent and the tracked bound to p->report (which must not call GLPK) when
+ * either changed since the last report: the callback runs several times per node. */
+static void report_progress(allot_glpk_problem *p, glp_tree *tree) {
+    glp_prob *lp = glp_ios_get_prob(tree);
+    int status = glp_mip_status(lp);
+    int has_incumbent = status == GLP_FEAS || status == GLP_OPT;
+    double incumbent = has_incumbent ? glp_mip_obj_val(lp) : 0.0;
+    /* An unsolved root has the bound +DBL_MAX: no bound yet. */
+    int has_bound = p->has_bound && p->bound < DBL_MAX / 2;
+    if (p->reported && has_incumbent == p->reported_has_incumbent && incumbent == p->reported_incumbent
+        && has_bound == p->reported_has_bound && (!has_bound || p->bound == p->reported_bound)) return;
+    p->reported = 1;
+    p->reported_has_incumbent = has_incumbent;
+    p->reported_incumbent = incumbent;
+    p->reported_has_bound = has_bound;
+    p->reported_bound = p->bound;
+    p->report(p->report_context, has_incumbent, incumbent, has_bound, p->bound);
+}
+
 static void callback(glp_tree *tree, void *info) {
     allot_glpk_problem *p = info;
     /* tm_lim is checked only now and then; the callback runs at every node, so stopping here
@@ -137,10 +162,11 @@ static void callback(glp_tree *tree, void *info) {
         glp_ios_heur_sol(tree, x);
         free(x);
     }
+    if (p->report != NULL) report_progress(p, tree);
 }
 
 int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
-                     const double *start, int *outcome, double *objective, int *has_bound,
+                     const double *start, allot_glpk_progress report, void *report_context, int *outcome, double *objective, int *has_bound,
                      double *best_bound, int *within_gap, double *solution) {
     jmp_buf point;
     arm(&point, verbose);
@@ -163,11 +189,15 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     p->start_used = 0;
     p->has_bound = 0;
     p->bound = 0;
+    p->report = report;
+    p->report_context = report_context;
+    p->reported = 0;
     p->deadline = time_limit_seconds > 0 ? monotonic_seconds() + time_limit_seconds : 0;
     parm.cb_func = callback;
     parm.cb_info = p;
     int ret = glp_intopt(p->lp, &parm);
     p->start = NULL;
+    p->report = NULL;
     int status = glp_mip_status(p->lp);
     *best_bound = 0;
     *has_bound = 0;

@@ -9,8 +9,10 @@ struct AllotCommand: ParsableCommand {
             Exit status: 0 on success, 1 for unusable input or an output that cannot be written, 3 when an allocation fails verification, 64 for a command-line usage error.
 
             Example:
-              allot generate --users 1000 --coupons 5 --seed 1 --out scores.csv --spec spec.json
-              allot solve scores.csv --spec spec.json --out allocation.csv --summary summary.json
+              allot generate --users 1000 --coupons 5 --seed 1 \\
+                --out scores.csv --spec spec.json
+              allot solve scores.csv --spec spec.json \\
+                --out allocation.csv --summary summary.json
             """,
         version: allotVersion,
         subcommands: [Solve.self, Generate.self, Evaluate.self, Export.self, Bench.self, FrontierCommand.self]

@@ -9,8 +9,10 @@ struct Bench: ParsableCommand {
             Generated instances (--users, --coupons, --channels, --seeds), one per fraction in --budget-fractions. With --constraints interacting (the default) each has two budgets that pull in different directions, a cash budget on the expected cost at that fraction of the spend of giving every user its best coupon and a face-value budget on the coupons' nominal value at the same fraction, plus caps on the cheapest coupon (10% of the users) and the largest (5%); with --constraints budget, only the cash budget. Your own scores: --scores FILE with --spec or --budget. Every result is verified. With --isolate each method runs in its own process (so memory is its own, and a crash or limit only marks its row). The MILP methods join the defaults when an instance has at most 20,000 candidates or --time-limit is given.
 
             Example:
-              allot bench --users 20000 --coupons 5 --seeds 1,2 --budget-fractions 0.1,0.3 --markdown
-              allot bench --scores scores.csv --spec spec.json --methods dual,greedy-marginal --json
+              allot bench --users 20000 --coupons 5 --seeds 1,2 \\
+                --budget-fractions 0.1,0.3 --markdown
+              allot bench --scores scores.csv --spec spec.json \\
+                --methods dual,greedy-marginal --json
             """
     )
 
@@ -65,10 +67,14 @@ struct Bench: ParsableCommand {
                     + (problem.candidates.count <= 20_000 || timeLimit != nil ? exact : [])
                 let chosen = methods?.methods ?? defaults
                 var rows: [BenchmarkRow] = []
+                // In-process rows show the dual's sweeps and the exact search as `solve` does.
+                var shown = options()
+                shown.dual.progress = progress.enabled ? Solve.report(progress) : nil
+                shown.milp.progress = shown.dual.progress
                 for method in chosen {
                     progress.begin("\(name): \(method.name)")
                     rows.append(isolate ? try runIsolated(method, name, files(), problem)
-                                        : BenchmarkRow.run(method, on: problem, instance: name, options: options()))
+                                        : BenchmarkRow.run(method, on: problem, instance: name, options: shown))
                 }
                 progress.end()
                 BenchmarkRow.compare(&rows)
@@ -96,7 +102,7 @@ struct Bench: ParsableCommand {
         let channelNames = channels.map { $0.split(separator: ",").map(String.init) } ?? []
         var result: [(String, Problem, () throws -> (String, String))] = []
         for seed in seeds.split(separator: ",").compactMap({ UInt64($0) }) {
-            progress.begin("generating \(users) users x \(coupons) coupons, seed \(seed)")
+            progress.begin("generating \(count(users)) users x \(count(coupons)) coupons, seed \(seed)")
             let generator = SyntheticScores(users: users, coupons: coupons, channels: channelNames, seed: seed)
             var table = generator.table()
             let interacting = constraints == .interacting

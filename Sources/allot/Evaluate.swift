@@ -11,7 +11,8 @@ struct Evaluate: ParsableCommand {
 
             Example:
               allot evaluate scores.csv allocation.csv --spec spec.json
-              allot evaluate scores.csv allocation.csv --spec spec.json --log log.csv --against random
+              allot evaluate scores.csv allocation.csv --spec spec.json \\
+                --log log.csv --against random
             """
     )
 
@@ -86,7 +87,7 @@ struct Evaluate: ParsableCommand {
             }
             if let v = evaluation.policyValue {
                 print("on \(log!), incremental \(outcome) over \(count(v.logUsers)) users (\(count(v.logRows)) rows):")
-                print("  this allocation: \(estimate(v.incrementalOutcome, v.ci95Low, v.ci95High)); \(count(v.matchedRows)) rows follow it, \(count(v.allocationUsersMissingFromLog)) of its \(count(v.allocationUsers)) users are not in the log")
+                print("  this allocation: \(estimate(v.incrementalOutcome, v.ci95Low, v.ci95High)); \(count(v.matchedRows)) log rows got what it assigns, \(count(v.allocationUsersMissingFromLog)) of its \(count(v.allocationUsers)) users are not in the log")
                 if let c = evaluation.policyComparison {
                     let name = c.against == "random" ? "random targeting of \(count(c.baseline.allocationUsers)) users (expected)"
                         : c.against == "none" ? "no incentives" : c.against

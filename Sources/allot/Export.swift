@@ -8,7 +8,8 @@ struct Export: ParsableCommand {
             One binary column per candidate, named x<index>_<user>_<coupon> (index: the candidate's 1-based position, users in scores order); rows for budgets, per-user frequency and channel caps, coupon caps and the ROI floor. The objective is maximised.
 
             Example:
-              allot export scores.csv --spec spec.json --format lp --out model.lp && glpsol --lp model.lp
+              allot export scores.csv --spec spec.json --format lp --out model.lp
+              glpsol --lp model.lp
             """
     )
 
@@ -29,7 +30,7 @@ struct Export: ParsableCommand {
             let problem = try problem.load(progress: progressFlag.line())
             let formulation = MILPFormulation(problem, eligibleOnly: false)
             try AtomicFile.write(ModelFormat(rawValue: format)!.render(formulation.model), to: out)
-            Terminal.say("wrote \(formulation.model.columnCount) columns and \(formulation.model.rowCount) rows")
+            Terminal.say("wrote \(count(formulation.model.columnCount)) columns and \(count(formulation.model.rowCount)) rows")
         }
     }
 }

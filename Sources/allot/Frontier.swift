@@ -10,14 +10,16 @@ struct FrontierCommand: ParsableCommand {
             Varies the limit of the first budget (the one on cost, from --spec or --budget), solving and verifying every method at every budget: the dual's point is what `allot solve` returns at that budget. Writes a CSV (method,budget,objective,spend,upper_bound,shadow_price), an SVG chart and a self-contained HTML report that opens with a one-line takeaway.
 
             Example:
-              allot frontier scores.csv --budget-range 1000:20000:20 --methods dual,greedy-marginal,greedy-ratio --csv frontier.csv --svg frontier.svg --html frontier.html
+              allot frontier scores.csv --budget-range 1000:20000:20 \\
+                --methods dual,greedy-marginal,greedy-ratio \\
+                --csv frontier.csv --svg frontier.svg --html frontier.html
             """
     )
 
     @OptionGroup var problem: ProblemOptions
-    @Option(help: "Comma-separated budgets.") var budgets: String?
-    @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS, STEPS evenly spaced budgets from LO to HI.") var budgetRange: String?
-    @Option(help: "Comma-separated methods.", transform: MethodList.parse) var methods = MethodList([DualMethod(), BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
+    @Option(help: "Comma-separated budgets, e.g. 5000,10000,20000 (this or --budget-range is required).") var budgets: String?
+    @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS: STEPS evenly spaced budgets from LO to HI, e.g. 2000:20000:7.") var budgetRange: String?
+    @Option(help: "Comma-separated methods (default: dual,greedy-marginal,greedy-ratio).", transform: MethodList.parse) var methods = MethodList([DualMethod(), BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
     @OptionGroup var progressFlag: ProgressFlag
     @Option(help: "CSV output ('-' for standard output; the default when no output is named).") var csv: String?
     @Option(help: "SVG chart output.") var svg: String?

@@ -8,10 +8,13 @@ struct Generate: ParsableCommand {
             Heterogeneous users, coupon face values 5, 10, 15, ... with diminishing returns, cost = face value x redemption probability, and some negative uplift. --spec writes a budget at 30% of the spend of giving every user its best coupon, one incentive per user and a cap on the largest coupon; --log writes a randomised test on the same users (user_id,treatment,outcome) for `allot evaluate --log`.
 
             Example:
-              allot generate --users 100000 --coupons 5 --seed 1 --out scores.csv --spec spec.json --log log.csv
+              allot generate --users 100000 --coupons 5 --seed 1 \\
+                --out scores.csv --spec spec.json --log log.csv
 
             The campaign shape: many coupons, each user eligible for a few (skewed popularity); with --coupons-per-user, --spec writes one cash budget and every coupon capped at a share of its demand:
-              allot generate --users 100000 --coupons 2000 --coupons-per-user 8 --spec spec.json --cap-share 0.5 --budget-fraction 0.3 --max-per-user 2 --out scores.csv
+              allot generate --users 100000 --coupons 2000 --coupons-per-user 8 \\
+                --spec spec.json --cap-share 0.5 --budget-fraction 0.3 \\
+                --max-per-user 2 --out scores.csv
             """
     )
 
@@ -60,7 +63,7 @@ struct Generate: ParsableCommand {
             let names = channels.map { $0.split(separator: ",").map(String.init) } ?? []
             let scores = SyntheticScores(users: users, coupons: coupons, channels: names, seed: seed,
                                          couponsPerUser: couponsPerUser, popularitySkew: popularitySkew)
-            progress.begin("generating \(users) users x \(coupons) coupons")
+            progress.begin("generating \(count(users)) users x \(count(coupons)) coupons")
             let bytes = scores.csv()
             if let spec {
                 if couponsPerUser != nil {
@@ -74,6 +77,8 @@ struct Generate: ParsableCommand {
             if let log { try AtomicFile.write(scores.randomisedLog(), to: log) }
             progress.end()
             try AtomicFile.write(bytes, to: out)
+            let files = [out == "-" ? nil : out, spec, log].compactMap { $0 }
+            if !files.isEmpty { Terminal.say("wrote " + files.joined(separator: ", ")) }
         }
     }
 }

@@ -11,7 +11,8 @@ struct Solve: ParsableCommand {
             Writes the allocation CSV (user_id,coupon_id,uplift,cost) to --out, standard output by default unless --json is given. Every allocation is verified first; one that fails is not written (exit status 3). A short summary goes to standard error, its last line with the solve and verification times.
 
             Example:
-              allot solve scores.csv --budget 50000 --method greedy-marginal --out allocation.csv --summary summary.json
+              allot solve scores.csv --budget 50000 --method greedy-marginal \\
+                --out allocation.csv --summary summary.json
             """
     )
 
@@ -131,7 +132,12 @@ extension Solve {
             case .recovery:
                 line.update("recovering an allocation")
             case let .milp(incumbent, bound):
-                line.update("best \(incumbent.map(human) ?? "none yet"), bound \(bound.map(human) ?? "unknown")")
+                line.update("exact search: best \(incumbent.map(human) ?? "none yet")" + (bound.map { ", bound \(human($0))" } ?? ""),
+                            phase: "exact")
+            case let .polish(incumbent, bound):
+                line.update("polishing: best \(incumbent.map(human) ?? "none yet")"
+                                + (bound.map { ", at most \(human($0)) with the other users fixed" } ?? ""),
+                            phase: "polish")
             }
         }
     }
@@ -139,7 +145,9 @@ extension Solve {
 
 /// The short human summary printed on standard error.
 func describe(_ s: Summary, verifySeconds: Double) -> String {
-    var lines = ["\(s.method): objective \(human(s.objective)), \(s.status), \(count(s.assignments)) assignments to \(count(s.usersReached)) users"]
+    // The summary's status in words ("feasible_at_limit" is for programs).
+    let status = s.status == SolveStatus.feasibleAtLimit.rawValue ? "feasible (stopped at the time limit)" : s.status
+    var lines = ["\(s.method): objective \(human(s.objective)), \(status), \(count(s.assignments)) assignments to \(count(s.usersReached)) users"]
     for b in s.budgets {
         var line = "  \(b.name): spend \(human(b.spend)) of \(human(b.limit))"
         if let p = b.shadowPrice { line += ", shadow price \(significant(p))" }

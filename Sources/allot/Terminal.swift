@@ -39,14 +39,16 @@ enum Terminal {
 }
 
 /// One status line on standard error for a long step, with its elapsed time: redrawn in place
-/// on a terminal (a ticker keeps the time current), or a line at most every second elsewhere
-/// (only with `--progress`). Disabled, it does nothing.
+/// on a terminal (a ticker keeps the time current), or elsewhere (only with `--progress`) a
+/// line at most every second when what it says changed. Disabled, it does nothing.
 final class ProgressLine: Sendable {
     private struct State: Sendable {
         var label = ""
         var detail = ""
         var start = 0.0
         var lastPrinted = -Double.infinity
+        var printedDetail = ""
+        var phase: String?
         var active = false
         var tickerStarted = false
     }
@@ -68,6 +70,8 @@ final class ProgressLine: Sendable {
             s.detail = ""
             s.start = monotonicSeconds()
             s.lastPrinted = -Double.infinity
+            s.printedDetail = ""
+            s.phase = nil
             s.active = true
             defer { s.tickerStarted = true }
             return terminal && !s.tickerStarted
@@ -84,21 +88,34 @@ final class ProgressLine: Sendable {
         }
     }
 
-    /// Updates the step's detail ("sweep 4, bound 1,234.5, gap 0.1%").
-    func update(_ detail: String) {
+    /// Updates the step's detail ("sweep 4, bound 1,234.5, gap 0.1%"). The first detail of a
+    /// new `phase` of the step (the exact search after the dual's sweeps) is shown at once,
+    /// on a log too.
+    func update(_ detail: String, phase: String? = nil) {
         guard enabled else { return }
-        state.withLock { $0.detail = detail }
-        draw(force: false)
+        let newPhase = state.withLock { s in
+            s.detail = detail
+            defer { if phase != nil { s.phase = phase } }
+            return phase != nil && phase != s.phase
+        }
+        draw(force: newPhase)
     }
 
-    /// Ends the step: clears the line on a terminal, prints "label: done in X s" elsewhere.
+    /// Ends the step: clears the line on a terminal; elsewhere prints the last detail if not
+    /// printed yet, then "label: done in X s".
     func end() {
         guard enabled else { return }
         state.withLock { s in
             guard s.active else { return }
             s.active = false
             let elapsed = monotonicSeconds() - s.start
-            Terminal.writeStandardError(terminal ? "\r\u{1B}[K" : "\(s.label): done in \(seconds(elapsed))\n")
+            if terminal {
+                Terminal.writeStandardError("\r\u{1B}[K")
+                return
+            }
+            // A log shows the step's last state (the final incumbent, say) even if the throttle held it back.
+            let last = s.detail.isEmpty || s.detail == s.printedDetail ? "" : "\(s.label): \(s.detail) (\(seconds(elapsed)))\n"
+            Terminal.writeStandardError(last + "\(s.label): done in \(seconds(elapsed))\n")
         }
     }
 
@@ -107,9 +124,11 @@ final class ProgressLine: Sendable {
             guard s.active else { return }
             let now = monotonicSeconds()
             // A terminal line is cheap to redraw; a log gets one line a second.
-            let interval = terminal ? (force ? 0 : 0.1) : 1.0
-            guard now - s.lastPrinted >= interval, terminal || !s.detail.isEmpty else { return }
+            let interval = force ? 0 : (terminal ? 0.1 : 1.0)
+            // A log gets a line only when the detail changed (the same rounded bound again says nothing).
+            guard now - s.lastPrinted >= interval, terminal || (!s.detail.isEmpty && s.detail != s.printedDetail) else { return }
             s.lastPrinted = now
+            s.printedDetail = s.detail
             let text = "\(s.label)\(s.detail.isEmpty ? "" : ": " + s.detail) (\(seconds(now - s.start)))"
             Terminal.writeStandardError(terminal ? "\r\u{1B}[K" + text : text + "\n")
         }
@@ -131,4 +150,4 @@ func human(_ x: Double) -> String { grouped(x, decimals: 2) }
 func significant(_ x: Double, _ digits: Int = 4) -> String { Readable.significant(x, digits) }
 func percent(_ fraction: Double) -> String { Readable.percent(fraction) }
 func grouped(_ x: Double, decimals: Int) -> String { Readable.grouped(x, decimals: decimals) }
-func count(_ n: Int) -> String { Readable.grouped(Double(n), decimals: 0) }
+func count(_ n: Int) -> String { Readable.count(n) }

@@ -27,6 +27,41 @@ private let scores = """
         #expect(r.stdout == "0.1.0\n")
     }
 
+    /// Every example in the help pastes into a shell at the help's width off a terminal (80
+    /// columns): no line wrapped by the help formatter, continuations marked with a backslash, and
+    /// every option it uses is one of its command's.
+    @Test(arguments: ["", "solve", "generate", "evaluate", "export", "bench", "frontier"])
+    func helpExamplesPaste(command: String) throws {
+        let r = try AllotBinary.run((command.isEmpty ? [] : [command]) + ["--help"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var examples: [String] = []
+        var k = 0
+        while k < lines.count {
+            guard lines[k].hasPrefix("  allot ") else { k += 1; continue }
+            var text = lines[k]
+            while text.hasSuffix(" \\"), k + 1 < lines.count, lines[k + 1].hasPrefix("    ") {
+                text = String(text.dropLast(2)) + " " + lines[k + 1].trimmingCharacters(in: .whitespaces)
+                k += 1
+            }
+            #expect(!text.hasSuffix("\\"), "\(command): a continuation with nothing after it")
+            // The next line is blank or another example: not a fragment the formatter wrapped.
+            let next = k + 1 < lines.count ? lines[k + 1] : ""
+            #expect(next.isEmpty || next.hasPrefix("  "), "\(command): example wrapped before '\(next)'")
+            examples.append(text.trimmingCharacters(in: .whitespaces))
+            k += 1
+        }
+        #expect(!examples.isEmpty, "\(command): no example")
+        for example in examples {
+            let words = example.split(separator: " ").map(String.init)
+            let help = try AllotBinary.run([words[1], "--help"]).stdout
+            for option in words where option.hasPrefix("--") {
+                #expect(help.contains("  \(option) ") || help.contains("  \(option)\n") || help.contains(", \(option) "),
+                        "\(command): \(option) in '\(example)' is not an option of allot \(words[1])")
+            }
+        }
+    }
+
     /// Every option of every command has a description, and the defaults that matter are shown.
     @Test(arguments: ["solve", "generate", "evaluate", "export", "bench", "frontier"])
     func helpDescribesEveryOption(command: String) throws {
@@ -47,6 +82,10 @@ private let scores = """
             let flat = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
             #expect(flat.contains("(default: 1e-5 for dual, 1e-6 for the exact methods)"))
             #expect(flat.contains("(default: no limit)"))
+        }
+        if command == "frontier" {
+            let flat = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(flat.contains("(default: dual,greedy-marginal,greedy-ratio)"))
         }
     }
 
@@ -111,6 +150,61 @@ private let scores = """
         // The last line: solve and verification times, apart.
         let last = try #require(loud.stderr.split(separator: "\n").last)
         #expect(last.hasPrefix("  feasible; solved in ") && last.contains(" s, verified in "))
+    }
+
+    /// The exact methods' incumbent and bound, on a generated instance they branch on: shown with
+    /// `--progress` (the incumbent never falling, never above the bound), not shown without it.
+    @Test(arguments: [("milp-glpk", "exact search"), ("milp-cbc", "exact search"),
+                      ("dual+milp", "polishing"), ("dual+milp-cbc", "polishing")])
+    func exactSearchProgress(method: String, phase: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let g = try AllotBinary.run(["generate", "--users", "800", "--coupons", "5", "--seed", "3", "--out", "s.csv", "--spec", "spec.json"],
+                                    in: dir.url)
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(g.stderr == "wrote s.csv, spec.json\n")
+        let solve = ["solve", "s.csv", "--spec", "spec.json", "--method", method, "--gap", "0", "--out", "a.csv"]
+        let quiet = try AllotBinary.run(solve, in: dir.url)
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains(phase + ":"))
+        let r = try AllotBinary.run(solve + ["--progress"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        // "solving with milp-cbc: exact search: best 27,127.74, bound 27,130.10 (0.5 s)"
+        let prefix = "solving with \(method): \(phase): best "
+        let shown = r.stderr.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { line in
+            line.dropFirst(prefix.count).split(separator: " ").compactMap { Double($0.filter { $0 != "," }) }
+        }
+        #expect(!shown.isEmpty, "\(r.stderr)")
+        let incumbents = shown.map { $0[0] }
+        #expect(zip(incumbents, incumbents.dropFirst()).allSatisfy { $0 <= $1 }, "\(r.stderr)")
+        #expect(shown.allSatisfy { $0.count < 2 || $0[0] <= $0[1] }, "\(r.stderr)")
+        // The allocation written passes the verifier of `allot evaluate`, and is worth at least
+        // every incumbent shown.
+        let e = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--json"], in: dir.url)
+        #expect(e.status == 0, "\(e.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        #expect(report["feasible"] as? Bool == true)
+        let objective = try #require(report["objective"] as? Double)
+        #expect(incumbents.allSatisfy { $0 <= objective + 0.005 }, "\(incumbents) vs \(objective)")
+    }
+
+    /// `--verbose` shows the solvers' logs on standard error: standard output carries only the
+    /// allocation (CBC prints on standard output unless told otherwise); without it, no log.
+    @Test(arguments: [("milp-cbc", "Welcome to the CBC MILP Solver"), ("dual+milp-cbc", "Welcome to the CBC MILP Solver"),
+                      ("milp-glpk", "mip =")])
+    func solverLogsGoToStandardError(method: String, banner: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        let r = try AllotBinary.run(["solve", "s.csv", "--budget", "7", "--method", method, "--verbose", "--gap", "0"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains(banner), "\(r.stderr)")
+        // The optimum at 7: u1 c1 and u2 c2, or u1 c2 and u2 c1 (value 11 or 14: 14).
+        #expect(r.stdout == "user_id,coupon_id,uplift,cost\nu1,c2,6.0,2.0\nu2,c1,8.0,5.0\n", "\(r.stdout)")
+        // Without --verbose, no solver log anywhere: standard error holds only the summary.
+        let quiet = try AllotBinary.run(["solve", "s.csv", "--budget", "7", "--method", method, "--gap", "0"], in: dir.url)
+        #expect(quiet.stdout == r.stdout)
+        #expect(quiet.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("\(method): ") || $0.hasPrefix("  ") }, "\(quiet.stderr)")
     }
 
     @Test func humanSummaryIsRounded() throws {

@@ -15,7 +15,7 @@ package enum DualSolver {
         if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
                                            maxCandidatesPerUser: engine.maxCandidatesPerUser, notes: &notes),
            value > objective {
-            notes.append("greedy-marginal found a better allocation than the dual (\(Float(value)) against \(Float(objective))); returned it")
+            notes.append("greedy-marginal found a better allocation than the dual (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))); returned it")
             allocation = greedy
             objective = value
         }
@@ -67,10 +67,10 @@ package enum DualSolver {
             notes.append("greedy-marginal safety net skipped at the time limit")
             return nil
         case .automatic where problem.candidates.count > BaselineCheck.automaticLimit:
-            notes.append("not cross-checked against greedy-marginal (done up to \(BaselineCheck.automaticLimit) candidates)")
+            notes.append("not cross-checked against greedy-marginal (done up to \(Readable.count(BaselineCheck.automaticLimit)) candidates)")
             return nil
         case .automatic where maxCandidatesPerUser > Recovery.largeUser:
-            notes.append("greedy-marginal safety net skipped: a user has more than \(Recovery.largeUser) candidates (its move search is O(k x F))")
+            notes.append("greedy-marginal safety net skipped: a user has more than \(Recovery.largeUser) candidates, where it would be slow")
             return nil
         case .always, .automatic:
             let greedy = GreedyMarginal.solve(problem, threads: threads)
@@ -170,7 +170,7 @@ struct DualSearch {
                 if stale >= options.patience || gap <= options.targetGap { break }
             }
             if timeIsUp() {
-                notes.append("stopped at the time limit after \(sweeps) sweeps")
+                notes.append("stopped at the time limit after \(Readable.count(sweeps)) sweeps")
                 break
             }
             update()

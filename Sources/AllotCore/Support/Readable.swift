@@ -27,6 +27,9 @@ public enum Readable {
         return significant(p, 2) + "%"
     }
 
+    /// A count with thousands separators: 12,345.
+    public static func count(_ n: Int) -> String { grouped(Double(n), decimals: 0) }
+
     /// `x` with thousands separators and `decimals` decimals.
     public static func grouped(_ x: Double, decimals: Int) -> String {
         guard x.isFinite, abs(x) < 1e15 else { return "\(x)" }

@@ -20,6 +20,13 @@ typedef struct allot_glpk_problem allot_glpk_problem;
 #define ALLOT_GLPK_INFEASIBLE 3
 #define ALLOT_GLPK_NO_SOLUTION 4   /* stopped at a limit before any integer solution */
 
+/* Receives an exact search's progress (maximisation): the best solution's value so far and the
+ * best proven upper bound so far, each with a flag saying whether it is known yet. Called on the
+ * solving thread from inside glp_intopt, several times per node: it must return quickly and must
+ * not call GLPK (a GLPK error would longjmp across its frames). */
+typedef void (*allot_glpk_progress)(void *context, int has_incumbent, double incumbent,
+                                    int has_bound, double bound);
+
 /* Builds a maximisation problem with binary columns.
  * Rows: sense[r] is 'L' (<= rhs[r]) or 'G' (>= rhs[r]). The matrix is given by row, CSR:
  * row_start[nrows + 1], col_index[nnz] (0-based), value[nnz]. */
@@ -32,9 +39,11 @@ int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objectiv
  * search through a heuristic callback. time_limit <= 0: none.
  * With a solution: has_bound is 1 when best_bound holds a proven upper bound (the solution's
  * own value when the tree was exhausted, else the best bound of the open nodes tracked in the
- * callback); within_gap is 1 when the search stopped on the relative gap tolerance. */
+ * callback); within_gap is 1 when the search stopped on the relative gap tolerance.
+ * report (nullable) is called from the search callback, with report_context, whenever the
+ * incumbent or the bound changed since its last call. */
 int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
-                     const double *start, int *outcome, double *objective, int *has_bound,
+                     const double *start, allot_glpk_progress report, void *report_context, int *outcome, double *objective, int *has_bound,
                      double *best_bound, int *within_gap, double *solution);
 
 void allot_glpk_delete(allot_glpk_problem *p);
