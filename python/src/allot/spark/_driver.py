@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._native import ERR_INPUT, InputError, SolveError
+from . import _layout, _tasks
 from ._kernel import COARSE_SHIFT, FINE_SHIFT, bucket_bounds
 
 REQUIRED = ("user_id", "coupon_id", "uplift", "cost")
@@ -121,16 +122,22 @@ class Plan:
 
 
 class _Rounds:
-    """Runs one task on every partition (mapInArrow) and collects the partitions' results."""
+    """Runs one task on every cached chunk (mapInArrow) and collects the chunks' results."""
 
-    def __init__(self, data, layout, count):
-        self.data = data
+    def __init__(self, prepared, layout, count):
+        self.prepared = prepared
         self.layout = layout
         self.counts = count
-        self.spark = data.sparkSession
+        self.spark = prepared.sparkSession
+
+    def checks(self):
+        """The validation done when the chunks were made (their first job: the shuffle)."""
+        rows = self.prepared.select("info").collect()
+        self.counts["check"] = self.counts.get("check", 0) + 1
+        return [pickle.loads(r.info) for r in rows]
 
     def run(self, kind, task):
-        from . import _kernel, _tasks
+        from . import _kernel, _layout, _tasks
 
         layout = self.layout
         shared = self.spark.sparkContext.broadcast(pickle.dumps(task))
@@ -138,22 +145,17 @@ class _Rounds:
         def per_partition(batches):
             import pyarrow as pa
 
-            batches = list(batches)
-            if not batches:
-                return
-            table = pa.Table.from_batches(batches)
-            if kind == "check":
-                out = _tasks.check_partition(table, layout)
-            else:
-                part = _kernel.Partition(table, layout)
-                try:
-                    t = pickle.loads(shared.value)
-                    out = _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
-                finally:
-                    part.close()
-            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
+            t = pickle.loads(shared.value)
+            for batch in batches:
+                for value in batch.column(0):
+                    part = _kernel.Partition(_layout.unpack(value), layout)
+                    try:
+                        out = _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
+                    finally:
+                        part.close()
+                    yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
 
-        rows = self.data.mapInArrow(per_partition, "out binary").collect()
+        rows = self.prepared.select("chunk").mapInArrow(per_partition, "out binary").collect()
         shared.unpersist()
         self.counts[kind] = self.counts.get(kind, 0) + 1
         return [pickle.loads(r.out) for r in rows]
@@ -249,16 +251,16 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     for name in ("uplift", "cost", *sorted({b["column"] for b in plan.budgets} - {"cost"})):
         data = data.withColumn(name, F.col(name).cast("double"))
     n_parts = partitions or df.rdd.getNumPartitions()
-    data = data.repartition(n_parts, "user_id").sortWithinPartitions("user_id", "coupon_id").cache()
     counts = {}
     layout = plan.layout()
-    rounds = _Rounds(data, layout, counts)
+    prepared = _layout.prepare(data, n_parts, layout, _tasks.check_partition)
+    rounds = _Rounds(prepared, layout, counts)
 
-    # Round 0: validation, coupons and channels present.
-    checks = rounds.run("check", {})
+    # The shuffle, with the validation and the coupons and channels present.
+    checks = rounds.checks()
     problems = sorted((p for c in checks for p in c["problems"]), key=lambda p: (p[0], p[1], str(p[2])))
     if problems:
-        data.unpersist()
+        prepared.unpersist()
         p = problems[0]
         who = f"user_id {p[2][0]!r}, coupon_id {p[2][1]!r}"
         if p[0] == "null":
@@ -299,7 +301,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     upper = max(best_bound, objective)
     rel_gap = max(0.0, upper - objective) / max(abs(upper), 1e-12)
 
-    allocation = _allocation(data, layout, recovery, plan)
+    allocation = _allocation(prepared, data.schema, layout, recovery)
     verification = _verify(allocation, plan) if verify else None
     counts["verification"] = 1 if verify else 0
     prices = {f"{kind}:{name}": float(best_m[i]) for i, (kind, name) in enumerate(plan.names)}
@@ -323,7 +325,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
         raise SolveError("allot.spark: the allocation failed verification: " + "; ".join(verification["violations"]))
     if summary["shadow_prices"] is None:
         del summary["shadow_prices"]
-    data.unpersist()
+    prepared.unpersist()
     return Result(allocation=allocation, summary=summary, objective=objective, bound=upper, gap=rel_gap,
                   shadow_prices=prices, rounds=dict(counts), bounds=bounds)
 
@@ -473,29 +475,25 @@ def _recover(rounds, plan, m, say):
     return steps, state
 
 
-def _allocation(data, layout, recovery, plan):
+def _allocation(prepared, schema, layout, recovery):
     """The allocation as a Spark DataFrame (cached): the chosen rows of the scores."""
-    from . import _kernel, _tasks
+    from . import _kernel, _layout, _tasks
 
-    columns = [c for c in data.columns]
-    shared = data.sparkSession.sparkContext.broadcast(pickle.dumps({"recovery": recovery}))
-    schema = data.schema
+    columns = list(schema.names)
+    shared = prepared.sparkSession.sparkContext.broadcast(pickle.dumps({"recovery": recovery}))
 
     def per_partition(batches):
-        import pyarrow as pa
+        task = pickle.loads(shared.value)
+        for batch in batches:
+            for value in batch.column(0):
+                part = _kernel.Partition(_layout.unpack(value), layout)
+                try:
+                    out = _tasks.allocation_rows(part, task, columns)
+                finally:
+                    part.close()
+                yield from out.to_batches()
 
-        batches = list(batches)
-        if not batches:
-            return
-        table = pa.Table.from_batches(batches)
-        part = _kernel.Partition(table, layout)
-        try:
-            out = _tasks.allocation_rows(part, pickle.loads(shared.value), columns)
-        finally:
-            part.close()
-        yield from out.to_batches()
-
-    return data.mapInArrow(per_partition, schema).cache()
+    return prepared.select("chunk").mapInArrow(per_partition, schema).cache()
 
 
 def _verify(allocation, plan):
