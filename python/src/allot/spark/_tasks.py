@@ -49,8 +49,8 @@ def dual_round(part: Partition, task: dict) -> dict:
     """D's per-user part, consumption, and per requested constraint the steps of S_i in (lo, hi]:
     as a histogram of buckets of the breakpoints (bit pattern >> shift), or exactly."""
     m = np.asarray(task["m"], dtype=np.float64)
-    value, consumption, _ = part.evaluate(m)
-    out = {"value": value, "consumption": consumption.tolist(), "steps": []}
+    value, consumption, chosen = part.evaluate(m)
+    out = {"value": value, "consumption": consumption.tolist(), "uplift": float(part.uplift[chosen != 0].sum()), "steps": []}
     for i, lo, hi, shift in task["steps"]:
         points, drops, at_hi = part.steps(m, i, lo, hi)
         if shift is None:
@@ -114,7 +114,7 @@ class Replay:
         self.chosen[add[take]] = 1
 
     def move_id(self, add, remove):
-        t = self.part.table
+        t = self.part.ids()
         return (t.column("user_id")[int(add)].as_py(), t.column("coupon_id")[int(add)].as_py(),
                 None if remove < 0 else t.column("coupon_id")[int(remove)].as_py())
 
@@ -170,7 +170,11 @@ def recovery_round(part: Partition, task: dict) -> dict:
     return out
 
 
-def allocation_rows(part: Partition, task: dict, columns) -> pa.Table:
+def allocation_rows(part: Partition, task: dict) -> pa.Table:
+    """The chosen rows: the ids and every number column."""
     replay = Replay(part, task["recovery"])
-    rows = np.flatnonzero(replay.chosen)
-    return part.table.select(columns).take(pa.array(rows, pa.int64()))
+    rows = pa.array(np.flatnonzero(replay.chosen), pa.int64())
+    table = part.ids().take(rows)
+    for name, values in part.chunk["numbers"].items():
+        table = table.append_column(name, pa.array(values).take(rows))
+    return table
