@@ -100,7 +100,8 @@ def main():
     result = allot_spark.solve(df, spec, gap=args.gap, partitions=args.partitions, progress=progress)
     seconds = time.time() - t
     out["spark"] = {"seconds": seconds, "objective": result.objective, "bound": result.bound, "gap": result.gap,
-                    "rounds": result.rounds, "prices": result.shadow_prices, "progress": times}
+                    "rounds": result.rounds, "rounds_to_gap": result.rounds_to_gap, "prices": result.shadow_prices,
+                    "progress": times}
     if result.bounds:
         # the first round whose best bound is within 1e-3 / 1e-4 of the recovered objective
         best = np.minimum.accumulate(result.bounds)

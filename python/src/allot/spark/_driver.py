@@ -125,44 +125,47 @@ class Plan:
 
 
 class _Rounds:
-    """Runs one task on every cached chunk and collects the chunks' results."""
+    """Runs one task on every cached chunk (mapInArrow) and collects the chunks' results."""
 
     def __init__(self, chunks, layout, count, say):
         self.chunks = chunks
         self.layout = layout
         self.counts = count
         self.say = say
-        self.spark = chunks.context
+        self.spark = chunks.sparkSession
 
     def checks(self):
         """The validation done when the chunks were made (their first job: the shuffle)."""
         started = time.time()
-        infos = self.chunks.map(lambda chunk: chunk["info"]).collect()
+        infos = [pickle.loads(r.info) for r in self.chunks.select("info").collect()]
         self.counts["check"] = self.counts.get("check", 0) + 1
         self.say(f"layout and check: {time.time() - started:.1f} s")
         return infos
 
     def run(self, kind, task):
-        from . import _kernel, _tasks
+        from . import _kernel, _layout, _tasks
 
         started = time.time()
         layout = self.layout
-        shared = self.spark.broadcast(task)
+        shared = self.spark.sparkContext.broadcast(task)
 
-        def per_partition(chunks):
+        def per_partition(batches):
+            import pyarrow as pa
+
             t = shared.value
-            for chunk in chunks:
+            for chunk in _layout.chunks_of(batches):
                 part = _kernel.Partition(chunk, layout)
                 try:
-                    yield _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
+                    out = _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
                 finally:
                     part.close()
+                yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
 
-        out = self.chunks.mapPartitions(per_partition).collect()
+        rows = self.chunks.select("chunk").mapInArrow(per_partition, "out binary").collect()
         shared.unpersist()
         self.counts[kind] = self.counts.get(kind, 0) + 1
         self.say(f"{kind} round {self.counts[kind]}: {time.time() - started:.1f} s")
-        return out
+        return [pickle.loads(r.out) for r in rows]
 
 
 def _fsum(values):
@@ -309,7 +312,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     upper = max(best_bound, objective)
     rel_gap = max(0.0, upper - objective) / max(abs(upper), 1e-12)
 
-    allocation = _allocation(data.sparkSession, chunks, data.schema, layout, recovery)
+    allocation = _allocation(chunks, data.schema, layout, recovery)
     verification = _verify(allocation, plan) if verify else None
     counts["verification"] = 1 if verify else 0
     prices = {f"{kind}:{name}": float(best_m[i]) for i, (kind, name) in enumerate(plan.names)}
@@ -527,20 +530,23 @@ def _recover(rounds, plan, m, say, start=None):
     return steps, state
 
 
-def _allocation(spark, chunks, schema, layout, recovery):
+def _allocation(chunks, schema, layout, recovery):
     """The allocation as a Spark DataFrame (cached): the chosen rows of the scores."""
-    from . import _kernel, _tasks
+    from . import _kernel, _layout, _tasks
 
-    shared = chunks.context.broadcast({"recovery": recovery})
+    columns = list(schema.names)
+    shared = chunks.sparkSession.sparkContext.broadcast({"recovery": recovery})
 
-    def rows(chunk):
-        part = _kernel.Partition(chunk, layout)
-        try:
-            return _tasks.allocation_rows(part, shared.value)
-        finally:
-            part.close()
+    def per_partition(batches):
+        for chunk in _layout.chunks_of(batches):
+            part = _kernel.Partition(chunk, layout)
+            try:
+                out = _tasks.allocation_rows(part, shared.value).select(columns)
+            finally:
+                part.close()
+            yield from out.to_batches()
 
-    return _layout.allocation_frame(spark, chunks, rows, schema).cache()
+    return chunks.select("chunk").mapInArrow(per_partition, schema).cache()
 
 
 def _verify(allocation, plan):

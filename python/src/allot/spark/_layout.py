@@ -1,13 +1,14 @@
 """The layout of the scores on the executors: each user's candidates in one partition, sorted by
-(user_id, coupon_id), kept as a few large chunks per partition in a cached RDD (docs/spark.md).
+(user_id, coupon_id), kept as a few large chunks per partition, cached (docs/spark.md).
 
 The rows are moved once: Spark hash-partitions them by user_id (in the JVM), then every partition
 sorts its rows by (user_id, coupon_id) (ranks of the ids' dictionaries: one integer sort),
 validates them and cuts them into chunks of whole users. A chunk holds what the kernel reads each
 round as numpy arrays (user offsets, the number columns, coupon and channel codes) and the ids
 apart, as one compressed Arrow IPC stream that only the rounds that name rows (the exact fill
-moves, the allocation) open. A round ships each chunk to Python as one pickled object: no
-per-row conversion between the JVM and Python, no id to factorise again.
+moves, the allocation) open. A chunk is one binary value (pickled) in a cached DataFrame, so a
+round ships it to Python whole: no per-row conversion between the JVM and Python, no id to
+factorise again.
 """
 import numpy as np
 import pyarrow as pa
@@ -92,8 +93,8 @@ def _chunks(table):
 
 
 def pack_partitions(plan, check):
-    """mapInArrow over the shuffled rows: one row per chunk, a pickled dict: the chunk's check
-    result ("info") and, when it passed, its compact form."""
+    """mapInArrow over the shuffled rows: one row per chunk: its check result and, when it
+    passed, its compact form (see compact), each pickled."""
 
     def per_partition(batches):
         import pickle
@@ -105,36 +106,23 @@ def pack_partitions(plan, check):
         for start, end in _chunks(table):
             part = table.slice(start, end - start)
             info = check(part, plan)
-            chunk = {"info": info} if info["problems"] else {"info": info, **compact(part, plan["numbers"])}
-            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(chunk, protocol=5)], pa.binary())], ["chunk"])
+            chunk = None if info["problems"] else pickle.dumps(compact(part, plan["numbers"]), protocol=5)
+            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(info)], pa.binary()), pa.array([chunk], pa.binary())],
+                                             ["info", "chunk"])
 
     return per_partition
 
 
 def prepare(data, n, plan, check):
     """The scores (user_id, coupon_id, uplift, cost, ...: `data`) in n partitions of chunks: a
-    cached RDD of dicts (see compact). Runs no job yet."""
+    cached DataFrame of (info, chunk), one row per chunk. Runs no job yet."""
+    return data.repartition(n, "user_id").mapInArrow(pack_partitions(plan, check), "info binary, chunk binary").cache()
+
+
+def chunks_of(batches):
+    """The chunks (dicts, see compact) of mapInArrow batches of the `chunk` column."""
     import pickle
 
-    packed = data.repartition(n, "user_id").mapInArrow(pack_partitions(plan, check), "chunk binary")
-    return packed.rdd.map(lambda row: pickle.loads(row.chunk)).cache()
-
-
-def allocation_frame(spark, chunks, task, schema):
-    """The rows chosen by `task(chunk) -> pa.Table` as a DataFrame of `schema`: each chunk's rows
-    travel as one Arrow IPC value and are opened by mapInArrow."""
-    columns = list(schema.names)
-
-    def encode(chunk):
-        table = task(chunk).select(columns)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        return (sink.getvalue().to_pybytes(),)
-
-    def decode(batches):
-        for batch in batches:
-            for value in batch.column(0):
-                yield from pa.ipc.open_stream(value.as_buffer()).read_all().to_batches()
-
-    return spark.createDataFrame(chunks.map(encode), "part binary").mapInArrow(decode, schema)
+    for batch in batches:
+        for value in batch.column(0):
+            yield pickle.loads(value.as_buffer())
