@@ -1,10 +1,10 @@
-"""The executor side of allot.spark: one partition's Arrow batches to the Swift kernel
+"""The executor side of allot.spark: one chunk of a partition (see _layout) to the Swift kernel
 (Sources/AllotC/include/allot_spark.h) and back to small aggregates.
 
-A partition holds whole users (the DataFrame is repartitioned by user_id) sorted by
-(user_id, coupon_id), so a user's rows are contiguous and every order inside a partition is the
-order of those two ids, whatever the partitioning. Numbers reach Swift as float64 buffers of the
-Arrow columns (no copy when a column is float64 without nulls).
+A chunk holds whole users (the DataFrame is repartitioned by user_id) sorted by
+(user_id, coupon_id), so a user's rows are contiguous and every order inside a chunk is the
+order of those two ids, whatever the partitioning. Numbers reach Swift as the chunk's float64
+arrays, without a copy.
 """
 import ctypes
 import math

@@ -1,7 +1,8 @@
-"""What one partition computes in one round (runs on the executors).
+"""What one chunk of a partition computes in one round (runs on the executors), and the check
+of a chunk's rows when the chunks are made.
 
 Every round replays, from the cached scores, what the driver decided so far (multipliers, repair
-and fill thresholds): a partition keeps no state between rounds, so a lost executor costs a
+and fill thresholds): a chunk keeps no state between rounds, so a lost executor costs a
 recomputation, never a wrong answer.
 """
 import numpy as np
@@ -9,8 +10,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._kernel import COARSE_SHIFT, Partition, bucket
-
-ID_TYPES = ("user_id", "coupon_id")
 
 
 def check_partition(table: pa.Table, plan: dict) -> dict:
@@ -151,10 +150,10 @@ def recovery_round(part: Partition, task: dict) -> dict:
         room = np.asarray(query[1], dtype=np.float64)
         users, add, remove, tier, key, gain = replay.moves(room)
         d = replay.deltas(add, remove)
-        b = bucket(key, COARSE_SHIFT)
-        pairs = np.stack([tier.astype(np.int64), b], axis=1) if len(b) else np.empty((0, 2), np.int64)
-        keys, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(-1)
+        # (tier, bucket) as one integer (keys are positive, so a bucket is below 2^20): a 1-D unique
+        pair = (tier.astype(np.int64) << 32) | bucket(key, COARSE_SHIFT)
+        unique, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+        keys = np.stack([unique >> 32, unique & 0xFFFFFFFF], axis=1)
         sums = np.zeros((len(keys), part.k))
         for i in range(part.k):
             sums[:, i] = np.bincount(inverse, weights=d[:, i], minlength=len(keys))
