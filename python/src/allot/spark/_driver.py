@@ -287,9 +287,6 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     limits = plan.limits
     say(f"{candidates} candidates, {k} relaxed constraints, {n_parts} partitions")
 
-    def bound_of(parts, m):
-        return math.fsum([p["value"] for p in parts]) + float(np.dot(m, limits))
-
     notes = []
     m = np.zeros(k)
     best_bound, best_m, bounds, start, rounds_to_gap = math.inf, m.copy(), [], None, None
