@@ -236,12 +236,13 @@ def _exact_critical(points, drops, room, lo):
 
 
 def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=None, relaxation=0.5,
-          check_every=4, verify=True, progress=None):
+          check_every=4, chunk_rows=_layout.CHUNK_ROWS, verify=True, progress=None):
     """Solves on Spark. df: a Spark DataFrame with user_id, coupon_id, uplift, cost, optional
     channel and extra budget columns. spec: dict, path of a spec file, or None. gap: the target
     relative gap with several constraints (one constraint is solved exactly), checked every
     `check_every` multiplier rounds. partitions: how many partitions to hash the users into
-    (default: the DataFrame's). Returns a Result."""
+    (default: the DataFrame's). chunk_rows: at most this many candidates per cached chunk (a
+    round's memory per task; a user is never split). Returns a Result."""
     if method != "dual":
         raise ValueError(f"allot.spark supports method 'dual' only, not '{method}'")
     started = time.time()
@@ -261,7 +262,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     n_parts = partitions or df.rdd.getNumPartitions()
     counts = {}
     layout = plan.layout()
-    chunks = _layout.prepare(data, n_parts, layout, _tasks.check_partition)
+    chunks = _layout.prepare(data, n_parts, layout, _tasks.check_partition, chunk_rows)
     rounds = _Rounds(chunks, layout, counts, say)
 
     # The shuffle, with the validation and the coupons and channels present.

@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: At most this many candidates per chunk (about 25 MB with one budget); a user is never split.
+#: By default, at most this many candidates per chunk (about 25 MB with one budget); a user is
+#: never split.
 CHUNK_ROWS = 1 << 20
 
 
@@ -74,25 +75,25 @@ def _float64(column):
     return np.ascontiguousarray(column.to_numpy(zero_copy_only=False))
 
 
-def _chunks(table):
-    """(start, end) of chunks of whole users, each at most CHUNK_ROWS rows unless one user has more."""
+def _chunks(table, size):
+    """(start, end) of chunks of whole users, each at most `size` rows unless one user has more."""
     n = table.num_rows
-    if n <= CHUNK_ROWS:
+    if n <= size:
         return [(0, n)] if n else []
     starts = user_starts(table.column("user_id"))
     out, start = [], 0
     while start < n:
         end = n
-        if n - start > CHUNK_ROWS:
-            end = int(starts[np.searchsorted(starts, start + CHUNK_ROWS, side="right") - 1])
-            if end <= start:  # one user with more than CHUNK_ROWS candidates: a chunk of its own
+        if n - start > size:
+            end = int(starts[np.searchsorted(starts, start + size, side="right") - 1])
+            if end <= start:  # one user with more than `size` candidates: a chunk of its own
                 end = int(starts[np.searchsorted(starts, start, side="right")])
         out.append((start, end))
         start = end
     return out
 
 
-def pack_partitions(plan, check):
+def pack_partitions(plan, check, chunk_rows):
     """mapInArrow over the shuffled rows: one row per chunk: its check result and, when it
     passed, its compact form (see compact), each pickled."""
 
@@ -103,7 +104,7 @@ def pack_partitions(plan, check):
         if table.num_rows == 0:
             return
         table = sort_by_ids(table.combine_chunks())
-        for start, end in _chunks(table):
+        for start, end in _chunks(table, chunk_rows):
             part = table.slice(start, end - start)
             info = check(part, plan)
             chunk = None if info["problems"] else pickle.dumps(compact(part, plan["numbers"]), protocol=5)
@@ -113,10 +114,10 @@ def pack_partitions(plan, check):
     return per_partition
 
 
-def prepare(data, n, plan, check):
+def prepare(data, n, plan, check, chunk_rows=CHUNK_ROWS):
     """The scores (user_id, coupon_id, uplift, cost, ...: `data`) in n partitions of chunks: a
     cached DataFrame of (info, chunk), one row per chunk. Runs no job yet."""
-    return data.repartition(n, "user_id").mapInArrow(pack_partitions(plan, check), "info binary, chunk binary").cache()
+    return data.repartition(n, "user_id").mapInArrow(pack_partitions(plan, check, chunk_rows), "info binary, chunk binary").cache()
 
 
 def chunks_of(batches):
