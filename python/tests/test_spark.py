@@ -97,7 +97,7 @@ def test_several_constraints_objective_and_a_valid_bound(spark):
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 2000}, {"name": "points", "column": "points", "limit": 700}],
             "coupon_caps": {"c1": 60, "c3": 40}, "min_roi": 0.1}
     single = allot.solve(frame, spec)
-    result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2, gap=1e-4)
+    result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2, gap=1e-6)
     objective = independent_check(to_pandas(result), frame, spec)
     assert objective == pytest.approx(result.objective, rel=1e-12)
     # The bound is valid: no allocation beats it, in particular not the single machine's.
@@ -113,6 +113,32 @@ def test_same_allocation_with_1_2_and_7_partitions(spark):
     allocations = [to_pandas(r)[["user_id", "coupon_id"]].values.tolist() for r in results]
     assert allocations[0] == allocations[1] == allocations[2]
     assert results[0].shadow_prices == results[1].shadow_prices == results[2].shadow_prices
+
+
+def test_same_allocation_whatever_the_chunks(spark):
+    # Chunks of at most 40 candidates (whole users: a chunk may hold more when one user does not
+    # fit) against the default, which holds each partition in one chunk.
+    frame = scores(users=400, seed=6, channels=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1000}], "max_per_user": 2, "channel_caps": {"push": 1}}
+    df = spark.createDataFrame(frame)
+    whole, small = (allot_spark.solve(df, spec, partitions=2, chunk_rows=c) for c in (1 << 20, 40))
+    assert to_pandas(whole)[["user_id", "coupon_id"]].values.tolist() == to_pandas(small)[["user_id", "coupon_id"]].values.tolist()
+    assert whole.shadow_prices == small.shadow_prices
+    assert independent_check(to_pandas(small), frame, spec) == pytest.approx(small.objective, rel=1e-12)
+
+
+def test_the_descent_stops_at_the_target_gap(spark):
+    frame = scores(users=800, extra=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 2000}, {"name": "points", "column": "points", "limit": 700}],
+            "coupon_caps": {"c1": 60, "c3": 40}}
+    single = allot.solve(frame, spec)
+    result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2, gap=1e-2, check_every=2)
+    # stopped by a gap check (an even round), before the rounds ran out, with the gap reached
+    assert result.rounds_to_gap is not None and result.rounds_to_gap % 2 == 0
+    assert result.rounds["dual"] == result.rounds_to_gap < 40
+    assert result.gap <= 1e-2
+    assert result.bound >= single.objective * (1 - 1e-12)
+    assert independent_check(to_pandas(result), frame, spec) == pytest.approx(result.objective, rel=1e-12)
 
 
 def test_bad_input_gives_a_clear_error(spark):

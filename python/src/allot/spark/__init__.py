@@ -5,9 +5,9 @@
     result.allocation   # Spark DataFrame: user_id, coupon_id, uplift, cost (+ channel, budget columns)
     result.summary      # the CLI's summary schema, as a dict
 
-The scores stay in Spark: they are repartitioned by user and cached, and each round every
-partition runs Allot's Swift kernel (libAllotC, allot_spark.h) on its Arrow batches and returns a
-few aggregates; the driver runs the multiplier search and the primal recovery on them.
+The scores stay in Spark: they are repartitioned by user and cached as a few compact chunks per
+partition, and each round every chunk runs Allot's Swift kernel (libAllotC, allot_spark.h) and
+returns a few aggregates; the driver runs the multiplier search and the primal recovery on them.
 """
 from ._driver import Result, solve
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._native import ERR_INPUT, InputError, SolveError
+from . import _layout, _tasks
 from ._kernel import COARSE_SHIFT, FINE_SHIFT, bucket_bounds
 
 REQUIRED = ("user_id", "coupon_id", "uplift", "cost")
@@ -37,6 +38,9 @@ class Result:
     rounds: dict = field(default_factory=dict)
     #: The dual value after each coordinate-descent round (several constraints).
     bounds: list = field(default_factory=list)
+    #: Several constraints: the multiplier rounds after which a gap check found the gap within
+    #: the target (None when the rounds ended first).
+    rounds_to_gap: int = None
 
 
 def _spec_dict(spec):
@@ -121,41 +125,46 @@ class Plan:
 
 
 class _Rounds:
-    """Runs one task on every partition (mapInArrow) and collects the partitions' results."""
+    """Runs one task on every cached chunk (mapInArrow) and collects the chunks' results."""
 
-    def __init__(self, data, layout, count):
-        self.data = data
+    def __init__(self, chunks, layout, count, say):
+        self.chunks = chunks
         self.layout = layout
         self.counts = count
-        self.spark = data.sparkSession
+        self.say = say
+        self.spark = chunks.sparkSession
+
+    def checks(self):
+        """The validation done when the chunks were made (their first job: the shuffle)."""
+        started = time.time()
+        infos = [pickle.loads(r.info) for r in self.chunks.select("info").collect()]
+        self.counts["check"] = self.counts.get("check", 0) + 1
+        self.say(f"layout and check: {time.time() - started:.1f} s")
+        return infos
 
     def run(self, kind, task):
-        from . import _kernel, _tasks
+        from . import _kernel, _layout, _tasks
 
+        started = time.time()
         layout = self.layout
-        shared = self.spark.sparkContext.broadcast(pickle.dumps(task))
+        shared = self.spark.sparkContext.broadcast(task)
 
         def per_partition(batches):
             import pyarrow as pa
 
-            batches = list(batches)
-            if not batches:
-                return
-            table = pa.Table.from_batches(batches)
-            if kind == "check":
-                out = _tasks.check_partition(table, layout)
-            else:
-                part = _kernel.Partition(table, layout)
+            t = shared.value
+            for chunk in _layout.chunks_of(batches):
+                part = _kernel.Partition(chunk, layout)
                 try:
-                    t = pickle.loads(shared.value)
                     out = _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
                 finally:
                     part.close()
-            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
+                yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
 
-        rows = self.data.mapInArrow(per_partition, "out binary").collect()
+        rows = self.chunks.select("chunk").mapInArrow(per_partition, "out binary").collect()
         shared.unpersist()
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.say(f"{kind} round {self.counts[kind]}: {time.time() - started:.1f} s")
         return [pickle.loads(r.out) for r in rows]
 
 
@@ -227,11 +236,13 @@ def _exact_critical(points, drops, room, lo):
 
 
 def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=None, relaxation=0.5,
-          verify=True, progress=None):
+          check_every=4, chunk_rows=_layout.CHUNK_ROWS, verify=True, progress=None):
     """Solves on Spark. df: a Spark DataFrame with user_id, coupon_id, uplift, cost, optional
     channel and extra budget columns. spec: dict, path of a spec file, or None. gap: the target
-    relative gap with several constraints (one constraint is solved exactly). partitions: how many
-    partitions to hash the users into (default: the DataFrame's). Returns a Result."""
+    relative gap with several constraints (one constraint is solved exactly), checked every
+    `check_every` multiplier rounds. partitions: how many partitions to hash the users into
+    (default: the DataFrame's). chunk_rows: at most this many candidates per cached chunk (a
+    round's memory per task; a user is never split). Returns a Result."""
     if method != "dual":
         raise ValueError(f"allot.spark supports method 'dual' only, not '{method}'")
     started = time.time()
@@ -249,16 +260,16 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     for name in ("uplift", "cost", *sorted({b["column"] for b in plan.budgets} - {"cost"})):
         data = data.withColumn(name, F.col(name).cast("double"))
     n_parts = partitions or df.rdd.getNumPartitions()
-    data = data.repartition(n_parts, "user_id").sortWithinPartitions("user_id", "coupon_id").cache()
     counts = {}
     layout = plan.layout()
-    rounds = _Rounds(data, layout, counts)
+    chunks = _layout.prepare(data, n_parts, layout, _tasks.check_partition, chunk_rows)
+    rounds = _Rounds(chunks, layout, counts, say)
 
-    # Round 0: validation, coupons and channels present.
-    checks = rounds.run("check", {})
+    # The shuffle, with the validation and the coupons and channels present.
+    checks = rounds.checks()
     problems = sorted((p for c in checks for p in c["problems"]), key=lambda p: (p[0], p[1], str(p[2])))
     if problems:
-        data.unpersist()
+        chunks.unpersist()
         p = problems[0]
         who = f"user_id {p[2][0]!r}, coupon_id {p[2][1]!r}"
         if p[0] == "null":
@@ -277,19 +288,19 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     limits = plan.limits
     say(f"{candidates} candidates, {k} relaxed constraints, {n_parts} partitions")
 
-    def bound_of(parts, m):
-        return math.fsum([p["value"] for p in parts]) + float(np.dot(m, limits))
-
     notes = []
     m = np.zeros(k)
-    best_bound, best_m, bounds = math.inf, m.copy(), []
+    best_bound, best_m, bounds, start, rounds_to_gap = math.inf, m.copy(), [], None, None
     if k == 1:
         m, best_bound = _exact_single(rounds, limits[0], say)
         best_m = m.copy()
     elif k > 1:
-        best_bound, best_m, bounds = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation, say)
+        best_bound, best_m, bounds, start, rounds_to_gap = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation,
+                                                                              check_every, say)
+        if rounds_to_gap is not None:
+            notes.append(f"gap check: within {gap:g} after {rounds_to_gap} multiplier rounds")
     # Recovery at the best multipliers.
-    steps, state = _recover(rounds, plan, best_m, say)
+    steps, state = _recover(rounds, plan, best_m, say, start)
     if k == 1:
         best_bound = math.fsum([s["value"] for s in state["value_parts"]]) + float(best_m[0] * limits[0])
     elif k == 0:
@@ -299,7 +310,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     upper = max(best_bound, objective)
     rel_gap = max(0.0, upper - objective) / max(abs(upper), 1e-12)
 
-    allocation = _allocation(data, layout, recovery, plan)
+    allocation = _allocation(chunks, data.schema, layout, recovery)
     verification = _verify(allocation, plan) if verify else None
     counts["verification"] = 1 if verify else 0
     prices = {f"{kind}:{name}": float(best_m[i]) for i, (kind, name) in enumerate(plan.names)}
@@ -323,9 +334,9 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
         raise SolveError("allot.spark: the allocation failed verification: " + "; ".join(verification["violations"]))
     if summary["shadow_prices"] is None:
         del summary["shadow_prices"]
-    data.unpersist()
+    chunks.unpersist()
     return Result(allocation=allocation, summary=summary, objective=objective, bound=upper, gap=rel_gap,
-                  shadow_prices=prices, rounds=dict(counts), bounds=bounds)
+                  shadow_prices=prices, rounds=dict(counts), bounds=bounds, rounds_to_gap=rounds_to_gap)
 
 
 def _exact_single(rounds, limit, say):
@@ -354,20 +365,30 @@ def _exact_single(rounds, limit, say):
     return np.array([λ]), math.inf
 
 
-def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, say):
+def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_every, say):
     """Synchronous coordinate descent (Zhang et al.): each round gives, for every constraint, the
     histogram of its breakpoints with the others fixed; every multiplier moves `relaxation` of the
-    way to its minimiser (interpolated inside the critical bucket). Keeps the best bound."""
+    way to its minimiser (interpolated inside the critical bucket). Keeps the best bound.
+
+    Every `check_every` rounds, as the single-machine dual does every few sweeps, the gap is
+    checked at the best multipliers: their choices (known from the round that gave them) repaired
+    into a feasible allocation (no round when they break nothing, else two per repair step); the
+    search stops once (best bound - that allocation's uplift) / best bound <= target_gap. The
+    final recovery starts from that repair. Returns the best bound, its multipliers, the bound of
+    every round, the repair at the best multipliers (or None) and the rounds it took to the gap."""
     k = plan.k
     limits = plan.limits
     m = np.zeros(k)
-    best = (math.inf, m.copy())
+    best = (math.inf, m.copy(), None)
     bounds = []
+    repaired, checked, rounds_to_gap = None, None, None
     for r in range(max_rounds):
         parts = rounds.run("dual", {"m": m.tolist(), "steps": [(i, 0.0, math.inf, COARSE_SHIFT) for i in range(k)]})
         bound = math.fsum([p["value"] for p in parts]) + float(np.dot(m, limits))
         if bound < best[0]:
-            best = (bound, m.copy())
+            choices = {"uplift": math.fsum([p["uplift"] for p in parts]),
+                       "consumption": np.array([math.fsum([p["consumption"][i] for p in parts]) for i in range(k)])}
+            best = (bound, m.copy(), choices)
         bounds.append(bound)
         target = np.zeros(k)
         for i in range(k):
@@ -384,39 +405,51 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, say):
             target[i] = hi - fraction * (hi - lo)
         m = np.maximum(0.0, m + relaxation * (target - m))
         say(f"round {r + 1}: bound {bound:.10g}")
-        if r >= 2 and abs(bound - best[0]) <= 1e-9 * abs(best[0]) and np.allclose(target, m, rtol=1e-6):
+        converged = r >= 2 and abs(bound - best[0]) <= 1e-9 * abs(best[0]) and np.allclose(target, m, rtol=1e-6)
+        if ((r + 1) % check_every == 0 or converged) and checked is not best[1]:
+            checked = best[1]
+            steps, state, _ = _repair(rounds, plan, best[1], say, known=best[2])
+            repaired = (best[1], steps, state)
+            estimate = max(0.0, best[0] - state["uplift"]) / max(abs(best[0]), 1e-12)
+            say(f"gap check after round {r + 1}: feasible uplift {state['uplift']:.10g}, gap at most {estimate:.3g}")
+            if estimate <= target_gap:
+                rounds_to_gap = r + 1
+                break
+        if converged:
             break
-    return best[0], best[1], bounds
+    start = repaired[1:] if repaired is not None and repaired[0] is best[1] else None
+    return best[0], best[1], bounds, start, rounds_to_gap
 
 
-def _recover(rounds, plan, m, say):
-    """Primal recovery, every step decided on the driver from aggregates: the choices at m; while
-    a relaxed constraint is broken, drop the chosen candidates of least uplift per unit of relative
-    excess (by bucket); then fill steps of greedy-marginal's moves.
+def _recovery_run(rounds, k, m, steps, query=None):
+    """One recovery round: every chunk replays `steps` at m and answers `query`."""
+    parts = rounds.run("recover", {"recovery": {"m": m.tolist(), "steps": steps}, "query": query})
+    states = [p["state"] for p in parts]
+    state = {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
+             "assignments": sum(s["assignments"] for s in states),
+             "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
+    return parts, state
 
-    Each round replays the steps decided so far and returns the state it reaches, so a fill step
-    costs one round (two when the bucket at the limit is read exactly): the moves of a round are
-    pre-filtered with the room known when it was sent (never smaller than the room it meets), and
-    the driver keeps only what fits the room the same round reports."""
+
+def _repair(rounds, plan, m, say, known=None):
+    """The choices at m, then, while a relaxed constraint is broken, drop the chosen candidates of
+    least uplift per unit of relative excess (by bucket). `known`: the uplift and consumption of
+    the choices at m when a dual round gave them (saves a round; no round at all when they
+    break nothing). Returns the steps, the state reached (a feasible allocation's uplift and
+    consumption) and the first round's state (None when `known` was used)."""
     k = plan.k
     limits = plan.limits
     steps = []
-
-    def run(query=None):
-        parts = rounds.run("recover", {"recovery": {"m": m.tolist(), "steps": steps}, "query": query})
-        states = [p["state"] for p in parts]
-        state = {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
-                 "assignments": sum(s["assignments"] for s in states),
-                 "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
-        return parts, state
-
-    parts, state = run()
-    first = state
+    first = None
+    state = known
+    if state is None:
+        _, state = _recovery_run(rounds, k, m, steps)
+        first = state
     for _ in range(4):
         excess = np.maximum(0.0, state["consumption"] - limits)
         if not (excess > 0).any():
             break
-        parts, state = run(("repair", excess.tolist()))
+        parts, state = _recovery_run(rounds, k, m, steps, ("repair", excess.tolist()))
         keys, sums = _merge_buckets([p["repair"] for p in parts], "buckets", ["relief"])
         relief = sums["relief"]
         cumulative = np.zeros(k)
@@ -428,7 +461,29 @@ def _recover(rounds, plan, m, say):
                 break
         steps.append(("repair", excess.tolist(), through))
         say(f"repair: drop through bucket {through}")
-        parts, state = run()
+        _, state = _recovery_run(rounds, k, m, steps)
+    return steps, state, first
+
+
+def _recover(rounds, plan, m, say, start=None):
+    """Primal recovery, every step decided on the driver from aggregates: the repair (see
+    _repair; `start` is (steps, state) of one done already), then fill steps of
+    greedy-marginal's moves.
+
+    Each round replays the steps decided so far and returns the state it reaches, so a fill step
+    costs one round (two when the bucket at the limit is read exactly): the moves of a round are
+    pre-filtered with the room known when it was sent (never smaller than the room it meets), and
+    the driver keeps only what fits the room the same round reports."""
+    k = plan.k
+    limits = plan.limits
+    if start is None:
+        steps, state, first = _repair(rounds, plan, m, say)
+    else:
+        (steps, state), first = (list(start[0]), start[1]), None
+
+    def run(query=None):
+        return _recovery_run(rounds, k, m, steps, query)
+
     # A user's move is its best among those that fit the room (greedy-marginal's rule), so each
     # round is sent the room it will meet: the driver knows it from what it accepted.
     sent_room = limits - state["consumption"]
@@ -469,33 +524,27 @@ def _recover(rounds, plan, m, say):
         sent_room = room - accepted
         parts, state = run(("moves", sent_room.tolist()))
         say(f"fill: objective {state['uplift']:.10g}")
-    state["value_parts"] = first["parts"]
+    state["value_parts"] = first["parts"] if first else None
     return steps, state
 
 
-def _allocation(data, layout, recovery, plan):
+def _allocation(chunks, schema, layout, recovery):
     """The allocation as a Spark DataFrame (cached): the chosen rows of the scores."""
-    from . import _kernel, _tasks
+    from . import _kernel, _layout, _tasks
 
-    columns = [c for c in data.columns]
-    shared = data.sparkSession.sparkContext.broadcast(pickle.dumps({"recovery": recovery}))
-    schema = data.schema
+    columns = list(schema.names)
+    shared = chunks.sparkSession.sparkContext.broadcast({"recovery": recovery})
 
     def per_partition(batches):
-        import pyarrow as pa
+        for chunk in _layout.chunks_of(batches):
+            part = _kernel.Partition(chunk, layout)
+            try:
+                out = _tasks.allocation_rows(part, shared.value).select(columns)
+            finally:
+                part.close()
+            yield from out.to_batches()
 
-        batches = list(batches)
-        if not batches:
-            return
-        table = pa.Table.from_batches(batches)
-        part = _kernel.Partition(table, layout)
-        try:
-            out = _tasks.allocation_rows(part, pickle.loads(shared.value), columns)
-        finally:
-            part.close()
-        yield from out.to_batches()
-
-    return data.mapInArrow(per_partition, schema).cache()
+    return chunks.select("chunk").mapInArrow(per_partition, schema).cache()
 
 
 def _verify(allocation, plan):

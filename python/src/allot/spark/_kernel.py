@@ -1,19 +1,16 @@
-"""The executor side of allot.spark: one partition's Arrow batches to the Swift kernel
+"""The executor side of allot.spark: one chunk of a partition (see _layout) to the Swift kernel
 (Sources/AllotC/include/allot_spark.h) and back to small aggregates.
 
-A partition holds whole users (the DataFrame is repartitioned by user_id) sorted by
-(user_id, coupon_id), so a user's rows are contiguous and every order inside a partition is the
-order of those two ids, whatever the partitioning. Numbers reach Swift as float64 buffers of the
-Arrow columns (no copy when a column is float64 without nulls).
+A chunk holds whole users (the DataFrame is repartitioned by user_id) sorted by
+(user_id, coupon_id), so a user's rows are contiguous and every order inside a chunk is the
+order of those two ids, whatever the partitioning. Numbers reach Swift as the chunk's float64
+arrays, without a copy.
 """
 import ctypes
 import math
 from ctypes import c_double, c_int32, c_int64, c_size_t, c_void_p
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from .. import _native
 
 # Buckets of positive doubles by their bit pattern (monotone in the value): shift 44 keeps the
@@ -62,45 +59,39 @@ def bucket_bounds(b, shift):
 
 
 class Partition:
-    """One partition's candidates, laid out for the kernel. `plan` is the driver's description of
-    the constraints (see _driver.Plan.layout)."""
+    """One chunk of a partition (whole users; see _layout.compact), laid out for the kernel.
+    `plan` is the driver's description of the constraints (see _driver.Plan.layout)."""
 
-    def __init__(self, table: pa.Table, plan: dict):
+    def __init__(self, chunk: dict, plan: dict):
         self.plan = plan
-        n = table.num_rows
+        self.chunk = chunk
+        n = chunk["rows"]
         self.rows = n
-        self.table = table
-        users = table.column("user_id")
-        if n:
-            change = pc.not_equal(users.slice(1), users.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-            starts = np.flatnonzero(change) + 1
-        else:
-            starts = np.empty(0, dtype=np.int64)
-        self.user_start = np.concatenate(([0], starts, [n])).astype(np.int64) if n else np.zeros(1, np.int64)
+        self.user_start = chunk["user_start"]
         self.users = len(self.user_start) - 1
-        self.uplift = _numbers(table, "uplift")
-        self.cost = _numbers(table, "cost")
-        self.budgets = [_numbers(table, b["column"]) for b in plan["budgets"]]
-        coupons = table.column("coupon_id")
+        numbers = chunk["numbers"]
+        self.uplift = numbers["uplift"]
+        self.cost = numbers["cost"]
+        self.budgets = [numbers[b["column"]] for b in plan["budgets"]]
         caps = plan["caps"]
-        if caps:
-            index = pc.index_in(coupons, value_set=pa.array([c for c, _ in caps], coupons.type if not pa.types.is_dictionary(coupons.type) else coupons.type.value_type))
-            self.cap = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-        else:
-            self.cap = np.full(n, -1, dtype=np.int32)
+        # per code of the chunk's coupons: its cap index (-1: uncapped), and whether it is closed
+        cap_of = {c: i for i, (c, _) in enumerate(caps)}
+        coupon_cap = np.array([cap_of.get(c, -1) for c in chunk["coupons"]] + [-1], dtype=np.int32)
+        self.cap = coupon_cap[chunk["coupon"]]
         eligible = self.uplift > 0
-        zero = plan["zero_coupons"]
+        zero = set(plan["zero_coupons"])
         if zero:
-            eligible &= ~pc.is_in(coupons, value_set=pa.array(zero, coupons.type)).to_numpy(zero_copy_only=False)
+            closed = np.array([c in zero for c in chunk["coupons"]] + [False])
+            eligible &= ~closed[chunk["coupon"]]
         for values, b in zip(self.budgets, plan["budgets"]):
             eligible &= values <= b["limit"]
         self.channel = None
         self.channel_caps = None
         if plan["channels"] is not None:
-            channel = table.column("channel")
             names = plan["channels"]
-            index = pc.index_in(channel, value_set=pa.array(names, pa.string()).cast(channel.type)) if names else pa.nulls(n, pa.int32())
-            self.channel = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+            index = {h: i for i, h in enumerate(names)}
+            code = np.array([index.get(h, -1) for h in chunk["channels"]] + [-1], dtype=np.int32)
+            self.channel = code[chunk["channel"]]
             self.channel_caps = np.array([plan["channel_caps"].get(h, np.iinfo(np.int64).max) for h in names], dtype=np.int64)
             closed = [h for h, cap in enumerate(self.channel_caps) if cap == 0]
             if closed:
@@ -117,6 +108,15 @@ class Partition:
             plan["max_per_user"], plan["min_roi"] is not None, plan["min_roi"] or 0.0, _ptr(self.eligible) or _dummy_u.ctypes.data)
         if not self.handle:
             _native.raise_last_error()
+        self._ids = None
+
+    def ids(self):
+        """The chunk's id columns (user_id, coupon_id, [channel]), opened on first use."""
+        if self._ids is None:
+            from ._layout import ids_of
+
+            self._ids = ids_of(self.chunk)
+        return self._ids
 
     def close(self):
         if self.handle:
@@ -183,9 +183,3 @@ _dummy_l = np.zeros(1, np.int64)
 _dummy_u = np.zeros(1, np.uint8)
 
 
-def _numbers(table, name):
-    column = table.column(name)
-    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if column.type != pa.float64():
-        column = column.cast(pa.float64())
-    return np.ascontiguousarray(column.to_numpy(zero_copy_only=False))

@@ -1,7 +1,8 @@
-"""What one partition computes in one round (runs on the executors).
+"""What one chunk of a partition computes in one round (runs on the executors), and the check
+of a chunk's rows when the chunks are made.
 
 Every round replays, from the cached scores, what the driver decided so far (multipliers, repair
-and fill thresholds): a partition keeps no state between rounds, so a lost executor costs a
+and fill thresholds): a chunk keeps no state between rounds, so a lost executor costs a
 recomputation, never a wrong answer.
 """
 import numpy as np
@@ -9,8 +10,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._kernel import COARSE_SHIFT, Partition, bucket
-
-ID_TYPES = ("user_id", "coupon_id")
 
 
 def check_partition(table: pa.Table, plan: dict) -> dict:
@@ -49,8 +48,8 @@ def dual_round(part: Partition, task: dict) -> dict:
     """D's per-user part, consumption, and per requested constraint the steps of S_i in (lo, hi]:
     as a histogram of buckets of the breakpoints (bit pattern >> shift), or exactly."""
     m = np.asarray(task["m"], dtype=np.float64)
-    value, consumption, _ = part.evaluate(m)
-    out = {"value": value, "consumption": consumption.tolist(), "steps": []}
+    value, consumption, chosen = part.evaluate(m)
+    out = {"value": value, "consumption": consumption.tolist(), "uplift": float(part.uplift[chosen != 0].sum()), "steps": []}
     for i, lo, hi, shift in task["steps"]:
         points, drops, at_hi = part.steps(m, i, lo, hi)
         if shift is None:
@@ -114,7 +113,7 @@ class Replay:
         self.chosen[add[take]] = 1
 
     def move_id(self, add, remove):
-        t = self.part.table
+        t = self.part.ids()
         return (t.column("user_id")[int(add)].as_py(), t.column("coupon_id")[int(add)].as_py(),
                 None if remove < 0 else t.column("coupon_id")[int(remove)].as_py())
 
@@ -151,10 +150,10 @@ def recovery_round(part: Partition, task: dict) -> dict:
         room = np.asarray(query[1], dtype=np.float64)
         users, add, remove, tier, key, gain = replay.moves(room)
         d = replay.deltas(add, remove)
-        b = bucket(key, COARSE_SHIFT)
-        pairs = np.stack([tier.astype(np.int64), b], axis=1) if len(b) else np.empty((0, 2), np.int64)
-        keys, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(-1)
+        # (tier, bucket) as one integer (keys are positive, so a bucket is below 2^20): a 1-D unique
+        pair = (tier.astype(np.int64) << 32) | bucket(key, COARSE_SHIFT)
+        unique, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+        keys = np.stack([unique >> 32, unique & 0xFFFFFFFF], axis=1)
         sums = np.zeros((len(keys), part.k))
         for i in range(part.k):
             sums[:, i] = np.bincount(inverse, weights=d[:, i], minlength=len(keys))
@@ -170,7 +169,11 @@ def recovery_round(part: Partition, task: dict) -> dict:
     return out
 
 
-def allocation_rows(part: Partition, task: dict, columns) -> pa.Table:
+def allocation_rows(part: Partition, task: dict) -> pa.Table:
+    """The chosen rows: the ids and every number column."""
     replay = Replay(part, task["recovery"])
-    rows = np.flatnonzero(replay.chosen)
-    return part.table.select(columns).take(pa.array(rows, pa.int64()))
+    rows = pa.array(np.flatnonzero(replay.chosen), pa.int64())
+    table = part.ids().take(rows)
+    for name, values in part.chunk["numbers"].items():
+        table = table.append_column(name, pa.array(values).take(rows))
+    return table
