@@ -329,8 +329,78 @@ enum Recovery {
         }
         GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
         fillLargeUsers(engine, &state, m)
+        if t.count <= tieMoveLimit { tryTieMoves(engine, &state, m) }
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
+    }
+
+    /// Instances up to this many candidates also try the tie moves (`tryTieMoves`).
+    static let tieMoveLimit = 100_000
+    /// How many tie moves are tried.
+    static let tieMoves = 8
+
+    /// An exchange step for small instances, where one user's rounding is a visible share of
+    /// the value. The recovery drops or fills around the users at the tie of the dual; the
+    /// best allocation may instead take such a user's next step and make room elsewhere (two
+    /// users with one budget of 7: (4, 10) or (2, 6) for the first, (5, 8) or (1, 1) for the
+    /// second; the fill keeps (4, 10) and adds (1, 1) for 11, where (2, 6) and (5, 8) give 14).
+    /// So for the `tieMoves` moves that lose the least reduced value at `m` (an addition, or an
+    /// exchange of a held candidate, allowed by the user's caps but not by the global
+    /// constraints), each is forced in, the others are repaired around it at the least reduced
+    /// value, the capacity left is filled, and the result is kept if it is better.
+    /// - Complexity: O(tieMoves x (n + repair)): for small instances only.
+    private static func tryTieMoves(_ engine: DualEngine, _ state: inout CapacityState, _ m: [Double]) {
+        let t = engine.problem.candidates
+        let value: (Int) -> Double = { j in
+            m.withUnsafeBufferPointer { mp in mp.isEmpty ? t.uplift[j] : engine.reduced(j, mp.baseAddress!) }
+        }
+        // Per user, its least costly move that the global constraints refuse.
+        var moves: [(loss: Double, user: Int, add: Int, remove: Int)] = []
+        for u in 0..<t.userCount {
+            var best: (loss: Double, user: Int, add: Int, remove: Int)?
+            let range = t.candidates(ofUser: u)
+            for j in range where engine.eligible[j] && !state.chosen[j] && t.uplift[j] > 0 {
+                var options: [Int] = state.userAllows(user: u, add: j) ? [-1] : []
+                for i in range where state.chosen[i] && t.uplift[j] > t.uplift[i] && state.userAllows(user: u, add: j, remove: i) {
+                    options.append(i)
+                }
+                for i in options where !state.globalAllows(add: j, remove: i >= 0 ? i : nil) {
+                    let loss = (i >= 0 ? value(i) : 0) - value(j)
+                    if best.map({ (loss, j, i) < ($0.loss, $0.add, $0.remove) }) ?? true { best = (loss, u, j, i) }
+                }
+            }
+            if let best { moves.append(best) }
+        }
+        moves.sort { ($0.loss, $0.user, $0.add) < ($1.loss, $1.user, $1.add) }
+        var bestValue = state.totalUplift
+        for move in moves.prefix(tieMoves) {
+            // An earlier move that was kept may have changed this user's holdings.
+            let remove = move.remove >= 0 ? move.remove : nil
+            guard !state.chosen[move.add], remove.map({ state.chosen[$0] }) ?? true,
+                  state.userAllows(user: move.user, add: move.add, remove: remove) else { continue }
+            var trial = state
+            if move.remove >= 0 { trial.remove(move.remove, user: move.user) }
+            trial.add(move.add, user: move.user)
+            var picks: [Int] = []
+            var userOf: [Int32] = []
+            for u in 0..<t.userCount {
+                for j in t.candidates(ofUser: u) where trial.chosen[j] {
+                    picks.append(j)
+                    userOf.append(Int32(u))
+                }
+            }
+            repair(engine, &trial, picks: picks, userOf: userOf, keeping: move.add, value: value)
+            GreedyMarginal.improve(&trial, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
+            if trial.totalUplift > bestValue + 1e-9 * abs(bestValue), isFeasible(engine, trial) {
+                bestValue = trial.totalUplift
+                state = trial
+            }
+        }
+    }
+
+    /// Whether every relaxed constraint holds (the repair may have had to give up).
+    private static func isFeasible(_ engine: DualEngine, _ state: CapacityState) -> Bool {
+        !excess(engine, state).contains { $0 > 0 }
     }
 
     /// Users with more candidates than this are filled by `fillLargeUsers` rather than by
@@ -391,7 +461,7 @@ enum Recovery {
     /// removes: users at a tie of the dual give up almost nothing, so they move first, as
     /// complementary slackness asks.
     private static func repair(_ engine: DualEngine, _ state: inout CapacityState, picks: [Int], userOf: [Int32],
-                               value: (Int) -> Double) {
+                               keeping kept: Int = -1, value: (Int) -> Double) {
         var e = excess(engine, state)
         guard e.contains(where: { $0 > 0 }) else { return }
         let t = engine.problem.candidates
@@ -406,7 +476,7 @@ enum Recovery {
         func bestRetreat(_ u: Int, _ e: [Double]) -> Retreat? {
             var best: Retreat?
             let range = t.candidates(ofUser: u)
-            for j in range where state.chosen[j] {
+            for j in range where state.chosen[j] && j != kept {
                 let r = relief(j, nil, e)
                 if r > 0 {
                     let step = Retreat(key: max(0, value(j)) / r, user: Int32(u), drop: Int32(j), to: -1)
@@ -434,7 +504,7 @@ enum Recovery {
             if isLarge(Int(u)) {
                 let j = picks[a]
                 let r = relief(j, nil, e)
-                if r > 0 { heap.insert(Retreat(key: max(0, value(j)) / r, user: u, drop: Int32(j), to: -1)) }
+                if r > 0, j != kept { heap.insert(Retreat(key: max(0, value(j)) / r, user: u, drop: Int32(j), to: -1)) }
             } else if u != last, let r = bestRetreat(Int(u), e) {
                 heap.insert(r)
             }

@@ -9,6 +9,28 @@ private func dualOnly() -> SolveOptions {
 }
 
 @Suite struct DualTests {
+    /// Two users and one budget of 7, where rounding the dual's choices loses: the fill keeps
+    /// u1's (4, 10) and adds u2's (1, 1) for 11, but u1's (2, 6) with u2's (5, 8) gives 14.
+    /// The tie-move exchange finds the optimum (brute force), and the allocation is verified.
+    @Test func tieMoveExchangeFindsTheOptimumOfTheTwoUserCase() throws {
+        let table = try CandidateTable(rows: [
+            CandidateRow(user: "u1", coupon: "c1", uplift: 10, cost: 4, channel: "push"),
+            CandidateRow(user: "u1", coupon: "c2", uplift: 6, cost: 2, channel: "email"),
+            CandidateRow(user: "u2", coupon: "c1", uplift: 8, cost: 5, channel: "push"),
+            CandidateRow(user: "u2", coupon: "c2", uplift: 1, cost: 1, channel: "email"),
+            CandidateRow(user: "u3", coupon: "c2", uplift: -2, cost: 1, channel: "email"),
+        ])
+        let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "cash", limit: 7)]))
+        var options = SolveOptions()
+        options.dual.baselineCheck = .never
+        let solution = try solve(problem, method: .dual, options: options)
+        let report = Verifier.verify(problem, solution.allocation)
+        #expect(report.isFeasible)
+        #expect(report.objective == bruteForceOptimum(problem).value)
+        #expect(report.objective == 14)
+        #expect(try #require(solution.upperBound) >= 14)
+    }
+
     /// Exhaustive reference on tiny instances, every constraint mix: the bound is never below
     /// the optimum, the allocation never above it, and gap 0 means optimal.
     @Test func tinyInstancesAgainstBruteForce() throws {
