@@ -354,23 +354,9 @@ struct KineticLines {
     mutating func sort(at λ: Double) {
         let n = count
         lines.withUnsafeMutableBufferPointer { p in
-            let before = { (a: Line, b: Line) -> Bool in
+            p.sortPrefix(n) { a, b in
                 let va = a.y - λ * a.x, vb = b.y - λ * b.x
                 return va != vb ? va > vb : (a.x != b.x ? a.x < b.x : a.index < b.index)
-            }
-            if n <= 24 {
-                for a in 1..<max(n, 1) {
-                    let q = p[a]
-                    var b = a - 1
-                    while b >= 0, before(q, p[b]) {
-                        p[b + 1] = p[b]
-                        b -= 1
-                    }
-                    p[b + 1] = q
-                }
-            } else {
-                var prefix = UnsafeMutableBufferPointer(rebasing: p[0..<n])
-                prefix.sort(by: before)
             }
         }
     }
@@ -476,21 +462,7 @@ struct UserHull {
     mutating func build() -> Double {
         let n = count
         points.withUnsafeMutableBufferPointer { p in
-            let before = { (a: Point, b: Point) in a.x != b.x ? a.x < b.x : a.y > b.y }
-            if n <= 24 {
-                for a in 1..<max(n, 1) {
-                    let q = p[a]
-                    var b = a - 1
-                    while b >= 0, before(q, p[b]) {
-                        p[b + 1] = p[b]
-                        b -= 1
-                    }
-                    p[b + 1] = q
-                }
-            } else {
-                var prefix = UnsafeMutableBufferPointer(rebasing: p[0..<n])
-                prefix.sort(by: before)
-            }
+            p.sortPrefix(n) { a, b in a.x != b.x ? a.x < b.x : a.y > b.y }
         }
         var h = 0
         var lastX = -Double.infinity
@@ -613,5 +585,29 @@ package struct Breakpoints: Sendable {
     @inline(__always)
     private static func medianOfThree(_ a: Double, _ b: Double, _ c: Double) -> Double {
         max(min(a, b), min(max(a, b), c))
+    }
+}
+
+extension UnsafeMutableBufferPointer {
+    /// Sorts the first `n` elements by `before`: insertion sort up to 24 of them (a user's few
+    /// candidates, the common case), the standard library's sort above.
+    /// - Complexity: O(n²) up to 24 elements, O(n log n) above.
+    @inline(__always)
+    func sortPrefix(_ n: Int, by before: (Element, Element) -> Bool) {
+        if n <= 1 { return }
+        if n <= 24 {
+            for a in 1..<n {
+                let q = self[a]
+                var b = a - 1
+                while b >= 0, before(q, self[b]) {
+                    self[b + 1] = self[b]
+                    b -= 1
+                }
+                self[b + 1] = q
+            }
+        } else {
+            var prefix = UnsafeMutableBufferPointer(rebasing: self[0..<n])
+            prefix.sort(by: before)
+        }
     }
 }

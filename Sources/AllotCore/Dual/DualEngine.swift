@@ -72,9 +72,10 @@ public enum DualTolerance {
 /// Whether the dual also runs `greedy-marginal` as a safety net.
 public enum BaselineCheck: Sendable {
     case always, never
-    /// Up to `automaticLimit` candidates, and when no user has more than 256 candidates
-    /// (greedy-marginal's move search is O(k x F) per user): there it costs a fraction of a
-    /// second. Above that the recovery stands on its own (it ends with greedy-marginal's own
+    /// Up to `automaticLimit` candidates, when no user has more than 256 candidates
+    /// (greedy-marginal's move search is O(k x F) per user), and when the gap is above the
+    /// target (otherwise greedy-marginal could add less than the target): there it costs a
+    /// fraction of a second. Above that the recovery stands on its own (it ends with greedy-marginal's own
     /// continuation from the dual's allocation); docs/benchmarks.md shows what the net still
     /// catches.
     case automatic
@@ -599,23 +600,7 @@ struct UserSelection {
 
     private mutating func sortEntries() {
         let n = entryCount
-        if n <= 1 { return }
-        entries.withUnsafeMutableBufferPointer { e in
-            if n <= 24 {
-                for a in 1..<n {
-                    let x = e[a]
-                    var b = a - 1
-                    while b >= 0, Entry.before(x, e[b]) {
-                        e[b + 1] = e[b]
-                        b -= 1
-                    }
-                    e[b + 1] = x
-                }
-            } else {
-                var prefix = UnsafeMutableBufferPointer(rebasing: e[0..<n])
-                prefix.sort(by: Entry.before)
-            }
-        }
+        entries.withUnsafeMutableBufferPointer { $0.sortPrefix(n, by: Entry.before) }
     }
 
     /// Candidate `j`'s margin after `select`: `own - threshold`, where `own` is its value with

@@ -13,7 +13,7 @@ package enum DualSolver {
         var notes = search.notes
         var (allocation, objective) = search.primal!
         if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
-                                           maxCandidatesPerUser: engine.maxCandidatesPerUser, notes: &notes),
+                                           maxCandidatesPerUser: engine.maxCandidatesPerUser, gap: search.gap, notes: &notes),
            value > objective {
             notes.append("greedy-marginal found a better allocation than the dual (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))); returned it")
             allocation = greedy
@@ -60,9 +60,14 @@ package enum DualSolver {
 
     /// greedy-marginal from scratch, when `options.baselineCheck` asks for it.
     private static func safetyNet(_ problem: Problem, options: DualOptions, threads: Int, maxCandidatesPerUser: Int,
+                                  gap: Double,
                                   notes: inout [String]) -> (Allocation, Double)? {
         switch options.baselineCheck {
         case .never: return nil
+        case .automatic where gap <= options.targetGap:
+            // The allocation is already proven within the target: greedy-marginal could only
+            // add less than that.
+            return nil
         case .automatic where options.pastDeadline:
             notes.append("greedy-marginal safety net skipped at the time limit")
             return nil
