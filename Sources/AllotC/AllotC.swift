@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 1
+let abiVersion: UInt32 = 2
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -234,6 +234,9 @@ enum Handle: Sendable {
     case builder(Builder)
     case problem(ProblemHandle)
     case result(ResultHandle)
+    case allocation(AllocationHandle)
+    case log(RandomisedLog)
+    case report(ReportHandle)
 }
 
 /// The live handles, by number. A handle given to the caller is its number as a pointer:
@@ -505,14 +508,19 @@ struct ShadowPriceLine: Encodable {
     var value: Double
 }
 
+/// The registry's method of that name.
+func namedMethod(_ name: String) throws -> any AllocationMethod {
+    guard let method = MethodRegistry.standard.method(named: name) else {
+        throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
+    }
+    return method
+}
+
 @_cdecl("allot_solve")
 public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         let handle = try problemHandle(p)
-        let name = method == nil ? DualMethod().name : try string(method, "method")
-        guard let method = MethodRegistry.standard.method(named: name) else {
-            throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
-        }
+        let method = try namedMethod(method == nil ? DualMethod().name : try string(method, "method"))
         let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
         let problem = handle.problem
         let solution = try solve(problem, method: method, options: options)
@@ -541,13 +549,17 @@ public func allot_result_count(_ r: OpaquePointer?) -> Int64 {
 @_cdecl("allot_result_copy_rows")
 public func allot_result_copy_rows(_ r: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?, _ capacity: Int64) -> Int32 {
     guarded(ErrorCode.argument.rawValue) {
-        let rows = try resultHandle(r).rows
-        guard capacity >= rows.count else { throw argument("capacity \(capacity) is below the \(rows.count) rows") }
-        if rows.isEmpty { return ErrorCode.ok.rawValue }
-        guard let out else { throw argument("out is NULL") }
-        rows.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: rows.count) }
+        try copyRows(try resultHandle(r).rows, to: out, capacity: capacity)
         return ErrorCode.ok.rawValue
     }
+}
+
+/// Copies `rows` into the caller's `out` of `capacity` entries.
+func copyRows(_ rows: [Int64], to out: UnsafeMutablePointer<Int64>?, capacity: Int64) throws {
+    guard capacity >= rows.count else { throw argument("capacity \(capacity) is below the \(rows.count) rows") }
+    if rows.isEmpty { return }
+    guard let out else { throw argument("out is NULL") }
+    rows.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: rows.count) }
 }
 
 @_cdecl("allot_result_summary_json")

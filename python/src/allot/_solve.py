@@ -25,6 +25,8 @@ from . import _native
 from ._native import AllotError, InputError, encode
 
 ID_COLUMNS = ("user_id", "coupon_id")
+#: Columns read as text: ids, channels, a log's treatments.
+TEXT_COLUMNS = ("user_id", "coupon_id", "channel", "treatment")
 
 
 @dataclass
@@ -84,6 +86,39 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     Raises InputError for bad scores or spec, SolveError when the method fails.
     """
     lib = _native.lib()
+    problem, frame, values = _build(scores, spec, budget, max_per_user)
+    try:
+        options_json = json.dumps(options) if options else None
+        result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
+    finally:
+        lib.allot_problem_free(problem)
+    try:
+        rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
+        _native.check(lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)))
+        summary = json.loads(lib.allot_result_summary_json(result))
+        prices = json.loads(lib.allot_result_shadow_prices_json(result))
+        objective = lib.allot_result_objective(result)
+        bound = lib.allot_result_upper_bound(result)
+        gap = lib.allot_result_gap(result)
+    finally:
+        lib.allot_result_free(result)
+    return Result(allocation=_allocation(frame, values, rows), summary=summary, objective=objective,
+                  bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
+                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
+
+
+def _allocation(frame, values, rows) -> pd.DataFrame:
+    """The allocation DataFrame of the given rows of the scores: user_id, coupon_id, uplift, cost."""
+    allocation = frame.take(rows)
+    allocation["uplift"] = values["uplift"][rows]
+    allocation["cost"] = values["cost"][rows]
+    return allocation
+
+
+def _build(scores, spec, budget, max_per_user):
+    """Builds the problem in the library: (problem handle, to free; the scores' _Frame; the numeric
+    columns as float64 arrays by name)."""
+    lib = _native.lib()
     spec_json, spec_name = _spec(spec, budget, max_per_user)
     frame = _Frame.of(scores)
     header = _Strings(frame.columns)
@@ -113,27 +148,7 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     finally:
         lib.allot_builder_free(builder)
         del keep
-    try:
-        options_json = json.dumps(options) if options else None
-        result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
-    finally:
-        lib.allot_problem_free(problem)
-    try:
-        rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
-        _native.check(lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)))
-        summary = json.loads(lib.allot_result_summary_json(result))
-        prices = json.loads(lib.allot_result_shadow_prices_json(result))
-        objective = lib.allot_result_objective(result)
-        bound = lib.allot_result_upper_bound(result)
-        gap = lib.allot_result_gap(result)
-    finally:
-        lib.allot_result_free(result)
-    allocation = frame.take(rows)
-    allocation["uplift"] = values["uplift"][rows]
-    allocation["cost"] = values["cost"][rows]
-    return Result(allocation=allocation, summary=summary, objective=objective,
-                  bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
-                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
+    return problem, frame, values
 
 
 def methods() -> list[str]:
@@ -231,11 +246,13 @@ class _Frame:
     combined: dict
 
     @staticmethod
-    def of(scores):
+    def of(scores, what=""):
+        """`what` names an in-memory table in messages: "<what DataFrame>"."""
+        prefix = what + " " if what else ""
         if isinstance(scores, pd.DataFrame):
-            return _PandasFrame(scores)
+            return _PandasFrame(scores, f"<{prefix}DataFrame>")
         if isinstance(scores, pa.Table):
-            return _ArrowFrame("<Table>", scores)
+            return _ArrowFrame(f"<{prefix}Table>", scores)
         if isinstance(scores, (str, os.PathLike)):
             path = os.fspath(scores)
             if not Path(path).is_file():
@@ -243,7 +260,7 @@ class _Frame:
             if path.lower().endswith((".parquet", ".pq")):
                 return _ParquetFrame(path)
             return _CSVFrame(path)
-        raise TypeError(f"scores must be a pandas DataFrame, a pyarrow Table or a path, not {type(scores).__name__}")
+        raise TypeError(f"{what or 'scores'} must be a pandas DataFrame, a pyarrow Table or a path, not {type(scores).__name__}")
 
     def load(self, names):
         """Reads the named columns (those the problem needs)."""
@@ -274,6 +291,16 @@ class _Frame:
         if array.null_count:  # a null's bytes are unspecified in Arrow: make them empty
             array = pc.fill_null(array, "")
         return None, array
+
+    def strings(self, name) -> pa.Array:
+        """A text column as one string per row (a missing value is an empty string)."""
+        column = self.column(name)
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if not pa.types.is_large_string(array.type):
+            array = array.cast(pa.large_string())
+        return pc.fill_null(array, "") if array.null_count else array
 
     def numbers(self, name) -> np.ndarray:
         """A float64 array; raises InputError, with the CLI's wording, for anything but numbers."""
@@ -379,15 +406,15 @@ class _CSVFrame(_ArrowFrame):
                 read_options=pacsv.ReadOptions(column_names=self.columns, skip_rows=1),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=list(wanted),
-                    column_types={n: ids for n in wanted if n in ("user_id", "coupon_id", "channel")},
+                    column_types={n: ids for n in wanted if n in TEXT_COLUMNS},
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: {error}", _native.ERR_INPUT) from None
 
 
 class _PandasFrame(_Frame):
-    def __init__(self, df: pd.DataFrame):
-        self.name = "<DataFrame>"
+    def __init__(self, df: pd.DataFrame, name="<DataFrame>"):
+        self.name = name
         self.df = df
         self.columns = [str(c) for c in df.columns]
         self.arrays = {}
@@ -403,7 +430,7 @@ class _PandasFrame(_Frame):
                                                    pa.array(series.cat.categories.astype(str)))
         elif isinstance(dtype, np.dtype) and dtype.kind in "iuf":
             array = pa.array(series.to_numpy())  # NaN stays NaN: the library reports it
-        elif name in ("user_id", "coupon_id", "channel"):
+        elif name in TEXT_COLUMNS:
             try:
                 array = pa.array(series, from_pandas=True)  # None and NaN become empty ids
             except (pa.ArrowInvalid, pa.ArrowTypeError):
