@@ -89,7 +89,7 @@ def test_errors_are_per_thread():
         lib.allot_solve(None, None, None)
         seen["other"] = lib.allot_last_error_code()
 
-    assert lib.allot_abi_version() == 1
+    assert lib.allot_abi_version() == _native.ABI_VERSION
     lib.allot_problem_candidates(None)  # an error on this thread
     thread = threading.Thread(target=fail)
     thread.start()
@@ -176,3 +176,40 @@ def test_the_gil_is_released_during_a_solve():
     finally:
         lib.allot_result_free(call.get("result"))
         lib.allot_problem_free(problem)
+
+
+def test_evaluation_handles_are_checked(generated):
+    """Version 2's handles: wrong kinds, an allocation of another problem, both baselines: errors."""
+    from allot._solve import _build, _Strings
+    import pyarrow as pa
+
+    lib = _native.lib()
+    first, _, _ = _build(generated, SPEC, None, None)
+    second, _, _ = _build(generated, SPEC, None, None)
+    users, coupons = _Strings.arrow(pa.array(["u1"])), _Strings.arrow(pa.array(["c1"]))
+    allocation = lib.allot_allocation_new(first, b"a", 1, users.offsets, users.data, coupons.offsets, coupons.data)
+    try:
+        assert allocation, lib.allot_last_error_message()
+        assert lib.allot_evaluate(second, allocation, None, None, None) is None
+        assert lib.allot_last_error_message() == b"the allocation was read for another problem"
+        assert lib.allot_evaluate(first, first, None, None, None) is None
+        assert lib.allot_last_error_message() == b"the handle is not an allocation"
+        assert lib.allot_evaluate(first, allocation, None, b"random", allocation) is None
+        assert b"not both" in lib.allot_last_error_message()
+        assert lib.allot_evaluate(first, allocation, None, b"random", None) is None
+        assert lib.allot_last_error_message() == b"a comparison needs a log"
+        assert lib.allot_evaluate(first, allocation, None, b"best", None) is None
+        assert lib.allot_last_error_code() == _native.ERR_ARGUMENT
+        assert lib.allot_report_json(allocation) is None
+        assert lib.allot_last_error_message() == b"the handle is not a report"
+        report = lib.allot_evaluate(first, allocation, None, None, None)
+        assert report and lib.allot_report_row_sets(report) == 0
+        assert lib.allot_report_row_count(report, 0) == -1
+        assert lib.allot_last_error_message() == b"row set 0 is outside 0..<0"
+        lib.allot_report_free(report)
+        lib.allot_report_free(report)
+        assert lib.allot_last_error_code() == _native.ERR_ARGUMENT
+    finally:
+        lib.allot_allocation_free(allocation)
+        lib.allot_problem_free(first)
+        lib.allot_problem_free(second)
