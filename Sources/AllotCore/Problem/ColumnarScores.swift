@@ -122,7 +122,8 @@ package enum ColumnarScores {
     private static func intern(_ column: Strings, name: String, required: Bool, into names: inout [String],
                                _ fail: (Int, String) -> InputError) throws -> [Int32] {
         let n = column.count
-        var interner = ByteInterner(capacity: name == "user_id" ? 1 << 16 : 64)
+        // Users: sized for a few candidates each (no rehash of millions of keys); others are few.
+        var interner = ByteInterner(capacity: name == "user_id" ? max(1 << 16, n / 4) : 64)
         var out = [Int32](repeating: -1, count: n)
         var empty: UInt8 = 0
         return try withUnsafePointer(to: &empty) { nothing in

@@ -331,15 +331,20 @@ class _Frame:
         raise self._error(0, f"'{first}' in column '{name}' is not a number (the column holds {kind})")
 
     def take(self, rows) -> pd.DataFrame:
-        """user_id and coupon_id of the given rows, with the input's types."""
+        """user_id and coupon_id of the given rows, with the input's types; text stays in Arrow
+        memory (pandas' "string[pyarrow]" dtype) rather than becoming one Python object per row."""
         out = {}
         for name in ID_COLUMNS:
             codes, values = self.combined[name]
-            out[name] = values.take(pa.array(rows if codes is None else codes[rows])).to_pandas()
+            out[name] = values.take(pa.array(rows if codes is None else codes[rows])).to_pandas(types_mapper=_ARROW_STRINGS.get)
         return pd.DataFrame(out)
 
     def _error(self, row, message):
         return InputError(f"{self.name}: row {row}: {message}", _native.ERR_INPUT)
+
+
+#: Arrow text types as pandas' Arrow-backed string dtype (the default for text in pandas 3).
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
 def _is_number(text):
@@ -378,7 +383,11 @@ class _ParquetFrame(_ArrowFrame):
         import pyarrow.parquet as pq
 
         try:
-            self.table = pq.read_table(self.name, columns=names)
+            # Coupons and channels are few: read as dictionaries, they cross the ABI as codes and
+            # the library skips hashing one string per row. User ids stay plain strings: a
+            # dictionary per row group would cost more to unify than the library's interning.
+            self.table = pq.read_table(self.name, columns=names,
+                                       read_dictionary=[n for n in ("coupon_id", "channel") if n in names])
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
 
