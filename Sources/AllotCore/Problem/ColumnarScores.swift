@@ -122,8 +122,8 @@ package enum ColumnarScores {
     private static func intern(_ column: Strings, name: String, required: Bool, into names: inout [String],
                                _ fail: (Int, String) -> InputError) throws -> [Int32] {
         let n = column.count
-        // Users: sized for a few candidates each (no rehash of millions of keys); others are few.
-        var interner = ByteInterner(capacity: name == "user_id" ? max(1 << 16, n / 4) : 64)
+        // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
+        var interner = ByteInterner(capacity: name == "user_id" ? max(1 << 16, n / 8) : 64)
         var out = [Int32](repeating: -1, count: n)
         var empty: UInt8 = 0
         return try withUnsafePointer(to: &empty) { nothing in
@@ -147,7 +147,7 @@ package enum ColumnarScores {
                 let known = interner.count
                 let id = interner.intern(p, length)
                 if Int(id) == known {
-                    guard let s = String(validating: UnsafeBufferPointer(start: p, count: length), as: UTF8.self) else {
+                    guard let s = validString(UnsafeBufferPointer(start: p, count: length)) else {
                         throw fail(r, "\(name) is not valid UTF-8")
                     }
                     names.append(s)
@@ -157,6 +157,16 @@ package enum ColumnarScores {
             }
             return out
         }
+    }
+
+    /// The bytes as a string, or nil when they are not UTF-8. ASCII (most ids) skips the
+    /// generic validation, which costs more than the rest of interning a new id.
+    @inline(__always)
+    private static func validString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var high: UInt8 = 0
+        for b in bytes { high |= b }
+        if high < 0x80 { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     private static func renumber(_ column: Encoded, name: String, required: Bool, into names: inout [String],
