@@ -265,19 +265,24 @@ func lookUp(_ pointer: OpaquePointer?, _ kind: String) throws -> Handle {
     return handle
 }
 
+/// The live handle of one kind: `extract` takes it out of a `Handle`, or gives nil for another kind.
+func typed<T>(_ pointer: OpaquePointer?, _ kind: String, _ extract: (Handle) -> T?) throws -> T {
+    guard let value = extract(try lookUp(pointer, kind)) else {
+        throw argument("the handle is not \(kind.first.map { "aeiou".contains($0) } == true ? "an" : "a") \(kind)")
+    }
+    return value
+}
+
 func builder(_ pointer: OpaquePointer?) throws -> Builder {
-    guard case .builder(let b) = try lookUp(pointer, "builder") else { throw argument("the handle is not a builder") }
-    return b
+    try typed(pointer, "builder") { if case .builder(let b) = $0 { b } else { nil } }
 }
 
 func problemHandle(_ pointer: OpaquePointer?) throws -> ProblemHandle {
-    guard case .problem(let p) = try lookUp(pointer, "problem") else { throw argument("the handle is not a problem") }
-    return p
+    try typed(pointer, "problem") { if case .problem(let p) = $0 { p } else { nil } }
 }
 
 func resultHandle(_ pointer: OpaquePointer?) throws -> ResultHandle {
-    guard case .result(let r) = try lookUp(pointer, "result") else { throw argument("the handle is not a result") }
-    return r
+    try typed(pointer, "result") { if case .result(let r) = $0 { r } else { nil } }
 }
 
 func release(_ pointer: OpaquePointer?, _ kind: String, _ matches: (Handle) -> Bool) {

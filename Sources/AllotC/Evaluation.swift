@@ -28,18 +28,15 @@ final class ReportHandle: Sendable {
 }
 
 func allocationHandle(_ pointer: OpaquePointer?) throws -> AllocationHandle {
-    guard case .allocation(let a) = try lookUp(pointer, "allocation") else { throw argument("the handle is not an allocation") }
-    return a
+    try typed(pointer, "allocation") { if case .allocation(let a) = $0 { a } else { nil } }
 }
 
 func logHandle(_ pointer: OpaquePointer?) throws -> RandomisedLog {
-    guard case .log(let l) = try lookUp(pointer, "log") else { throw argument("the handle is not a log") }
-    return l
+    try typed(pointer, "log") { if case .log(let l) = $0 { l } else { nil } }
 }
 
 func reportHandle(_ pointer: OpaquePointer?) throws -> ReportHandle {
-    guard case .report(let r) = try lookUp(pointer, "report") else { throw argument("the handle is not a report") }
-    return r
+    try typed(pointer, "report") { if case .report(let r) = $0 { r } else { nil } }
 }
 
 /// `rows` strings in the large_string layout (offsets of rows + 1 entries), copied.
