@@ -64,6 +64,21 @@ def test_evaluate_takes_a_result_and_a_log_path(cli, scene):
     assert got["feasible"] is True and got["objective"] == result.objective
 
 
+def test_evaluate_reads_parquet_and_compares_with_a_result(cli, scene):
+    """Scores, allocation and log as Parquet; the baseline a Result: the CLI's figures."""
+    for name in ("scores", "log", "dual"):
+        pd.read_csv(scene / f"{name}.csv", dtype=str).pipe(
+            lambda t: t.astype({c: float for c in t.columns if c in ("uplift", "cost", "outcome")})
+        ).to_parquet(scene / f"{name}.parquet", index=False)
+    expected = cli_evaluate(cli, scene, scene / "dual.csv", "--log", scene / "log.csv", "--against", scene / "greedy-ratio.csv")
+    baseline = allot.solve(scene / "scores.parquet", SPEC, method="greedy-ratio")
+    got = allot.evaluate(scene / "scores.parquet", scene / "dual.parquet", SPEC, log=scene / "log.parquet", against=baseline)
+    assert got["policy_comparison"]["against"] == "<against DataFrame>"
+    for report in (got, expected):
+        report["policy_comparison"]["against"] = "baseline"
+    assert without_time(got) == without_time(expected)
+
+
 def test_evaluate_reports_an_infeasible_allocation(cli, scene):
     """The dual's allocation at 2500 breaks a budget of 1000: reported with the CLI's violations."""
     tight = dict(SPEC, budgets=[{"name": "cash", "column": "cost", "limit": 1000}])
