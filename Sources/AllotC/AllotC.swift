@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 2
+let abiVersion: UInt32 = 3
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -176,6 +176,17 @@ struct BuilderState: Sendable {
     }
     var ids: [String: Ids] = [:]
     var numbers: [String: Numbers] = [:]
+    /// Rows appended (copied) so far, for the next build; nil before the first append.
+    var chunks: ColumnarScores.Chunks?
+    /// The message of an append that failed: the rows appended before it are dropped, and every
+    /// later append or build fails with it.
+    var failedAppend: String?
+
+    /// Forgets the columns set (after an append, which has copied them).
+    mutating func clearColumns() {
+        ids = [:]
+        numbers = [:]
+    }
 }
 
 final class Builder: Sendable {
@@ -408,31 +419,71 @@ public func allot_builder_set_numbers(_ b: OpaquePointer?, _ column: UnsafePoint
     }
 }
 
+extension Builder {
+    /// Appends the columns set in `state` to `chunks`.
+    func append(_ state: BuilderState, to chunks: inout ColumnarScores.Chunks, requireRows: Bool = false) throws {
+        guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
+        func ids(_ name: String) throws -> ColumnarScores.IDs {
+            guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
+            let strings = given.strings
+            guard let codes = given.codes else {
+                return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
+                                      data: strings.data))
+            }
+            return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
+                                  count: strings.count, entry: strings.entry))
+        }
+        func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
+            guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
+            return UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.values), count: given.rows)
+        }
+        let (user, coupon, channel) = (try ids("user_id"), try ids("coupon_id"), hasChannel ? try ids("channel") : nil)
+        let (uplift, columns) = (try numbers("uplift"), try numberColumns.dropFirst().map(numbers))
+        if requireRows && n < 1 { throw InputError(file: source, "the table has no rows") }
+        try chunks.append(rows: n, user: user, coupon: coupon, channel: channel, uplift: uplift, columns: columns)
+    }
+
+    func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
+        try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
+                                  expectedRows: expectedRows)
+    }
+}
+
+@_cdecl("allot_builder_append")
+public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int32 {
+    let status = guarded(Int32(-1)) {
+        let b = try builder(b)
+        guard totalRows >= 0 else { throw argument("total_rows is \(totalRows); it must be >= 0") }
+        try b.state.withLock { state in
+            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
+            var chunks = try state.chunks.take() ?? b.newChunks(expectedRows: Int(totalRows))
+            do {
+                try b.append(state, to: &chunks)
+            } catch {
+                state.failedAppend = "\(error)"
+                throw error
+            }
+            state.chunks = chunks
+            state.clearColumns()
+        }
+        return ErrorCode.ok.rawValue
+    }
+    return status == -1 ? threadLastError().code : status  // the failure's own code (input or argument)
+}
+
 @_cdecl("allot_builder_build")
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
         let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
-            guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
-            func ids(_ name: String) throws -> ColumnarScores.IDs {
-                guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
-                let strings = given.strings
-                guard let codes = given.codes else {
-                    return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
-                                          data: strings.data))
-                }
-                return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
-                                      count: strings.count, entry: strings.entry))
+            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
+            if var chunks = state.chunks.take() {
+                if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
+                return try chunks.build()
             }
-            func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
-                guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
-                return UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.values), count: given.rows)
-            }
-            let consumption = Array(b.numberColumns.dropFirst())
-            return try ColumnarScores.table(
-                source: b.source, rows: n, user: ids("user_id"), coupon: ids("coupon_id"),
-                channel: b.hasChannel ? ids("channel") : nil, uplift: numbers("uplift"),
-                columnNames: consumption, columns: consumption.map(numbers))
+            var chunks = try b.newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
+            try b.append(state, to: &chunks, requireRows: true)
+            return try chunks.build()
         }
         let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
         let handle = ProblemHandle(problem: problem, rows: built.rows)

@@ -7,6 +7,8 @@
  *   1  build, solve, results.
  *   2  adds allocations and logs read from columns, allot_evaluate(), allot_frontier() and
  *      reports (allot_report_*). Version 1's functions are unchanged.
+ *   3  adds allot_builder_append(): a table given in chunks of rows (e.g. one Parquet row group
+ *      at a time), each copied when appended. Version 2's functions are unchanged.
  *
  * Errors. No function aborts the host on bad input: every argument is checked. A function that
  * fails returns NULL (handles), a negative number (counts) or a non-zero code (statuses), and
@@ -26,8 +28,9 @@
  * Memory and lifetimes.
  *  - Arrays given to allot_builder_set_ids(), allot_builder_set_strings() and
  *    allot_builder_set_numbers() are BORROWED, not copied: they must stay valid and unchanged until allot_builder_build() returns (or the
- *    builder is freed). After allot_builder_build() returns, Allot holds no pointer into them:
- *    the problem keeps its own copy, grouped by user.
+ *    builder is freed), or until allot_builder_append() returns when that comes first. After
+ *    either returns, Allot holds no pointer into them: the problem keeps its own copy, grouped
+ *    by user.
  *  - Strings given as arguments are read during the call only.
  *  - Strings returned by allot_result_*() stay valid until allot_result_free() of that result;
  *    allot_last_error_message() until the next Allot call on the same thread.
@@ -46,7 +49,7 @@
 extern "C" {
 #endif
 
-#define ALLOT_ABI_VERSION 2
+#define ALLOT_ABI_VERSION 3
 
 /* Error codes. */
 #define ALLOT_OK 0
@@ -111,9 +114,21 @@ int32_t allot_builder_set_strings(allot_builder *b, const char *column, int64_t 
  * allot_builder_build(). */
 int32_t allot_builder_set_numbers(allot_builder *b, const char *column, const double *values, int64_t rows);
 
+/* Appends the columns set so far (every column, each with the same number of rows) as the
+ * next rows of the table, and forgets them: they are checked and copied during the call, so the
+ * caller may release or reuse those arrays once it returns, and must set every column again
+ * before the next append. Rows are numbered across appends (in messages and in
+ * allot_result_copy_rows()): the first row of an append follows the last row of the one
+ * before. `total_rows` is the table's row count when known (the library sizes its arrays once),
+ * else 0. A failed append (ALLOT_ERR_INPUT for bad values, with the table-wide row) drops every
+ * row appended, and every later append or build of this builder fails. (since version 3) */
+int32_t allot_builder_append(allot_builder *b, int64_t total_rows);
+
 /* Validates every value (finite uplift; finite, non-negative consumption; no repeated
- * (user, coupon) pair) and resolves the spec. The builder stays usable (e.g. to build again)
- * and must still be freed. */
+ * (user, coupon) pair) and resolves the spec. The table is the rows appended since the last
+ * build followed by the columns set since the last append (if any); with no append, the
+ * columns set. The builder stays usable (e.g. to build again from the columns set) and must
+ * still be freed. */
 allot_problem *allot_builder_build(allot_builder *b);
 void allot_builder_free(allot_builder *b);
 

@@ -38,7 +38,7 @@ def evaluate(scores, allocation, spec=None, *, log=None, against=None, outcome="
     if against is not None and log is None:
         raise ValueError("against needs a log")
     lib = _native.lib()
-    problem, _, _ = _build(scores, spec, budget, max_per_user)
+    problem, _ = _build(scores, spec, budget, max_per_user)
     handles = []  # (free function, handle)
     try:
         def read(value, what):
@@ -82,7 +82,7 @@ def frontier(scores, budgets, spec=None, methods=None, *, allocations=False, max
         raise ValueError("budgets must be a sequence of numbers")
     names = None if methods is None else methods if isinstance(methods, str) else ",".join(methods)
     lib = _native.lib()
-    problem, frame, values = _build(scores, spec, None, max_per_user)
+    problem, chunks = _build(scores, spec, None, max_per_user)
     try:
         options_json = json.dumps(options) if options else None
         report = _native.handle(lib.allot_frontier(problem, levels.ctypes.data, len(levels),
@@ -102,7 +102,7 @@ def frontier(scores, budgets, spec=None, methods=None, *, allocations=False, max
         lib.allot_report_free(report)
     points = points.astype({c: "float64" for c in FRONTIER_COLUMNS[1:]})
     if allocations:
-        points["allocation"] = [_allocation(frame, values, r) for r in rows]
+        points["allocation"] = [_allocation(chunks, r) for r in rows]
     return points
 
 

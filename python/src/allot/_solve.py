@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     Raises InputError for bad scores or spec, SolveError when the method fails.
     """
     lib = _native.lib()
-    problem, frame, values = _build(scores, spec, budget, max_per_user)
+    problem, chunks = _build(scores, spec, budget, max_per_user)
     try:
         options_json = json.dumps(options) if options else None
         result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
@@ -102,13 +103,36 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
         gap = lib.allot_result_gap(result)
     finally:
         lib.allot_result_free(result)
-    return Result(allocation=_allocation(frame, values, rows), summary=summary, objective=objective,
+    return Result(allocation=_allocation(chunks, rows), summary=summary, objective=objective,
                   bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
                   shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
 
 
-def _allocation(frame, values, rows) -> pd.DataFrame:
-    """The allocation DataFrame of the given rows of the scores: user_id, coupon_id, uplift, cost."""
+def _allocation(chunks, rows) -> pd.DataFrame:
+    """The allocation DataFrame of the given rows (of the whole table) of the scores: user_id,
+    coupon_id, uplift, cost. `chunks` is _build's: (first row, _Frame, numeric columns) per chunk."""
+    if len(chunks) == 1:
+        return _chunk_allocation(chunks[0], rows)
+    starts = np.array([first for first, _, _ in chunks], dtype=np.int64)
+    which = np.searchsorted(starts, rows, side="right") - 1
+    order = np.argsort(which, kind="stable")  # rows by chunk, each chunk's in the given order
+    counts = np.bincount(which, minlength=len(chunks))
+    parts, at = [], 0
+    for k, count in enumerate(counts):
+        if count:
+            part = rows[order[at:at + count]]
+            parts.append(_chunk_allocation(chunks[k], part - chunks[k][0]))
+            at += count
+    if not parts:
+        return _chunk_allocation(chunks[0], rows)
+    allocation = pd.concat(parts, ignore_index=True)
+    if not np.array_equal(order, np.arange(len(order))):
+        allocation = allocation.take(np.argsort(order, kind="stable")).reset_index(drop=True)
+    return allocation
+
+
+def _chunk_allocation(chunk, rows) -> pd.DataFrame:
+    _, frame, values = chunk
     allocation = frame.take(rows)
     allocation["uplift"] = values["uplift"][rows]
     allocation["cost"] = values["cost"][rows]
@@ -116,8 +140,10 @@ def _allocation(frame, values, rows) -> pd.DataFrame:
 
 
 def _build(scores, spec, budget, max_per_user):
-    """Builds the problem in the library: (problem handle, to free; the scores' _Frame; the numeric
-    columns as float64 arrays by name)."""
+    """Builds the problem in the library, chunk by chunk (one per Arrow record batch or Parquet
+    row group: each chunk is copied by the library when appended, and a Parquet file's next row
+    group is read while the library takes in the current one). Returns (problem handle, to free;
+    per chunk: its first row, its _Frame and its numeric columns as float64 arrays by name)."""
     lib = _native.lib()
     spec_json, spec_name = _spec(spec, budget, max_per_user)
     frame = _Frame.of(scores)
@@ -125,30 +151,34 @@ def _build(scores, spec, budget, max_per_user):
     builder = _native.handle(lib.allot_builder_new(
         encode(frame.name), header.count, header.offsets, header.data, header.length,
         None if spec_json is None else encode(spec_json), encode(spec_name)))
-    keep = []  # every array the builder borrows, alive until the build returns
+    chunks = []
     try:
         numbers = [lib.allot_builder_column_name(builder, k).decode()
                    for k in range(lib.allot_builder_column_count(builder))]
-        frame.load(list(ID_COLUMNS) + (["channel"] if "channel" in frame.columns else []) + numbers)
-        for name in ID_COLUMNS + (("channel",) if "channel" in frame.columns else ()):
-            codes, strings = frame.ids(name)
-            strings = _Strings.arrow(strings)
-            keep += [codes, strings]
-            if codes is None:
-                _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
-                                                            strings.data, strings.length))
-            else:
-                _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
-                                                        strings.offsets, strings.data, strings.length))
-        values = {}
-        for name in numbers:
-            values[name] = frame.numbers(name)
-            _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
+        channel = ["channel"] if "channel" in frame.columns else []
+        for first, chunk in frame.chunks(list(ID_COLUMNS) + channel + numbers):
+            keep = []  # every array the builder borrows, alive until the append returns
+            for name in list(ID_COLUMNS) + channel:
+                codes, strings = chunk.ids(name)
+                strings = _Strings.arrow(strings)
+                keep += [codes, strings]
+                if codes is None:
+                    _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
+                                                                strings.data, strings.length))
+                else:
+                    _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
+                                                            strings.offsets, strings.data, strings.length))
+            values = {}
+            for name in numbers:
+                values[name] = chunk.numbers(name)
+                _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
+            _native.check(lib.allot_builder_append(builder, frame.rows))
+            chunks.append((first, chunk, values))
+            del keep
         problem = _native.handle(lib.allot_builder_build(builder))
     finally:
         lib.allot_builder_free(builder)
-        del keep
-    return problem, frame, values
+    return problem, chunks
 
 
 def methods() -> list[str]:
@@ -244,6 +274,10 @@ class _Frame:
     columns: list
     #: per id column: (codes or None, the values they index or the values themselves)
     combined: dict
+    #: the table's row of this frame's first row (a chunk's place in its table), for messages
+    first_row = 0
+    #: the table's row count when known before reading (sizes the library's arrays), else 0
+    rows = 0
 
     @staticmethod
     def of(scores, what=""):
@@ -264,6 +298,12 @@ class _Frame:
 
     def load(self, names):
         """Reads the named columns (those the problem needs)."""
+
+    def chunks(self, names):
+        """Reads the named columns (those the problem needs) and yields (first row, _Frame) for
+        each chunk of rows, in order; an empty table is one empty chunk."""
+        self.load(names)
+        yield 0, self
 
     def column(self, name) -> pa.ChunkedArray:
         raise NotImplementedError
@@ -340,7 +380,7 @@ class _Frame:
         return pd.DataFrame(out)
 
     def _error(self, row, message):
-        return InputError(f"{self.name}: row {row}: {message}", _native.ERR_INPUT)
+        return InputError(f"{self.name}: row {self.first_row + row}: {message}", _native.ERR_INPUT)
 
 
 #: Arrow text types as pandas' Arrow-backed string dtype (the default for text in pandas 3).
@@ -365,6 +405,25 @@ class _ArrowFrame(_Frame):
     def column(self, name):
         return self.table.column(name)
 
+    def chunks(self, names):
+        self.load(names)
+        self.rows = self.table.num_rows
+        yield from self._batches(self.table, 0)
+
+    def _batches(self, table, first):
+        """(first row, _ArrowFrame) per record batch of the table (no copy), from row `first`."""
+        batches = table.to_batches()
+        if not batches:
+            yield first, self._chunk(table, first)
+        for batch in batches:
+            yield first, self._chunk(pa.Table.from_batches([batch]), first)
+            first += batch.num_rows
+
+    def _chunk(self, table, first):
+        chunk = _ArrowFrame(self.name, table)
+        chunk.first_row = first
+        return chunk
+
 
 class _ParquetFrame(_ArrowFrame):
     def __init__(self, path):
@@ -382,12 +441,46 @@ class _ParquetFrame(_ArrowFrame):
     def load(self, names):
         import pyarrow.parquet as pq
 
-        try:
+        with self._reading():
             # Coupons and channels are few: read as dictionaries, they cross the ABI as codes and
             # the library skips hashing one string per row. User ids stay plain strings: a
             # dictionary per row group would cost more to unify than the library's interning.
-            self.table = pq.read_table(self.name, columns=names,
-                                       read_dictionary=[n for n in ("coupon_id", "channel") if n in names])
+            self.table = pq.read_table(self.name, columns=names, read_dictionary=self._dictionaries(names))
+
+    def chunks(self, names):
+        """One chunk per row group; the next row group is read (by Arrow, without the GIL) on
+        another thread while the library takes in the current one."""
+        import pyarrow.parquet as pq
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._reading():
+            file = pq.ParquetFile(self.name, read_dictionary=self._dictionaries(names))
+            groups = file.num_row_groups
+            self.rows = file.metadata.num_rows
+        if groups == 0:
+            file.close()
+            yield from super().chunks(names)
+            return
+        first = 0
+        with file, ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(file.read_row_group, 0, columns=names)
+            for k in range(groups):
+                with self._reading():
+                    table = pending.result()
+                if k + 1 < groups:
+                    pending = pool.submit(file.read_row_group, k + 1, columns=names)
+                for chunk in self._batches(table, first):
+                    yield chunk
+                first += table.num_rows
+
+    @staticmethod
+    def _dictionaries(names):
+        return [n for n in ("coupon_id", "channel") if n in names]
+
+    @contextmanager
+    def _reading(self):
+        try:
+            yield
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
 
@@ -425,6 +518,7 @@ class _PandasFrame(_Frame):
     def __init__(self, df: pd.DataFrame, name="<DataFrame>"):
         self.name = name
         self.df = df
+        self.rows = len(df)
         self.columns = [str(c) for c in df.columns]
         self.arrays = {}
         self.combined = {}
