@@ -172,23 +172,30 @@ package enum ColumnarScores {
             }
         }
 
-        /// The id of the bytes (trimmed of spaces and tabs for an optional column), or -1 for
-        /// none; adds a new id's string to `names`.
+        /// The bytes trimmed of spaces and tabs for an optional column (as the CSV reader trims
+        /// channels); a required column's as they are.
         @inline(__always)
-        private static func id(_ bytes: UnsafePointer<UInt8>, _ count: Int, _ r: Int, name: String, required: Bool,
-                               interner: inout ByteInterner, names: inout [String],
-                               _ fail: (Int, String) -> InputError) throws -> Int32 {
+        private static func trimmed(_ bytes: UnsafePointer<UInt8>, _ count: Int, required: Bool) -> (UnsafePointer<UInt8>, Int) {
             var p = bytes, length = count
             if !required {
                 while length > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; length -= 1 }
                 while length > 0, p[length - 1] == 0x20 || p[length - 1] == 0x09 { length -= 1 }
             }
+            return (p, length)
+        }
+
+        /// The id of the (trimmed) bytes whose hash is `h`, or -1 for none; adds a new id's string
+        /// to `names`.
+        @inline(__always)
+        private static func id(_ p: UnsafePointer<UInt8>, _ length: Int, hash h: UInt64, _ r: Int, name: String, required: Bool,
+                               interner: inout ByteInterner, names: inout [String],
+                               _ fail: (Int, String) -> InputError) throws -> Int32 {
             if length == 0 {
                 if required { throw fail(r, "empty \(name)") }
                 return -1
             }
             let known = interner.count
-            let id = interner.intern(p, length)
+            let id = interner.intern(p, length, hash: h)
             if Int(id) == known {
                 guard let s = validString(UnsafeBufferPointer(start: p, count: length)) else {
                     throw fail(r, "\(name) is not valid UTF-8")
@@ -198,28 +205,50 @@ package enum ColumnarScores {
             return id
         }
 
-        /// Interns one string per row as the CSV reader does (a row with the previous row's id
-        /// costs one comparison).
+        /// Interns one string per row as the CSV reader does. A row with the previous row's id
+        /// costs one comparison; the others are looked up in blocks, each block's table slots
+        /// read together first (with millions of ids, each lookup is a cache miss).
         private static func intern(_ column: Strings, name: String, required: Bool, interner: inout ByteInterner,
                                    names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
             let n = column.count
+            let block = 32
             var empty: UInt8 = 0
+            var runRow = [Int](repeating: 0, count: block), runBytes = [(UnsafePointer<UInt8>, Int)](), runHash = [UInt64](repeating: 0, count: block)
             return try withUnsafePointer(to: &empty) { nothing in
-                try [Int32](unsafeUninitializedCapacity: n) { out, initialized in
-                    var last: (UnsafePointer<UInt8>, Int, Int32)? = nil
-                    for r in 0..<n {
-                        let start = Int(column.offsets[r])
-                        let length = Int(column.offsets[r + 1]) - start
-                        let p = length > 0 ? column.data! + start : nothing
-                        var id: Int32
-                        if let (q, m, known) = last, m == length, memoryEqual(q, p, m) {
-                            id = known
-                        } else {
-                            id = try Self.id(p, length, r, name: name, required: required, interner: &interner, names: &names, fail)
-                            last = (p, length, id)
+                runBytes = [(UnsafePointer<UInt8>, Int)](repeating: (nothing, 0), count: block)
+                return try [Int32](unsafeUninitializedCapacity: n) { out, initialized in
+                    var last: (UnsafePointer<UInt8>, Int)? = nil
+                    var id: Int32 = -1
+                    var r = 0
+                    while r < n {
+                        // The rows up to `block` changes of id, and the changed ids' hashes.
+                        var runs = 0, end = r
+                        while end < n {
+                            let start = Int(column.offsets[end])
+                            let length = Int(column.offsets[end + 1]) - start
+                            let (p, m) = trimmed(length > 0 ? column.data! + start : nothing, length, required: required)
+                            if let (q, k) = last, k == m, memoryEqual(q, p, m) { end += 1; continue }
+                            if runs == block { break }
+                            runRow[runs] = end
+                            runBytes[runs] = (p, m)
+                            runHash[runs] = ByteInterner.hash(p, m)
+                            runs += 1
+                            last = (p, m)
+                            end += 1
                         }
-                        (out.baseAddress! + r).initialize(to: id)
-                        initialized = r + 1
+                        runHash.withUnsafeBufferPointer { interner.touch(UnsafeBufferPointer(rebasing: $0[0..<runs])) }
+                        var run = 0
+                        for row in r..<end {
+                            if run < runs && runRow[run] == row {
+                                let (p, m) = runBytes[run]
+                                id = try Self.id(p, m, hash: runHash[run], row, name: name, required: required,
+                                                 interner: &interner, names: &names, fail)
+                                run += 1
+                            }
+                            (out.baseAddress! + row).initialize(to: id)
+                            initialized = row + 1
+                        }
+                        r = end
                     }
                 }
             }
@@ -244,8 +273,9 @@ package enum ColumnarScores {
                     k = try s.withUTF8 { bytes in
                         var zero: UInt8 = 0
                         return try withUnsafePointer(to: &zero) { nothing in
-                            try Self.id(bytes.baseAddress ?? nothing, bytes.count, r, name: name, required: required,
-                                        interner: &interner, names: &names, fail)
+                            let (p, m) = trimmed(bytes.baseAddress ?? nothing, bytes.count, required: required)
+                            return try Self.id(p, m, hash: ByteInterner.hash(p, m), r, name: name, required: required,
+                                               interner: &interner, names: &names, fail)
                         }
                     }
                     map[Int(code)] = k

@@ -13,6 +13,8 @@ struct ByteInterner {
     /// Per slot: (high 32 bits of the hash) << 32 | (id + 1); 0 is an empty slot.
     private var table: [UInt64]
     private var mask: Int
+    /// What `touch` read (kept, so that its loads are not optimised away).
+    private var touched: UInt64 = 0
 
     init(capacity: Int = 1024) {
         var size = 16
@@ -42,7 +44,22 @@ struct ByteInterner {
     /// - Complexity: expected O(n) in the key length.
     @inline(__always)
     mutating func intern(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
-        let h = ByteInterner.hash(p, n)
+        intern(p, n, hash: ByteInterner.hash(p, n))
+    }
+
+    /// Reads the first slot of each of these keys' hashes: independent loads, which the CPU
+    /// overlaps, where the inserts that follow would each wait for one cache miss in turn.
+    mutating func touch(_ keyHashes: UnsafeBufferPointer<UInt64>) {
+        var sum: UInt64 = 0
+        table.withUnsafeBufferPointer { t in
+            for h in keyHashes { sum &+= t[Int(truncatingIfNeeded: h) & mask] }
+        }
+        touched = sum
+    }
+
+    /// `intern(p, n)` for a key whose `hash(p, n)` is `h`.
+    @inline(__always)
+    mutating func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Int32 {
         let tag = h & 0xFFFF_FFFF_0000_0000
         var slot = Int(truncatingIfNeeded: h) & mask
         while true {
