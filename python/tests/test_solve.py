@@ -114,6 +114,16 @@ def test_row_groups_and_record_batches_give_the_cli_allocation(cli, generated, t
         assert_matches_cli(result, cli_allocation, cli_summary)
         assert np.array_equal(result.rows, whole.rows)
         assert df.iloc[result.rows]["user_id"].tolist() == result.allocation["user_id"].tolist()
+    # rows not grouped by user: the allocation's rows come from the row groups out of order
+    shuffled = df.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    pq.write_table(pa.Table.from_pandas(shuffled, preserve_index=False), tmp_path / "shuffled.parquet", row_group_size=777)
+    result = allot.solve(tmp_path / "shuffled.parquet", SPEC)
+    assert result.summary["feasible"] and np.any(np.diff(result.rows) < 0)
+    assert result.objective == pytest.approx(whole.objective, rel=1e-9)
+    chosen = shuffled.iloc[result.rows].reset_index(drop=True)
+    assert chosen[["user_id", "coupon_id"]].values.tolist() == result.allocation[["user_id", "coupon_id"]].values.tolist()
+    assert np.array_equal(chosen["uplift"].to_numpy(), result.allocation["uplift"].to_numpy())
+    assert np.array_equal(chosen["cost"].to_numpy(), result.allocation["cost"].to_numpy())
 
 
 def test_extra_budget_column(generated):

@@ -111,22 +111,29 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
 def _allocation(chunks, rows) -> pd.DataFrame:
     """The allocation DataFrame of the given rows (of the whole table) of the scores: user_id,
     coupon_id, uplift, cost. `chunks` is _build's: (first row, _Frame, numeric columns) per chunk."""
-    if len(chunks) == 1:
-        return _chunk_allocation(chunks[0], rows)
     starts = np.array([first for first, _, _ in chunks], dtype=np.int64)
     which = np.searchsorted(starts, rows, side="right") - 1
-    order = np.argsort(which, kind="stable")  # rows by chunk, each chunk's in the given order
-    counts = np.bincount(which, minlength=len(chunks))
-    parts, at = [], 0
-    for k, count in enumerate(counts):
-        if count:
-            part = rows[order[at:at + count]]
-            parts.append(_chunk_allocation(chunks[k], part - chunks[k][0]))
-            at += count
-    if not parts:
+    if len(chunks) == 1 or len(rows) == 0:
         return _chunk_allocation(chunks[0], rows)
-    allocation = pd.concat(parts, ignore_index=True)
-    if not np.array_equal(order, np.arange(len(order))):
+    in_order = bool(np.all(which[:-1] <= which[1:]))  # as when rows are grouped by user
+    order = None if in_order else np.argsort(which, kind="stable")  # by chunk, each chunk's in the given order
+    by_chunk = rows if in_order else rows[order]
+    ids, numbers = {name: [] for name in ID_COLUMNS}, {"uplift": [], "cost": []}
+    at = 0
+    for k, count in enumerate(np.bincount(which, minlength=len(chunks))):
+        if count:
+            first, frame, values = chunks[k]
+            local = by_chunk[at:at + count] - first
+            at += count
+            for name, array in frame.take_arrays(local).items():
+                ids[name].append(array)
+            for name, parts in numbers.items():
+                parts.append(values[name][local])
+    allocation = pd.DataFrame({name: pa.chunked_array(arrays).to_pandas(types_mapper=_ARROW_STRINGS.get)
+                               for name, arrays in ids.items()})
+    for name, parts in numbers.items():
+        allocation[name] = np.concatenate(parts)
+    if not in_order:
         allocation = allocation.take(np.argsort(order, kind="stable")).reset_index(drop=True)
     return allocation
 
@@ -373,11 +380,15 @@ class _Frame:
     def take(self, rows) -> pd.DataFrame:
         """user_id and coupon_id of the given rows, with the input's types; text stays in Arrow
         memory (pandas' "string[pyarrow]" dtype) rather than becoming one Python object per row."""
+        return pd.DataFrame({name: array.to_pandas(types_mapper=_ARROW_STRINGS.get) for name, array in self.take_arrays(rows).items()})
+
+    def take_arrays(self, rows) -> dict:
+        """user_id and coupon_id of the given rows, as Arrow arrays."""
         out = {}
         for name in ID_COLUMNS:
             codes, values = self.combined[name]
-            out[name] = values.take(pa.array(rows if codes is None else codes[rows])).to_pandas(types_mapper=_ARROW_STRINGS.get)
-        return pd.DataFrame(out)
+            out[name] = values.take(pa.array(rows if codes is None else codes[rows]))
+        return out
 
     def _error(self, row, message):
         return InputError(f"{self.name}: row {self.first_row + row}: {message}", _native.ERR_INPUT)
