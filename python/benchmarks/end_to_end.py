@@ -10,7 +10,8 @@ to_parquet writes them) in --dir, then, in each run, in turn:
                  or $PYTHONPATH): from the Parquet file to the allocation DataFrame, timed around
                  the call (imports and loading the library, once per process, are not counted)
   python-before  the same with another version of the package (--before: its PYTHONPATH and its
-                 libAllotC.so), to measure a change before and after in one run
+                 libAllotC.so), to measure a change before and after in one run (the two
+                 alternate which goes first, right after the CLI)
   pandas-cli     df.to_csv + `allot solve` + reading the allocation and summary back into pandas
 Each path also records the solve alone (the summary's wall_seconds) and CPU seconds (the child's
 for the CLI, the interpreter's with all its threads for Python). Prints medians and ratios.
@@ -105,7 +106,10 @@ def main():
         solve["cli-csv"].append(summary["wall_seconds"])
         reference = summary["objective"]
 
-        for name, env in variants.items():
+        # Alternate the order of the Python paths: what ran just before (the CLI, or the other
+        # path) changes a fresh process's page-fault costs, and so the build's time, by up to 2x.
+        order = list(variants.items())
+        for name, env in (order if run % 2 == 0 else order[::-1]):
             got = python(env)
             if run == 0:
                 print(f"{name}: {got['module']}")
