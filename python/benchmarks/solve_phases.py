@@ -6,7 +6,8 @@ Runs the steps of `allot.solve` (allot._solve) with a timer around each: build (
 scores, handing them to the library, `allot_builder_build`), solve (`allot_solve`: the method,
 the verifier, the summary), freeing the problem, reading the result, and the allocation
 DataFrame. Each run is a fresh process (imports and loading the library not counted); with
---before, another version of the package runs after each run of this one. Prints medians.
+--before, another version of the package runs beside each run of this one, the two alternating
+which goes first. Prints medians.
 """
 import argparse
 import json
@@ -50,8 +51,9 @@ def main():
     if args.before:
         variants["before"] = {"PYTHONPATH": args.before[0], "ALLOT_LIBRARY": args.before[1]}
     got = {k: [] for k in variants}
-    for _ in range(args.runs):
-        for name, env in variants.items():
+    for run in range(args.runs):
+        order = list(variants.items())
+        for name, env in (order if run % 2 == 0 else order[::-1]):  # what ran just before changes a fresh process's time
             done = subprocess.run([sys.executable, "-c", CHILD, args.scores, args.spec], capture_output=True, text=True,
                                   env={**os.environ, **env}, check=True)
             got[name].append(json.loads(done.stdout))
