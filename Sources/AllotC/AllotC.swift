@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 1
+let abiVersion: UInt32 = 3
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -176,6 +176,17 @@ struct BuilderState: Sendable {
     }
     var ids: [String: Ids] = [:]
     var numbers: [String: Numbers] = [:]
+    /// Rows appended (copied) so far, for the next build; nil before the first append.
+    var chunks: ColumnarScores.Chunks?
+    /// The message of an append that failed: the rows appended before it are dropped, and every
+    /// later append or build fails with it.
+    var failedAppend: String?
+
+    /// Forgets the columns set (after an append, which has copied them).
+    mutating func clearColumns() {
+        ids = [:]
+        numbers = [:]
+    }
 }
 
 final class Builder: Sendable {
@@ -234,6 +245,9 @@ enum Handle: Sendable {
     case builder(Builder)
     case problem(ProblemHandle)
     case result(ResultHandle)
+    case allocation(AllocationHandle)
+    case log(RandomisedLog)
+    case report(ReportHandle)
 }
 
 /// The live handles, by number. A handle given to the caller is its number as a pointer:
@@ -262,19 +276,24 @@ func lookUp(_ pointer: OpaquePointer?, _ kind: String) throws -> Handle {
     return handle
 }
 
+/// The live handle of one kind: `extract` takes it out of a `Handle`, or gives nil for another kind.
+func typed<T>(_ pointer: OpaquePointer?, _ kind: String, _ extract: (Handle) -> T?) throws -> T {
+    guard let value = extract(try lookUp(pointer, kind)) else {
+        throw argument("the handle is not \(kind.first.map { "aeiou".contains($0) } == true ? "an" : "a") \(kind)")
+    }
+    return value
+}
+
 func builder(_ pointer: OpaquePointer?) throws -> Builder {
-    guard case .builder(let b) = try lookUp(pointer, "builder") else { throw argument("the handle is not a builder") }
-    return b
+    try typed(pointer, "builder") { if case .builder(let b) = $0 { b } else { nil } }
 }
 
 func problemHandle(_ pointer: OpaquePointer?) throws -> ProblemHandle {
-    guard case .problem(let p) = try lookUp(pointer, "problem") else { throw argument("the handle is not a problem") }
-    return p
+    try typed(pointer, "problem") { if case .problem(let p) = $0 { p } else { nil } }
 }
 
 func resultHandle(_ pointer: OpaquePointer?) throws -> ResultHandle {
-    guard case .result(let r) = try lookUp(pointer, "result") else { throw argument("the handle is not a result") }
-    return r
+    try typed(pointer, "result") { if case .result(let r) = $0 { r } else { nil } }
 }
 
 func release(_ pointer: OpaquePointer?, _ kind: String, _ matches: (Handle) -> Bool) {
@@ -400,31 +419,71 @@ public func allot_builder_set_numbers(_ b: OpaquePointer?, _ column: UnsafePoint
     }
 }
 
+extension Builder {
+    /// Appends the columns set in `state` to `chunks`.
+    func append(_ state: BuilderState, to chunks: inout ColumnarScores.Chunks, requireRows: Bool = false) throws {
+        guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
+        func ids(_ name: String) throws -> ColumnarScores.IDs {
+            guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
+            let strings = given.strings
+            guard let codes = given.codes else {
+                return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
+                                      data: strings.data))
+            }
+            return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
+                                  count: strings.count, entry: strings.entry))
+        }
+        func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
+            guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
+            return UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.values), count: given.rows)
+        }
+        let (user, coupon, channel) = (try ids("user_id"), try ids("coupon_id"), hasChannel ? try ids("channel") : nil)
+        let (uplift, columns) = (try numbers("uplift"), try numberColumns.dropFirst().map(numbers))
+        if requireRows && n < 1 { throw InputError(file: source, "the table has no rows") }
+        try chunks.append(rows: n, user: user, coupon: coupon, channel: channel, uplift: uplift, columns: columns)
+    }
+
+    func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
+        try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
+                                  expectedRows: expectedRows)
+    }
+}
+
+@_cdecl("allot_builder_append")
+public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int32 {
+    let status = guarded(Int32(-1)) {
+        let b = try builder(b)
+        guard totalRows >= 0 else { throw argument("total_rows is \(totalRows); it must be >= 0") }
+        try b.state.withLock { state in
+            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
+            var chunks = try state.chunks.take() ?? b.newChunks(expectedRows: Int(totalRows))
+            do {
+                try b.append(state, to: &chunks)
+            } catch {
+                state.failedAppend = "\(error)"
+                throw error
+            }
+            state.chunks = chunks
+            state.clearColumns()
+        }
+        return ErrorCode.ok.rawValue
+    }
+    return status == -1 ? threadLastError().code : status  // the failure's own code (input or argument)
+}
+
 @_cdecl("allot_builder_build")
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
         let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
-            guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
-            func ids(_ name: String) throws -> ColumnarScores.IDs {
-                guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
-                let strings = given.strings
-                guard let codes = given.codes else {
-                    return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
-                                          data: strings.data))
-                }
-                return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
-                                      count: strings.count, entry: strings.entry))
+            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
+            if var chunks = state.chunks.take() {
+                if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
+                return try chunks.build()
             }
-            func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
-                guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
-                return UnsafeBufferPointer(start: UnsafePointer(bitPattern: given.values), count: given.rows)
-            }
-            let consumption = Array(b.numberColumns.dropFirst())
-            return try ColumnarScores.table(
-                source: b.source, rows: n, user: ids("user_id"), coupon: ids("coupon_id"),
-                channel: b.hasChannel ? ids("channel") : nil, uplift: numbers("uplift"),
-                columnNames: consumption, columns: consumption.map(numbers))
+            var chunks = try b.newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
+            try b.append(state, to: &chunks, requireRows: true)
+            return try chunks.build()
         }
         let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
         let handle = ProblemHandle(problem: problem, rows: built.rows)
@@ -505,14 +564,19 @@ struct ShadowPriceLine: Encodable {
     var value: Double
 }
 
+/// The registry's method of that name.
+func namedMethod(_ name: String) throws -> any AllocationMethod {
+    guard let method = MethodRegistry.standard.method(named: name) else {
+        throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
+    }
+    return method
+}
+
 @_cdecl("allot_solve")
 public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         let handle = try problemHandle(p)
-        let name = method == nil ? DualMethod().name : try string(method, "method")
-        guard let method = MethodRegistry.standard.method(named: name) else {
-            throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
-        }
+        let method = try namedMethod(method == nil ? DualMethod().name : try string(method, "method"))
         let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
         let problem = handle.problem
         let solution = try solve(problem, method: method, options: options)
@@ -541,13 +605,17 @@ public func allot_result_count(_ r: OpaquePointer?) -> Int64 {
 @_cdecl("allot_result_copy_rows")
 public func allot_result_copy_rows(_ r: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?, _ capacity: Int64) -> Int32 {
     guarded(ErrorCode.argument.rawValue) {
-        let rows = try resultHandle(r).rows
-        guard capacity >= rows.count else { throw argument("capacity \(capacity) is below the \(rows.count) rows") }
-        if rows.isEmpty { return ErrorCode.ok.rawValue }
-        guard let out else { throw argument("out is NULL") }
-        rows.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: rows.count) }
+        try copyRows(try resultHandle(r).rows, to: out, capacity: capacity)
         return ErrorCode.ok.rawValue
     }
+}
+
+/// Copies `rows` into the caller's `out` of `capacity` entries.
+func copyRows(_ rows: [Int64], to out: UnsafeMutablePointer<Int64>?, capacity: Int64) throws {
+    guard capacity >= rows.count else { throw argument("capacity \(capacity) is below the \(rows.count) rows") }
+    if rows.isEmpty { return }
+    guard let out else { throw argument("out is NULL") }
+    rows.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: rows.count) }
 }
 
 @_cdecl("allot_result_summary_json")

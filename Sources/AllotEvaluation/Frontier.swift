@@ -25,11 +25,12 @@ public enum Frontier {
     /// `allot solve` returns there (recovery and fill included), with its proven bound and the
     /// budget's shadow price.
     ///
-    /// - Parameter onPoint: called after each point with the number of points done and to do.
+    /// - Parameter onPoint: called after each point with its allocation and the number of points
+    ///   done and to do.
     /// - Throws: `SolveError` when a method fails or an allocation fails verification.
     public static func compute(_ problem: Problem, budgets: [Double], methods: [any AllocationMethod],
                                options: SolveOptions = SolveOptions(),
-                               onPoint: ((FrontierPoint, Int, Int) -> Void)? = nil) throws -> [FrontierPoint] {
+                               onPoint: ((FrontierPoint, Allocation, Int, Int) -> Void)? = nil) throws -> [FrontierPoint] {
         guard !problem.budgets.isEmpty else { throw SolveError("the frontier varies a budget, and the problem has none") }
         var points: [FrontierPoint] = []
         let total = methods.count * budgets.count
@@ -43,10 +44,19 @@ public enum Frontier {
                 points.append(FrontierPoint(method: method.name, budget: budget, objective: report.objective,
                                             spend: report.budgetSpend[0], upperBound: solution.upperBound,
                                             shadowPrice: solution.shadowPrices.first { $0.kind == .budget && $0.name == name }?.value))
-                onPoint?(points.last!, points.count, total)
+                onPoint?(points.last!, solution.allocation, points.count, total)
             }
         }
         return points
+    }
+
+    /// The problem whose first budget the frontier varies: `problem` itself, or, when it has no
+    /// budget, the same candidates with one budget named "budget" on the cost column (and the
+    /// problem's cap per user).
+    public static func withBudget(_ problem: Problem) throws -> Problem {
+        guard problem.budgets.isEmpty else { return problem }
+        let spec = AllocationSpec(budgets: [.init(name: "budget", limit: 0)], maxPerUser: problem.maxPerUser)
+        return try Problem(candidates: problem.candidates, spec: spec)
     }
 
     /// `method,budget,objective,spend,upper_bound,shadow_price`, one row per point.

@@ -139,10 +139,7 @@ public struct RandomisedLog: Sendable {
     /// - Throws: `InputError` with line and column for a malformed log.
     public init(_ input: InputBytes, outcome outcomeColumn: String = "outcome") throws {
         let name = input.name
-        self.name = name
-        self.outcomeColumn = outcomeColumn
-        struct Raw { var user: String; var treatment: String; var outcome: Double; var propensity: Double? }
-        var raw: [Raw] = []
+        var raw: [Entry] = []
         try input.withBytes { buffer in
             try requireUTF8(buffer, file: name)
             var scanner = CSVScanner(buffer, delimiter: input.delimiter)
@@ -177,10 +174,49 @@ public struct RandomisedLog: Sendable {
                 }
                 let treatment = text(fields[ti])
                 guard !treatment.isEmpty else { throw InputError(file: name, line: line, column: fields[ti].column, "empty treatment") }
-                raw.append(Raw(user: text(fields[ui]), treatment: treatment, outcome: try number(fields[oi], outcomeColumn, line), propensity: p))
+                raw.append(Entry(user: text(fields[ui]), treatment: treatment, outcome: try number(fields[oi], outcomeColumn, line), propensity: p))
             }
         }
         guard !raw.isEmpty else { throw InputError(file: name, line: 2, "the log has a header but no rows") }
+        try self.init(name: name, outcomeColumn: outcomeColumn, entries: raw)
+    }
+
+    /// A log given as columns: row `r` is `users[r]`, `treatments[r]`, `outcomes[r]` and, when
+    /// given, `propensities[r]`. Values are checked as the CSV's are; errors name the 0-based row.
+    /// - Throws: `InputError` ("name: row N: ...") for a bad value, or for a log without rows.
+    public init(name: String, outcome outcomeColumn: String = "outcome", users: [String], treatments: [String],
+                outcomes: [Double], propensities: [Double]?) throws {
+        guard users.count == treatments.count, users.count == outcomes.count, propensities.map({ $0.count == users.count }) ?? true else {
+            throw InputError(file: name, "the log's columns differ in length")
+        }
+        func fail(_ r: Int, _ message: String) -> InputError { InputError(file: name, "row \(r): " + message) }
+        var entries: [Entry] = []
+        entries.reserveCapacity(users.count)
+        for r in users.indices {
+            guard outcomes[r].isFinite else { throw fail(r, "'\(outcomes[r])' in column '\(outcomeColumn)' is not a finite number") }
+            var p: Double?
+            if let propensities {
+                let v = propensities[r]
+                guard v.isFinite else { throw fail(r, "'\(v)' in column 'propensity' is not a finite number") }
+                guard v > 0, v <= 1 else { throw fail(r, "propensity must be in (0, 1], got \(v)") }
+                p = v
+            }
+            let treatment = treatments[r].trimmingSpaces()
+            guard !treatment.isEmpty else { throw fail(r, "empty treatment") }
+            entries.append(Entry(user: users[r].trimmingSpaces(), treatment: treatment, outcome: outcomes[r], propensity: p))
+        }
+        guard !entries.isEmpty else { throw InputError(file: name, "the log has no rows") }
+        try self.init(name: name, outcomeColumn: outcomeColumn, entries: entries)
+    }
+
+    /// One row of the log as read, before weighting.
+    struct Entry { var user: String; var treatment: String; var outcome: Double; var propensity: Double? }
+
+    /// The rows weighted by their inverse propensity (the treatment's share of the log when
+    /// no propensity is given). `raw` is not empty.
+    private init(name: String, outcomeColumn: String, entries raw: [Entry]) throws {
+        self.name = name
+        self.outcomeColumn = outcomeColumn
         var share: [String: Double] = [:]
         for r in raw { share[r.treatment, default: 0] += 1 }
         for k in share.keys { share[k]! /= Double(raw.count) }
@@ -245,6 +281,35 @@ public struct EvaluationReport: Encodable, Sendable {
         self.summary = summary
         self.policyValue = policyValue
         self.policyComparison = policyComparison
+    }
+
+    /// What an allocation is compared with on the log (`allot evaluate --against`).
+    public enum Baseline: Sendable {
+        /// Uniform random targeting of as many users (the exact expectation over the draw).
+        case random
+        /// No incentives.
+        case none
+        /// Another allocation, named in the report.
+        case allocation(Allocation, name: String)
+    }
+
+    /// The report of `allot evaluate`: the summary of `allocation` (verified in `report`) and,
+    /// given a log, its value there and its paired difference with `baseline`.
+    public init(problem: Problem, allocation: Allocation, report: VerificationReport,
+                log: RandomisedLog? = nil, against baseline: Baseline? = nil) {
+        let solution = Solution(method: "evaluate", status: report.isFeasible ? .feasible : .infeasible,
+                                allocation: allocation, objective: report.objective)
+        self.init(summary: Summary(problem: problem, solution: solution, report: report))
+        guard let log else { return }
+        let mine = PolicyValue.assignments(problem, allocation)
+        policyValue = log.value(of: .allocation(mine))
+        guard let baseline else { return }
+        switch baseline {
+        case .random: policyComparison = log.compare(.allocation(mine), against: .random(like: mine, in: problem), named: "random")
+        case .none: policyComparison = log.compare(.allocation(mine), against: .none, named: "none")
+        case .allocation(let other, let name):
+            policyComparison = log.compare(.allocation(mine), against: .allocation(PolicyValue.assignments(problem, other)), named: name)
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -46,26 +46,16 @@ struct Evaluate: ParsableCommand {
             let problem = try problem.load(progress: progress)
             let allocation = try AllocationFile.read(try InputBytes(path: allocation), for: problem)
             let report = Verifier.verify(problem, allocation)
-            let solution = Solution(method: "evaluate", status: report.isFeasible ? .feasible : .infeasible,
-                                    allocation: allocation, objective: report.objective)
-            let summary = Summary(problem: problem, solution: solution, report: report)
-            var evaluation = EvaluationReport(summary: summary)
-            if let log {
-                let rows = try RandomisedLog(InputBytes(path: log), outcome: outcome)
-                let mine = PolicyValue.assignments(problem, allocation)
-                evaluation.policyValue = rows.value(of: .allocation(mine))
-                if let against {
-                    let baseline: LoggedPolicy
-                    switch against {
-                    case "random": baseline = .random(like: mine, in: problem)
-                    case "none": baseline = .none
-                    default:
-                        let other = try AllocationFile.read(try InputBytes(path: against), for: problem)
-                        baseline = .allocation(PolicyValue.assignments(problem, other))
-                    }
-                    evaluation.policyComparison = rows.compare(.allocation(mine), against: baseline, named: against)
+            let rows = try log.map { try RandomisedLog(InputBytes(path: $0), outcome: outcome) }
+            let baseline: EvaluationReport.Baseline? = try against.map { against in
+                switch against {
+                case "random": return .random
+                case "none": return EvaluationReport.Baseline.none
+                default: return .allocation(try AllocationFile.read(try InputBytes(path: against), for: problem), name: against)
                 }
             }
+            let evaluation = EvaluationReport(problem: problem, allocation: allocation, report: report, log: rows, against: baseline)
+            let summary = evaluation.summary
             feasible = report.isFeasible
             if json {
                 try AtomicFile.writeStandardOutput(Array(evaluation.json().utf8))

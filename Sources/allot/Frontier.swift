@@ -53,15 +53,10 @@ struct FrontierCommand: ParsableCommand {
         try runReportingErrors {
             for path in [csv, svg, html].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
-            var problem = try problem.load(progress: progress)
-            if problem.budgets.isEmpty {
-                // No budget named: vary one on the cost column.
-                let spec = AllocationSpec(budgets: [.init(name: "budget", limit: 0)], maxPerUser: problem.maxPerUser)
-                problem = try Problem(candidates: problem.candidates, spec: spec)
-            }
+            let problem = try Frontier.withBudget(try problem.load(progress: progress))
             progress.begin("frontier")
             let points = try Frontier.compute(problem, budgets: try levels(),
-                                              methods: methods.methods) { point, done, total in
+                                              methods: methods.methods) { point, _, done, total in
                 progress.update("\(done) of \(total) points (\(point.method) at \(significant(point.budget)))")
             }
             progress.end()

@@ -60,4 +60,32 @@ private func syntheticLog(users: Int, seed: UInt64, propensityColumn: Bool) -> (
             try PolicyValue.estimate(log: InputBytes(name: "log.csv", text: "user_id,treatment,outcome\nu,A,1.5\n"), assignments: [:])
         }
     }
+
+    @Test(arguments: [false, true])
+    func columnsGiveTheFilesEstimate(propensityColumn: Bool) throws {
+        let (text, _) = syntheticLog(users: 2_000, seed: 4, propensityColumn: propensityColumn)
+        let file = try RandomisedLog(InputBytes(name: "log.csv", text: text))
+        let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        let columns = try RandomisedLog(name: "log.csv", users: rows.map { $0[0] }, treatments: rows.map { $0[1] },
+                                        outcomes: rows.map { Double($0[2])! },
+                                        propensities: propensityColumn ? rows.map { Double($0[3])! } : nil)
+        let policy = LoggedPolicy.allocation(["u0": ["A"], "u1": ["B"], "u2": ["A"], "u3": ["A"]])
+        #expect(columns.value(of: policy) == file.value(of: policy))
+        #expect(columns.compare(policy, against: .none, named: "none") == file.compare(policy, against: .none, named: "none"))
+    }
+
+    @Test func badColumns() {
+        #expect(throws: InputError(file: "t", "row 1: propensity must be in (0, 1], got 1.5")) {
+            try RandomisedLog(name: "t", users: ["u", "v"], treatments: ["control", "A"], outcomes: [1, 2], propensities: [0.5, 1.5])
+        }
+        #expect(throws: InputError(file: "t", "row 0: 'nan' in column 'spend' is not a finite number")) {
+            try RandomisedLog(name: "t", outcome: "spend", users: ["u"], treatments: ["control"], outcomes: [.nan], propensities: nil)
+        }
+        #expect(throws: InputError(file: "t", "row 0: empty treatment")) {
+            try RandomisedLog(name: "t", users: ["u"], treatments: [" "], outcomes: [1], propensities: nil)
+        }
+        #expect(throws: InputError(file: "t", "the log has no rows")) {
+            try RandomisedLog(name: "t", users: [], treatments: [], outcomes: [], propensities: nil)
+        }
+    }
 }

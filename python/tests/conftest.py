@@ -38,8 +38,9 @@ def generated(cli, tmp_path_factory) -> Path:
 
 
 def read_scores(path) -> pd.DataFrame:
-    """A scores CSV as pandas reads it, ids kept as text."""
-    return pd.read_csv(path, dtype={"user_id": str, "coupon_id": str, "channel": str}, keep_default_na=False)
+    """A scores CSV as pandas reads it, ids kept as text, numbers correctly rounded."""
+    return pd.read_csv(path, dtype={"user_id": str, "coupon_id": str, "channel": str}, keep_default_na=False,
+                       float_precision="round_trip")  # the CLI parses numbers exactly; so must the tests
 
 
 def cli_solve(cli, scores, spec, tmp_path, *extra):

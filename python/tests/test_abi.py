@@ -1,10 +1,12 @@
 """The C ABI under misuse and under threads: errors, never a crash."""
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import allot
@@ -89,7 +91,7 @@ def test_errors_are_per_thread():
         lib.allot_solve(None, None, None)
         seen["other"] = lib.allot_last_error_code()
 
-    assert lib.allot_abi_version() == 1
+    assert lib.allot_abi_version() == _native.ABI_VERSION
     lib.allot_problem_candidates(None)  # an error on this thread
     thread = threading.Thread(target=fail)
     thread.start()
@@ -176,3 +178,111 @@ def test_the_gil_is_released_during_a_solve():
     finally:
         lib.allot_result_free(call.get("result"))
         lib.allot_problem_free(problem)
+
+
+def test_evaluation_handles_are_checked(generated):
+    """Version 2's handles: wrong kinds, an allocation of another problem, both baselines: errors."""
+    from allot._solve import _build, _Strings
+    import pyarrow as pa
+
+    lib = _native.lib()
+    first, _ = _build(generated, SPEC, None, None)
+    second, _ = _build(generated, SPEC, None, None)
+    users, coupons = _Strings.arrow(pa.array(["u1"])), _Strings.arrow(pa.array(["c1"]))
+    allocation = lib.allot_allocation_new(first, b"a", 1, users.offsets, users.data, coupons.offsets, coupons.data)
+    try:
+        assert allocation, lib.allot_last_error_message()
+        assert lib.allot_evaluate(second, allocation, None, None, None) is None
+        assert lib.allot_last_error_message() == b"the allocation was read for another problem"
+        assert lib.allot_evaluate(first, first, None, None, None) is None
+        assert lib.allot_last_error_message() == b"the handle is not an allocation"
+        assert lib.allot_evaluate(first, allocation, None, b"random", allocation) is None
+        assert b"not both" in lib.allot_last_error_message()
+        assert lib.allot_evaluate(first, allocation, None, b"random", None) is None
+        assert lib.allot_last_error_message() == b"a comparison needs a log"
+        assert lib.allot_evaluate(first, allocation, None, b"best", None) is None
+        assert lib.allot_last_error_code() == _native.ERR_ARGUMENT
+        assert lib.allot_report_json(allocation) is None
+        assert lib.allot_last_error_message() == b"the handle is not a report"
+        report = lib.allot_evaluate(first, allocation, None, None, None)
+        assert report and lib.allot_report_row_sets(report) == 0
+        assert lib.allot_report_row_count(report, 0) == -1
+        assert lib.allot_last_error_message() == b"row set 0 is outside 0..<0"
+        lib.allot_report_free(report)
+        lib.allot_report_free(report)
+        assert lib.allot_last_error_code() == _native.ERR_ARGUMENT
+    finally:
+        lib.allot_allocation_free(allocation)
+        lib.allot_problem_free(first)
+        lib.allot_problem_free(second)
+
+
+def test_appended_chunks_make_one_table_and_a_failed_append_ends_the_builder(generated):
+    """allot_builder_append (version 3): rows appended in chunks, each chunk's arrays released
+    straight after, give the problem and rows of the table set at once; a bad chunk fails with
+    its table-wide row, and the builder then refuses further appends and builds."""
+    from allot._solve import _Strings
+
+    lib = _native.lib()
+    df = read_scores(generated)[["user_id", "coupon_id", "uplift", "cost"]]
+    header = _Strings(df.columns)
+    spec = json.dumps({"budgets": [{"name": "cash", "limit": 2500}]}).encode()
+
+    def builder():
+        return lib.allot_builder_new(b"t", header.count, header.offsets, header.data, header.length, spec, b"spec")
+
+    def set_columns(b, part):
+        keep = []
+        for name in ("user_id", "coupon_id"):
+            strings = _Strings.arrow(pa.array(part[name].tolist(), pa.string()))
+            keep.append(strings)
+            assert lib.allot_builder_set_strings(b, name.encode(), strings.count, strings.offsets, strings.data, strings.length) == 0
+        for name in ("uplift", "cost"):
+            keep.append(np.ascontiguousarray(part[name].to_numpy(dtype=np.float64)))
+            assert lib.allot_builder_set_numbers(b, name.encode(), keep[-1].ctypes.data, len(keep[-1])) == 0
+        return keep
+
+    def solved_rows(problem):
+        result = lib.allot_solve(problem, b"dual", None)
+        assert result, lib.allot_last_error_message()
+        rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
+        assert lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)) == 0
+        summary = json.loads(lib.allot_result_summary_json(result))
+        lib.allot_result_free(result)
+        lib.allot_problem_free(problem)
+        assert summary["feasible"]
+        return rows, summary["objective"]
+
+    whole = builder()
+    keep = set_columns(whole, df)
+    expected = solved_rows(lib.allot_builder_build(whole))
+    lib.allot_builder_free(whole)
+    del keep
+
+    chunked = builder()
+    cuts = [0, 1, 1000, 1001, 5003, len(df)]  # a user split across chunks, a chunk of one row
+    for start, end in zip(cuts, cuts[1:]):
+        keep = set_columns(chunked, df.iloc[start:end])
+        assert lib.allot_builder_append(chunked, len(df)) == 0, lib.allot_last_error_message()
+        del keep  # copied by the append
+    rows, objective = solved_rows(lib.allot_builder_build(chunked))
+    lib.allot_builder_free(chunked)
+    assert np.array_equal(rows, expected[0]) and objective == expected[1]
+
+    failing = builder()
+    try:
+        keep = set_columns(failing, df.iloc[:10])
+        assert lib.allot_builder_append(failing, 0) == 0
+        bad = df.iloc[10:20].copy()
+        bad.iloc[3, bad.columns.get_loc("cost")] = -1.0
+        keep = set_columns(failing, bad)
+        assert lib.allot_builder_append(failing, 0) == _native.ERR_INPUT
+        assert lib.allot_last_error_message() == b"t: row 13: cost must be >= 0, got -1.0"
+        keep = set_columns(failing, df.iloc[10:20])
+        assert lib.allot_builder_append(failing, 0) == _native.ERR_ARGUMENT
+        assert lib.allot_builder_build(failing) is None
+        assert lib.allot_last_error_message() == b"an earlier append failed (t: row 13: cost must be >= 0, got -1.0)"
+        assert lib.allot_builder_append(failing, -1) == _native.ERR_ARGUMENT
+    finally:
+        lib.allot_builder_free(failing)
+        del keep

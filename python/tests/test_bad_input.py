@@ -113,6 +113,30 @@ def test_empty_ids(cli, tmp_path):
     assert same_as_cli(cli, tmp_path, text, frame(text)) == "<DataFrame>: row 2: empty coupon_id"
 
 
+def test_rows_are_counted_across_parquet_row_groups(cli, tmp_path):
+    """Bad values in a later row group (read and appended chunk by chunk) are named by their row
+    in the whole table, with the CLI's message; a repeated pair across row groups too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def parquet_error(text, name):
+        df = frame(text)
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / name, row_group_size=2)
+        return python_error(tmp_path / name)
+
+    rows = GOOD + "u2,c2,1.0,1.0\nu3,c1,2.0,1.0\nu3,c2,2.0,-3.0\n"
+    expected = cli_error(cli, rows, tmp_path)  # bad.csv:7:4: cost must be >= 0, got -3.0
+    assert expected.startswith(str(tmp_path / "bad.csv") + ":7:")
+    assert parquet_error(rows, "negative.parquet") == f"{tmp_path / 'negative.parquet'}: row 5: " + expected.split(": ", 1)[1]
+    duplicate = GOOD + "u2,c2,1.0,1.0\nu2,c1,2.0,1.0\n"
+    assert parquet_error(duplicate, "duplicate.parquet") == \
+        f"{tmp_path / 'duplicate.parquet'}: row 4: duplicate row for user 'u2' and coupon 'c1' (first at row 2)"
+    df = frame(rows.replace("-3.0", "3.0"))
+    df["cost"] = df["cost"].where(df.index != 4)  # a null in the third row group
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "null.parquet", row_group_size=2)
+    assert python_error(tmp_path / "null.parquet") == f"{tmp_path / 'null.parquet'}: row 4: empty value in column 'cost'"
+
+
 def test_bad_spec(cli, tmp_path):
     assert python_error(frame(GOOD), {"budgets": [{"name": "b", "limit": -1}]}) == \
         "spec: budget 'b' has limit -1.0; a limit must be a finite number >= 0"

@@ -97,6 +97,35 @@ def test_parquet_in_and_out(generated, tmp_path):
     assert list(tmp_path.glob(".*.tmp")) == []
 
 
+def test_row_groups_and_record_batches_give_the_cli_allocation(cli, generated, tmp_path):
+    """A Parquet file of many row groups (a user's rows split across two of them, each row group
+    with its own coupon dictionary) and a table of many record batches: taken in chunk by chunk,
+    the allocation, summary and rows are the CLI's and the one-chunk table's."""
+    cli_allocation, cli_summary = cli_solve(cli, generated, SPEC, tmp_path)
+    df = read_scores(generated)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, tmp_path / "groups.parquet", row_group_size=777)
+    assert pq.ParquetFile(tmp_path / "groups.parquet").num_row_groups > 5
+    batches = pa.Table.from_batches(table.to_batches(max_chunksize=1001))
+    assert batches.column("user_id").num_chunks > 5
+    whole = allot.solve(df, SPEC)
+    for scores in (tmp_path / "groups.parquet", batches):
+        result = allot.solve(scores, SPEC)
+        assert_matches_cli(result, cli_allocation, cli_summary)
+        assert np.array_equal(result.rows, whole.rows)
+        assert df.iloc[result.rows]["user_id"].tolist() == result.allocation["user_id"].tolist()
+    # rows not grouped by user: the allocation's rows come from the row groups out of order
+    shuffled = df.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    pq.write_table(pa.Table.from_pandas(shuffled, preserve_index=False), tmp_path / "shuffled.parquet", row_group_size=777)
+    result = allot.solve(tmp_path / "shuffled.parquet", SPEC)
+    assert result.summary["feasible"] and np.any(np.diff(result.rows) < 0)
+    assert result.objective == pytest.approx(whole.objective, rel=1e-9)
+    chosen = shuffled.iloc[result.rows].reset_index(drop=True)
+    assert chosen[["user_id", "coupon_id"]].values.tolist() == result.allocation[["user_id", "coupon_id"]].values.tolist()
+    assert np.array_equal(chosen["uplift"].to_numpy(), result.allocation["uplift"].to_numpy())
+    assert np.array_equal(chosen["cost"].to_numpy(), result.allocation["cost"].to_numpy())
+
+
 def test_extra_budget_column(generated):
     df = read_scores(generated)
     df["sms_units"] = (df["channel"] == "push").astype(float)

@@ -2,8 +2,13 @@
  * allot.h: the C ABI of Allot (libAllotC.so), for Python (ctypes) and other hosts.
  *
  * Version: ALLOT_ABI_VERSION below; allot_abi_version() returns the version of the loaded
- * library. Functions are only ever added within a version; a change to an existing signature
- * or meaning increments the version.
+ * library. A change to an existing signature or meaning, or a new function, increments the
+ * version, so that a host that checks the version finds every function it declares.
+ *   1  build, solve, results.
+ *   2  adds allocations and logs read from columns, allot_evaluate(), allot_frontier() and
+ *      reports (allot_report_*). Version 1's functions are unchanged.
+ *   3  adds allot_builder_append(): a table given in chunks of rows (e.g. one Parquet row group
+ *      at a time), each copied when appended. Version 2's functions are unchanged.
  *
  * Errors. No function aborts the host on bad input: every argument is checked. A function that
  * fails returns NULL (handles), a negative number (counts) or a non-zero code (statuses), and
@@ -23,8 +28,9 @@
  * Memory and lifetimes.
  *  - Arrays given to allot_builder_set_ids(), allot_builder_set_strings() and
  *    allot_builder_set_numbers() are BORROWED, not copied: they must stay valid and unchanged until allot_builder_build() returns (or the
- *    builder is freed). After allot_builder_build() returns, Allot holds no pointer into them:
- *    the problem keeps its own copy, grouped by user.
+ *    builder is freed), or until allot_builder_append() returns when that comes first. After
+ *    either returns, Allot holds no pointer into them: the problem keeps its own copy, grouped
+ *    by user.
  *  - Strings given as arguments are read during the call only.
  *  - Strings returned by allot_result_*() stay valid until allot_result_free() of that result;
  *    allot_last_error_message() until the next Allot call on the same thread.
@@ -43,7 +49,7 @@
 extern "C" {
 #endif
 
-#define ALLOT_ABI_VERSION 1
+#define ALLOT_ABI_VERSION 3
 
 /* Error codes. */
 #define ALLOT_OK 0
@@ -56,6 +62,9 @@ extern "C" {
 typedef struct allot_builder allot_builder;
 typedef struct allot_problem allot_problem;
 typedef struct allot_result allot_result;
+typedef struct allot_allocation allot_allocation;
+typedef struct allot_log allot_log;
+typedef struct allot_report allot_report;
 
 uint32_t allot_abi_version(void);
 /* The library's version, e.g. "0.1.0". Static storage. */
@@ -105,9 +114,21 @@ int32_t allot_builder_set_strings(allot_builder *b, const char *column, int64_t 
  * allot_builder_build(). */
 int32_t allot_builder_set_numbers(allot_builder *b, const char *column, const double *values, int64_t rows);
 
+/* Appends the columns set so far (every column, each with the same number of rows) as the
+ * next rows of the table, and forgets them: they are checked and copied during the call, so the
+ * caller may release or reuse those arrays once it returns, and must set every column again
+ * before the next append. Rows are numbered across appends (in messages and in
+ * allot_result_copy_rows()): the first row of an append follows the last row of the one
+ * before. `total_rows` is the table's row count when known (the library sizes its arrays once),
+ * else 0. A failed append (ALLOT_ERR_INPUT for bad values, with the table-wide row) drops every
+ * row appended, and every later append or build of this builder fails. (since version 3) */
+int32_t allot_builder_append(allot_builder *b, int64_t total_rows);
+
 /* Validates every value (finite uplift; finite, non-negative consumption; no repeated
- * (user, coupon) pair) and resolves the spec. The builder stays usable (e.g. to build again)
- * and must still be freed. */
+ * (user, coupon) pair) and resolves the spec. The table is the rows appended since the last
+ * build followed by the columns set since the last append (if any); with no append, the
+ * columns set. The builder stays usable (e.g. to build again from the columns set) and must
+ * still be freed. */
 allot_problem *allot_builder_build(allot_builder *b);
 void allot_builder_free(allot_builder *b);
 
@@ -138,6 +159,60 @@ double allot_result_objective(const allot_result *r);
 double allot_result_upper_bound(const allot_result *r);
 double allot_result_gap(const allot_result *r);
 void allot_result_free(allot_result *r);
+
+/*
+ * Evaluating an allocation (since version 2): what `allot evaluate` reports.
+ *
+ * String columns here are `rows` strings in the large_string layout above, with
+ * data_length = offsets[rows]. They are read during the call only (copied).
+ *
+ * allot_allocation_new() reads an allocation of problem p from its id columns: row r assigns
+ * coupon coupon_ids[r] to user user_ids[r]. An unknown user, a pair that is not a candidate,
+ * or a repeated pair fails with ALLOT_ERR_INPUT ("name: row N: ...", as the CLI reads an
+ * allocation file). The allocation belongs to p: it is evaluated with p only.
+ */
+allot_allocation *allot_allocation_new(const allot_problem *p, const char *name, int64_t rows,
+                                       const int64_t *user_offsets, const uint8_t *user_data,
+                                       const int64_t *coupon_offsets, const uint8_t *coupon_data);
+void allot_allocation_free(allot_allocation *a);
+
+/* A randomised log (docs/file-formats.md): per row the user, the treatment (a coupon id or
+ * "control"), the outcome and, when propensities is not NULL, the propensity in (0, 1]. Values
+ * are checked as `allot evaluate --log` checks them, errors naming the 0-based row.
+ * outcome_column (NULL: "outcome") names the outcome in messages and reports. */
+allot_log *allot_log_new(const char *name, const char *outcome_column, int64_t rows,
+                         const int64_t *user_offsets, const uint8_t *user_data,
+                         const int64_t *treatment_offsets, const uint8_t *treatment_data,
+                         const double *outcomes, const double *propensities);
+void allot_log_free(allot_log *l);
+
+/* The report of `allot evaluate --json`: the allocation's summary (with "feasible" and the
+ * violations: an infeasible allocation is reported, not an error) and, when log is not NULL, its
+ * "policy_value" on the log. A comparison on the same log rows ("policy_comparison") is made
+ * against another allocation `other` of p, or, with other NULL, against "random" or "none";
+ * against and other both NULL: no comparison. */
+allot_report *allot_evaluate(const allot_problem *p, const allot_allocation *a, const allot_log *log,
+                             const char *against, const allot_allocation *other);
+
+/*
+ * The budget frontier (since version 2): what `allot frontier` computes. Each method in
+ * `methods` (comma separated; NULL: "dual,greedy-marginal,greedy-ratio") is solved and verified
+ * at each of the budget_count budgets (finite, >= 0; taken in increasing order) as the limit of
+ * the problem's first budget (a problem without a budget gets one named "budget" on cost).
+ * options_json as for allot_solve(). The report's JSON is an array of points
+ * {"method", "budget", "objective", "spend", "upper_bound"?, "shadow_price"?}, method by
+ * method; row set k holds the rows (of the builder's table) chosen at point k.
+ */
+allot_report *allot_frontier(const allot_problem *p, const double *budgets, int64_t budget_count,
+                             const char *methods, const char *options_json);
+
+/* A report's JSON; valid until allot_report_free(). */
+const char *allot_report_json(const allot_report *r);
+/* The number of row sets (0 for an evaluation), the size of set k, and a copy of it. */
+int64_t allot_report_row_sets(const allot_report *r);
+int64_t allot_report_row_count(const allot_report *r, int64_t k);
+int32_t allot_report_copy_rows(const allot_report *r, int64_t k, int64_t *out, int64_t capacity);
+void allot_report_free(allot_report *r);
 
 #ifdef __cplusplus
 }

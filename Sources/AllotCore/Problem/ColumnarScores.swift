@@ -60,11 +60,8 @@ package enum ColumnarScores {
         }
     }
 
-    /// Builds a table from columns, grouping rows by user as `ScoresFile.read` does.
-    ///
-    /// Users, coupons and channels are renumbered in order of first appearance and entries
-    /// the rows never use are dropped, so the table (and so the allocation) is the one the CLI
-    /// builds from the same rows written as CSV, whatever the dictionaries' order.
+    /// Builds a table from columns, grouping rows by user as `ScoresFile.read` does: one chunk
+    /// given to a `Chunks`, then built.
     ///
     /// - Parameters:
     ///   - columns: `cost` first, then the extra consumption columns named in `columnNames`.
@@ -74,122 +71,228 @@ package enum ColumnarScores {
     package static func table(source: String, rows n: Int, user: IDs, coupon: IDs, channel: IDs?,
                               uplift: UnsafeBufferPointer<Double>, columnNames: [String],
                               columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]) {
-        func fail(_ r: Int, _ message: String) -> InputError { InputError(file: source, "row \(r): " + message) }
         guard n >= 1 else { throw InputError(file: source, "the table has no rows") }
-        guard n < Int(Int32.max) else { throw InputError(file: source, "\(n) rows is more than \(Int32.max - 1)") }
-        guard columnNames.first == "cost", columns.count == columnNames.count else {
-            throw InputError(file: source, "the consumption columns must start with cost (got \(columnNames))")
-        }
-        for (name, count) in [("user_id", user.count), ("coupon_id", coupon.count), ("uplift", uplift.count)]
-            + zip(columnNames, columns.map(\.count)) + (channel.map { [("channel", $0.count)] } ?? []) where count != n {
-            throw InputError(file: source, "column '\(name)' has \(count) values for \(n) rows")
-        }
+        var chunks = try Chunks(source: source, columnNames: columnNames, hasChannel: channel != nil, expectedRows: n)
+        try chunks.append(rows: n, user: user, coupon: coupon, channel: channel, uplift: uplift, columns: columns)
+        return try chunks.build()
+    }
 
-        var builder = CandidateTableBuilder(source: source, extraColumns: Array(columnNames.dropFirst()), hasChannel: channel != nil)
-        builder.numbersRowsFromZero = true
-        builder.rowUser = try renumber(user, name: "user_id", required: true, into: &builder.userIDs, fail)
-        builder.rowCoupon = try renumber(coupon, name: "coupon_id", required: true, into: &builder.couponIDs, fail)
-        if let channel { builder.rowChannel = try renumber(channel, name: "channel", required: false, into: &builder.channelNames, fail) }
+    /// A table given in chunks of rows (e.g. one Parquet row group at a time), each read and
+    /// copied when it is appended, so that the caller may release it straight after. Rows are
+    /// numbered across chunks (the first row of a chunk follows the last of the one before).
+    ///
+    /// Users, coupons and channels are renumbered in order of first appearance and dictionary
+    /// entries the rows never use are dropped, so the table (and so the allocation) is the one
+    /// the CLI builds from the same rows written as CSV, whatever the chunks and dictionaries.
+    package struct Chunks: Sendable {
+        let source: String
+        private var builder: CandidateTableBuilder
+        private var users: ByteInterner
+        private var coupons = ByteInterner(capacity: 64)
+        private var channels = ByteInterner(capacity: 16)
+        /// Rows appended so far.
+        package private(set) var rows = 0
 
-        for r in 0..<n where !uplift[r].isFinite {
-            throw fail(r, "'\(uplift[r])' in column 'uplift' is not a finite number")
-        }
-        builder.uplift = Array(uplift)
-        for (k, values) in columns.enumerated() {
-            for r in 0..<n {
-                let v = values[r]
-                if !v.isFinite { throw fail(r, "'\(v)' in column '\(columnNames[k])' is not a finite number") }
-                if v < 0 { throw fail(r, "\(columnNames[k]) must be >= 0, got \(v)") }
+        /// - Parameters:
+        ///   - columnNames: the consumption columns, `cost` first.
+        ///   - expectedRows: the table's rows if known (sizes the arrays once), else 0.
+        package init(source: String, columnNames: [String], hasChannel: Bool, expectedRows: Int) throws {
+            guard columnNames.first == "cost" else {
+                throw InputError(file: source, "the consumption columns must start with cost (got \(columnNames))")
             }
-            builder.columns[k] = Array(values)
+            self.source = source
+            builder = CandidateTableBuilder(source: source, extraColumns: Array(columnNames.dropFirst()), hasChannel: hasChannel)
+            builder.numbersRowsFromZero = true
+            let expected = max(0, min(expectedRows, Int(Int32.max)))
+            builder.reserve(expected)
+            builder.rowLine.reserveCapacity(expected)
+            // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
+            users = ByteInterner(capacity: max(1 << 16, expected / 8))
         }
-        builder.rowLine = (0..<Int32(n)).map { $0 }
-        return try builder.buildKeepingRows()
-    }
 
-    /// Ids numbered by first appearance; `names` gets the strings. An optional column (channel)
-    /// maps missing and blank entries to -1, as the CSV reader does.
-    private static func renumber(_ column: IDs, name: String, required: Bool, into names: inout [String],
-                                 _ fail: (Int, String) -> InputError) throws -> [Int32] {
-        switch column {
-        case .encoded(let e): try renumber(e, name: name, required: required, into: &names, fail)
-        case .strings(let s): try intern(s, name: name, required: required, into: &names, fail)
-        }
-    }
-
-    /// Interns one string per row as the CSV reader does (a row with the previous row's id costs
-    /// one comparison).
-    private static func intern(_ column: Strings, name: String, required: Bool, into names: inout [String],
-                               _ fail: (Int, String) -> InputError) throws -> [Int32] {
-        let n = column.count
-        var interner = ByteInterner(capacity: name == "user_id" ? 1 << 16 : 64)
-        var out = [Int32](repeating: -1, count: n)
-        var empty: UInt8 = 0
-        return try withUnsafePointer(to: &empty) { nothing in
-            var last: (UnsafePointer<UInt8>, Int, Int32)? = nil
-            for r in 0..<n {
-                let start = Int(column.offsets[r])
-                var length = Int(column.offsets[r + 1]) - start
-                var p = length > 0 ? column.data! + start : nothing
-                if !required {
-                    while length > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; length -= 1 }
-                    while length > 0, p[length - 1] == 0x20 || p[length - 1] == 0x09 { length -= 1 }
+        /// Appends `n` rows: every column must have `n` values.
+        ///
+        /// - Throws: `InputError` naming the source and the (table-wide) row of the first problem.
+        /// - Complexity: O(n + dictionary sizes).
+        package mutating func append(rows n: Int, user: IDs, coupon: IDs, channel: IDs?,
+                                     uplift: UnsafeBufferPointer<Double>, columns: [UnsafeBufferPointer<Double>]) throws {
+            let source = source, first = rows
+            func fail(_ r: Int, _ message: String) -> InputError { InputError(file: source, "row \(first + r): " + message) }
+            let columnNames = builder.columnNames
+            guard n >= 0, n < Int(Int32.max) - rows else {
+                throw InputError(file: source, "\(rows + n) rows is more than \(Int32.max - 1)")
+            }
+            guard columns.count == columnNames.count, (channel != nil) == builder.hasChannel else {
+                throw InputError(file: source, "expected the columns \(columnNames)\(builder.hasChannel ? " and channel" : "")")
+            }
+            for (name, count) in [("user_id", user.count), ("coupon_id", coupon.count), ("uplift", uplift.count)]
+                + zip(columnNames, columns.map(\.count)) + (channel.map { [("channel", $0.count)] } ?? []) where count != n {
+                throw InputError(file: source, "column '\(name)' has \(count) values for \(n) rows")
+            }
+            let rowUser = try Self.renumber(user, name: "user_id", required: true, interner: &users, names: &builder.userIDs, fail)
+            let rowCoupon = try Self.renumber(coupon, name: "coupon_id", required: true, interner: &coupons, names: &builder.couponIDs, fail)
+            let rowChannel = try channel.map {
+                try Self.renumber($0, name: "channel", required: false, interner: &channels, names: &builder.channelNames, fail)
+            }
+            for r in 0..<n where !uplift[r].isFinite {
+                throw fail(r, "'\(uplift[r])' in column 'uplift' is not a finite number")
+            }
+            for (k, values) in columns.enumerated() {
+                for r in 0..<n {
+                    let v = values[r]
+                    if !v.isFinite { throw fail(r, "'\(v)' in column '\(columnNames[k])' is not a finite number") }
+                    if v < 0 { throw fail(r, "\(columnNames[k]) must be >= 0, got \(v)") }
                 }
-                if length == 0 {
+            }
+            // Only a chunk that passed every check is added.
+            builder.rowUser.append(contentsOf: rowUser)
+            builder.rowCoupon.append(contentsOf: rowCoupon)
+            if let rowChannel { builder.rowChannel.append(contentsOf: rowChannel) }
+            builder.uplift.append(contentsOf: uplift)
+            for (k, values) in columns.enumerated() { builder.columns[k].append(contentsOf: values) }
+            builder.rowLine.append(contentsOf: Int32(first) ..< Int32(first + n))
+            rows += n
+        }
+
+        /// Groups the rows by user and checks that no (user, coupon) pair repeats.
+        ///
+        /// - Returns: the table and, for each of its candidates, the row it came from.
+        package consuming func build() throws -> (table: CandidateTable, rows: [Int32]) {
+            guard rows >= 1 else { throw InputError(file: source, "the table has no rows") }
+            return try builder.buildKeepingRows()
+        }
+
+        /// Ids numbered by first appearance across chunks; `names` gets the strings. An optional
+        /// column (channel) maps missing and blank entries to -1, as the CSV reader does.
+        private static func renumber(_ column: IDs, name: String, required: Bool, interner: inout ByteInterner,
+                                     names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
+            switch column {
+            case .encoded(let e): try renumber(e, name: name, required: required, interner: &interner, names: &names, fail)
+            case .strings(let s): try intern(s, name: name, required: required, interner: &interner, names: &names, fail)
+            }
+        }
+
+        /// The bytes trimmed of spaces and tabs for an optional column (as the CSV reader trims
+        /// channels); a required column's as they are.
+        @inline(__always)
+        private static func trimmed(_ bytes: UnsafePointer<UInt8>, _ count: Int, required: Bool) -> (UnsafePointer<UInt8>, Int) {
+            var p = bytes, length = count
+            if !required {
+                while length > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; length -= 1 }
+                while length > 0, p[length - 1] == 0x20 || p[length - 1] == 0x09 { length -= 1 }
+            }
+            return (p, length)
+        }
+
+        /// The id of the (trimmed) bytes whose hash is `h`, or -1 for none; adds a new id's string
+        /// to `names`.
+        @inline(__always)
+        private static func id(_ p: UnsafePointer<UInt8>, _ length: Int, hash h: UInt64, _ r: Int, name: String, required: Bool,
+                               interner: inout ByteInterner, names: inout [String],
+                               _ fail: (Int, String) -> InputError) throws -> Int32 {
+            if length == 0 {
+                if required { throw fail(r, "empty \(name)") }
+                return -1
+            }
+            let known = interner.count
+            let id = interner.intern(p, length, hash: h)
+            if Int(id) == known {
+                guard let s = validString(UnsafeBufferPointer(start: p, count: length)) else {
+                    throw fail(r, "\(name) is not valid UTF-8")
+                }
+                names.append(s)
+            }
+            return id
+        }
+
+        /// Interns one string per row as the CSV reader does. A row with the previous row's id
+        /// costs one comparison; the others are looked up in blocks, each block's table slots
+        /// read together first (with millions of ids, each lookup is a cache miss).
+        private static func intern(_ column: Strings, name: String, required: Bool, interner: inout ByteInterner,
+                                   names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
+            let n = column.count
+            let block = 32
+            var empty: UInt8 = 0
+            var runRow = [Int](repeating: 0, count: block), runBytes = [(UnsafePointer<UInt8>, Int)](), runHash = [UInt64](repeating: 0, count: block)
+            return try withUnsafePointer(to: &empty) { nothing in
+                runBytes = [(UnsafePointer<UInt8>, Int)](repeating: (nothing, 0), count: block)
+                return try [Int32](unsafeUninitializedCapacity: n) { out, initialized in
+                    var last: (UnsafePointer<UInt8>, Int)? = nil
+                    var id: Int32 = -1
+                    var r = 0
+                    while r < n {
+                        // The rows up to `block` changes of id, and the changed ids' hashes.
+                        var runs = 0, end = r
+                        while end < n {
+                            let start = Int(column.offsets[end])
+                            let length = Int(column.offsets[end + 1]) - start
+                            let (p, m) = trimmed(length > 0 ? column.data! + start : nothing, length, required: required)
+                            if let (q, k) = last, k == m, memoryEqual(q, p, m) { end += 1; continue }
+                            if runs == block { break }
+                            runRow[runs] = end
+                            runBytes[runs] = (p, m)
+                            runHash[runs] = ByteInterner.hash(p, m)
+                            runs += 1
+                            last = (p, m)
+                            end += 1
+                        }
+                        runHash.withUnsafeBufferPointer { interner.touch(UnsafeBufferPointer(rebasing: $0[0..<runs])) }
+                        var run = 0
+                        for row in r..<end {
+                            if run < runs && runRow[run] == row {
+                                let (p, m) = runBytes[run]
+                                id = try Self.id(p, m, hash: runHash[run], row, name: name, required: required,
+                                                 interner: &interner, names: &names, fail)
+                                run += 1
+                            }
+                            (out.baseAddress! + row).initialize(to: id)
+                            initialized = row + 1
+                        }
+                        r = end
+                    }
+                }
+            }
+        }
+
+        private static func renumber(_ column: Encoded, name: String, required: Bool, interner: inout ByteInterner,
+                                     names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
+            let unseen = Int32.min
+            var map = [Int32](repeating: unseen, count: column.count)
+            var out = [Int32](repeating: -1, count: column.codes.count)
+            for (r, code) in column.codes.enumerated() {
+                if code == -1 {
                     if required { throw fail(r, "empty \(name)") }
                     continue
                 }
-                if let (q, m, id) = last, m == length, memoryEqual(q, p, m) {
-                    out[r] = id
-                    continue
+                guard code >= 0, Int(code) < column.count else {
+                    throw fail(r, "\(name) code \(code) is outside the dictionary of \(column.count) entries")
                 }
-                let known = interner.count
-                let id = interner.intern(p, length)
-                if Int(id) == known {
-                    guard let s = String(validating: UnsafeBufferPointer(start: p, count: length), as: UTF8.self) else {
-                        throw fail(r, "\(name) is not valid UTF-8")
+                var k = map[Int(code)]
+                if k == unseen {
+                    guard var s = column.entry(Int(code)) else { throw fail(r, "\(name) is not valid UTF-8") }
+                    k = try s.withUTF8 { bytes in
+                        var zero: UInt8 = 0
+                        return try withUnsafePointer(to: &zero) { nothing in
+                            let (p, m) = trimmed(bytes.baseAddress ?? nothing, bytes.count, required: required)
+                            return try Self.id(p, m, hash: ByteInterner.hash(p, m), r, name: name, required: required,
+                                               interner: &interner, names: &names, fail)
+                        }
                     }
-                    names.append(s)
+                    map[Int(code)] = k
                 }
-                out[r] = id
-                last = (p, length, id)
+                out[r] = k
             }
             return out
         }
     }
 
-    private static func renumber(_ column: Encoded, name: String, required: Bool, into names: inout [String],
-                                 _ fail: (Int, String) -> InputError) throws -> [Int32] {
-        let unseen = Int32.min
-        var map = [Int32](repeating: unseen, count: column.count)
-        var index: [String: Int32] = [:]
-        var out = [Int32](repeating: -1, count: column.codes.count)
-        for (r, code) in column.codes.enumerated() {
-            if code == -1 {
-                if required { throw fail(r, "empty \(name)") }
-                continue
-            }
-            guard code >= 0, Int(code) < column.count else {
-                throw fail(r, "\(name) code \(code) is outside the dictionary of \(column.count) entries")
-            }
-            var k = map[Int(code)]
-            if k == unseen {
-                guard var s = column.entry(Int(code)) else { throw fail(r, "\(name) is not valid UTF-8") }
-                if !required { s = s.trimmingSpaces() }
-                if s.isEmpty {
-                    if required { throw fail(r, "empty \(name)") }
-                    k = -1
-                } else if let known = index[s] {
-                    k = known
-                } else {
-                    k = Int32(names.count)
-                    index[s] = k
-                    names.append(s)
-                }
-                map[Int(code)] = k
-            }
-            out[r] = k
-        }
-        return out
+    /// The bytes as a string, or nil when they are not UTF-8. ASCII (most ids) skips the
+    /// generic validation, which costs more than the rest of interning a new id.
+    @inline(__always)
+    private static func validString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var high: UInt8 = 0
+        for b in bytes { high |= b }
+        if high < 0x80 { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -44,7 +44,6 @@ public enum AllocationFile {
     /// - Complexity: O(bytes + users + rows x candidates per user).
     public static func read(_ input: InputBytes, for problem: Problem) throws -> Allocation {
         let name = input.name
-        let t = problem.candidates
         return try input.withBytes { buffer in
             try requireUTF8(buffer, file: name)
             var scanner = CSVScanner(buffer, delimiter: input.delimiter)
@@ -56,12 +55,7 @@ public enum AllocationFile {
             guard let ui = header.firstIndex(of: "user_id"), let ci = header.firstIndex(of: "coupon_id") else {
                 throw InputError(file: name, line: 1, column: 1, "the header must name user_id and coupon_id (found: \(header.joined(separator: ",")))")
             }
-            var userIndex: [String: Int] = [:]
-            userIndex.reserveCapacity(t.userCount)
-            for (u, id) in t.userIDs.enumerated() { userIndex[id] = u }
-            let couponIndex = Dictionary(uniqueKeysWithValues: t.couponIDs.enumerated().map { ($1, Int32($0)) })
-            var chosen: [Int] = []
-            var lineOf: [Int: Int] = [:]
+            var lookup = AllocationLookup(problem)
             while let line = try next() {
                 guard fields.count == header.count else {
                     throw InputError(file: name, line: line, column: fields.last?.column ?? 1,
@@ -69,19 +63,59 @@ public enum AllocationFile {
                 }
                 let user = String(decoding: UnsafeBufferPointer(start: fields[ui].start, count: fields[ui].count), as: UTF8.self)
                 let coupon = String(decoding: UnsafeBufferPointer(start: fields[ci].start, count: fields[ci].count), as: UTF8.self)
-                guard let u = userIndex[user] else {
-                    throw InputError(file: name, line: line, column: fields[ui].column, "user '\(user)' is not in the scores")
+                try lookup.add(user: user, coupon: coupon, at: line, called: "line") { column, message in
+                    InputError(file: name, line: line, column: column == .user ? fields[ui].column : column == .coupon ? fields[ci].column : 1, message)
                 }
-                guard let c = couponIndex[coupon], let j = t.candidates(ofUser: u).first(where: { t.coupon[$0] == c }) else {
-                    throw InputError(file: name, line: line, column: fields[ci].column, "user '\(user)' has no score for coupon '\(coupon)'")
-                }
-                if let first = lineOf[j] {
-                    throw InputError(file: name, line: line, column: 1, "user '\(user)' and coupon '\(coupon)' repeat line \(first)")
-                }
-                lineOf[j] = line
-                chosen.append(j)
             }
-            return Allocation(candidates: chosen)
+            return lookup.allocation
         }
+    }
+
+    /// Reads an allocation given as columns of ids (row `r` assigns `users[r]` the coupon
+    /// `coupons[r]`), with the checks of `read`; errors name the 0-based row.
+    ///
+    /// - Throws: `InputError` ("source: row N: ...") for an unknown pair or a repeated row.
+    public static func allocation(users: [String], coupons: [String], source: String, for problem: Problem) throws -> Allocation {
+        precondition(users.count == coupons.count, "as many users as coupons")
+        var lookup = AllocationLookup(problem)
+        for r in users.indices {
+            try lookup.add(user: users[r], coupon: coupons[r], at: r, called: "row") { _, message in
+                InputError(file: source, "row \(r): " + message)
+            }
+        }
+        return lookup.allocation
+    }
+}
+
+/// Finds the candidates of (user id, coupon id) pairs, refusing unknown and repeated pairs.
+struct AllocationLookup {
+    enum Column { case user, coupon, row }
+    let table: CandidateTable
+    var userIndex: [String: Int] = [:]
+    let couponIndex: [String: Int32]
+    var positionOf: [Int: Int] = [:]
+    var chosen: [Int] = []
+
+    init(_ problem: Problem) {
+        table = problem.candidates
+        userIndex.reserveCapacity(table.userCount)
+        for (u, id) in table.userIDs.enumerated() { userIndex[id] = u }
+        couponIndex = Dictionary(uniqueKeysWithValues: table.couponIDs.enumerated().map { ($1, Int32($0)) })
+    }
+
+    var allocation: Allocation { Allocation(candidates: chosen) }
+
+    /// Adds the pair found at `position` (a line or a row, as `called` says); `fail` makes the
+    /// error, given the column at fault.
+    mutating func add(user: String, coupon: String, at position: Int, called: String,
+                      _ fail: (Column, String) -> InputError) throws {
+        let t = table
+        guard let u = userIndex[user] else { throw fail(.user, "user '\(user)' is not in the scores") }
+        guard let c = couponIndex[coupon], let j = t.candidates(ofUser: u).first(where: { t.coupon[$0] == c }) else {
+            throw fail(.coupon, "user '\(user)' has no score for coupon '\(coupon)'")
+        }
+        if let first = positionOf[j] { throw fail(.row, "user '\(user)' and coupon '\(coupon)' repeat \(called) \(first)") }
+        positionOf[j] = position
+        chosen.append(j)
     }
 }

@@ -96,6 +96,61 @@ private func message(_ body: () throws -> Any) -> String? {
             == "frame: column 'cost' has 1 values for 2 rows")
     }
 
+    /// Rows appended to `chunks`, users and coupons as strings, from the given row to the end row.
+    private func append(_ chunks: inout ColumnarScores.Chunks, users: [String], coupons: [String], uplift: [Double],
+                        cost: [Double], _ range: Range<Int>) throws {
+        let u = StringColumn(Array(users[range])), c = StringColumn(Array(coupons[range]))
+        let up = Array(uplift[range]), cs = Array(cost[range])
+        try u.offsets.withUnsafeBufferPointer { uo in
+            try u.data.withUnsafeBufferPointer { ud in
+                try c.offsets.withUnsafeBufferPointer { co in
+                    try c.data.withUnsafeBufferPointer { cd in
+                        try up.withUnsafeBufferPointer { upb in
+                            try cs.withUnsafeBufferPointer { csb in
+                                try chunks.append(rows: range.count, user: .strings(.init(offsets: uo, data: ud.baseAddress)),
+                                                  coupon: .strings(.init(offsets: co, data: cd.baseAddress)), channel: nil,
+                                                  uplift: upb, columns: [csb])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func chunksMakeTheTableOfAllTheirRowsAndNameRowsAcrossChunks() throws {
+        // 100 users (more than a block of lookups), a user's rows split across chunks, a user
+        // coming back in a later chunk.
+        var users: [String] = [], coupons: [String] = [], uplift: [Double] = [], cost: [Double] = []
+        for r in 0..<300 {
+            users.append("user\(r / 3 % 100)")
+            coupons.append("c\(r % 3 + 3 * (r / 300))")
+            uplift.append(Double(r % 7) - 1)
+            cost.append(Double(r % 5))
+        }
+        users += ["user7", "user100"]; coupons += ["c9", "c0"]; uplift += [2, 3]; cost += [1, 1]
+        let whole = try table(users: users, coupons: coupons, uplift: uplift, cost: cost)
+        var chunks = try ColumnarScores.Chunks(source: "frame", columnNames: ["cost"], hasChannel: false, expectedRows: 0)
+        for range in [0..<1, 1..<2, 2..<100, 100..<100, 100..<301, 301..<302] {
+            try append(&chunks, users: users, coupons: coupons, uplift: uplift, cost: cost, range)
+        }
+        let (t, rows) = try chunks.build()
+        #expect(t.userIDs == whole.table.userIDs && t.couponIDs == whole.table.couponIDs && t.userStart == whole.table.userStart)
+        #expect(t.coupon == whole.table.coupon && t.uplift == whole.table.uplift && t.columns == whole.table.columns)
+        #expect(rows == whole.rows && t.userStart.last == 302 && t.userCount == 101)
+
+        var bad = try ColumnarScores.Chunks(source: "frame", columnNames: ["cost"], hasChannel: false, expectedRows: 4)
+        try append(&bad, users: ["u", "v"], coupons: ["a", "a"], uplift: [1, 2], cost: [1, 1], 0..<2)
+        #expect(message { try append(&bad, users: ["w", "u"], coupons: ["a", "b"], uplift: [1, 2], cost: [1, -1], 0..<2) }
+            == "frame: row 3: cost must be >= 0, got -1.0")
+        var repeated = try ColumnarScores.Chunks(source: "frame", columnNames: ["cost"], hasChannel: false, expectedRows: 0)
+        try append(&repeated, users: ["u", "v"], coupons: ["a", "a"], uplift: [1, 2], cost: [1, 1], 0..<2)
+        try append(&repeated, users: ["v", "u"], coupons: ["b", "a"], uplift: [1, 2], cost: [1, 1], 0..<2)
+        #expect(message { try repeated.build() } == "frame: row 3: duplicate row for user 'u' and coupon 'a' (first at row 0)")
+        #expect(message { try ColumnarScores.Chunks(source: "frame", columnNames: ["cost"], hasChannel: false, expectedRows: 0).build() }
+            == "frame: the table has no rows")
+    }
+
     @Test func headerChecksAreTheCLIs() {
         let spec = AllocationSpec(budgets: [.init(name: "sms", column: "sms_units", limit: 3)])
         #expect(message { try ColumnarScores.checkHeader(["user_id", "coupon_id", "uplift"], spec: AllocationSpec(), source: "frame", specName: "spec") }

@@ -37,4 +37,23 @@ import Testing
             try AllocationFile.read(InputBytes(name: "a.csv", text: "user_id,coupon_id\nu,a\nu,a\n"), for: problem)
         }
     }
+
+    @Test func columnsReadAsTheFileIs() throws {
+        var spec = RandomProblem()
+        spec.users = 30
+        let problem = spec.make(seed: 5)
+        let t = problem.candidates
+        let allocation = Allocation(candidates: [3, 9, 21, 40])
+        let users = allocation.candidates.map { t.userIDs[t.user(ofCandidate: $0)] }
+        let coupons = allocation.candidates.map { t.couponIDs[Int(t.coupon[$0])] }
+        #expect(try AllocationFile.allocation(users: users, coupons: coupons, source: "frame", for: problem) == allocation)
+        #expect(try AllocationFile.allocation(users: users, coupons: coupons, source: "frame", for: problem)
+            == AllocationFile.read(InputBytes(name: "a.csv", bytes: AllocationFile.render(problem, allocation)), for: problem))
+        #expect(throws: InputError(file: "frame", "row \(users.count): user '\(users[0])' and coupon '\(coupons[0])' repeat row 0")) {
+            try AllocationFile.allocation(users: users + [users[0]], coupons: coupons + [coupons[0]], source: "frame", for: problem)
+        }
+        #expect(throws: InputError(file: "frame", "row 0: user 'nobody' is not in the scores")) {
+            try AllocationFile.allocation(users: ["nobody"], coupons: ["c1"], source: "frame", for: problem)
+        }
+    }
 }

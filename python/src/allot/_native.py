@@ -12,7 +12,7 @@ import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_uint8, c_uint32, c_void_p
 from pathlib import Path
 
-ABI_VERSION = 1
+ABI_VERSION = 3
 LIBRARY = "libAllotC.dylib" if sys.platform == "darwin" else "libAllotC.so"
 
 ERR_INPUT, ERR_SOLVE, ERR_VERIFICATION, ERR_ARGUMENT, ERR_INTERNAL = 1, 2, 3, 4, 5
@@ -47,6 +47,7 @@ _FUNCTIONS = {
     "allot_builder_set_ids": (c_int32, [c_void_p, c_char_p, c_void_p, c_int64, c_int64, c_void_p, c_void_p, c_int64]),
     "allot_builder_set_strings": (c_int32, [c_void_p, c_char_p, c_int64, c_void_p, c_void_p, c_int64]),
     "allot_builder_set_numbers": (c_int32, [c_void_p, c_char_p, c_void_p, c_int64]),
+    "allot_builder_append": (c_int32, [c_void_p, c_int64]),
     "allot_builder_build": (c_void_p, [c_void_p]),
     "allot_builder_free": (None, [c_void_p]),
     "allot_problem_candidates": (c_int64, [c_void_p]),
@@ -60,6 +61,17 @@ _FUNCTIONS = {
     "allot_result_upper_bound": (c_double, [c_void_p]),
     "allot_result_gap": (c_double, [c_void_p]),
     "allot_result_free": (None, [c_void_p]),
+    "allot_allocation_new": (c_void_p, [c_void_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p]),
+    "allot_allocation_free": (None, [c_void_p]),
+    "allot_log_new": (c_void_p, [c_char_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]),
+    "allot_log_free": (None, [c_void_p]),
+    "allot_evaluate": (c_void_p, [c_void_p, c_void_p, c_void_p, c_char_p, c_void_p]),
+    "allot_frontier": (c_void_p, [c_void_p, c_void_p, c_int64, c_char_p, c_char_p]),
+    "allot_report_json": (c_char_p, [c_void_p]),
+    "allot_report_row_sets": (c_int64, [c_void_p]),
+    "allot_report_row_count": (c_int64, [c_void_p, c_int64]),
+    "allot_report_copy_rows": (c_int32, [c_void_p, c_int64, c_void_p, c_int64]),
+    "allot_report_free": (None, [c_void_p]),
 }
 
 _lib = None

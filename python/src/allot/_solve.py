@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from . import _native
 from ._native import AllotError, InputError, encode
 
 ID_COLUMNS = ("user_id", "coupon_id")
+#: Columns read as text: ids, channels, a log's treatments.
+TEXT_COLUMNS = ("user_id", "coupon_id", "channel", "treatment")
 
 
 @dataclass
@@ -84,35 +87,7 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     Raises InputError for bad scores or spec, SolveError when the method fails.
     """
     lib = _native.lib()
-    spec_json, spec_name = _spec(spec, budget, max_per_user)
-    frame = _Frame.of(scores)
-    header = _Strings(frame.columns)
-    builder = _native.handle(lib.allot_builder_new(
-        encode(frame.name), header.count, header.offsets, header.data, header.length,
-        None if spec_json is None else encode(spec_json), encode(spec_name)))
-    keep = []  # every array the builder borrows, alive until the build returns
-    try:
-        numbers = [lib.allot_builder_column_name(builder, k).decode()
-                   for k in range(lib.allot_builder_column_count(builder))]
-        frame.load(list(ID_COLUMNS) + (["channel"] if "channel" in frame.columns else []) + numbers)
-        for name in ID_COLUMNS + (("channel",) if "channel" in frame.columns else ()):
-            codes, strings = frame.ids(name)
-            strings = _Strings.arrow(strings)
-            keep += [codes, strings]
-            if codes is None:
-                _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
-                                                            strings.data, strings.length))
-            else:
-                _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
-                                                        strings.offsets, strings.data, strings.length))
-        values = {}
-        for name in numbers:
-            values[name] = frame.numbers(name)
-            _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
-        problem = _native.handle(lib.allot_builder_build(builder))
-    finally:
-        lib.allot_builder_free(builder)
-        del keep
+    problem, chunks = _build(scores, spec, budget, max_per_user)
     try:
         options_json = json.dumps(options) if options else None
         result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
@@ -128,12 +103,89 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
         gap = lib.allot_result_gap(result)
     finally:
         lib.allot_result_free(result)
+    return Result(allocation=_allocation(chunks, rows), summary=summary, objective=objective,
+                  bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
+                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
+
+
+def _allocation(chunks, rows) -> pd.DataFrame:
+    """The allocation DataFrame of the given rows (of the whole table) of the scores: user_id,
+    coupon_id, uplift, cost. `chunks` is _build's: (first row, _Frame, numeric columns) per chunk."""
+    starts = np.array([first for first, _, _ in chunks], dtype=np.int64)
+    which = np.searchsorted(starts, rows, side="right") - 1
+    if len(chunks) == 1 or len(rows) == 0:
+        return _chunk_allocation(chunks[0], rows)
+    in_order = bool(np.all(which[:-1] <= which[1:]))  # as when rows are grouped by user
+    order = None if in_order else np.argsort(which, kind="stable")  # by chunk, each chunk's in the given order
+    by_chunk = rows if in_order else rows[order]
+    ids, numbers = {name: [] for name in ID_COLUMNS}, {"uplift": [], "cost": []}
+    at = 0
+    for k, count in enumerate(np.bincount(which, minlength=len(chunks))):
+        if count:
+            first, frame, values = chunks[k]
+            local = by_chunk[at:at + count] - first
+            at += count
+            for name, array in frame.take_arrays(local).items():
+                ids[name].append(array)
+            for name, parts in numbers.items():
+                parts.append(values[name][local])
+    allocation = pd.DataFrame({name: pa.chunked_array(arrays).to_pandas(types_mapper=_ARROW_STRINGS.get)
+                               for name, arrays in ids.items()})
+    for name, parts in numbers.items():
+        allocation[name] = np.concatenate(parts)
+    if not in_order:
+        allocation = allocation.take(np.argsort(order, kind="stable")).reset_index(drop=True)
+    return allocation
+
+
+def _chunk_allocation(chunk, rows) -> pd.DataFrame:
+    _, frame, values = chunk
     allocation = frame.take(rows)
     allocation["uplift"] = values["uplift"][rows]
     allocation["cost"] = values["cost"][rows]
-    return Result(allocation=allocation, summary=summary, objective=objective,
-                  bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
-                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
+    return allocation
+
+
+def _build(scores, spec, budget, max_per_user):
+    """Builds the problem in the library, chunk by chunk (one per Arrow record batch or Parquet
+    row group: each chunk is copied by the library when appended, and a Parquet file's next row
+    group is read while the library takes in the current one). Returns (problem handle, to free;
+    per chunk: its first row, its _Frame and its numeric columns as float64 arrays by name)."""
+    lib = _native.lib()
+    spec_json, spec_name = _spec(spec, budget, max_per_user)
+    frame = _Frame.of(scores)
+    header = _Strings(frame.columns)
+    builder = _native.handle(lib.allot_builder_new(
+        encode(frame.name), header.count, header.offsets, header.data, header.length,
+        None if spec_json is None else encode(spec_json), encode(spec_name)))
+    chunks = []
+    try:
+        numbers = [lib.allot_builder_column_name(builder, k).decode()
+                   for k in range(lib.allot_builder_column_count(builder))]
+        channel = ["channel"] if "channel" in frame.columns else []
+        for first, chunk in frame.chunks(list(ID_COLUMNS) + channel + numbers):
+            keep = []  # every array the builder borrows, alive until the append returns
+            for name in list(ID_COLUMNS) + channel:
+                codes, strings = chunk.ids(name)
+                strings = _Strings.arrow(strings)
+                keep += [codes, strings]
+                if codes is None:
+                    _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
+                                                                strings.data, strings.length))
+                else:
+                    _native.check(lib.allot_builder_set_ids(builder, encode(name), codes.ctypes.data, len(codes), strings.count,
+                                                            strings.offsets, strings.data, strings.length))
+            values = {}
+            for name in numbers:
+                values[name] = chunk.numbers(name)
+                _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
+            _native.check(lib.allot_builder_append(builder, frame.rows))
+            chunks.append((first, chunk, values))
+            del keep
+        problem = _native.handle(lib.allot_builder_build(builder))
+    finally:
+        lib.allot_builder_free(builder)
+    return problem, chunks
 
 
 def methods() -> list[str]:
@@ -229,13 +281,19 @@ class _Frame:
     columns: list
     #: per id column: (codes or None, the values they index or the values themselves)
     combined: dict
+    #: the table's row of this frame's first row (a chunk's place in its table), for messages
+    first_row = 0
+    #: the table's row count when known before reading (sizes the library's arrays), else 0
+    rows = 0
 
     @staticmethod
-    def of(scores):
+    def of(scores, what=""):
+        """`what` names an in-memory table in messages: "<what DataFrame>"."""
+        prefix = what + " " if what else ""
         if isinstance(scores, pd.DataFrame):
-            return _PandasFrame(scores)
+            return _PandasFrame(scores, f"<{prefix}DataFrame>")
         if isinstance(scores, pa.Table):
-            return _ArrowFrame("<Table>", scores)
+            return _ArrowFrame(f"<{prefix}Table>", scores)
         if isinstance(scores, (str, os.PathLike)):
             path = os.fspath(scores)
             if not Path(path).is_file():
@@ -243,10 +301,16 @@ class _Frame:
             if path.lower().endswith((".parquet", ".pq")):
                 return _ParquetFrame(path)
             return _CSVFrame(path)
-        raise TypeError(f"scores must be a pandas DataFrame, a pyarrow Table or a path, not {type(scores).__name__}")
+        raise TypeError(f"{what or 'scores'} must be a pandas DataFrame, a pyarrow Table or a path, not {type(scores).__name__}")
 
     def load(self, names):
         """Reads the named columns (those the problem needs)."""
+
+    def chunks(self, names):
+        """Reads the named columns (those the problem needs) and yields (first row, _Frame) for
+        each chunk of rows, in order; an empty table is one empty chunk."""
+        self.load(names)
+        yield 0, self
 
     def column(self, name) -> pa.ChunkedArray:
         raise NotImplementedError
@@ -274,6 +338,16 @@ class _Frame:
         if array.null_count:  # a null's bytes are unspecified in Arrow: make them empty
             array = pc.fill_null(array, "")
         return None, array
+
+    def strings(self, name) -> pa.Array:
+        """A text column as one string per row (a missing value is an empty string)."""
+        column = self.column(name)
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if not pa.types.is_large_string(array.type):
+            array = array.cast(pa.large_string())
+        return pc.fill_null(array, "") if array.null_count else array
 
     def numbers(self, name) -> np.ndarray:
         """A float64 array; raises InputError, with the CLI's wording, for anything but numbers."""
@@ -304,15 +378,24 @@ class _Frame:
         raise self._error(0, f"'{first}' in column '{name}' is not a number (the column holds {kind})")
 
     def take(self, rows) -> pd.DataFrame:
-        """user_id and coupon_id of the given rows, with the input's types."""
+        """user_id and coupon_id of the given rows, with the input's types; text stays in Arrow
+        memory (pandas' "string[pyarrow]" dtype) rather than becoming one Python object per row."""
+        return pd.DataFrame({name: array.to_pandas(types_mapper=_ARROW_STRINGS.get) for name, array in self.take_arrays(rows).items()})
+
+    def take_arrays(self, rows) -> dict:
+        """user_id and coupon_id of the given rows, as Arrow arrays."""
         out = {}
         for name in ID_COLUMNS:
             codes, values = self.combined[name]
-            out[name] = values.take(pa.array(rows if codes is None else codes[rows])).to_pandas()
-        return pd.DataFrame(out)
+            out[name] = values.take(pa.array(rows if codes is None else codes[rows]))
+        return out
 
     def _error(self, row, message):
-        return InputError(f"{self.name}: row {row}: {message}", _native.ERR_INPUT)
+        return InputError(f"{self.name}: row {self.first_row + row}: {message}", _native.ERR_INPUT)
+
+
+#: Arrow text types as pandas' Arrow-backed string dtype (the default for text in pandas 3).
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
 def _is_number(text):
@@ -333,6 +416,25 @@ class _ArrowFrame(_Frame):
     def column(self, name):
         return self.table.column(name)
 
+    def chunks(self, names):
+        self.load(names)
+        self.rows = self.table.num_rows
+        yield from self._batches(self.table, 0)
+
+    def _batches(self, table, first):
+        """(first row, _ArrowFrame) per record batch of the table (no copy), from row `first`."""
+        batches = table.to_batches()
+        if not batches:
+            yield first, self._chunk(table, first)
+        for batch in batches:
+            yield first, self._chunk(pa.Table.from_batches([batch]), first)
+            first += batch.num_rows
+
+    def _chunk(self, table, first):
+        chunk = _ArrowFrame(self.name, table)
+        chunk.first_row = first
+        return chunk
+
 
 class _ParquetFrame(_ArrowFrame):
     def __init__(self, path):
@@ -350,8 +452,46 @@ class _ParquetFrame(_ArrowFrame):
     def load(self, names):
         import pyarrow.parquet as pq
 
+        with self._reading():
+            # Coupons and channels are few: read as dictionaries, they cross the ABI as codes and
+            # the library skips hashing one string per row. User ids stay plain strings: a
+            # dictionary per row group would cost more to unify than the library's interning.
+            self.table = pq.read_table(self.name, columns=names, read_dictionary=self._dictionaries(names))
+
+    def chunks(self, names):
+        """One chunk per row group; the next row group is read (by Arrow, without the GIL) on
+        another thread while the library takes in the current one."""
+        import pyarrow.parquet as pq
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._reading():
+            file = pq.ParquetFile(self.name, read_dictionary=self._dictionaries(names))
+            groups = file.num_row_groups
+            self.rows = file.metadata.num_rows
+        if groups == 0:
+            file.close()
+            yield from super().chunks(names)
+            return
+        first = 0
+        with file, ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(file.read_row_group, 0, columns=names)
+            for k in range(groups):
+                with self._reading():
+                    table = pending.result()
+                if k + 1 < groups:
+                    pending = pool.submit(file.read_row_group, k + 1, columns=names)
+                for chunk in self._batches(table, first):
+                    yield chunk
+                first += table.num_rows
+
+    @staticmethod
+    def _dictionaries(names):
+        return [n for n in ("coupon_id", "channel") if n in names]
+
+    @contextmanager
+    def _reading(self):
         try:
-            self.table = pq.read_table(self.name, columns=names)
+            yield
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
 
@@ -379,16 +519,17 @@ class _CSVFrame(_ArrowFrame):
                 read_options=pacsv.ReadOptions(column_names=self.columns, skip_rows=1),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=list(wanted),
-                    column_types={n: ids for n in wanted if n in ("user_id", "coupon_id", "channel")},
+                    column_types={n: ids for n in wanted if n in TEXT_COLUMNS},
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: {error}", _native.ERR_INPUT) from None
 
 
 class _PandasFrame(_Frame):
-    def __init__(self, df: pd.DataFrame):
-        self.name = "<DataFrame>"
+    def __init__(self, df: pd.DataFrame, name="<DataFrame>"):
+        self.name = name
         self.df = df
+        self.rows = len(df)
         self.columns = [str(c) for c in df.columns]
         self.arrays = {}
         self.combined = {}
@@ -403,7 +544,7 @@ class _PandasFrame(_Frame):
                                                    pa.array(series.cat.categories.astype(str)))
         elif isinstance(dtype, np.dtype) and dtype.kind in "iuf":
             array = pa.array(series.to_numpy())  # NaN stays NaN: the library reports it
-        elif name in ("user_id", "coupon_id", "channel"):
+        elif name in TEXT_COLUMNS:
             try:
                 array = pa.array(series, from_pandas=True)  # None and NaN become empty ids
             except (pa.ArrowInvalid, pa.ArrowTypeError):
