@@ -484,13 +484,13 @@ enum Recovery {
             for j in range where state.chosen[j] && j != kept {
                 let r = relief(j, nil, e)
                 if r > 0 {
-                    let step = Retreat(key: max(0, value(j)) / r, user: Int32(u), drop: Int32(j), to: -1)
+                    let step = Retreat(key: value(j) / r, user: Int32(u), drop: Int32(j), to: -1)
                     if best.map({ step < $0 }) ?? true { best = step }
                 }
                 for i in range where !state.chosen[i] && engine.eligible[i] {
                     let r = relief(j, i, e)
                     guard r > 0 else { continue }
-                    let step = Retreat(key: max(0, value(j) - value(i)) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
+                    let step = Retreat(key: (value(j) - value(i)) / r, user: Int32(u), drop: Int32(j), to: Int32(i))
                     if best.map({ step < $0 }) ?? true, state.userAllows(user: u, add: i, remove: j),
                        state.globalAllows(add: i, remove: j) {
                         best = step
@@ -509,7 +509,7 @@ enum Recovery {
             if isLarge(Int(u)) {
                 let j = picks[a]
                 let r = relief(j, nil, e)
-                if r > 0, j != kept { heap.insert(Retreat(key: max(0, value(j)) / r, user: u, drop: Int32(j), to: -1)) }
+                if r > 0, j != kept { heap.insert(Retreat(key: value(j) / r, user: u, drop: Int32(j), to: -1)) }
             } else if u != last, let r = bestRetreat(Int(u), e) {
                 heap.insert(r)
             }
