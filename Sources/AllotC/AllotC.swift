@@ -528,7 +528,7 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         guard v.rounded() == v, v >= low, v < 1e15 else { throw argument("option '\(key)' must be a whole number >= \(Int(low))") }
         return Int(v)
     }
-    let known = ["gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
+    let known = ["gap", "polish_users", "seed", "threads", "tie_moves", "time_limit", "verbose"]
     for key in map.keys.sorted() {
         switch key {
         case "threads": options.threads = try whole(key, atLeast: 1)
@@ -546,6 +546,9 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         case "verbose":
             guard let n = map[key] as? NSNumber, isBoolean(n) else { throw argument("option 'verbose' must be true or false") }
             options.milp.verbose = n.boolValue
+        case "tie_moves":
+            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw argument("option 'tie_moves' must be true or false") }
+            options.dual.tieMoves = n.boolValue
         default:
             throw argument("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
         }

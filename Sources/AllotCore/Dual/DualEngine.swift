@@ -25,6 +25,9 @@ public struct DualOptions: Sendable {
     /// When to also run `greedy-marginal` and return its allocation if it is better (a safety
     /// net, reported in the notes when it acts or is skipped).
     public var baselineCheck: BaselineCheck = .automatic
+    /// On instances up to 100,000 candidates, also try the tie-move exchange after the recovery
+    /// (`Recovery.tryTieMoves`; `allot.spark` has no such step, so its tests turn it off).
+    public var tieMoves: Bool = true
     /// Extrapolate the multipliers along successive sweeps' moves (see `DualSearch.extrapolate`).
     public var extrapolate: Bool = true
     /// Start the sweeps from the multipliers of a sample of the users (one in 16) when there

@@ -150,7 +150,7 @@ struct DualSearch {
         options.progress?(.recovery)
         let start = monotonicSeconds()
         defer { recoverySeconds = monotonicSeconds() - start }
-        let (a, v) = Recovery.recover(engine, best.multipliers)
+        let (a, v) = Recovery.recover(engine, best.multipliers, tieMoves: options.tieMoves)
         if primal == nil || v > primal!.value { primal = (a, v) }
         gap = DualSolver.relative(best.bound - primal!.value, best.bound)
     }
@@ -314,7 +314,7 @@ enum Recovery {
     ///    users trade up (or add) in descending order of extra uplift per extra normalised cost,
     ///    as long as every constraint holds. With one budget and one incentive per user, this
     ///    continues the walk along the hulls exactly where the multiplier stopped it.
-    static func recover(_ engine: DualEngine, _ m: [Double]) -> (Allocation, Double) {
+    static func recover(_ engine: DualEngine, _ m: [Double], tieMoves: Bool = true) -> (Allocation, Double) {
         let problem = engine.problem
         let t = problem.candidates
         var state = CapacityState(problem)
@@ -334,7 +334,7 @@ enum Recovery {
         }
         GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
         fillLargeUsers(engine, &state, m)
-        if t.count <= tieMoveLimit { tryTieMoves(engine, &state, m) }
+        if tieMoves, t.count <= tieMoveLimit { tryTieMoves(engine, &state, m) }
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
     }

@@ -82,7 +82,8 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     spec: a dict as in the spec JSON (docs/file-formats.md), the path of a spec file, or None.
     method: an Allot method (`allot.methods()`), "dual" by default.
     budget, max_per_user: as the CLI's --budget and --max-per-user.
-    options: threads, seed, gap, time_limit, polish_users, verbose (as the CLI's options).
+    options: threads, seed, gap, time_limit, polish_users, verbose (as the CLI's options); tie_moves=False
+    skips the small-instance exchange step of the dual's recovery (allot.spark has none).
 
     Raises InputError for bad scores or spec, SolveError when the method fails.
     """
