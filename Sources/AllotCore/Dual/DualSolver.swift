@@ -108,6 +108,8 @@ struct DualSearch {
     let options: DualOptions
     var m: [Double]
     var best: (bound: Double, multipliers: [Double])
+    /// Every relaxed constraint's consumption at `best.multipliers`.
+    var bestConsumption: [Double]?
     var sweeps = 0
     var notes: [String] = []
     var primal: (allocation: Allocation, value: Double)?
@@ -211,7 +213,10 @@ struct DualSearch {
             }
         }
         let improved = evaluation.bound < best.bound - options.sweepTolerance * abs(best.bound)
-        if evaluation.bound < best.bound { best = (evaluation.bound, m) }
+        if evaluation.bound < best.bound {
+            best = (evaluation.bound, m)
+            bestConsumption = evaluation.consumption
+        }
         if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
         lastBound = evaluation.bound
         return improved
@@ -279,7 +284,8 @@ struct DualSearch {
         guard k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
               let objective = primal?.value else { return }
         var x = best.multipliers
-        var evaluation = engine.evaluate(x)
+        // The best point's evaluation is known: no pass to redo it.
+        var evaluation = bestConsumption.map { DualEngine.Evaluation(bound: best.bound, consumption: $0) } ?? engine.evaluate(x)
         var improved = false
         var sinceImproved = 0
         for step in 0..<options.subgradientSteps {
@@ -294,6 +300,7 @@ struct DualSearch {
             evaluation = engine.evaluate(x)
             if evaluation.bound < best.bound - DualTolerance.improvement * abs(best.bound) {
                 best = (evaluation.bound, x)
+                bestConsumption = evaluation.consumption
                 improved = true
                 sinceImproved = 0
             }
