@@ -299,6 +299,11 @@ package final class DualEngine: Sendable {
         return r
     }
 
+    /// `r_j(m)` for multipliers held in an array (the uplift itself when there are none).
+    package func reduced(_ j: Int, at m: [Double]) -> Double {
+        m.withUnsafeBufferPointer { mp in mp.isEmpty ? problem.candidates.uplift[j] : reduced(j, mp.baseAddress!) }
+    }
+
     /// `a_ij`: what candidate `j` consumes of relaxed constraint `i`.
     @inline(__always)
     func coefficient(_ i: Int, _ j: Int, _ c: Columns) -> Double {

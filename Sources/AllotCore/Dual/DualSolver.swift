@@ -336,12 +336,11 @@ enum Recovery {
                 userOf.append(Int32(u))
             }
         }
-        m.withUnsafeBufferPointer { mp in
-            repair(engine, &state, picks: picks, userOf: userOf) { j in mp.isEmpty ? t.uplift[j] : engine.reduced(j, mp.baseAddress!) }
-        }
+        let value = { engine.reduced($0, at: m) }
+        repair(engine, &state, picks: picks, userOf: userOf, value: value)
         GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
         fillLargeUsers(engine, &state, m)
-        if tieMoves, t.count <= tieMoveLimit { tryTieMoves(engine, &state, m) }
+        if tieMoves, t.count <= tieMoveLimit { tryTieMoves(engine, &state, value: value) }
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
     }
@@ -361,11 +360,8 @@ enum Recovery {
     /// constraints), each is forced in, the others are repaired around it at the least reduced
     /// value, the capacity left is filled, and the result is kept if it is better.
     /// - Complexity: O(tieMoves x (n + repair)): for small instances only.
-    private static func tryTieMoves(_ engine: DualEngine, _ state: inout CapacityState, _ m: [Double]) {
+    private static func tryTieMoves(_ engine: DualEngine, _ state: inout CapacityState, value: (Int) -> Double) {
         let t = engine.problem.candidates
-        let value: (Int) -> Double = { j in
-            m.withUnsafeBufferPointer { mp in mp.isEmpty ? t.uplift[j] : engine.reduced(j, mp.baseAddress!) }
-        }
         // Per user, its least costly move that the global constraints refuse.
         var moves: [(loss: Double, user: Int, add: Int, remove: Int)] = []
         for u in 0..<t.userCount {
@@ -425,11 +421,9 @@ enum Recovery {
     private static func fillLargeUsers(_ engine: DualEngine, _ state: inout CapacityState, _ m: [Double]) {
         let t = engine.problem.candidates
         for u in 0..<t.userCount where t.candidates(ofUser: u).count > largeUser {
-            let order = m.withUnsafeBufferPointer { mp in
-                t.candidates(ofUser: u).filter { engine.eligible[$0] && !state.chosen[$0] }
-                    .map { (mp.isEmpty ? t.uplift[$0] : engine.reduced($0, mp.baseAddress!), $0) }
-                    .sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
-            }
+            let order = t.candidates(ofUser: u).filter { engine.eligible[$0] && !state.chosen[$0] }
+                .map { (engine.reduced($0, at: m), $0) }
+                .sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
             for (_, j) in order {
                 if state.userCount[u] >= engine.maxPerUser { break }
                 state.tryAdd(j, user: u)
