@@ -76,7 +76,7 @@ extension DualEngine {
         let current = m[i]
         var b: Bracket
         if current > 0, width > 0 {
-            let w = max(0.5 * width, 1e-6 * current)
+            let w = max(min(2 * width, 0.5 * current), 1e-6 * current)
             b = Bracket(lo: max(0, current - w), hi: current + w, sLo: .nan, sHi: .nan)
         } else {
             guard let start = bracket(i, m, width: width) else { return 0 }

@@ -33,7 +33,8 @@ public struct DualOptions: Sendable {
     /// Start the sweeps from the multipliers of a sample of the users (one in 16) when there
     /// are at least 65,536 users and more than one multiplier or incentive per user.
     public var sampledWarmStart: Bool = true
-    /// The warm start is used when its sample has at least this many users (tests lower it).
+    /// The warm start is used when its sample has at least this many users (a quarter of it for
+    /// a sample's own sample; tests lower it).
     package var sampleMinimumUsers = 4_096
     /// Stop sweeping at this time (`monotonicSeconds()`); set from `SolveOptions.timeLimit`.
     package var deadline: Double?
@@ -134,11 +135,14 @@ package final class DualEngine: Sendable {
     /// Candidates visited by the passes over the users (hull, consumption, block pass), for the
     /// test that a sweep's cost does not grow with the number of coupon caps.
     let candidateVisits = Atomic<Int>(0)
+    /// The share of the problem's limits that `limits` holds (1, or a sample's share).
+    let limitScale: Double
 
     /// - Parameter limitScale: every relaxed constraint's limit is multiplied by it (the
     ///   warm start solves a sample of the users against their share of the limits).
     package init(_ problem: Problem, threads: Int, limitScale: Double = 1) {
         self.problem = problem
+        self.limitScale = limitScale
         let t = problem.candidates
         users = t.userCount
         eligible = (0..<t.count).map(problem.isEligible)

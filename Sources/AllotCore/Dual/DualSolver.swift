@@ -34,19 +34,20 @@ package enum DualSolver {
     static let sampleStride = 16
     /// A warm start for the sweeps: the multipliers that solve the dual of a sample of the users
     /// (one in `sampleStride`) against their share of every limit, found the same way (and so,
-    /// on a large sample, from a sample of the sample). At scale the sample's multipliers are
-    /// close to the full problem's, so the full sweeps start near the optimum and each
-    /// coordinate's window is narrow. Nil for a single constraint with one incentive per user
-    /// (solved exactly in one pass) and for small instances.
+    /// on a sample of at least 16,384 users, from a sample of the sample). At scale the
+    /// sample's multipliers are close to the full problem's, so the full sweeps start near the
+    /// optimum and each coordinate's window is narrow. Nil for a single constraint with one
+    /// incentive per user (solved exactly in one pass) and for small instances.
     /// - Complexity: the sample's sweeps, each about a sixteenth of a full one, plus O(n / 16)
     ///   to copy the sample.
     static func sampledStart(_ engine: DualEngine, options: DualOptions) -> DualSearch.Start? {
+        // A sample's own warm start may come from a smaller sample: its cold start (the first
+        // sweeps, from zero, cost several passes per coordinate) then runs on 1/256 of the users.
+        let minimumUsers = engine.limitScale < 1 ? options.sampleMinimumUsers / 4 : options.sampleMinimumUsers
         guard options.sampledWarmStart, engine.constraintCount > 0,
               engine.constraintCount > 1 || engine.maxPerUser > 1,
-              engine.users >= sampleStride * options.sampleMinimumUsers else { return nil }
-        let users = (0..<engine.users).filter { (UInt64($0) &* 0x9E37_79B9_7F4A_7C15) >> 60 == 0 }
-        let sample = DualEngine(engine.problem.restricted(toUsers: users), threads: engine.chunks.threads,
-                                limitScale: Double(users.count) / Double(engine.users))
+              engine.users >= sampleStride * minimumUsers else { return nil }
+        let sample = self.sample(of: engine)
         var sampleOptions = options
         sampleOptions.progress = nil
         sampleOptions.subgradientSteps = 0
@@ -56,6 +57,14 @@ package enum DualSolver {
         // The sample's multipliers are off by its sampling error: a window of a few percent.
         let widths = m.indices.map { max(search.lastChange[$0], DualTolerance.sampleWindow * m[$0]) }
         return DualSearch.Start(multipliers: m, widths: widths)
+    }
+
+    /// The engine of one user in `sampleStride` (by a hash of the index) against their share of
+    /// `engine`'s limits (which may already be a sample's share of the problem's).
+    static func sample(of engine: DualEngine) -> DualEngine {
+        let users = (0..<engine.users).filter { (UInt64($0) &* 0x9E37_79B9_7F4A_7C15) >> 60 == 0 }
+        return DualEngine(engine.problem.restricted(toUsers: users), threads: engine.chunks.threads,
+                          limitScale: engine.limitScale * Double(users.count) / Double(engine.users))
     }
 
     /// greedy-marginal from scratch, when `options.baselineCheck` asks for it.
@@ -114,6 +123,8 @@ struct DualSearch {
     var notes: [String] = []
     var primal: (allocation: Allocation, value: Double)?
     var gap = Double.infinity
+    /// The best bound when the last allocation was recovered.
+    var recoveredBound: Double?
     /// How far each coordinate moved at its last update: the warm start of its bracket.
     var lastChange: [Double]
     var couponStep: Double
@@ -153,6 +164,7 @@ struct DualSearch {
         let start = monotonicSeconds()
         defer { recoverySeconds = monotonicSeconds() - start }
         let (a, v) = Recovery.recover(engine, best.multipliers, tieMoves: options.tieMoves)
+        recoveredBound = best.bound
         if primal == nil || v > primal!.value { primal = (a, v) }
         gap = DualSolver.relative(best.bound - primal!.value, best.bound)
     }
@@ -173,6 +185,13 @@ struct DualSearch {
             if k == 0 || (k == 1 && sweeps == 1) || sweeps == options.maxSweeps { break }
             if !recovering, stale >= options.patience { break }
             if recovering, sweeps > 0, stale >= options.patience || sweeps % options.gapCheckInterval == 0 {
+                if stale >= options.patience, let recovered = recoveredBound,
+                   best.bound >= recovered - options.sweepTolerance * abs(recovered) {
+                    // Stalled, and the bound has not moved (beyond the tolerance) since the last
+                    // recovery: its multipliers are as good; recovering again only costs time.
+                    gap = DualSolver.relative(best.bound - primal!.value, best.bound)
+                    break
+                }
                 checkGap()
                 if stale >= options.patience || gap <= options.targetGap { break }
             }

@@ -11,7 +11,9 @@ struct UserChunks {
 
     init(users: Int, threads: Int) {
         let target = 1 << 14   // users per chunk, enough to amortise scheduling
-        let count = max(1, min(1024, (users + target - 1) / target))
+        // Smaller problems (the warm start's sample, 1e5 users) still get 8 chunks when they
+        // have 1,024 users per chunk: both cores busy, and no chunk twice another's size.
+        let count = max(1, min(1024, max((users + target - 1) / target, min(8, users / 1024))))
         bounds = (0...count).map { users * $0 / count }
         self.threads = max(1, threads)
     }

@@ -105,7 +105,9 @@ enum GreedyMarginal {
     /// The best moves of `users` against `state`, found in parallel, onto the heap; empties `users`.
     private static func reseek(_ users: inout [Int32], _ heap: inout Heap<Move>, _ state: CapacityState,
                                _ weight: NormalizedWeight, threads: Int) {
-        let batch = users
+        // In user order the users' candidates are read in memory order; in the order their moves
+        // failed they are scattered (three times slower for 900,000 users of 1e7 candidates).
+        let batch = users.sorted()
         let size = 4_096
         let moves = parallelMap((batch.count + size - 1) / size, threads: threads) { c in
             batch[c * size ..< min(batch.count, (c + 1) * size)].compactMap { bestMove(Int($0), state, weight) }

@@ -158,6 +158,26 @@ import Testing
         }
     }
 
+    /// The warm start's sample of a sample is solved against its share of the problem's limits
+    /// (a 256th), not of the sample's: with the sample's limits it found every multiplier at 0.
+    @Test func aSampleOfASampleHasItsShareOfTheLimits() {
+        var mix = RandomProblem()
+        mix.users = 5_000
+        mix.coupons = 8
+        mix.couponsPerUser = 4
+        mix.budgets = 2
+        mix.couponCap = 400
+        let engine = DualEngine(mix.make(seed: 3), threads: 1)
+        let sample = DualSolver.sample(of: engine)
+        let nested = DualSolver.sample(of: sample)
+        #expect(nested.users > 0 && nested.users < sample.users && sample.users < engine.users)
+        #expect(nested.constraintCount == engine.constraintCount)
+        for i in 0..<engine.constraintCount {
+            let share = engine.limits[i] * Double(nested.users) / Double(engine.users)
+            #expect(abs(nested.limits[i] - share) <= 1e-12 * engine.limits[i], "constraint \(i)")
+        }
+    }
+
     /// A user with more candidates than `Recovery.largeUser` and a frequency cap in the
     /// hundreds: the recovery repairs by drops only, and the result is verified and close to
     /// its bound.
