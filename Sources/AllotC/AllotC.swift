@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 3
+let abiVersion: UInt32 = 4
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -226,13 +226,19 @@ final class ProblemHandle: Sendable {
 /// The outcome of one solve. Immutable.
 final class ResultHandle: Sendable {
     let rows: [Int64]
+    /// The problem's candidates and the chosen ones (ascending), for the allocation's columns.
+    let table: CandidateTable
+    let candidates: [Int]
     let objective: Double
     let upperBound: Double?
     let gap: Double?
     let summary: CString
     let shadowPrices: CString
-    init(rows: [Int64], objective: Double, upperBound: Double?, gap: Double?, summary: CString, shadowPrices: CString) {
+    init(rows: [Int64], table: CandidateTable, candidates: [Int], objective: Double, upperBound: Double?, gap: Double?,
+         summary: CString, shadowPrices: CString) {
         self.rows = rows
+        self.table = table
+        self.candidates = candidates
         self.objective = objective
         self.upperBound = upperBound
         self.gap = gap
@@ -594,7 +600,7 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
         let prices = solution.shadowPrices.map { ShadowPriceLine(kind: $0.kind.rawValue, name: $0.name, value: $0.value) }
         let pricesJSON = String(decoding: try encoder.encode(prices), as: UTF8.self)
         let result = ResultHandle(rows: solution.allocation.candidates.map { Int64(handle.rows[$0]) },
-                                  objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
+                                  table: problem.candidates, candidates: solution.allocation.candidates, objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
                                   summary: CString(summary.json()), shadowPrices: CString(pricesJSON))
         return register(.result(result))
     }
@@ -644,6 +650,76 @@ public func allot_result_upper_bound(_ r: OpaquePointer?) -> Double {
 @_cdecl("allot_result_gap")
 public func allot_result_gap(_ r: OpaquePointer?) -> Double {
     guarded(.nan) { try resultHandle(r).gap ?? .nan }
+}
+
+extension ResultHandle {
+    /// The user's or the coupon's id string of each assignment (`column` "user_id" or "coupon_id").
+    func ids(_ column: String) throws -> [String] {
+        switch column {
+        case "coupon_id": return candidates.map { table.couponIDs[Int(table.coupon[$0])] }
+        case "user_id":
+            // Candidates are ascending: the user only moves forward.
+            var u = 0
+            return candidates.map { j in
+                while table.userStart[u + 1] <= j { u += 1 }
+                return table.userIDs[u]
+            }
+        default: throw argument("'\(column)' is not an id column of the allocation (user_id, coupon_id)")
+        }
+    }
+}
+
+@_cdecl("allot_result_ids_length")
+public func allot_result_ids_length(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?) -> Int64 {
+    guarded(-1) { Int64(try resultHandle(r).ids(try string(column, "column")).reduce(0) { $0 + $1.utf8.count }) }
+}
+
+@_cdecl("allot_result_copy_ids")
+public func allot_result_copy_ids(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ offsets: UnsafeMutablePointer<Int64>?,
+                                  _ data: UnsafeMutablePointer<UInt8>?, _ dataCapacity: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let ids = try resultHandle(r).ids(try string(column, "column"))
+        guard let offsets else { throw argument("offsets is NULL") }
+        let length = ids.reduce(0) { $0 + $1.utf8.count }
+        guard dataCapacity >= length else { throw argument("data_capacity \(dataCapacity) is below the \(length) bytes") }
+        if length > 0 && data == nil { throw argument("data is NULL") }
+        var at = 0
+        offsets[0] = 0
+        for (k, id) in ids.enumerated() {
+            var id = id
+            id.withUTF8 { bytes in
+                if bytes.count > 0 { (data! + at).update(from: bytes.baseAddress!, count: bytes.count) }
+                at += bytes.count
+            }
+            offsets[k + 1] = Int64(at)
+        }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+@_cdecl("allot_result_copy_values")
+public func allot_result_copy_values(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Double>?,
+                                     _ capacity: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let result = try resultHandle(r)
+        let column = try string(column, "column")
+        let table = result.table
+        let values: [Double]
+        if column == "uplift" {
+            values = table.uplift
+        } else if let k = table.column(named: column) {
+            values = table.columns[k]
+        } else {
+            throw argument("'\(column)' is not a numeric column of the problem (uplift, \(table.columnNames.joined(separator: ", ")))")
+        }
+        guard capacity >= result.candidates.count else {
+            throw argument("capacity \(capacity) is below the \(result.candidates.count) assignments")
+        }
+        if result.candidates.isEmpty { return ErrorCode.ok.rawValue }
+        guard let out else { throw argument("out is NULL") }
+        for (k, j) in result.candidates.enumerated() { out[k] = values[j] }
+        return ErrorCode.ok.rawValue
+    }
 }
 
 @_cdecl("allot_result_free")
