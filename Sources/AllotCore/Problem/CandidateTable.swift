@@ -167,6 +167,9 @@ struct CandidateTableBuilder {
     var columns: [[Double]]
     /// Input line of each row, for error messages; empty when rows have no lines.
     var rowLine: [Int32] = []
+    /// When the caller knows that the rows come grouped by user (users numbered in order of
+    /// first appearance): where each user's rows start, given in place of `rowUser` (left empty).
+    var groupedUserStart: [Int]? = nil
     var userIDs: [String] = []
     var couponIDs: [String] = []
     var channelNames: [String] = []
@@ -236,20 +239,27 @@ struct CandidateTableBuilder {
 
     /// `build()`, also returning the line (or row) each candidate of the table came from.
     mutating func buildKeepingRows() throws -> (table: CandidateTable, rows: [Int32]) {
-        let n = rowUser.count
+        let n = uplift.count
         let users = userIDs.count
         var grouped = true
-        var last: Int32 = -1
-        for r in 0..<n {
-            let u = rowUser[r]
-            if u != last {
-                if u != last &+ 1 { grouped = false; break }
-                last = u
+        var userStart: [Int]
+        if var given = groupedUserStart {
+            groupedUserStart = nil
+            given.append(n)
+            userStart = given
+        } else {
+            var last: Int32 = -1
+            for r in 0..<n {
+                let u = rowUser[r]
+                if u != last {
+                    if u != last &+ 1 { grouped = false; break }
+                    last = u
+                }
             }
+            userStart = [Int](repeating: 0, count: users + 1)
+            for r in 0..<n { userStart[Int(rowUser[r]) + 1] += 1 }
+            for u in 0..<users { userStart[u + 1] += userStart[u] }
         }
-        var userStart = [Int](repeating: 0, count: users + 1)
-        for r in 0..<n { userStart[Int(rowUser[r]) + 1] += 1 }
-        for u in 0..<users { userStart[u + 1] += userStart[u] }
         if !grouped {
             var next = userStart
             var position = [Int](repeating: 0, count: n)

@@ -108,6 +108,9 @@ package enum ColumnarScores {
             builder.rowLine.reserveCapacity(expected)
             // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
             users = ByteInterner(capacity: max(1 << 16, expected / 8))
+            builder.userIDs.reserveCapacity(max(1 << 16, expected / 8))
+            builder.groupedUserStart = []
+            builder.groupedUserStart!.reserveCapacity(max(1 << 16, expected / 8))
         }
 
         /// Appends `n` rows: every column must have `n` values.
@@ -145,13 +148,38 @@ package enum ColumnarScores {
                 }
             }
             // Only a chunk that passed every check is added.
-            builder.rowUser.append(contentsOf: rowUser)
+            addUsers(rowUser, first: first)
             builder.rowCoupon.append(contentsOf: rowCoupon)
             if let rowChannel { builder.rowChannel.append(contentsOf: rowChannel) }
             builder.uplift.append(contentsOf: uplift)
             for (k, values) in columns.enumerated() { builder.columns[k].append(contentsOf: values) }
             builder.rowLine.append(contentsOf: Int32(first) ..< Int32(first + n))
             rows += n
+        }
+
+        /// Adds the users of the rows from `first` on. While the rows come grouped by user (a
+        /// user's rows adjacent, as in a file written user by user), only where each user starts
+        /// is kept; the first row that returns to an earlier user writes out every row's user.
+        private mutating func addUsers(_ rowUser: [Int32], first: Int) {
+            if var start = builder.groupedUserStart {
+                builder.groupedUserStart = nil  // (no second reference while `start` grows)
+                let known = start.count  // users whose rows start before this chunk
+                var split = false
+                for (r, u) in rowUser.enumerated() where Int(u) != start.count - 1 {
+                    if Int(u) != start.count { split = true; break }
+                    start.append(first + r)
+                }
+                if !split {
+                    builder.groupedUserStart = start
+                    return
+                }
+                start.removeSubrange(known...)
+                start.append(first)
+                for u in 0 ..< known {
+                    builder.rowUser.append(contentsOf: repeatElement(Int32(u), count: start[u + 1] - start[u]))
+                }
+            }
+            builder.rowUser.append(contentsOf: rowUser)
         }
 
         /// Groups the rows by user and checks that no (user, coupon) pair repeats.
