@@ -653,45 +653,54 @@ public func allot_result_gap(_ r: OpaquePointer?) -> Double {
 }
 
 extension ResultHandle {
-    /// The user's or the coupon's id string of each assignment (`column` "user_id" or "coupon_id").
-    func ids(_ column: String) throws -> [String] {
+    /// Calls `body` with the UTF-8 bytes of the user's or the coupon's id (`column` "user_id" or
+    /// "coupon_id") of each assignment, in order.
+    func forEachID(_ column: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        func bytes(_ id: String) {
+            if id.utf8.withContiguousStorageIfAvailable(body) == nil { Array(id.utf8).withUnsafeBufferPointer(body) }
+        }
         switch column {
-        case "coupon_id": return candidates.map { table.couponIDs[Int(table.coupon[$0])] }
+        case "coupon_id":
+            for j in candidates { bytes(table.couponIDs[Int(table.coupon[j])]) }
         case "user_id":
-            // Candidates are ascending: the user only moves forward.
-            var u = 0
-            return candidates.map { j in
+            var u = 0  // candidates are ascending: the user only moves forward
+            for j in candidates {
                 while table.userStart[u + 1] <= j { u += 1 }
-                return table.userIDs[u]
+                bytes(table.userIDs[u])
             }
         default: throw argument("'\(column)' is not an id column of the allocation (user_id, coupon_id)")
         }
+    }
+
+    func idsLength(_ column: String) throws -> Int {
+        var length = 0
+        try forEachID(column) { length += $0.count }
+        return length
     }
 }
 
 @_cdecl("allot_result_ids_length")
 public func allot_result_ids_length(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?) -> Int64 {
-    guarded(-1) { Int64(try resultHandle(r).ids(try string(column, "column")).reduce(0) { $0 + $1.utf8.count }) }
+    guarded(-1) { Int64(try resultHandle(r).idsLength(try string(column, "column"))) }
 }
 
 @_cdecl("allot_result_copy_ids")
 public func allot_result_copy_ids(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ offsets: UnsafeMutablePointer<Int64>?,
                                   _ data: UnsafeMutablePointer<UInt8>?, _ dataCapacity: Int64) -> Int32 {
     guarded(ErrorCode.argument.rawValue) {
-        let ids = try resultHandle(r).ids(try string(column, "column"))
+        let result = try resultHandle(r)
+        let column = try string(column, "column")
+        let length = try result.idsLength(column)
         guard let offsets else { throw argument("offsets is NULL") }
-        let length = ids.reduce(0) { $0 + $1.utf8.count }
         guard dataCapacity >= length else { throw argument("data_capacity \(dataCapacity) is below the \(length) bytes") }
         if length > 0 && data == nil { throw argument("data is NULL") }
-        var at = 0
+        var at = 0, k = 0
         offsets[0] = 0
-        for (k, id) in ids.enumerated() {
-            var id = id
-            id.withUTF8 { bytes in
-                if bytes.count > 0 { (data! + at).update(from: bytes.baseAddress!, count: bytes.count) }
-                at += bytes.count
-            }
-            offsets[k + 1] = Int64(at)
+        try result.forEachID(column) { bytes in
+            if let base = bytes.baseAddress, bytes.count > 0 { (data! + at).update(from: base, count: bytes.count) }
+            at += bytes.count
+            k += 1
+            offsets[k] = Int64(at)
         }
         return ErrorCode.ok.rawValue
     }
