@@ -216,10 +216,17 @@ final class Builder: Sendable {
 /// A built problem and, per candidate, the caller's row it came from. Immutable.
 final class ProblemHandle: Sendable {
     let problem: Problem
-    let rows: [Int32]
-    init(problem: Problem, rows: [Int32]) {
+    /// nil: candidate j is row j.
+    let rows: [Int32]?
+    init(problem: Problem, rows: [Int32]?) {
         self.problem = problem
         self.rows = rows
+    }
+
+    /// The caller's rows of these candidates.
+    func rows(of candidates: [Int]) -> [Int64] {
+        guard let rows else { return candidates.map { Int64($0) } }
+        return candidates.map { Int64(rows[$0]) }
     }
 }
 
@@ -481,7 +488,7 @@ public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
-        let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
+        let built: (table: CandidateTable, rows: [Int32]?) = try b.state.withLock { state in
             if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
             if var chunks = state.chunks.take() {
                 if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
@@ -599,7 +606,7 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let prices = solution.shadowPrices.map { ShadowPriceLine(kind: $0.kind.rawValue, name: $0.name, value: $0.value) }
         let pricesJSON = String(decoding: try encoder.encode(prices), as: UTF8.self)
-        let result = ResultHandle(rows: solution.allocation.candidates.map { Int64(handle.rows[$0]) },
+        let result = ResultHandle(rows: handle.rows(of: solution.allocation.candidates),
                                   table: problem.candidates, candidates: solution.allocation.candidates, objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
                                   summary: CString(summary.json()), shadowPrices: CString(pricesJSON))
         return register(.result(result))

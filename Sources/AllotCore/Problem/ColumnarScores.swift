@@ -65,12 +65,13 @@ package enum ColumnarScores {
     ///
     /// - Parameters:
     ///   - columns: `cost` first, then the extra consumption columns named in `columnNames`.
-    /// - Returns: the table and, for each of its candidates, the row it came from.
+    /// - Returns: the table and, for each of its candidates, the row it came from (nil when
+    ///   the rows were grouped by user: candidate j is row j).
     /// - Throws: `InputError` naming `source` and the row of the first problem.
     /// - Complexity: O(rows + dictionary sizes).
     package static func table(source: String, rows n: Int, user: IDs, coupon: IDs, channel: IDs?,
                               uplift: UnsafeBufferPointer<Double>, columnNames: [String],
-                              columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]) {
+                              columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]?) {
         guard n >= 1 else { throw InputError(file: source, "the table has no rows") }
         var chunks = try Chunks(source: source, columnNames: columnNames, hasChannel: channel != nil, expectedRows: n)
         try chunks.append(rows: n, user: user, coupon: coupon, channel: channel, uplift: uplift, columns: columns)
@@ -105,7 +106,6 @@ package enum ColumnarScores {
             builder.numbersRowsFromZero = true
             let expected = max(0, min(expectedRows, Int(Int32.max)))
             builder.reserve(expected)
-            builder.rowLine.reserveCapacity(expected)
             // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
             users = ByteInterner(capacity: max(1 << 16, expected / 8))
             builder.userIDs.reserveCapacity(max(1 << 16, expected / 8))
@@ -153,7 +153,6 @@ package enum ColumnarScores {
             if let rowChannel { builder.rowChannel.append(contentsOf: rowChannel) }
             builder.uplift.append(contentsOf: uplift)
             for (k, values) in columns.enumerated() { builder.columns[k].append(contentsOf: values) }
-            builder.rowLine.append(contentsOf: Int32(first) ..< Int32(first + n))
             rows += n
         }
 
@@ -184,8 +183,9 @@ package enum ColumnarScores {
 
         /// Groups the rows by user and checks that no (user, coupon) pair repeats.
         ///
-        /// - Returns: the table and, for each of its candidates, the row it came from.
-        package consuming func build() throws -> (table: CandidateTable, rows: [Int32]) {
+        /// - Returns: the table and, for each of its candidates, the row it came from (nil when
+        ///   the rows were grouped by user: candidate j is row j).
+        package consuming func build() throws -> (table: CandidateTable, rows: [Int32]?) {
             guard rows >= 1 else { throw InputError(file: source, "the table has no rows") }
             return try builder.buildKeepingRows()
         }
