@@ -165,7 +165,9 @@ double allot_result_gap(const allot_result *r);
  * the problem was built from), "uplift" or a consumption column ("cost", an extra budget
  * column) for values. allot_result_ids_length() gives the bytes of the ids in all;
  * allot_result_copy_ids() writes them in the large_string layout: allot_result_count(r) + 1
- * offsets into `offsets` and the bytes into `data` (data_capacity >= that length). */
+ * offsets into `offsets` and the bytes into `data` (data_capacity >= that length). The result
+ * holds the problem's data it reads, so these work after allot_problem_free() of its problem
+ * (the memory goes with allot_result_free()). */
 int64_t allot_result_ids_length(const allot_result *r, const char *column);
 int32_t allot_result_copy_ids(const allot_result *r, const char *column, int64_t *offsets, uint8_t *data,
                               int64_t data_capacity);
