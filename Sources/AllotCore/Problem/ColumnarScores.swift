@@ -107,10 +107,12 @@ package enum ColumnarScores {
             let expected = max(0, min(expectedRows, Int(Int32.max)))
             builder.reserve(expected)
             // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
-            users = ByteInterner(capacity: max(1 << 16, expected / 8))
-            builder.userIDs.reserveCapacity(max(1 << 16, expected / 8))
-            builder.groupedUserStart = []
-            builder.groupedUserStart!.reserveCapacity(max(1 << 16, expected / 8))
+            let expectedUsers = max(1 << 16, expected / 8)
+            users = ByteInterner(capacity: expectedUsers)
+            builder.userIDs.reserveCapacity(expectedUsers)
+            var start: [Int] = []
+            start.reserveCapacity(expectedUsers)
+            builder.groupedUserStart = start
         }
 
         /// Appends `n` rows: every column must have `n` values.
