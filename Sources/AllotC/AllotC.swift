@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 3
+let abiVersion: UInt32 = 4
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -216,23 +216,36 @@ final class Builder: Sendable {
 /// A built problem and, per candidate, the caller's row it came from. Immutable.
 final class ProblemHandle: Sendable {
     let problem: Problem
-    let rows: [Int32]
-    init(problem: Problem, rows: [Int32]) {
+    /// nil: candidate j is row j.
+    let rows: [Int32]?
+    init(problem: Problem, rows: [Int32]?) {
         self.problem = problem
         self.rows = rows
+    }
+
+    /// The caller's rows of these candidates.
+    func rows(of candidates: [Int]) -> [Int64] {
+        guard let rows else { return candidates.map { Int64($0) } }
+        return candidates.map { Int64(rows[$0]) }
     }
 }
 
 /// The outcome of one solve. Immutable.
 final class ResultHandle: Sendable {
     let rows: [Int64]
+    /// The problem's candidates and the chosen ones (ascending), for the allocation's columns.
+    let table: CandidateTable
+    let candidates: [Int]
     let objective: Double
     let upperBound: Double?
     let gap: Double?
     let summary: CString
     let shadowPrices: CString
-    init(rows: [Int64], objective: Double, upperBound: Double?, gap: Double?, summary: CString, shadowPrices: CString) {
+    init(rows: [Int64], table: CandidateTable, candidates: [Int], objective: Double, upperBound: Double?, gap: Double?,
+         summary: CString, shadowPrices: CString) {
         self.rows = rows
+        self.table = table
+        self.candidates = candidates
         self.objective = objective
         self.upperBound = upperBound
         self.gap = gap
@@ -475,7 +488,7 @@ public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
-        let built: (table: CandidateTable, rows: [Int32]) = try b.state.withLock { state in
+        let built: (table: CandidateTable, rows: [Int32]?) = try b.state.withLock { state in
             if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
             if var chunks = state.chunks.take() {
                 if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
@@ -593,8 +606,8 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let prices = solution.shadowPrices.map { ShadowPriceLine(kind: $0.kind.rawValue, name: $0.name, value: $0.value) }
         let pricesJSON = String(decoding: try encoder.encode(prices), as: UTF8.self)
-        let result = ResultHandle(rows: solution.allocation.candidates.map { Int64(handle.rows[$0]) },
-                                  objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
+        let result = ResultHandle(rows: handle.rows(of: solution.allocation.candidates),
+                                  table: problem.candidates, candidates: solution.allocation.candidates, objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
                                   summary: CString(summary.json()), shadowPrices: CString(pricesJSON))
         return register(.result(result))
     }
@@ -644,6 +657,85 @@ public func allot_result_upper_bound(_ r: OpaquePointer?) -> Double {
 @_cdecl("allot_result_gap")
 public func allot_result_gap(_ r: OpaquePointer?) -> Double {
     guarded(.nan) { try resultHandle(r).gap ?? .nan }
+}
+
+extension ResultHandle {
+    /// Calls `body` with the UTF-8 bytes of the user's or the coupon's id (`column` "user_id" or
+    /// "coupon_id") of each assignment, in order.
+    func forEachID(_ column: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        func bytes(_ id: String) {
+            if id.utf8.withContiguousStorageIfAvailable(body) == nil { Array(id.utf8).withUnsafeBufferPointer(body) }
+        }
+        switch column {
+        case "coupon_id":
+            for j in candidates { bytes(table.couponIDs[Int(table.coupon[j])]) }
+        case "user_id":
+            var u = 0  // candidates are ascending: the user only moves forward
+            for j in candidates {
+                while table.userStart[u + 1] <= j { u += 1 }
+                bytes(table.userIDs[u])
+            }
+        default: throw argument("'\(column)' is not an id column of the allocation (user_id, coupon_id)")
+        }
+    }
+
+    func idsLength(_ column: String) throws -> Int {
+        var length = 0
+        try forEachID(column) { length += $0.count }
+        return length
+    }
+}
+
+@_cdecl("allot_result_ids_length")
+public func allot_result_ids_length(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?) -> Int64 {
+    guarded(-1) { Int64(try resultHandle(r).idsLength(try string(column, "column"))) }
+}
+
+@_cdecl("allot_result_copy_ids")
+public func allot_result_copy_ids(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ offsets: UnsafeMutablePointer<Int64>?,
+                                  _ data: UnsafeMutablePointer<UInt8>?, _ dataCapacity: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let result = try resultHandle(r)
+        let column = try string(column, "column")
+        let length = try result.idsLength(column)
+        guard let offsets else { throw argument("offsets is NULL") }
+        guard dataCapacity >= length else { throw argument("data_capacity \(dataCapacity) is below the \(length) bytes") }
+        if length > 0 && data == nil { throw argument("data is NULL") }
+        var at = 0, k = 0
+        offsets[0] = 0
+        try result.forEachID(column) { bytes in
+            if let base = bytes.baseAddress, bytes.count > 0 { (data! + at).update(from: base, count: bytes.count) }
+            at += bytes.count
+            k += 1
+            offsets[k] = Int64(at)
+        }
+        return ErrorCode.ok.rawValue
+    }
+}
+
+@_cdecl("allot_result_copy_values")
+public func allot_result_copy_values(_ r: OpaquePointer?, _ column: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Double>?,
+                                     _ capacity: Int64) -> Int32 {
+    guarded(ErrorCode.argument.rawValue) {
+        let result = try resultHandle(r)
+        let column = try string(column, "column")
+        let table = result.table
+        let values: [Double]
+        if column == "uplift" {
+            values = table.uplift
+        } else if let k = table.column(named: column) {
+            values = table.columns[k]
+        } else {
+            throw argument("'\(column)' is not a numeric column of the problem (uplift, \(table.columnNames.joined(separator: ", ")))")
+        }
+        guard capacity >= result.candidates.count else {
+            throw argument("capacity \(capacity) is below the \(result.candidates.count) assignments")
+        }
+        if result.candidates.isEmpty { return ErrorCode.ok.rawValue }
+        guard let out else { throw argument("out is NULL") }
+        for (k, j) in result.candidates.enumerated() { out[k] = values[j] }
+        return ErrorCode.ok.rawValue
+    }
 }
 
 @_cdecl("allot_result_free")

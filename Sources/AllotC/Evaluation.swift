@@ -139,7 +139,7 @@ public func allot_frontier(_ p: OpaquePointer?, _ budgets: UnsafePointer<Double>
         var rowSets: [[Int64]] = []
         let points = try Frontier.compute(try Frontier.withBudget(handle.problem), budgets: levels.sorted(),
                                           methods: chosen, options: options) { _, allocation, _, _ in
-            rowSets.append(allocation.candidates.map { Int64(handle.rows[$0]) })
+            rowSets.append(handle.rows(of: allocation.candidates))
         }
         return register(.report(ReportHandle(json: prettyJSON(points), rowSets: rowSets)))
     }

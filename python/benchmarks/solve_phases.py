@@ -4,8 +4,8 @@
 
 Runs the steps of `allot.solve` (allot._solve) with a timer around each: build (reading the
 scores, handing them to the library, `allot_builder_build`), solve (`allot_solve`: the method,
-the verifier, the summary), freeing the problem, reading the result, and the allocation
-DataFrame. Each run is a fresh process (imports and loading the library not counted); with
+the verifier, the summary), freeing the problem, reading the result, the allocation
+DataFrame, and freeing the result. Each run is a fresh process (imports and loading the library not counted); with
 --before, another version of the package runs beside each run of this one, the two alternating
 which goes first. Prints medians.
 """
@@ -26,15 +26,20 @@ lib = _native.lib()
 marks = [(time.perf_counter(), time.process_time())]
 def mark():
     marks.append((time.perf_counter(), time.process_time()))
-built = _solve._build(sys.argv[1], json.loads(sys.argv[2]), None, None); mark()
+by_library = hasattr(_solve, "_result_allocation")  # as allot.solve does (an older version keeps its chunks)
+built = _solve._build(sys.argv[1], json.loads(sys.argv[2]), None, None, **({"keep": False} if by_library else {})); mark()
 result = _native.handle(lib.allot_solve(built[0], b"dual", None)); mark()
 lib.allot_problem_free(built[0]); mark()
 rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
 _native.check(lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)))
-summary = json.loads(lib.allot_result_summary_json(result))
+summary = json.loads(lib.allot_result_summary_json(result)); mark()
+if built[1] is None:
+    allocation = _solve._result_allocation(lib, result, len(rows))
+else:
+    allocation = _solve._allocation(*built[1:], rows)
+mark()
 lib.allot_result_free(result); mark()
-allocation = _solve._allocation(*built[1:], rows); mark()
-names = ["build", "solve", "free problem", "result", "allocation"]
+names = ["build", "solve", "free problem", "result", "allocation", "free result"]
 print(json.dumps({"dual": summary["wall_seconds"], **{n: [marks[k + 1][0] - marks[k][0], marks[k + 1][1] - marks[k][1]]
                                                     for k, n in enumerate(names)}}))
 """

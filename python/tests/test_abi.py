@@ -286,3 +286,40 @@ def test_appended_chunks_make_one_table_and_a_failed_append_ends_the_builder(gen
     finally:
         lib.allot_builder_free(failing)
         del keep
+
+
+def test_the_allocation_read_from_a_result_is_the_tables(generated):
+    """Version 4: the allocation's ids and values read back from a result are the table's own
+    rows (ids as given, values as given), in the order of the result's rows, also for rows not
+    grouped by user; a column the allocation has not, or too small a buffer, is an error."""
+    from allot._solve import _build, _result_allocation
+
+    lib = _native.lib()
+    df = read_scores(generated).sample(frac=1.0, random_state=3).reset_index(drop=True)
+    problem, _ = _build(df, SPEC, None, None)
+    result = lib.allot_solve(problem, b"dual", None)
+    lib.allot_problem_free(problem)  # the result keeps what it needs
+    try:
+        assert result, lib.allot_last_error_message()
+        rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
+        assert lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)) == 0
+        assert len(rows) > 100 and np.any(np.diff(rows) < 0)
+        allocation = _result_allocation(lib, result, len(rows))
+        chosen = df.iloc[rows].reset_index(drop=True)
+        for name in ("user_id", "coupon_id"):
+            assert allocation[name].tolist() == chosen[name].astype(str).tolist()
+        for name in ("uplift", "cost"):
+            assert np.array_equal(allocation[name].to_numpy(), chosen[name].to_numpy())
+        assert lib.allot_result_ids_length(result, b"channel") == -1
+        assert lib.allot_last_error_message() == b"'channel' is not an id column of the allocation (user_id, coupon_id)"
+        out = np.empty(len(rows), dtype=np.float64)
+        assert lib.allot_result_copy_values(result, b"weight", out.ctypes.data, len(out)) == _native.ERR_ARGUMENT
+        assert lib.allot_last_error_message() == b"'weight' is not a numeric column of the problem (uplift, cost)"
+        assert lib.allot_result_copy_values(result, b"cost", out.ctypes.data, len(out) - 1) == _native.ERR_ARGUMENT
+        offsets = np.empty(len(rows) + 1, dtype=np.int64)
+        length = lib.allot_result_ids_length(result, b"user_id")
+        data = np.empty(length, dtype=np.uint8)
+        assert lib.allot_result_copy_ids(result, b"user_id", offsets.ctypes.data, data.ctypes.data, length - 1) == _native.ERR_ARGUMENT
+        assert lib.allot_last_error_message() == f"data_capacity {length - 1} is below the {length} bytes".encode()
+    finally:
+        lib.allot_result_free(result)

@@ -49,7 +49,7 @@
 extern "C" {
 #endif
 
-#define ALLOT_ABI_VERSION 3
+#define ALLOT_ABI_VERSION 4
 
 /* Error codes. */
 #define ALLOT_OK 0
@@ -158,6 +158,20 @@ const char *allot_result_shadow_prices_json(const allot_result *r);
 double allot_result_objective(const allot_result *r);
 double allot_result_upper_bound(const allot_result *r);
 double allot_result_gap(const allot_result *r);
+
+/* The allocation's columns as the CLI's allocation file has them (since version 4), entry k for
+ * the assignment whose row is entry k of allot_result_copy_rows(), so that a host need not keep
+ * its table to show the allocation. `column` is "user_id" or "coupon_id" for ids (the strings
+ * the problem was built from), "uplift" or a consumption column ("cost", an extra budget
+ * column) for values. allot_result_ids_length() gives the bytes of the ids in all;
+ * allot_result_copy_ids() writes them in the large_string layout: allot_result_count(r) + 1
+ * offsets into `offsets` and the bytes into `data` (data_capacity >= that length). The result
+ * holds the problem's data it reads, so these work after allot_problem_free() of its problem
+ * (the memory goes with allot_result_free()). */
+int64_t allot_result_ids_length(const allot_result *r, const char *column);
+int32_t allot_result_copy_ids(const allot_result *r, const char *column, int64_t *offsets, uint8_t *data,
+                              int64_t data_capacity);
+int32_t allot_result_copy_values(const allot_result *r, const char *column, double *out, int64_t capacity);
 void allot_result_free(allot_result *r);
 
 /*

@@ -158,7 +158,8 @@ struct CandidateTableBuilder {
     let source: String
     let columnNames: [String]
     let hasChannel: Bool
-    /// Rows are numbered from 0 by position in a caller's table (`ColumnarScores`), not by line.
+    /// Rows are numbered from 0 by position in a caller's table (`ColumnarScores`), not by line;
+    /// `rowLine` is then left empty (row r's number is r).
     var numbersRowsFromZero = false
     var rowUser: [Int32] = []
     var rowCoupon: [Int32] = []
@@ -167,6 +168,9 @@ struct CandidateTableBuilder {
     var columns: [[Double]]
     /// Input line of each row, for error messages; empty when rows have no lines.
     var rowLine: [Int32] = []
+    /// When the caller knows that the rows come grouped by user (users numbered in order of
+    /// first appearance): where each user's rows start, given in place of `rowUser` (left empty).
+    var groupedUserStart: [Int]? = nil
     var userIDs: [String] = []
     var couponIDs: [String] = []
     var channelNames: [String] = []
@@ -234,22 +238,30 @@ struct CandidateTableBuilder {
         try buildKeepingRows().table
     }
 
-    /// `build()`, also returning the line (or row) each candidate of the table came from.
-    mutating func buildKeepingRows() throws -> (table: CandidateTable, rows: [Int32]) {
-        let n = rowUser.count
+    /// `build()`, also returning the line (or row) each candidate of the table came from; nil
+    /// for rows numbered from 0 that were grouped by user already (candidate j is row j).
+    mutating func buildKeepingRows() throws -> (table: CandidateTable, rows: [Int32]?) {
+        let n = uplift.count
         let users = userIDs.count
         var grouped = true
-        var last: Int32 = -1
-        for r in 0..<n {
-            let u = rowUser[r]
-            if u != last {
-                if u != last &+ 1 { grouped = false; break }
-                last = u
+        var userStart: [Int]
+        if var given = groupedUserStart {
+            groupedUserStart = nil
+            given.append(n)
+            userStart = given
+        } else {
+            var last: Int32 = -1
+            for r in 0..<n {
+                let u = rowUser[r]
+                if u != last {
+                    if u != last &+ 1 { grouped = false; break }
+                    last = u
+                }
             }
+            userStart = [Int](repeating: 0, count: users + 1)
+            for r in 0..<n { userStart[Int(rowUser[r]) + 1] += 1 }
+            for u in 0..<users { userStart[u + 1] += userStart[u] }
         }
-        var userStart = [Int](repeating: 0, count: users + 1)
-        for r in 0..<n { userStart[Int(rowUser[r]) + 1] += 1 }
-        for u in 0..<users { userStart[u + 1] += userStart[u] }
         if !grouped {
             var next = userStart
             var position = [Int](repeating: 0, count: n)
@@ -262,7 +274,14 @@ struct CandidateTableBuilder {
             if hasChannel { rowChannel = permuted(rowChannel, position) }
             uplift = permuted(uplift, position)
             for c in columns.indices { columns[c] = permuted(columns[c], position) }
-            if !rowLine.isEmpty { rowLine = permuted(rowLine, position) }
+            if numbersRowsFromZero {
+                rowLine = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+                    for r in 0..<n { (buffer.baseAddress! + position[r]).initialize(to: Int32(r)) }
+                    count = n
+                }
+            } else if !rowLine.isEmpty {
+                rowLine = permuted(rowLine, position)
+            }
         }
         rowUser = []
         // Duplicate (user, coupon) pairs: one stamp per coupon of the last user that had it.
@@ -272,8 +291,8 @@ struct CandidateTableBuilder {
             for j in userStart[u] ..< userStart[u + 1] {
                 let c = Int(rowCoupon[j])
                 if stamp[c] == Int32(u) {
-                    let line = Int(rowLine[j])
-                    let first = Int(rowLine[firstAt[c]])
+                    let line = rowLine.isEmpty ? j : Int(rowLine[j])
+                    let first = rowLine.isEmpty ? firstAt[c] : Int(rowLine[firstAt[c]])
                     if numbersRowsFromZero {
                         throw InputError(file: source, "row \(line): duplicate row for user '\(userIDs[u])' and coupon '\(couponIDs[c])' (first at row \(first))")
                     }
@@ -288,7 +307,7 @@ struct CandidateTableBuilder {
         let table = CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames,
                                    userStart: userStart, coupon: rowCoupon, channel: rowChannel, uplift: uplift,
                                    columnNames: columnNames, columns: columns)
-        return (table, rowLine)
+        return (table, numbersRowsFromZero && grouped ? nil : rowLine)
     }
 
     private func permuted<T>(_ values: [T], _ position: [Int]) -> [T] {

@@ -65,12 +65,13 @@ package enum ColumnarScores {
     ///
     /// - Parameters:
     ///   - columns: `cost` first, then the extra consumption columns named in `columnNames`.
-    /// - Returns: the table and, for each of its candidates, the row it came from.
+    /// - Returns: the table and, for each of its candidates, the row it came from (nil when
+    ///   the rows were grouped by user: candidate j is row j).
     /// - Throws: `InputError` naming `source` and the row of the first problem.
     /// - Complexity: O(rows + dictionary sizes).
     package static func table(source: String, rows n: Int, user: IDs, coupon: IDs, channel: IDs?,
                               uplift: UnsafeBufferPointer<Double>, columnNames: [String],
-                              columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]) {
+                              columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]?) {
         guard n >= 1 else { throw InputError(file: source, "the table has no rows") }
         var chunks = try Chunks(source: source, columnNames: columnNames, hasChannel: channel != nil, expectedRows: n)
         try chunks.append(rows: n, user: user, coupon: coupon, channel: channel, uplift: uplift, columns: columns)
@@ -105,9 +106,13 @@ package enum ColumnarScores {
             builder.numbersRowsFromZero = true
             let expected = max(0, min(expectedRows, Int(Int32.max)))
             builder.reserve(expected)
-            builder.rowLine.reserveCapacity(expected)
             // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
-            users = ByteInterner(capacity: max(1 << 16, expected / 8))
+            let expectedUsers = max(1 << 16, expected / 8)
+            users = ByteInterner(capacity: expectedUsers)
+            builder.userIDs.reserveCapacity(expectedUsers)
+            var start: [Int] = []
+            start.reserveCapacity(expectedUsers)
+            builder.groupedUserStart = start
         }
 
         /// Appends `n` rows: every column must have `n` values.
@@ -145,19 +150,44 @@ package enum ColumnarScores {
                 }
             }
             // Only a chunk that passed every check is added.
-            builder.rowUser.append(contentsOf: rowUser)
+            addUsers(rowUser, first: first)
             builder.rowCoupon.append(contentsOf: rowCoupon)
             if let rowChannel { builder.rowChannel.append(contentsOf: rowChannel) }
             builder.uplift.append(contentsOf: uplift)
             for (k, values) in columns.enumerated() { builder.columns[k].append(contentsOf: values) }
-            builder.rowLine.append(contentsOf: Int32(first) ..< Int32(first + n))
             rows += n
+        }
+
+        /// Adds the users of the rows from `first` on. While the rows come grouped by user (a
+        /// user's rows adjacent, as in a file written user by user), only where each user starts
+        /// is kept; the first row that returns to an earlier user writes out every row's user.
+        private mutating func addUsers(_ rowUser: [Int32], first: Int) {
+            if var start = builder.groupedUserStart {
+                builder.groupedUserStart = nil  // (no second reference while `start` grows)
+                let known = start.count  // users whose rows start before this chunk
+                var split = false
+                for (r, u) in rowUser.enumerated() where Int(u) != start.count - 1 {
+                    if Int(u) != start.count { split = true; break }
+                    start.append(first + r)
+                }
+                if !split {
+                    builder.groupedUserStart = start
+                    return
+                }
+                start.removeSubrange(known...)
+                start.append(first)
+                for u in 0 ..< known {
+                    builder.rowUser.append(contentsOf: repeatElement(Int32(u), count: start[u + 1] - start[u]))
+                }
+            }
+            builder.rowUser.append(contentsOf: rowUser)
         }
 
         /// Groups the rows by user and checks that no (user, coupon) pair repeats.
         ///
-        /// - Returns: the table and, for each of its candidates, the row it came from.
-        package consuming func build() throws -> (table: CandidateTable, rows: [Int32]) {
+        /// - Returns: the table and, for each of its candidates, the row it came from (nil when
+        ///   the rows were grouped by user: candidate j is row j).
+        package consuming func build() throws -> (table: CandidateTable, rows: [Int32]?) {
             guard rows >= 1 else { throw InputError(file: source, "the table has no rows") }
             return try builder.buildKeepingRows()
         }

@@ -16,11 +16,17 @@ struct ByteInterner {
     /// What `touch` read (kept, so that its loads are not optimised away).
     private var touched: UInt64 = 0
 
+    /// - Parameter capacity: the keys expected: the table holds them without growing, and the
+    ///   keys' arrays are reserved for them (no copy of millions of entries while they grow).
     init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         table = [UInt64](repeating: 0, count: size)
         mask = size - 1
+        offsets.reserveCapacity(capacity)
+        lengths.reserveCapacity(capacity)
+        hashes.reserveCapacity(capacity)
+        arena.reserveCapacity(capacity * 8)
     }
 
     var count: Int { offsets.count }

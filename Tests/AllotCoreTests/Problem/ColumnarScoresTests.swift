@@ -14,7 +14,7 @@ private struct StringColumn {
 }
 
 private func table(users: [String], coupons: [String], channels: [String]? = nil, uplift: [Double], cost: [Double],
-                   couponDictionary: [String]? = nil, couponCodes: [Int32]? = nil) throws -> (table: CandidateTable, rows: [Int32]) {
+                   couponDictionary: [String]? = nil, couponCodes: [Int32]? = nil) throws -> (table: CandidateTable, rows: [Int32]?) {
     let u = StringColumn(users), c = StringColumn(coupons), h = StringColumn(channels ?? [])
     let dictionary = StringColumn(couponDictionary ?? [])
     return try u.offsets.withUnsafeBufferPointer { uo in
@@ -75,9 +75,10 @@ private func message(_ body: () throws -> Any) -> String? {
     }
 
     @Test func dictionaryCodesAreRenumberedByFirstAppearanceAndUnusedEntriesDropped() throws {
-        let (t, _) = try table(users: ["u1", "u1", "u2"], coupons: [], uplift: [1, 2, 3], cost: [1, 1, 1],
-                               couponDictionary: ["unused", "c9", "c1", "c9"], couponCodes: [2, 1, 3])
+        let (t, rows) = try table(users: ["u1", "u1", "u2"], coupons: [], uplift: [1, 2, 3], cost: [1, 1, 1],
+                                  couponDictionary: ["unused", "c9", "c1", "c9"], couponCodes: [2, 1, 3])
         #expect(t.couponIDs == ["c1", "c9"])
+        #expect(rows == nil)  // grouped by user already: candidate j is row j
         #expect(t.coupon == [0, 1, 1])  // equal strings in the dictionary are one coupon
     }
 

@@ -38,7 +38,7 @@ def evaluate(scores, allocation, spec=None, *, log=None, against=None, outcome="
     if against is not None and log is None:
         raise ValueError("against needs a log")
     lib = _native.lib()
-    problem, _ = _build(scores, spec, budget, max_per_user)
+    problem, _ = _build(scores, spec, budget, max_per_user, keep=False)
     handles = []  # (free function, handle)
     try:
         def read(value, what):

@@ -88,7 +88,7 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
     Raises InputError for bad scores or spec, SolveError when the method fails.
     """
     lib = _native.lib()
-    problem, chunks = _build(scores, spec, budget, max_per_user)
+    problem, chunks = _build(scores, spec, budget, max_per_user, keep=False)
     try:
         options_json = json.dumps(options) if options else None
         result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
@@ -102,9 +102,10 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, *
         objective = lib.allot_result_objective(result)
         bound = lib.allot_result_upper_bound(result)
         gap = lib.allot_result_gap(result)
+        allocation = _allocation(chunks, rows) if chunks is not None else _result_allocation(lib, result, len(rows))
     finally:
         lib.allot_result_free(result)
-    return Result(allocation=_allocation(chunks, rows), summary=summary, objective=objective,
+    return Result(allocation=allocation, summary=summary, objective=objective,
                   bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
                   shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
 
@@ -139,6 +140,25 @@ def _allocation(chunks, rows) -> pd.DataFrame:
     return allocation
 
 
+def _result_allocation(lib, result, count) -> pd.DataFrame:
+    """The allocation DataFrame from the library's own copy of the scores (for text ids, which the
+    library holds as they came): user_id, coupon_id, uplift, cost of each of the `count`
+    assignments."""
+    columns = {}
+    for name in ID_COLUMNS:
+        length = lib.allot_result_ids_length(result, encode(name))
+        if length < 0:
+            _native.raise_last_error()
+        offsets, data = np.empty(count + 1, dtype=np.int64), np.empty(max(length, 1), dtype=np.uint8)
+        _native.check(lib.allot_result_copy_ids(result, encode(name), offsets.ctypes.data, data.ctypes.data, length))
+        array = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data[:length]))
+        columns[name] = array.to_pandas(types_mapper=_ARROW_STRINGS.get)
+    for name in ("uplift", "cost"):
+        columns[name] = np.empty(count, dtype=np.float64)
+        _native.check(lib.allot_result_copy_values(result, encode(name), columns[name].ctypes.data, count))
+    return pd.DataFrame(columns)
+
+
 def _chunk_allocation(chunk, rows) -> pd.DataFrame:
     _, frame, values = chunk
     allocation = frame.take(rows)
@@ -147,11 +167,15 @@ def _chunk_allocation(chunk, rows) -> pd.DataFrame:
     return allocation
 
 
-def _build(scores, spec, budget, max_per_user):
+def _build(scores, spec, budget, max_per_user, keep=True):
     """Builds the problem in the library, chunk by chunk (one per Arrow record batch or Parquet
     row group: each chunk is copied by the library when appended, and a Parquet file's next row
     group is read while the library takes in the current one). Returns (problem handle, to free;
-    per chunk: its first row, its _Frame and its numeric columns as float64 arrays by name)."""
+    per chunk: its first row, its _Frame and its numeric columns as float64 arrays by name).
+
+    keep=False: when the library's copy can stand for the table in the allocation (text ids of an
+    Arrow table or a file), no chunk is kept (None instead of the list), so that a file's chunks
+    are released as soon as appended and the next ones reuse their memory."""
     lib = _native.lib()
     spec_json, spec_name = _spec(spec, budget, max_per_user)
     frame = _Frame.of(scores)
@@ -161,15 +185,16 @@ def _build(scores, spec, budget, max_per_user):
         None if spec_json is None else encode(spec_json), encode(spec_name)))
     chunks = []
     try:
+        keep = keep or not frame.text_ids()
         numbers = [lib.allot_builder_column_name(builder, k).decode()
                    for k in range(lib.allot_builder_column_count(builder))]
         channel = ["channel"] if "channel" in frame.columns else []
         for first, chunk in frame.chunks(list(ID_COLUMNS) + channel + numbers):
-            keep = []  # every array the builder borrows, alive until the append returns
+            borrowed = []  # every array the builder borrows, alive until the append returns
             for name in list(ID_COLUMNS) + channel:
                 codes, strings = chunk.ids(name)
                 strings = _Strings.arrow(strings)
-                keep += [codes, strings]
+                borrowed += [codes, strings]
                 if codes is None:
                     _native.check(lib.allot_builder_set_strings(builder, encode(name), strings.count, strings.offsets,
                                                                 strings.data, strings.length))
@@ -181,12 +206,13 @@ def _build(scores, spec, budget, max_per_user):
                 values[name] = chunk.numbers(name)
                 _native.check(lib.allot_builder_set_numbers(builder, encode(name), values[name].ctypes.data, len(values[name])))
             _native.check(lib.allot_builder_append(builder, frame.rows))
-            chunks.append((first, chunk, values))
-            del keep
+            if keep:
+                chunks.append((first, chunk, values))
+            del borrowed, chunk, values
         problem = _native.handle(lib.allot_builder_build(builder))
     finally:
         lib.allot_builder_free(builder)
-    return problem, chunks
+    return problem, chunks if keep else None
 
 
 def methods() -> list[str]:
@@ -307,6 +333,11 @@ class _Frame:
     def load(self, names):
         """Reads the named columns (those the problem needs)."""
 
+    def text_ids(self) -> bool:
+        """Whether user_id and coupon_id are Arrow text (or dictionaries of text): the library then
+        holds them as they came, and the allocation can be read back from it."""
+        return False
+
     def chunks(self, names):
         """Reads the named columns (those the problem needs) and yields (first row, _Frame) for
         each chunk of rows, in order; an empty table is one empty chunk."""
@@ -417,6 +448,12 @@ class _ArrowFrame(_Frame):
     def column(self, name):
         return self.table.column(name)
 
+    def text_ids(self):
+        schema = self.table.schema if self.table is not None else self.schema
+        kinds = [schema.field(name).type for name in ID_COLUMNS]
+        kinds = [k.value_type if pa.types.is_dictionary(k) else k for k in kinds]
+        return all(pa.types.is_string(k) or pa.types.is_large_string(k) for k in kinds)
+
     def chunks(self, names):
         self.load(names)
         self.rows = self.table.num_rows
@@ -508,6 +545,9 @@ class _CSVFrame(_ArrowFrame):
         self.columns = [c.strip(" \t") for c in self.header]
         self.table = None
         self.combined = {}
+
+    def text_ids(self):
+        return True  # read as large_string
 
     def load(self, names):
         import pyarrow.csv as pacsv
