@@ -105,7 +105,7 @@ def main():
 
     from allot import spark as allot_spark
 
-    spark = (SparkSession.builder.master(args.master).config("spark.ui.enabled", "false")
+    spark = (SparkSession.builder.master(args.master).config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.driver.memory", "6g").config("spark.sql.shuffle.partitions", str(args.partitions)).getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     if args.warmup:

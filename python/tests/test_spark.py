@@ -157,6 +157,12 @@ def test_bad_input_gives_a_clear_error(spark):
         allot_spark.solve(spark.createDataFrame(negative), spec)
     with pytest.raises(allot.InputError, match=r"coupon_caps names coupon 'nope', which is not in the scores"):
         allot_spark.solve(spark.createDataFrame(frame), {**spec, "coupon_caps": {"nope": 1}})
+    # two repeated pairs: the error names the first in (user_id, coupon_id) order, whatever the partitioning
+    repeated = pd.concat([frame, frame.iloc[[40, 9]]], ignore_index=True)
+    first = min((frame.user_id[i], frame.coupon_id[i]) for i in (40, 9))
+    for partitions in (1, 3):
+        with pytest.raises(allot.InputError, match=rf"^scores: repeated \(user_id, coupon_id\) pair \(user_id '{first[0]}', coupon_id '{first[1]}'\)$"):
+            allot_spark.solve(spark.createDataFrame(repeated), spec, partitions=partitions)
 
 
 def test_command_line_writes_parquet_and_summary(spark, tmp_path):
