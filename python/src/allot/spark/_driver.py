@@ -18,11 +18,13 @@ from ._kernel import COARSE_SHIFT, FINE_SHIFT, bucket_bounds
 REQUIRED = ("user_id", "coupon_id", "uplift", "cost")
 #: A bucket with at most this many breakpoints (or moves) is fetched exactly.
 EXACT_LIMIT = 200_000
-#: Rows per Arrow batch when rows go from the JVM to Python (the layout's input, the allocation's
-#: verification): Spark's default, 10,000, costs about a third more time in the layout
-#: (docs/benchmarks.md). Set for the solve unless the session sets it.
-ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
-ARROW_BATCH_ROWS = 1 << 17
+#: How rows go from the JVM to Python, set for the solve where the session does not set them
+#: (docs/benchmarks.md): batches of 2^17 rows (Spark's default, 10,000, costs about a third more
+#: in the layout), and no byte limit: with one (64 MB by default), Spark measures the batch
+#: after every row, which took a third of the JVM's time in a solve. A batch of chunks is then a
+#: partition's chunks (about 19 bytes per candidate), less than its layout task holds.
+ARROW_CONF = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(1 << 17),
+              "spark.sql.execution.arrow.maxBytesPerBatch": str(2**31 - 1)}
 #: Verifier tolerance, as the CLI's: s <= L + 1e-9 max(1, |L|).
 TOLERANCE = 1e-9
 
@@ -249,14 +251,14 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     (default: the DataFrame's). chunk_rows: at most this many candidates per cached chunk (a
     round's memory per task; a user is never split). Returns a Result."""
     conf = df.sparkSession.conf
-    explicit = conf.get(ARROW_BATCH, None)
-    if explicit is None:
-        conf.set(ARROW_BATCH, str(ARROW_BATCH_ROWS))
+    unset = [key for key in ARROW_CONF if conf.get(key, None) is None]
+    for key in unset:
+        conf.set(key, ARROW_CONF[key])
     try:
         return _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress)
     finally:
-        if explicit is None:
-            conf.unset(ARROW_BATCH)
+        for key in unset:
+            conf.unset(key)
 
 
 def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress):

@@ -148,7 +148,7 @@ def pack_partitions(numbers, chunk_rows):
         table = pa.Table.from_batches(list(batches))
         if table.num_rows == 0:
             return
-        for info, chunk in pack(table.combine_chunks(), numbers, chunk_rows):
+        for info, chunk in pack(table, numbers, chunk_rows):
             chunk = None if chunk is None else pickle.dumps(chunk, protocol=5)
             yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(info)], pa.binary()), pa.array([chunk], pa.binary())],
                                              ["info", "chunk"])
