@@ -21,7 +21,7 @@ EXACT_LIMIT = 200_000
 #: How rows go from the JVM to Python, set for the solve where the session does not set them
 #: (docs/benchmarks.md): batches of 2^17 rows (Spark's default, 10,000, costs about a third more
 #: in the layout), and no byte limit: with one (64 MB by default), Spark measures the batch
-#: after every row, which took a third of the JVM's time in a solve. A batch of chunks is then a
+#: after every row (20% of the JVM's profile samples in a solve at 1e7). A batch of chunks is then a
 #: partition's chunks (about 19 bytes per candidate), less than its layout task holds.
 ARROW_CONF = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(1 << 17),
               "spark.sql.execution.arrow.maxBytesPerBatch": str(2**31 - 1)}
