@@ -82,6 +82,28 @@ def test_one_budget_gives_the_single_machine_multiplier_and_objective(spark):
     assert result.rounds["dual"] <= 6
 
 
+def test_a_wrong_consumption_prediction_costs_a_round_not_the_answer(spark, monkeypatch):
+    """One budget: the recovery starts from the consumption at the multiplier that the driver
+    computes from the listed breakpoints; if the chunks report another, the moves are asked again."""
+    from allot.spark import _driver
+
+    frame = scores()
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1500}]}
+    df = spark.createDataFrame(frame)
+    right = allot_spark.solve(df, spec, partitions=2)
+    exact = _driver._exact_single
+
+    def off_by_a_thousandth(*args):
+        multiplier, bound, consumption = exact(*args)
+        return multiplier, bound, consumption * 0.999
+
+    monkeypatch.setattr(_driver, "_exact_single", off_by_a_thousandth)
+    wrong = allot_spark.solve(df, spec, partitions=2)
+    assert wrong.rounds["recover"] == right.rounds["recover"] + 1
+    assert to_pandas(wrong).equals(to_pandas(right))
+    assert wrong.objective == right.objective and wrong.bound == right.bound
+
+
 def test_several_per_user_one_budget_with_channel_caps(spark):
     frame = scores(users=300, channels=True)
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 900}], "max_per_user": 2, "channel_caps": {"push": 1}}
