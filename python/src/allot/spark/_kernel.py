@@ -59,7 +59,7 @@ def bucket_bounds(b, shift):
 
 
 class Partition:
-    """One chunk of a partition (whole users; see _layout.compact), laid out for the kernel.
+    """One chunk of a partition (whole users; see _layout.pack), laid out for the kernel.
     `plan` is the driver's description of the constraints (see _driver.Plan.layout)."""
 
     def __init__(self, chunk: dict, plan: dict):

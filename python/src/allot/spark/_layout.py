@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: By default, at most this many candidates per chunk (about 25 MB with one budget); a user is
+#: By default, at most this many candidates per chunk (about 20 MB with one budget); a user is
 #: never split.
 CHUNK_ROWS = 1 << 20
 
@@ -163,7 +163,7 @@ def prepare(data, n, numbers, chunk_rows=CHUNK_ROWS):
 
 
 def chunks_of(batches):
-    """The chunks (dicts, see compact) of mapInArrow batches of the `chunk` column."""
+    """The chunks (dicts, see pack) of mapInArrow batches of the `chunk` column."""
     import pickle
 
     for batch in batches:
