@@ -78,6 +78,7 @@ def main():
     parser.add_argument("--gap", type=float, default=1e-3)
     parser.add_argument("--dir", default="/tmp/allot-spark-bench")
     parser.add_argument("--skip-single", action="store_true")
+    parser.add_argument("--driver-memory", default="6g", help="spark.driver.memory (local mode: the executors' heap too)")
     parser.add_argument("--warmup", action="store_true",
                         help="first solve 20,000 users x the coupons, untimed (the JVM's class loading and JIT: once per application)")
     args = parser.parse_args()
@@ -105,8 +106,8 @@ def main():
 
     from allot import spark as allot_spark
 
-    spark = (SparkSession.builder.master(args.master).config("spark.ui.enabled", "false")
-             .config("spark.driver.memory", "6g").config("spark.sql.shuffle.partitions", str(args.partitions)).getOrCreate())
+    spark = (SparkSession.builder.master(args.master).config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.memory", args.driver_memory).config("spark.sql.shuffle.partitions", str(args.partitions)).getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     if args.warmup:
         small = Path(args.dir) / f"scores-20000x{args.coupons}.parquet"

@@ -82,6 +82,28 @@ def test_one_budget_gives_the_single_machine_multiplier_and_objective(spark):
     assert result.rounds["dual"] <= 6
 
 
+def test_a_wrong_consumption_prediction_costs_a_round_not_the_answer(spark, monkeypatch):
+    """One budget: the recovery starts from the consumption at the multiplier that the driver
+    computes from the listed breakpoints; if the chunks report another, the moves are asked again."""
+    from allot.spark import _driver
+
+    frame = scores()
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1500}]}
+    df = spark.createDataFrame(frame)
+    right = allot_spark.solve(df, spec, partitions=2)
+    exact = _driver._exact_single
+
+    def off_by_a_thousandth(*args):
+        multiplier, bound, consumption = exact(*args)
+        return multiplier, bound, consumption * 0.999
+
+    monkeypatch.setattr(_driver, "_exact_single", off_by_a_thousandth)
+    wrong = allot_spark.solve(df, spec, partitions=2)
+    assert wrong.rounds["recover"] == right.rounds["recover"] + 1
+    assert to_pandas(wrong).equals(to_pandas(right))
+    assert wrong.objective == right.objective and wrong.bound == right.bound
+
+
 def test_several_per_user_one_budget_with_channel_caps(spark):
     frame = scores(users=300, channels=True)
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 900}], "max_per_user": 2, "channel_caps": {"push": 1}}
@@ -157,6 +179,12 @@ def test_bad_input_gives_a_clear_error(spark):
         allot_spark.solve(spark.createDataFrame(negative), spec)
     with pytest.raises(allot.InputError, match=r"coupon_caps names coupon 'nope', which is not in the scores"):
         allot_spark.solve(spark.createDataFrame(frame), {**spec, "coupon_caps": {"nope": 1}})
+    # two repeated pairs: the error names the first in (user_id, coupon_id) order, whatever the partitioning
+    repeated = pd.concat([frame, frame.iloc[[40, 9]]], ignore_index=True)
+    first = min((frame.user_id[i], frame.coupon_id[i]) for i in (40, 9))
+    for partitions in (1, 3):
+        with pytest.raises(allot.InputError, match=rf"^scores: repeated \(user_id, coupon_id\) pair \(user_id '{first[0]}', coupon_id '{first[1]}'\)$"):
+            allot_spark.solve(spark.createDataFrame(repeated), spec, partitions=partitions)
 
 
 def test_command_line_writes_parquet_and_summary(spark, tmp_path):

@@ -18,6 +18,13 @@ from ._kernel import COARSE_SHIFT, FINE_SHIFT, bucket_bounds
 REQUIRED = ("user_id", "coupon_id", "uplift", "cost")
 #: A bucket with at most this many breakpoints (or moves) is fetched exactly.
 EXACT_LIMIT = 200_000
+#: How rows go from the JVM to Python, set for the solve where the session does not set them
+#: (docs/benchmarks.md): batches of 2^17 rows (Spark's default, 10,000, costs about a third more
+#: in the layout), and no byte limit: with one (64 MB by default), Spark measures the batch
+#: after every row (20% of the JVM's profile samples in a solve at 1e7). A batch of chunks is then a
+#: partition's chunks (about 19 bytes per candidate), less than its layout task holds.
+ARROW_CONF = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(1 << 17),
+              "spark.sql.execution.arrow.maxBytesPerBatch": str(2**31 - 1)}
 #: Verifier tolerance, as the CLI's: s <= L + 1e-9 max(1, |L|).
 TOLERANCE = 1e-9
 
@@ -243,6 +250,18 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     `check_every` multiplier rounds. partitions: how many partitions to hash the users into
     (default: the DataFrame's). chunk_rows: at most this many candidates per cached chunk (a
     round's memory per task; a user is never split). Returns a Result."""
+    conf = df.sparkSession.conf
+    unset = [key for key in ARROW_CONF if conf.get(key, None) is None]
+    for key in unset:
+        conf.set(key, ARROW_CONF[key])
+    try:
+        return _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress)
+    finally:
+        for key in unset:
+            conf.unset(key)
+
+
+def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress):
     if method != "dual":
         raise ValueError(f"allot.spark supports method 'dual' only, not '{method}'")
     started = time.time()
@@ -262,12 +281,14 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     n_parts = partitions or df.rdd.getNumPartitions()
     counts = {}
     layout = plan.layout()
-    chunks = _layout.prepare(data, n_parts, layout, _tasks.check_partition, chunk_rows)
+    chunks = _layout.prepare(data, n_parts, layout["numbers"], chunk_rows)
     rounds = _Rounds(chunks, layout, counts, say)
 
     # The shuffle, with the validation and the coupons and channels present.
     checks = rounds.checks()
-    problems = sorted((p for c in checks for p in c["problems"]), key=lambda p: (p[0], p[1], str(p[2])))
+    # each partition reports its first bad row in (user_id, coupon_id) order: the first of those is
+    # the first in the whole input, whatever the partitioning
+    problems = sorted((p for c in checks for p in c["problems"]), key=lambda p: (p[0], p[1], [(v is None, v) for v in p[2]]))
     if problems:
         chunks.unpersist()
         p = problems[0]
@@ -291,8 +312,9 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     notes = []
     m = np.zeros(k)
     best_bound, best_m, bounds, start, rounds_to_gap = math.inf, m.copy(), [], None, None
+    predicted = None
     if k == 1:
-        m, best_bound = _exact_single(rounds, limits[0], say)
+        m, best_bound, predicted = _exact_single(rounds, limits[0], say)
         best_m = m.copy()
     elif k > 1:
         best_bound, best_m, bounds, start, rounds_to_gap = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation,
@@ -300,11 +322,12 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
         if rounds_to_gap is not None:
             notes.append(f"gap check: within {gap:g} after {rounds_to_gap} multiplier rounds")
     # Recovery at the best multipliers.
-    steps, state = _recover(rounds, plan, best_m, say, start)
+    steps, state = _recover(rounds, plan, best_m, say, start, predicted)
+    # Every recovery round evaluates the Lagrangian at best_m first: its value is the bound's.
     if k == 1:
-        best_bound = math.fsum([s["value"] for s in state["value_parts"]]) + float(best_m[0] * limits[0])
+        best_bound = math.fsum([s["value"] for s in state["parts"]]) + float(best_m[0] * limits[0])
     elif k == 0:
-        best_bound = math.fsum([s["value"] for s in state["value_parts"]])
+        best_bound = math.fsum([s["value"] for s in state["parts"]])
     objective = state["uplift"]
     recovery = {"m": best_m.tolist(), "steps": steps}
     upper = max(best_bound, objective)
@@ -341,7 +364,10 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
 
 def _exact_single(rounds, limit, say):
     """The exact critical multiplier of the one relaxed constraint: a histogram of every
-    breakpoint by bucket, refined until the bucket holding the critical one is listed exactly."""
+    breakpoint by bucket, refined until the bucket holding the critical one is listed exactly.
+    Returns it, the bound (inf: the recovery's first round gives it) and, when the last round
+    listed the breakpoints, the consumption at it, S(λ) = at_hi + Σ {drops: λ < point <= hi}
+    (allot_spark.h), so that the recovery needs no round to learn it (else None)."""
     m = np.zeros(1)
     lo, hi, shift = 0.0, math.inf, COARSE_SHIFT
     while True:
@@ -352,7 +378,7 @@ def _exact_single(rounds, limit, say):
             points = np.concatenate([p["steps"][0]["points"] for p in parts])
             drops = np.concatenate([p["steps"][0]["drops"] for p in parts])
             λ = _exact_critical(points, drops, room, lo)
-            break
+            return np.array([λ]), math.inf, math.fsum([at_hi, math.fsum(drops[points > λ])])
         keys, sums = _merge_buckets([p["steps"][0] for p in parts], "buckets", ["drops", "counts"])
         b, _ = _critical_bucket(keys, sums["drops"], room)
         if b is None:
@@ -362,7 +388,7 @@ def _exact_single(rounds, limit, say):
         lo, hi = bucket_bounds(b, shift)
         say(f"critical multiplier in ({lo:.17g}, {hi:.17g}], {int(count)} breakpoints")
         shift = None if count <= EXACT_LIMIT or shift == FINE_SHIFT else FINE_SHIFT
-    return np.array([λ]), math.inf
+    return np.array([λ]), math.inf, None
 
 
 def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_every, say):
@@ -408,7 +434,7 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_
         converged = r >= 2 and abs(bound - best[0]) <= 1e-9 * abs(best[0]) and np.allclose(target, m, rtol=1e-6)
         if ((r + 1) % check_every == 0 or converged) and checked is not best[1]:
             checked = best[1]
-            steps, state, _ = _repair(rounds, plan, best[1], say, known=best[2])
+            steps, state = _repair(rounds, plan, best[1], say, known=best[2])
             repaired = (best[1], steps, state)
             estimate = max(0.0, best[0] - state["uplift"]) / max(abs(best[0]), 1e-12)
             say(f"gap check after round {r + 1}: feasible uplift {state['uplift']:.10g}, gap at most {estimate:.3g}")
@@ -435,16 +461,14 @@ def _repair(rounds, plan, m, say, known=None):
     """The choices at m, then, while a relaxed constraint is broken, drop the chosen candidates of
     least uplift per unit of relative excess (by bucket). `known`: the uplift and consumption of
     the choices at m when a dual round gave them (saves a round; no round at all when they
-    break nothing). Returns the steps, the state reached (a feasible allocation's uplift and
-    consumption) and the first round's state (None when `known` was used)."""
+    break nothing). Returns the steps and the state reached (a feasible allocation's uplift
+    and consumption)."""
     k = plan.k
     limits = plan.limits
     steps = []
-    first = None
     state = known
     if state is None:
         _, state = _recovery_run(rounds, k, m, steps)
-        first = state
     for _ in range(4):
         excess = np.maximum(0.0, state["consumption"] - limits)
         if not (excess > 0).any():
@@ -462,10 +486,10 @@ def _repair(rounds, plan, m, say, known=None):
         steps.append(("repair", excess.tolist(), through))
         say(f"repair: drop through bucket {through}")
         _, state = _recovery_run(rounds, k, m, steps)
-    return steps, state, first
+    return steps, state
 
 
-def _recover(rounds, plan, m, say, start=None):
+def _recover(rounds, plan, m, say, start=None, predicted=None):
     """Primal recovery, every step decided on the driver from aggregates: the repair (see
     _repair; `start` is (steps, state) of one done already), then fill steps of
     greedy-marginal's moves.
@@ -473,13 +497,19 @@ def _recover(rounds, plan, m, say, start=None):
     Each round replays the steps decided so far and returns the state it reaches, so a fill step
     costs one round (two when the bucket at the limit is read exactly): the moves of a round are
     pre-filtered with the room known when it was sent (never smaller than the room it meets), and
-    the driver keeps only what fits the room the same round reports."""
+    the driver keeps only what fits the room the same round reports.
+
+    `predicted`: the consumption at m when the driver knows it already (one constraint: from the
+    breakpoints of the multiplier search); the first round of moves then also gives the choices'
+    state (one round fewer), and is sent again if the state differs from the prediction."""
     k = plan.k
     limits = plan.limits
-    if start is None:
-        steps, state, first = _repair(rounds, plan, m, say)
+    if start is not None:
+        steps, state = list(start[0]), start[1]
+    elif predicted is not None and predicted <= limits[0]:
+        steps, state = [], {"consumption": np.array([predicted])}
     else:
-        (steps, state), first = (list(start[0]), start[1]), None
+        steps, state = _repair(rounds, plan, m, say)
 
     def run(query=None):
         return _recovery_run(rounds, k, m, steps, query)
@@ -488,6 +518,10 @@ def _recover(rounds, plan, m, say, start=None):
     # round is sent the room it will meet: the driver knows it from what it accepted.
     sent_room = limits - state["consumption"]
     parts, state = run(("moves", sent_room.tolist()))
+    if predicted is not None and not steps and not np.allclose(state["consumption"], predicted, rtol=1e-12, atol=0.0):
+        say(f"consumption at the multiplier {state['consumption'][0]!r}, predicted {predicted!r}: moves sent again")
+        sent_room = limits - state["consumption"]
+        parts, state = run(("moves", sent_room.tolist()))
     for _ in range(8):
         room = limits - state["consumption"]
         keys, sums = _merge_buckets([p["moves"] for p in parts], "keys", ["counts", "deltas", "gains"])
@@ -524,7 +558,6 @@ def _recover(rounds, plan, m, say, start=None):
         sent_room = room - accepted
         parts, state = run(("moves", sent_room.tolist()))
         say(f"fill: objective {state['uplift']:.10g}")
-    state["value_parts"] = first["parts"] if first else None
     return steps, state
 
 

@@ -59,7 +59,7 @@ def bucket_bounds(b, shift):
 
 
 class Partition:
-    """One chunk of a partition (whole users; see _layout.compact), laid out for the kernel.
+    """One chunk of a partition (whole users; see _layout.pack), laid out for the kernel.
     `plan` is the driver's description of the constraints (see _driver.Plan.layout)."""
 
     def __init__(self, chunk: dict, plan: dict):
@@ -108,15 +108,20 @@ class Partition:
             plan["max_per_user"], plan["min_roi"] is not None, plan["min_roi"] or 0.0, _ptr(self.eligible) or _dummy_u.ctypes.data)
         if not self.handle:
             _native.raise_last_error()
-        self._ids = None
+        self._names = None
 
-    def ids(self):
-        """The chunk's id columns (user_id, coupon_id, [channel]), opened on first use."""
-        if self._ids is None:
-            from ._layout import ids_of
+    def ids(self, rows):
+        """user_id, coupon_id (and channel) of the rows `rows` (ascending), as an Arrow table."""
+        from ._layout import ids
 
-            self._ids = ids_of(self.chunk)
-        return self._ids
+        return ids(self.chunk, rows)
+
+    def names(self, row):
+        """(user_id, coupon_id) of one row, as Python values."""
+        if self._names is None:
+            self._names = (self.chunk["users"].to_pylist(), self.chunk["coupon_values"].to_pylist())
+        users, coupons = self._names
+        return users[int(np.searchsorted(self.user_start, row, side="right")) - 1], coupons[int(self.chunk["coupon"][row])]
 
     def close(self):
         if self.handle:

@@ -2,100 +2,145 @@
 (user_id, coupon_id), kept as a few large chunks per partition, cached (docs/spark.md).
 
 The rows are moved once: Spark hash-partitions them by user_id (in the JVM), then every partition
-sorts its rows by (user_id, coupon_id) (ranks of the ids' dictionaries: one integer sort),
-validates them and cuts them into chunks of whole users. A chunk holds what the kernel reads each
-round as numpy arrays (user offsets, the number columns, coupon and channel codes) and the ids
-apart, as one compressed Arrow IPC stream that only the rounds that name rows (the exact fill
-moves, the allocation) open. A chunk is one binary value (pickled) in a cached DataFrame, so a
-round ships it to Python whole: no per-row conversion between the JVM and Python, no id to
-factorise again.
+ranks the two id columns (their dictionaries' ranks: one integer sort, no string sort),
+validates the rows and cuts them into chunks of whole users. A chunk holds what the kernel reads
+each round as numpy arrays (user offsets, the number columns, coupon and channel codes) and each
+id once: the chunk's users in order (a row's user follows from the offsets) and the coupons' and
+channels' dictionaries. A chunk is one binary value (pickled) in a cached DataFrame, so a round
+ships it to Python whole: no per-row conversion between the JVM and Python, no id to factorise
+again.
 """
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: By default, at most this many candidates per chunk (about 25 MB with one budget); a user is
+#: By default, at most this many candidates per chunk (about 20 MB with one budget); a user is
 #: never split.
 CHUNK_ROWS = 1 << 20
 
 
-def sort_by_ids(table: pa.Table) -> pa.Table:
-    """The rows in (user_id, coupon_id) order."""
-    if table.column("user_id").null_count or table.column("coupon_id").null_count:
-        return table.sort_by([("user_id", "ascending"), ("coupon_id", "ascending")])  # rare: the check reports it
-    keys = []
-    for name in ("user_id", "coupon_id"):
-        encoded = pc.dictionary_encode(table.column(name)).combine_chunks()
-        rank = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
-        keys.append(rank[encoded.indices.to_numpy()])
-    order = np.argsort((keys[0] << 32) | keys[1], kind="stable")
-    return table.take(pa.array(order))
-
-
 def user_starts(users) -> np.ndarray:
-    """Offsets of the users' runs in a column sorted by user: [0, ..., rows]."""
+    """Offsets of the runs of equal values in a sorted integer array: [0, ..., rows]."""
     n = len(users)
     if n == 0:
         return np.zeros(1, np.int64)
-    change = pc.not_equal(users.slice(1), users.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)
+    return np.concatenate(([0], np.flatnonzero(users[1:] != users[:-1]) + 1, [n])).astype(np.int64)
 
 
-def _codes(column):
-    """Dictionary codes (the narrowest integer type, -1 for null) and the dictionary's values."""
+def _ranked(column):
+    """Each row's rank (0-based, dense) among the column's distinct values, and those values in
+    ascending order (Arrow's order: bytes for strings)."""
     encoded = pc.dictionary_encode(column).combine_chunks()
-    width = np.int8 if len(encoded.dictionary) < 127 else np.int16 if len(encoded.dictionary) < 32767 else np.int32
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(width)
-    return codes, [str(v) for v in encoded.dictionary.to_pylist()]
+    rank = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64) - 1
+    values = encoded.dictionary.take(pa.array(np.argsort(rank)))
+    return rank[encoded.indices.to_numpy()], values
 
 
-def compact(table: pa.Table, numbers) -> dict:
-    """What the rounds read of a chunk (whole users, sorted by (user_id, coupon_id))."""
-    chunk = {"rows": table.num_rows, "user_start": user_starts(table.column("user_id")),
-             "numbers": {name: _float64(table.column(name)) for name in numbers}}
-    chunk["coupon"], chunk["coupons"] = _codes(table.column("coupon_id"))
-    chunk["channel"], chunk["channels"] = _codes(table.column("channel")) if "channel" in table.column_names else (None, None)
-    ids = table.select([c for c in ("user_id", "coupon_id", "channel") if c in table.column_names])
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, ids.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
-        writer.write_table(ids)
-    chunk["ids"] = sink.getvalue().to_pybytes()
-    return chunk
+def _narrow(codes, count):
+    return codes.astype(np.int8 if count < 127 else np.int16 if count < 32767 else np.int32)
 
 
-def ids_of(chunk) -> pa.Table:
-    """The chunk's user_id, coupon_id (and channel) columns."""
-    return pa.ipc.open_stream(pa.py_buffer(chunk["ids"])).read_all()
-
-
-def _float64(column):
-    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if column.type != pa.float64():
-        column = column.cast(pa.float64())
-    return np.ascontiguousarray(column.to_numpy(zero_copy_only=False))
-
-
-def _chunks(table, size):
-    """(start, end) of chunks of whole users, each at most `size` rows unless one user has more."""
-    n = table.num_rows
-    if n <= size:
-        return [(0, n)] if n else []
-    starts = user_starts(table.column("user_id"))
+def _chunks(user_start, size):
+    """(start, end) rows of chunks of whole users, each at most `size` rows unless one user has more."""
+    n = int(user_start[-1])
     out, start = [], 0
     while start < n:
         end = n
         if n - start > size:
-            end = int(starts[np.searchsorted(starts, start + size, side="right") - 1])
+            end = int(user_start[np.searchsorted(user_start, start + size, side="right") - 1])
             if end <= start:  # one user with more than `size` candidates: a chunk of its own
-                end = int(starts[np.searchsorted(starts, start, side="right")])
+                end = int(user_start[np.searchsorted(user_start, start, side="right")])
         out.append((start, end))
         start = end
     return out
 
 
-def pack_partitions(plan, check, chunk_rows):
+def _problems_with_nulls(table):
+    """The first null of each column, in (user_id, coupon_id) order (nulls last)."""
+    table = table.sort_by([("user_id", "ascending"), ("coupon_id", "ascending")])
+    problems = []
+    for name in table.column_names:
+        column = table.column(name)
+        if column.null_count:
+            row = int(pc.index(pc.is_null(column), True).as_py())
+            problems.append(("null", name, (table.column("user_id")[row].as_py(), table.column("coupon_id")[row].as_py())))
+    return problems
+
+
+def pack(table: pa.Table, numbers, chunk_rows):
+    """One partition's rows (any order) as [(info, chunk)]: per chunk of whole users, its check
+    (rows, problems, coupons and channels present) and, when the partition has no problem, its
+    compact form (a dict: rows, user_start, numbers, coupon codes and names, channel codes and
+    names, and the id values: users, coupon_values, channel_values).
+
+    The checks: nulls, non-finite uplift, negative or non-finite numbers, repeated
+    (user_id, coupon_id) pairs; each reports its first row in (user_id, coupon_id) order."""
+    if any(table.column(name).null_count for name in table.column_names):
+        return [({"rows": table.num_rows, "problems": _problems_with_nulls(table), "coupons": [], "channels": []}, None)]
+    user, users = _ranked(table.column("user_id"))
+    coupon, coupon_values = _ranked(table.column("coupon_id"))
+    key = (user << 32) | coupon
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    user, coupon = key >> 32, _narrow(key & 0xFFFFFFFF, len(coupon_values))
+    coupons = [str(v) for v in coupon_values.to_pylist()]
+    channel, channel_values = None, None
+    if "channel" in table.column_names:
+        channel, channel_values = _ranked(table.column("channel"))
+        channel = _narrow(channel[order], len(channel_values))
+    channels = [str(v) for v in channel_values.to_pylist()] if channel_values is not None else []
+
+    def who(row):
+        return users[int(user[row])].as_py(), coupon_values[int(coupon[row])].as_py()
+
+    problems = []
+    columns = {}
+    for name in numbers:
+        values = table.column(name)
+        values = values.cast(pa.float64()) if values.type != pa.float64() else values
+        values = np.ascontiguousarray(values.to_numpy()[order])
+        bad = ~np.isfinite(values) if name == "uplift" else ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            problems.append(("value", name, who(row), float(values[row])))
+        columns[name] = values
+    same = np.flatnonzero(key[1:] == key[:-1])
+    if len(same):
+        problems.append(("duplicate", "", who(int(same[0]) + 1)))
+    if problems:
+        return [({"rows": table.num_rows, "problems": problems, "coupons": [], "channels": []}, None)]
+    starts = user_starts(user)
+    out = []
+    for start, end in _chunks(starts, chunk_rows):
+        first, last = np.searchsorted(starts, [start, end])
+        chunk = {"rows": end - start, "user_start": starts[first:last + 1] - start,
+                 "numbers": {name: values[start:end] for name, values in columns.items()},
+                 "coupon": coupon[start:end], "coupons": coupons, "coupon_values": coupon_values,
+                 "channel": channel[start:end] if channel is not None else None, "channels": channels if channel is not None else None,
+                 "channel_values": channel_values,
+                 # a copy: a pickled slice would carry the whole partition's buffers
+                 "users": pa.concat_arrays([users.slice(int(user[start]), int(last - first))])}
+        present = np.unique(chunk["coupon"])
+        info = {"rows": end - start, "problems": [], "coupons": [coupons[c] for c in present],
+                "channels": [channels[h] for h in np.unique(chunk["channel"])] if channel is not None else []}
+        out.append((info, chunk))
+    return out
+
+
+def ids(chunk, rows) -> pa.Table:
+    """user_id, coupon_id (and channel) of the chunk's rows `rows` (ascending row numbers)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    user = np.searchsorted(chunk["user_start"], rows, side="right") - 1
+    columns = {"user_id": chunk["users"].take(pa.array(user)),
+               "coupon_id": chunk["coupon_values"].take(pa.array(chunk["coupon"][rows].astype(np.int64)))}
+    if chunk["channel"] is not None:
+        columns["channel"] = chunk["channel_values"].take(pa.array(chunk["channel"][rows].astype(np.int64)))
+    return pa.table(columns)
+
+
+def pack_partitions(numbers, chunk_rows):
     """mapInArrow over the shuffled rows: one row per chunk: its check result and, when it
-    passed, its compact form (see compact), each pickled."""
+    passed, its compact form (see pack), each pickled."""
 
     def per_partition(batches):
         import pickle
@@ -103,25 +148,22 @@ def pack_partitions(plan, check, chunk_rows):
         table = pa.Table.from_batches(list(batches))
         if table.num_rows == 0:
             return
-        table = sort_by_ids(table.combine_chunks())
-        for start, end in _chunks(table, chunk_rows):
-            part = table.slice(start, end - start)
-            info = check(part, plan)
-            chunk = None if info["problems"] else pickle.dumps(compact(part, plan["numbers"]), protocol=5)
+        for info, chunk in pack(table, numbers, chunk_rows):
+            chunk = None if chunk is None else pickle.dumps(chunk, protocol=5)
             yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(info)], pa.binary()), pa.array([chunk], pa.binary())],
                                              ["info", "chunk"])
 
     return per_partition
 
 
-def prepare(data, n, plan, check, chunk_rows=CHUNK_ROWS):
+def prepare(data, n, numbers, chunk_rows=CHUNK_ROWS):
     """The scores (user_id, coupon_id, uplift, cost, ...: `data`) in n partitions of chunks: a
     cached DataFrame of (info, chunk), one row per chunk. Runs no job yet."""
-    return data.repartition(n, "user_id").mapInArrow(pack_partitions(plan, check, chunk_rows), "info binary, chunk binary").cache()
+    return data.repartition(n, "user_id").mapInArrow(pack_partitions(numbers, chunk_rows), "info binary, chunk binary").cache()
 
 
 def chunks_of(batches):
-    """The chunks (dicts, see compact) of mapInArrow batches of the `chunk` column."""
+    """The chunks (dicts, see pack) of mapInArrow batches of the `chunk` column."""
     import pickle
 
     for batch in batches:

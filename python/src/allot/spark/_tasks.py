@@ -1,5 +1,4 @@
-"""What one chunk of a partition computes in one round (runs on the executors), and the check
-of a chunk's rows when the chunks are made.
+"""What one chunk of a partition computes in one round (runs on the executors).
 
 Every round replays, from the cached scores, what the driver decided so far (multipliers, repair
 and fill thresholds): a chunk keeps no state between rounds, so a lost executor costs a
@@ -7,41 +6,24 @@ recomputation, never a wrong answer.
 """
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ._kernel import COARSE_SHIFT, Partition, bucket
 
 
-def check_partition(table: pa.Table, plan: dict) -> dict:
-    """Validation: nulls, non-finite or negative numbers, repeated (user, coupon) pairs; and the
-    coupons and channels present."""
-    problems = []
-    n = table.num_rows
-    for name in table.column_names:
-        column = table.column(name)
-        if column.null_count:
-            row = int(pc.index(pc.is_null(column), True).as_py())
-            problems.append(("null", name, _who(table, row)))
-    if not problems:
-        for name in plan["numbers"]:
-            values = np.asarray(table.column(name).to_numpy(), dtype=np.float64)
-            bad = ~np.isfinite(values) if name == "uplift" else ~(np.isfinite(values) & (values >= 0))
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
-                problems.append(("value", name, _who(table, row), float(values[row])))
-        if n > 1:
-            users, coupons = table.column("user_id"), table.column("coupon_id")
-            same = pc.and_(pc.equal(users.slice(1), users.slice(0, n - 1)), pc.equal(coupons.slice(1), coupons.slice(0, n - 1)))
-            same = same.to_numpy(zero_copy_only=False)
-            if same.any():
-                problems.append(("duplicate", "", _who(table, int(np.flatnonzero(same)[0]) + 1)))
-    coupons = pc.unique(table.column("coupon_id")).to_pylist() if n else []
-    channels = pc.unique(table.column("channel")).drop_null().to_pylist() if "channel" in table.column_names and n else []
-    return {"rows": n, "problems": problems, "coupons": coupons, "channels": channels}
+#: Keys spanning at most this many values are counted with bincount (no sort).
+DENSE_SPAN = 1 << 20
 
 
-def _who(table, row):
-    return (table.column("user_id")[row].as_py(), table.column("coupon_id")[row].as_py())
+def histogram(keys, weights):
+    """The distinct keys (ascending), how many times each occurs and the sum of its weights (in
+    row order): np.unique's answer, without its sort when the keys span a short range."""
+    if len(keys) and int(keys.max()) - int(keys.min()) < DENSE_SPAN:
+        low = keys.min()
+        counts = np.bincount(keys - low)
+        present = np.flatnonzero(counts)
+        return present + low, counts[present], np.bincount(keys - low, weights=weights)[present]
+    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return unique, counts, np.bincount(inverse, weights=weights, minlength=len(unique))
 
 
 def dual_round(part: Partition, task: dict) -> dict:
@@ -55,8 +37,7 @@ def dual_round(part: Partition, task: dict) -> dict:
         if shift is None:
             out["steps"].append({"at_hi": at_hi, "points": points.copy(), "drops": drops.copy()})
         else:
-            keys, inverse, counts = np.unique(bucket(points, shift), return_inverse=True, return_counts=True)
-            sums = np.bincount(inverse, weights=drops, minlength=len(keys))
+            keys, counts, sums = histogram(bucket(points, shift), drops)
             out["steps"].append({"at_hi": at_hi, "buckets": keys, "counts": counts, "drops": sums})
     return out
 
@@ -113,9 +94,7 @@ class Replay:
         self.chosen[add[take]] = 1
 
     def move_id(self, add, remove):
-        t = self.part.ids()
-        return (t.column("user_id")[int(add)].as_py(), t.column("coupon_id")[int(add)].as_py(),
-                None if remove < 0 else t.column("coupon_id")[int(remove)].as_py())
+        return self.part.names(add) + (None if remove < 0 else self.part.names(remove)[1],)
 
     def state(self):
         rows = np.flatnonzero(self.chosen)
@@ -172,8 +151,8 @@ def recovery_round(part: Partition, task: dict) -> dict:
 def allocation_rows(part: Partition, task: dict) -> pa.Table:
     """The chosen rows: the ids and every number column."""
     replay = Replay(part, task["recovery"])
-    rows = pa.array(np.flatnonzero(replay.chosen), pa.int64())
-    table = part.ids().take(rows)
+    rows = np.flatnonzero(replay.chosen)
+    table = part.ids(rows)
     for name, values in part.chunk["numbers"].items():
-        table = table.append_column(name, pa.array(values).take(rows))
+        table = table.append_column(name, pa.array(values[rows]))
     return table
