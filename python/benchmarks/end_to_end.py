@@ -113,16 +113,18 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = work / "scores.csv", work / "scores.parquet"
     campaign = args.case == "campaign"
-    text = {"user_id": pa.string(), "coupon_id": pa.string(), **({"channel": pa.string()} if campaign else {})}
+    # ids as text; every number as float64 (read back from the CSV, points and sms would be int64)
+    types = {"user_id": pa.string(), "coupon_id": pa.string(),
+            **({"channel": pa.string(), "points": pa.float64(), "sms": pa.float64()} if campaign else {})}
     if not csv_path.exists():
         generated = work / "generated.csv" if campaign else csv_path
         subprocess.run([args.cli, "generate", "--users", str(users), "--coupons", str(coupons), "--seed", "1",
                         *(["--channels", "push,email"] if campaign else []), "--out", str(generated)], check=True)
         if campaign:  # the CLI's CSV, with the extra columns, written from the table the Parquet copy is made of
-            table = pacsv.read_csv(generated, convert_options=pacsv.ConvertOptions(column_types=text))
+            table = pacsv.read_csv(generated, convert_options=pacsv.ConvertOptions(column_types=types))
             pacsv.write_csv(with_campaign_columns(table), csv_path, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
             generated.unlink()
-    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(column_types=text))
+    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(column_types=types))
     if not parquet_path.exists():
         pq.write_table(table, parquet_path)  # plain string columns, as pandas' to_parquet writes them
     df = table.to_pandas()
