@@ -231,7 +231,8 @@ struct DualSearch {
                 jumpsPaused = 2
             }
         }
-        let improved = evaluation.bound < best.bound - options.sweepTolerance * abs(best.bound)
+        // The first evaluation improves on no bound at all (inf - tolerance x inf would be NaN).
+        let improved = best.bound.isInfinite || evaluation.bound < best.bound - options.sweepTolerance * abs(best.bound)
         if evaluation.bound < best.bound {
             best = (evaluation.bound, m)
             bestConsumption = evaluation.consumption
