@@ -166,8 +166,11 @@ struct DualSearch {
         let (a, v) = Recovery.recover(engine, best.multipliers, tieMoves: options.tieMoves)
         recoveredBound = best.bound
         if primal == nil || v > primal!.value { primal = (a, v) }
-        gap = DualSolver.relative(best.bound - primal!.value, best.bound)
+        gap = primalGap!
     }
+
+    /// The relative gap between the best bound and the best allocation (nil before the first).
+    var primalGap: Double? { primal.map { DualSolver.relative(best.bound - $0.value, best.bound) } }
 
     /// Sweeps until the gap is within the target, the bound stops improving, or
     /// `options.maxSweeps`. With a single multiplier, one exact update suffices. Without
@@ -179,7 +182,7 @@ struct DualSearch {
             let start = monotonicSeconds()
             let improved = evaluate()
             options.progress?(.dualSweep(sweep: sweeps, bound: best.bound,
-                                         gap: primal.map { DualSolver.relative(best.bound - $0.value, best.bound) }))
+                                         gap: primalGap))
             if sweeps == 0 { recoverySeconds = monotonicSeconds() - start }
             stale = improved ? 0 : stale + 1
             if k == 0 || (k == 1 && sweeps == 1) || sweeps == options.maxSweeps { break }
@@ -189,7 +192,7 @@ struct DualSearch {
                    best.bound >= recovered - options.sweepTolerance * abs(recovered) {
                     // Stalled, and the bound has not moved (beyond the tolerance) since the last
                     // recovery: its multipliers are as good; recovering again only costs time.
-                    gap = DualSolver.relative(best.bound - primal!.value, best.bound)
+                    gap = primalGap!
                     break
                 }
                 checkGap()
