@@ -185,12 +185,19 @@ struct CandidateTableBuilder {
         self.columns = Array(repeating: [], count: 1 + extraColumns.count)
     }
 
-    mutating func reserve(_ n: Int) {
+    /// Sizes the arrays for `n` rows. `exact`: the count is known, not estimated: the storage
+    /// the rows will fill is then mapped ahead, on another thread (`ReservedStorage`).
+    mutating func reserve(_ n: Int, exact: Bool = false) {
         rowUser.reserveCapacity(n)
         rowCoupon.reserveCapacity(n)
         if hasChannel { rowChannel.reserveCapacity(n) }
         uplift.reserveCapacity(n)
         for c in columns.indices { columns[c].reserveCapacity(n) }
+        guard exact else { return }
+        // The arrays every row fills (not rowUser: rows grouped by user never write it).
+        var filled = [rowCoupon.reservedStorage(), rowChannel.reservedStorage(), uplift.reservedStorage()]
+        for c in columns.indices { filled.append(columns[c].reservedStorage()) }
+        ReservedStorage.populate(filled.compactMap { $0 })
     }
 
     /// Adds a row given by names (the library path).

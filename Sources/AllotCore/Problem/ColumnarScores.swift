@@ -91,6 +91,9 @@ package enum ColumnarScores {
         private var users: ByteInterner
         private var coupons = ByteInterner(capacity: 64)
         private var channels = ByteInterner(capacity: 16)
+        /// The renumbered ids of the chunk being appended, kept from one append to the next so
+        /// that their memory is mapped once (fresh memory costs a page fault per 4 KiB).
+        private var rowUser: [Int32] = [], rowCoupon: [Int32] = [], rowChannel: [Int32] = []
         /// Rows appended so far.
         package private(set) var rows = 0
 
@@ -105,7 +108,7 @@ package enum ColumnarScores {
             builder = CandidateTableBuilder(source: source, extraColumns: Array(columnNames.dropFirst()), hasChannel: hasChannel)
             builder.numbersRowsFromZero = true
             let expected = max(0, min(expectedRows, Int(Int32.max)))
-            builder.reserve(expected)
+            builder.reserve(expected, exact: expectedRows > 0)
             // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
             let expectedUsers = max(1 << 16, expected / 8)
             users = ByteInterner(capacity: expectedUsers)
@@ -134,10 +137,11 @@ package enum ColumnarScores {
                 + zip(columnNames, columns.map(\.count)) + (channel.map { [("channel", $0.count)] } ?? []) where count != n {
                 throw InputError(file: source, "column '\(name)' has \(count) values for \(n) rows")
             }
-            let rowUser = try Self.renumber(user, name: "user_id", required: true, interner: &users, names: &builder.userIDs, fail)
-            let rowCoupon = try Self.renumber(coupon, name: "coupon_id", required: true, interner: &coupons, names: &builder.couponIDs, fail)
-            let rowChannel = try channel.map {
-                try Self.renumber($0, name: "channel", required: false, interner: &channels, names: &builder.channelNames, fail)
+            try Self.renumber(user, name: "user_id", required: true, interner: &users, names: &builder.userIDs, into: &rowUser, fail)
+            try Self.renumber(coupon, name: "coupon_id", required: true, interner: &coupons, names: &builder.couponIDs, into: &rowCoupon, fail)
+            if let channel {
+                try Self.renumber(channel, name: "channel", required: false, interner: &channels, names: &builder.channelNames,
+                                  into: &rowChannel, fail)
             }
             for r in 0..<n where !uplift[r].isFinite {
                 throw fail(r, "'\(uplift[r])' in column 'uplift' is not a finite number")
@@ -152,7 +156,7 @@ package enum ColumnarScores {
             // Only a chunk that passed every check is added.
             addUsers(rowUser, first: first)
             builder.rowCoupon.append(contentsOf: rowCoupon)
-            if let rowChannel { builder.rowChannel.append(contentsOf: rowChannel) }
+            if channel != nil { builder.rowChannel.append(contentsOf: rowChannel) }
             builder.uplift.append(contentsOf: uplift)
             for (k, values) in columns.enumerated() { builder.columns[k].append(contentsOf: values) }
             rows += n
@@ -192,13 +196,18 @@ package enum ColumnarScores {
             return try builder.buildKeepingRows()
         }
 
-        /// Ids numbered by first appearance across chunks; `names` gets the strings. An optional
-        /// column (channel) maps missing and blank entries to -1, as the CSV reader does.
+        /// Ids numbered by first appearance across chunks, one per row, in `out` (replacing what
+        /// it held, in its memory); `names` gets the strings. An optional column (channel) maps
+        /// missing and blank entries to -1, as the CSV reader does.
         private static func renumber(_ column: IDs, name: String, required: Bool, interner: inout ByteInterner,
-                                     names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
-            switch column {
-            case .encoded(let e): try renumber(e, name: name, required: required, interner: &interner, names: &names, fail)
-            case .strings(let s): try intern(s, name: name, required: required, interner: &interner, names: &names, fail)
+                                     names: inout [String], into out: inout [Int32], _ fail: (Int, String) -> InputError) throws {
+            out.removeAll(keepingCapacity: true)
+            out.append(contentsOf: repeatElement(-1, count: column.count))
+            try out.withUnsafeMutableBufferPointer { out in
+                switch column {
+                case .encoded(let e): try renumber(e, name: name, required: required, interner: &interner, names: &names, into: out, fail)
+                case .strings(let s): try intern(s, name: name, required: required, interner: &interner, names: &names, into: out, fail)
+                }
             }
         }
 
@@ -239,56 +248,54 @@ package enum ColumnarScores {
         /// costs one comparison; the others are looked up in blocks, each block's table slots
         /// read together first (with millions of ids, each lookup is a cache miss).
         private static func intern(_ column: Strings, name: String, required: Bool, interner: inout ByteInterner,
-                                   names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
+                                   names: inout [String], into out: UnsafeMutableBufferPointer<Int32>,
+                                   _ fail: (Int, String) -> InputError) throws {
             let n = column.count
             let block = 32
             var empty: UInt8 = 0
             var runRow = [Int](repeating: 0, count: block), runBytes = [(UnsafePointer<UInt8>, Int)](), runHash = [UInt64](repeating: 0, count: block)
-            return try withUnsafePointer(to: &empty) { nothing in
+            try withUnsafePointer(to: &empty) { nothing in
                 runBytes = [(UnsafePointer<UInt8>, Int)](repeating: (nothing, 0), count: block)
-                return try [Int32](unsafeUninitializedCapacity: n) { out, initialized in
-                    var last: (UnsafePointer<UInt8>, Int)? = nil
-                    var id: Int32 = -1
-                    var r = 0
-                    while r < n {
-                        // The rows up to `block` changes of id, and the changed ids' hashes.
-                        var runs = 0, end = r
-                        while end < n {
-                            let start = Int(column.offsets[end])
-                            let length = Int(column.offsets[end + 1]) - start
-                            let (p, m) = trimmed(length > 0 ? column.data! + start : nothing, length, required: required)
-                            if let (q, k) = last, k == m, memoryEqual(q, p, m) { end += 1; continue }
-                            if runs == block { break }
-                            runRow[runs] = end
-                            runBytes[runs] = (p, m)
-                            runHash[runs] = ByteInterner.hash(p, m)
-                            runs += 1
-                            last = (p, m)
-                            end += 1
-                        }
-                        runHash.withUnsafeBufferPointer { interner.touch(UnsafeBufferPointer(rebasing: $0[0..<runs])) }
-                        var run = 0
-                        for row in r..<end {
-                            if run < runs && runRow[run] == row {
-                                let (p, m) = runBytes[run]
-                                id = try Self.id(p, m, hash: runHash[run], row, name: name, required: required,
-                                                 interner: &interner, names: &names, fail)
-                                run += 1
-                            }
-                            (out.baseAddress! + row).initialize(to: id)
-                            initialized = row + 1
-                        }
-                        r = end
+                var last: (UnsafePointer<UInt8>, Int)? = nil
+                var id: Int32 = -1
+                var r = 0
+                while r < n {
+                    // The rows up to `block` changes of id, and the changed ids' hashes.
+                    var runs = 0, end = r
+                    while end < n {
+                        let start = Int(column.offsets[end])
+                        let length = Int(column.offsets[end + 1]) - start
+                        let (p, m) = trimmed(length > 0 ? column.data! + start : nothing, length, required: required)
+                        if let (q, k) = last, k == m, memoryEqual(q, p, m) { end += 1; continue }
+                        if runs == block { break }
+                        runRow[runs] = end
+                        runBytes[runs] = (p, m)
+                        runHash[runs] = ByteInterner.hash(p, m)
+                        runs += 1
+                        last = (p, m)
+                        end += 1
                     }
+                    runHash.withUnsafeBufferPointer { interner.touch(UnsafeBufferPointer(rebasing: $0[0..<runs])) }
+                    var run = 0
+                    for row in r..<end {
+                        if run < runs && runRow[run] == row {
+                            let (p, m) = runBytes[run]
+                            id = try Self.id(p, m, hash: runHash[run], row, name: name, required: required,
+                                             interner: &interner, names: &names, fail)
+                            run += 1
+                        }
+                        out[row] = id
+                    }
+                    r = end
                 }
             }
         }
 
         private static func renumber(_ column: Encoded, name: String, required: Bool, interner: inout ByteInterner,
-                                     names: inout [String], _ fail: (Int, String) -> InputError) throws -> [Int32] {
+                                     names: inout [String], into out: UnsafeMutableBufferPointer<Int32>,
+                                     _ fail: (Int, String) -> InputError) throws {
             let unseen = Int32.min
             var map = [Int32](repeating: unseen, count: column.count)
-            var out = [Int32](repeating: -1, count: column.codes.count)
             for (r, code) in column.codes.enumerated() {
                 if code == -1 {
                     if required { throw fail(r, "empty \(name)") }
@@ -312,7 +319,6 @@ package enum ColumnarScores {
                 }
                 out[r] = k
             }
-            return out
         }
     }
 
