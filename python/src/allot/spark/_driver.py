@@ -41,7 +41,8 @@ class Result:
     bound: float
     gap: float
     shadow_prices: dict = field(default_factory=dict)
-    #: Spark jobs over the scores: "check", "dual" (multiplier search), "recover", "verification".
+    #: Rounds over the scores: "check", "dual" (multiplier search), "recover", "verification"; each
+    #: is a Spark job, except that "dual_in_check" (1) says the first dual round ran in the check's.
     rounds: dict = field(default_factory=dict)
     #: The dual value after each coordinate-descent round (several constraints).
     bounds: list = field(default_factory=list)
@@ -100,10 +101,19 @@ class Plan:
                 raise fail(f"min_roi is {self.min_roi}; it must be a finite number >= 0")
         self.has_channel = "channel" in columns
         self.spec_name = spec_name
-        # Set by resolve(), once the coupons and channels of the scores are known.
-        self.caps, self.zero_coupons, self.channels = [], [], None
+        # Relaxed coupon caps, by coupon id; a cap of 0 closes the coupon instead.
+        self.caps = [(c, v) for c, v in sorted(self.coupon_caps.items()) if v > 0]
+        self.zero_coupons = [c for c, v in sorted(self.coupon_caps.items()) if v == 0]
+        # The kernel follows the capped channels only (any other channel's cap is "none"), so that
+        # what the executors need does not depend on which channels the scores hold.
+        self.channels = sorted(self.channel_caps) if self.has_channel else None
+        self.names = [("budget", b["name"]) for b in self.budgets] + [("coupon_cap", c) for c, _ in self.caps] \
+            + ([("min_roi", "min_roi")] if self.min_roi is not None else [])
+        self.limits = np.array([b["limit"] for b in self.budgets] + [float(v) for _, v in self.caps]
+                               + ([0.0] if self.min_roi is not None else []))
 
-    def resolve(self, coupons, channels):
+    def check(self, coupons, channels):
+        """Checks the caps against the coupons and channels the scores hold."""
         for c in sorted(self.coupon_caps):
             if c not in coupons:
                 raise InputError(f"{self.spec_name}: coupon_caps names coupon '{c}', which is not in the scores", ERR_INPUT)
@@ -111,20 +121,17 @@ class Plan:
             if h not in channels:
                 known = f"channels: {', '.join(sorted(channels))}" if self.has_channel else "the scores have no channel column"
                 raise InputError(f"{self.spec_name}: channel_caps names channel '{h}', which is not in the scores ({known})", ERR_INPUT)
-        # Relaxed coupon caps, by coupon id; a cap of 0 closes the coupon instead.
-        self.caps = [(c, v) for c, v in sorted(self.coupon_caps.items()) if v > 0]
-        self.zero_coupons = [c for c, v in sorted(self.coupon_caps.items()) if v == 0]
-        self.channels = sorted(channels) if self.has_channel else None
-        self.names = [("budget", b["name"]) for b in self.budgets] + [("coupon_cap", c) for c, _ in self.caps] \
-            + ([("min_roi", "min_roi")] if self.min_roi is not None else [])
-        self.limits = np.array([b["limit"] for b in self.budgets] + [float(v) for _, v in self.caps]
-                               + ([0.0] if self.min_roi is not None else []))
 
     def layout(self):
         """What the executors need (picklable)."""
         return {"budgets": self.budgets, "caps": self.caps, "zero_coupons": self.zero_coupons, "channels": self.channels,
                 "channel_caps": self.channel_caps, "max_per_user": self.max_per_user, "min_roi": self.min_roi,
                 "numbers": ["uplift", "cost"] + sorted({b["column"] for b in self.budgets} - {"cost"})}
+
+    def first_round(self):
+        """The first multiplier round, the same whatever the data (every multiplier at 0, each
+        constraint's breakpoints over the whole range): the layout job runs it too."""
+        return {"m": [0.0] * self.k, "steps": [(i, 0.0, math.inf, COARSE_SHIFT) for i in range(self.k)]}
 
     @property
     def k(self):
@@ -134,24 +141,35 @@ class Plan:
 class _Rounds:
     """Runs one task on every cached chunk (mapInArrow) and collects the chunks' results."""
 
-    def __init__(self, chunks, layout, count, say):
+    def __init__(self, chunks, layout, count, say, first=None):
         self.chunks = chunks
         self.layout = layout
         self.counts = count
         self.say = say
         self.spark = chunks.sparkSession
+        #: The dual task the layout job ran on every chunk (None: none), and its results.
+        self.first, self.first_parts = first, None
 
     def checks(self):
-        """The validation done when the chunks were made (their first job: the shuffle)."""
+        """The validation done when the chunks were made (their first job: the shuffle), with
+        the results of the first dual round when the layout job ran it."""
         started = time.time()
         infos = [pickle.loads(r.info) for r in self.chunks.select("info").collect()]
         self.counts["check"] = self.counts.get("check", 0) + 1
         self.say(f"layout and check: {time.time() - started:.1f} s")
+        if self.first is not None and all("first" in i for i in infos):
+            self.first_parts = [i.pop("first") for i in infos]
         return infos
 
     def run(self, kind, task):
         from . import _kernel, _layout, _tasks
 
+        if kind == "dual" and self.first_parts is not None and task == self.first:
+            parts, self.first_parts = self.first_parts, None
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.counts["dual_in_check"] = 1
+            self.say(f"{kind} round {self.counts[kind]}: done in the layout job")
+            return parts
         started = time.time()
         layout = self.layout
         shared = self.spark.sparkContext.broadcast(task)
@@ -281,8 +299,9 @@ def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_ever
     n_parts = partitions or df.rdd.getNumPartitions()
     counts = {}
     layout = plan.layout()
-    chunks = _layout.prepare(data, n_parts, layout["numbers"], chunk_rows)
-    rounds = _Rounds(chunks, layout, counts, say)
+    first = plan.first_round() if plan.k else None
+    chunks = _layout.prepare(data, n_parts, layout, chunk_rows, first)
+    rounds = _Rounds(chunks, layout, counts, say, first)
 
     # The shuffle, with the validation and the coupons and channels present.
     checks = rounds.checks()
@@ -302,9 +321,7 @@ def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_ever
     coupons = set().union(*[set(map(str, c["coupons"])) for c in checks]) if checks else set()
     channels = set().union(*[set(map(str, c["channels"])) for c in checks]) if checks else set()
     candidates = sum(c["rows"] for c in checks)
-    plan.resolve(coupons, channels)
-    layout = plan.layout()
-    rounds.layout = layout
+    plan.check(coupons, channels)
     k = plan.k
     limits = plan.limits
     say(f"{candidates} candidates, {k} relaxed constraints, {n_parts} partitions")

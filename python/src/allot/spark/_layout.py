@@ -138,17 +138,27 @@ def ids(chunk, rows) -> pa.Table:
     return pa.table(columns)
 
 
-def pack_partitions(numbers, chunk_rows):
+def pack_partitions(layout, chunk_rows, first=None):
     """mapInArrow over the shuffled rows: one row per chunk: its check result and, when it
-    passed, its compact form (see pack), each pickled."""
+    passed, its compact form (see pack), each pickled. `first`: a dual task (see
+    _tasks.dual_round) to run on every chunk that passed, its result in the check's "first" (the
+    round then costs the driver no job of its own)."""
 
     def per_partition(batches):
         import pickle
 
+        from . import _kernel, _tasks
+
         table = pa.Table.from_batches(list(batches))
         if table.num_rows == 0:
             return
-        for info, chunk in pack(table, numbers, chunk_rows):
+        for info, chunk in pack(table, layout["numbers"], chunk_rows):
+            if chunk is not None and first is not None:
+                part = _kernel.Partition(chunk, layout)
+                try:
+                    info["first"] = _tasks.dual_round(part, first)
+                finally:
+                    part.close()
             chunk = None if chunk is None else pickle.dumps(chunk, protocol=5)
             yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(info)], pa.binary()), pa.array([chunk], pa.binary())],
                                              ["info", "chunk"])
@@ -156,10 +166,11 @@ def pack_partitions(numbers, chunk_rows):
     return per_partition
 
 
-def prepare(data, n, numbers, chunk_rows=CHUNK_ROWS):
+def prepare(data, n, layout, chunk_rows=CHUNK_ROWS, first=None):
     """The scores (user_id, coupon_id, uplift, cost, ...: `data`) in n partitions of chunks: a
-    cached DataFrame of (info, chunk), one row per chunk. Runs no job yet."""
-    return data.repartition(n, "user_id").mapInArrow(pack_partitions(numbers, chunk_rows), "info binary, chunk binary").cache()
+    cached DataFrame of (info, chunk), one row per chunk. `layout`: the driver's Plan.layout();
+    `first`: see pack_partitions. Runs no job yet."""
+    return data.repartition(n, "user_id").mapInArrow(pack_partitions(layout, chunk_rows, first), "info binary, chunk binary").cache()
 
 
 def chunks_of(batches):
