@@ -104,6 +104,29 @@ def test_a_wrong_consumption_prediction_costs_a_round_not_the_answer(spark, monk
     assert wrong.objective == right.objective and wrong.bound == right.bound
 
 
+def test_rounds_inside_the_layout_and_verification_jobs_change_nothing(spark, monkeypatch):
+    """The first multiplier round runs in the layout job, and the recovery round after a fill
+    step in the job that makes and verifies the allocation: the same answer as with each round
+    a job of its own."""
+    from allot.spark import _driver
+
+    frame = scores(users=400, seed=7, channels=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1000}], "max_per_user": 2, "channel_caps": {"push": 1}}
+    df = spark.createDataFrame(frame)
+    fused = allot_spark.solve(df, spec, partitions=2)
+    assert fused.rounds["dual_in_check"] == 1 and fused.rounds["recover_in_verification"] == 1
+    monkeypatch.setattr(_driver.Plan, "first_round", lambda self: None)
+    recover = _driver._recover
+    monkeypatch.setattr(_driver, "_recover", lambda *args: recover(*args[:-1]))  # without its `finish`
+    separate = allot_spark.solve(df, spec, partitions=2)
+    assert "dual_in_check" not in separate.rounds and "recover_in_verification" not in separate.rounds
+    assert (separate.rounds["dual"], separate.rounds["recover"]) == (fused.rounds["dual"], fused.rounds["recover"])
+    assert to_pandas(separate).equals(to_pandas(fused))
+    assert (separate.objective, separate.bound, separate.shadow_prices) == (fused.objective, fused.bound, fused.shadow_prices)
+    assert fused.summary["feasible"]
+    assert independent_check(to_pandas(fused), frame, spec) == pytest.approx(fused.objective, rel=1e-12)
+
+
 def test_several_per_user_one_budget_with_channel_caps(spark):
     frame = scores(users=300, channels=True)
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 900}], "max_per_user": 2, "channel_caps": {"push": 1}}

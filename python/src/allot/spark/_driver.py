@@ -339,19 +339,20 @@ def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_ever
         if rounds_to_gap is not None:
             notes.append(f"gap check: within {gap:g} after {rounds_to_gap} multiplier rounds")
     # Recovery at the best multipliers.
-    steps, state = _recover(rounds, plan, best_m, say, start, predicted)
+    finish = _Finish(rounds, chunks, data.schema, plan, best_m, verify)
+    steps, state, finished = _recover(rounds, plan, best_m, say, start, predicted, finish)
+    if finished is None:
+        finished = finish(steps, None)
     # Every recovery round evaluates the Lagrangian at best_m first: its value is the bound's.
     if k == 1:
         best_bound = math.fsum([s["value"] for s in state["parts"]]) + float(best_m[0] * limits[0])
     elif k == 0:
         best_bound = math.fsum([s["value"] for s in state["parts"]])
     objective = state["uplift"]
-    recovery = {"m": best_m.tolist(), "steps": steps}
     upper = max(best_bound, objective)
     rel_gap = max(0.0, upper - objective) / max(abs(upper), 1e-12)
 
-    allocation = _allocation(chunks, data.schema, layout, recovery)
-    verification = _verify(allocation, plan) if verify else None
+    allocation, verification = allocation_of(finished.rows), finished.verification
     counts["verification"] = 1 if verify else 0
     prices = {f"{kind}:{name}": float(best_m[i]) for i, (kind, name) in enumerate(plan.names)}
     summary = {
@@ -464,6 +465,35 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_
     return best[0], best[1], bounds, start, rounds_to_gap
 
 
+class _Finish:
+    """The allocation at the recovery's steps and its verification, in one Spark job, which also
+    answers a recovery query (so that it stands for the recovery round after a fill step)."""
+
+    def __init__(self, rounds, chunks, schema, plan, m, verify):
+        self.rounds, self.chunks, self.schema, self.plan, self.m, self.verify = rounds, chunks, schema, plan, m, verify
+
+    def __call__(self, steps, query):
+        rounds = self.rounds
+        started = time.time()
+        self.rows = _allocation(self.chunks, self.schema, rounds.layout, {"m": self.m.tolist(), "steps": list(steps)}, query)
+        checked = _verify(self.rows, self.plan, check=self.verify)
+        self.verification = checked if self.verify else None
+        self.parts = checked["answers"]
+        states = [p["state"] for p in self.parts]
+        self.state = {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
+                      "assignments": sum(s["assignments"] for s in states),
+                      "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(self.plan.k)])}
+        if query is not None:
+            rounds.counts["recover"] = rounds.counts.get("recover", 0) + 1
+            rounds.counts["recover_in_verification"] = rounds.counts.get("recover_in_verification", 0) + 1
+        rounds.say(f"allocation and verification{' (and a recovery round)' if query is not None else ''}: {time.time() - started:.1f} s")
+        return self
+
+    def drop(self):
+        """Forgets an allocation that a later step replaces."""
+        self.rows.unpersist()
+
+
 def _recovery_run(rounds, k, m, steps, query=None):
     """One recovery round: every chunk replays `steps` at m and answers `query`."""
     parts = rounds.run("recover", {"recovery": {"m": m.tolist(), "steps": steps}, "query": query})
@@ -506,7 +536,7 @@ def _repair(rounds, plan, m, say, known=None):
     return steps, state
 
 
-def _recover(rounds, plan, m, say, start=None, predicted=None):
+def _recover(rounds, plan, m, say, start=None, predicted=None, finish=None):
     """Primal recovery, every step decided on the driver from aggregates: the repair (see
     _repair; `start` is (steps, state) of one done already), then fill steps of
     greedy-marginal's moves.
@@ -518,7 +548,12 @@ def _recover(rounds, plan, m, say, start=None, predicted=None):
 
     `predicted`: the consumption at m when the driver knows it already (one constraint: from the
     breakpoints of the multiplier search); the first round of moves then also gives the choices'
-    state (one round fewer), and is sent again if the state differs from the prediction."""
+    state (one round fewer), and is sent again if the state differs from the prediction.
+
+    `finish(steps, query)`: the allocation job at `steps` (see _Finish), which also answers
+    `query`: the round after each fill step is that job's, in case the step is the last (as it
+    usually is; else its allocation is dropped). Returns the steps, the state they reach and the
+    last `finish` result when it is at those steps (else None)."""
     k = plan.k
     limits = plan.limits
     if start is not None:
@@ -539,6 +574,7 @@ def _recover(rounds, plan, m, say, start=None, predicted=None):
         say(f"consumption at the multiplier {state['consumption'][0]!r}, predicted {predicted!r}: moves sent again")
         sent_room = limits - state["consumption"]
         parts, state = run(("moves", sent_room.tolist()))
+    finished = None
     for _ in range(8):
         room = limits - state["consumption"]
         keys, sums = _merge_buckets([p["moves"] for p in parts], "keys", ["counts", "deltas", "gains"])
@@ -573,35 +609,62 @@ def _recover(rounds, plan, m, say, start=None, predicted=None):
             break
         steps.append(("fill", sent_room.tolist(), threshold, explicit))
         sent_room = room - accepted
-        parts, state = run(("moves", sent_room.tolist()))
+        if finished is not None:
+            finished.drop()
+        if finish is None:
+            parts, state = run(("moves", sent_room.tolist()))
+        else:
+            finished = finish(steps, ("moves", sent_room.tolist()))
+            parts, state = finished.parts, finished.state
         say(f"fill: objective {state['uplift']:.10g}")
-    return steps, state
+    return steps, state, finished
 
 
-def _allocation(chunks, schema, layout, recovery):
-    """The allocation as a Spark DataFrame (cached): the chosen rows of the scores."""
+def _allocation(chunks, schema, layout, recovery, query=None):
+    """The allocation (cached, computed by the first job that reads it): the chosen rows of the
+    scores with an `answer` column, null on them, and one more row per chunk, null but for its
+    `answer`: the chunk's answer to `query` (_tasks.finish), pickled. `allocation_of` keeps the
+    chosen rows."""
+    from pyspark.sql.types import BinaryType, StructField, StructType
+
     from . import _kernel, _layout, _tasks
 
     columns = list(schema.names)
-    shared = chunks.sparkSession.sparkContext.broadcast({"recovery": recovery})
+    shared = chunks.sparkSession.sparkContext.broadcast({"recovery": recovery, "query": query})
 
     def per_partition(batches):
+        import pyarrow as pa
+
         for chunk in _layout.chunks_of(batches):
             part = _kernel.Partition(chunk, layout)
             try:
-                out = _tasks.allocation_rows(part, shared.value).select(columns)
+                rows, out = _tasks.finish(part, shared.value)
             finally:
                 part.close()
-            yield from out.to_batches()
+            rows = rows.select(columns)
+            rows = rows.append_column("answer", pa.nulls(rows.num_rows, pa.binary()))
+            yield from rows.to_batches()
+            yield pa.RecordBatch.from_arrays([pa.nulls(1, f.type) for f in rows.schema][:-1] + [pa.array([pickle.dumps(out)], pa.binary())],
+                                             schema=rows.schema)
 
-    return chunks.select("chunk").mapInArrow(per_partition, schema).cache()
+    fields = [StructField(f.name, f.dataType, True) for f in schema.fields] + [StructField("answer", BinaryType(), True)]
+    return chunks.select("chunk").mapInArrow(per_partition, StructType(fields)).cache()
 
 
-def _verify(allocation, plan):
+def allocation_of(rows):
+    """The chosen rows of an `_allocation`, without its answers."""
+    from pyspark.sql import functions as F
+
+    return rows.filter(F.col("answer").isNull()).drop("answer")
+
+
+def _verify(allocation, plan, check=True):
     """Every constraint checked again, from the allocation's rows alone, in one Spark job: each
     partition sums its spend, uplift and cost, counts per coupon and channel, and finds its users'
     largest count overall and per capped channel and any repeated pair (the allocation keeps the
-    scores' partitioning by user, so a user's rows are in one partition); the driver adds up."""
+    scores' partitioning by user, so a user's rows are in one partition); the driver adds up.
+    `allocation`: an `_allocation`, whose chunks' answers come back in "answers" (in the same
+    job). check=False: the answers only."""
     columns = sorted({b["column"] for b in plan.budgets} | {"cost"})
     capped = sorted(plan.channel_caps)
     has_channel = plan.has_channel
@@ -614,7 +677,13 @@ def _verify(allocation, plan):
         if not batches:
             return
         t = pa.Table.from_batches(batches)
-        out = {"sums": {c: math.fsum(t.column(c).to_numpy()) for c in columns + ["uplift"]},
+        answered = pc.is_valid(t["answer"])
+        answers = [pickle.loads(v.as_py()) for v in t.filter(answered)["answer"]]
+        t = t.filter(pc.invert(answered)).drop_columns(["answer"])
+        if not check:
+            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps({"answers": answers})], pa.binary())], ["out"])
+            return
+        out = {"answers": answers, "sums": {c: math.fsum(t.column(c).to_numpy()) for c in columns + ["uplift"]},
                "coupons": {}, "channels": {}, "users": 0, "most": 0, "repeats": 0, "channel_most": {}}
         if t.num_rows:
             for r in t.group_by("coupon_id").aggregate([("coupon_id", "count")]).to_pylist():
@@ -633,6 +702,9 @@ def _verify(allocation, plan):
         yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(out)], pa.binary())], ["out"])
 
     parts = [pickle.loads(r.out) for r in allocation.mapInArrow(per_partition, "out binary").collect()]
+    answers = [a for p in parts for a in p["answers"]]
+    if not check:
+        return {"answers": answers}
     sums = {c: math.fsum([p["sums"][c] for p in parts]) for c in columns + ["uplift"]}
     violations = []
     spend = []
@@ -663,4 +735,4 @@ def _verify(allocation, plan):
             violations.append(f"coupon '{c}' goes to {per_coupon[c]} > {cap} users")
     return {"feasible": not violations, "violations": violations, "spend": spend, "total_cost": cost,
             "users_reached": sum(p["users"] for p in parts), "per_coupon": dict(sorted(per_coupon.items())),
-            "per_channel": dict(sorted(per_channel.items())) if has_channel else None, "uplift": uplift}
+            "per_channel": dict(sorted(per_channel.items())) if has_channel else None, "uplift": uplift, "answers": answers}

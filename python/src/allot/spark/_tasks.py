@@ -111,9 +111,16 @@ class Replay:
 
 
 def recovery_round(part: Partition, task: dict) -> dict:
-    replay = Replay(part, task["recovery"])
+    """The state the recovery's steps reach on this chunk, and its answer to task["query"]."""
+    return answer(Replay(part, task["recovery"]), task.get("query"))
+
+
+def answer(replay: Replay, query) -> dict:
+    """The replayed state, and what `query` asks of it: ("repair", excess): the relief per
+    repair bucket; ("moves", room): the fill moves per (tier, bucket); ("exact_moves", room,
+    threshold): the moves of one bucket, listed."""
+    part = replay.part
     out = {"state": replay.state()}
-    query = task.get("query")
     if query is None:
         return out
     if query[0] == "repair":
@@ -148,11 +155,12 @@ def recovery_round(part: Partition, task: dict) -> dict:
     return out
 
 
-def allocation_rows(part: Partition, task: dict) -> pa.Table:
-    """The chosen rows: the ids and every number column."""
+def finish(part: Partition, task: dict):
+    """The chosen rows after the recovery's steps (the ids and every number column), and the
+    chunk's answer to task["query"] (see `answer`), from one replay."""
     replay = Replay(part, task["recovery"])
     rows = np.flatnonzero(replay.chosen)
     table = part.ids(rows)
     for name, values in part.chunk["numbers"].items():
         table = table.append_column(name, pa.array(values[rows]))
-    return table
+    return table, answer(replay, task.get("query"))
