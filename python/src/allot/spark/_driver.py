@@ -551,9 +551,10 @@ def _recover(rounds, plan, m, say, start=None, predicted=None, finish=None):
     state (one round fewer), and is sent again if the state differs from the prediction.
 
     `finish(steps, query)`: the allocation job at `steps` (see _Finish), which also answers
-    `query`: the round after each fill step is that job's, in case the step is the last (as it
-    usually is; else its allocation is dropped). Returns the steps, the state they reach and the
-    last `finish` result when it is at those steps (else None)."""
+    `query`: the round after a fill step is that job's, in case the step is the last (with one
+    constraint it usually is). When it is not, its allocation is dropped and the later steps'
+    rounds are plain ones (3 budgets + 2 caps took 8 fill steps). Returns the steps, the state they
+    reach and the last `finish` result when it is at those steps (else None)."""
     k = plan.k
     limits = plan.limits
     if start is not None:
@@ -611,6 +612,7 @@ def _recover(rounds, plan, m, say, start=None, predicted=None, finish=None):
         sent_room = room - accepted
         if finished is not None:
             finished.drop()
+            finished, finish = None, None
         if finish is None:
             parts, state = run(("moves", sent_room.tolist()))
         else:
