@@ -68,6 +68,18 @@ def to_pandas(result):
     return result.allocation.toPandas().sort_values(["user_id", "coupon_id"]).reset_index(drop=True)
 
 
+def test_sort_order_is_numpys_stable_argsort():
+    """The layout's counting sort of (user, coupon) ranks, against numpy on every small case."""
+    from allot.spark._layout import sort_order
+
+    rng = np.random.default_rng(0)
+    for n in range(30):
+        for span in sorted({1, max(1, n // 2), n + 1, 4 * n, 4 * n + 1, 5 * n + 3}):
+            cases = [rng.integers(0, span, n)] + ([rng.permutation(span)[:n]] if span >= n else [])
+            for keys in cases:
+                assert np.array_equal(sort_order(keys, span), np.argsort(keys, kind="stable"))
+
+
 def test_one_budget_gives_the_single_machine_multiplier_and_objective(spark):
     frame = scores()
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1500}]}

@@ -36,6 +36,23 @@ def _ranked(column):
     return rank[encoded.indices.to_numpy()], values
 
 
+def sort_order(keys, span):
+    """The stable sort order of `keys`, integers in [0, span): a counting sort when the span is
+    at most 4x the keys (as for dense (user, coupon) ranks: no comparison sort of a partition's
+    rows), else numpy's stable argsort.
+
+    - Complexity: O(n + span) by counting, O(n log n) else."""
+    n = len(keys)
+    if span > 4 * n:
+        return np.argsort(keys, kind="stable")
+    counts = np.bincount(keys, minlength=span)
+    if counts.max(initial=0) > 1:  # repeated keys (a repeated pair: an input error): keep their order
+        return np.argsort(keys, kind="stable")
+    order = np.empty(n, np.int64)
+    order[(np.cumsum(counts) - 1)[keys]] = np.arange(n)
+    return order
+
+
 def _narrow(codes, count):
     return codes.astype(np.int8 if count < 127 else np.int16 if count < 32767 else np.int32)
 
@@ -80,7 +97,7 @@ def pack(table: pa.Table, numbers, chunk_rows):
     user, users = _ranked(table.column("user_id"))
     coupon, coupon_values = _ranked(table.column("coupon_id"))
     key = (user << 32) | coupon
-    order = np.argsort(key, kind="stable")
+    order = sort_order(user * len(coupon_values) + coupon, len(users) * len(coupon_values))
     key = key[order]
     user, coupon = key >> 32, _narrow(key & 0xFFFFFFFF, len(coupon_values))
     coupons = [str(v) for v in coupon_values.to_pylist()]
