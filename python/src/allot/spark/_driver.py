@@ -260,7 +260,7 @@ def _exact_critical(points, drops, room, lo):
     return float(unique[0])
 
 
-def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=None, relaxation=0.5,
+def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=None, relaxation=0.8,
           check_every=4, chunk_rows=_layout.CHUNK_ROWS, verify=True, progress=None):
     """Solves on Spark. df: a Spark DataFrame with user_id, coupon_id, uplift, cost, optional
     channel and extra budget columns. spec: dict, path of a spec file, or None. gap: the target
