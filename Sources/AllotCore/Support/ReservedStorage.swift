@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Page mapping ahead of need, for arrays reserved large and then filled (the C ABI's builder
-/// reserves the whole table before its first chunk arrives).
+/// reserves the whole table when its first chunk arrives).
 ///
 /// Linux maps anonymous memory page by page as it is first written, at a page fault per 4 KiB:
 /// on the 2-core VM of docs/benchmarks.md, filling 480 MB that way costs 0.25 s, while

@@ -42,7 +42,9 @@ class Result:
     gap: float
     shadow_prices: dict = field(default_factory=dict)
     #: Rounds over the scores: "check", "dual" (multiplier search), "recover", "verification"; each
-    #: is a Spark job, except that "dual_in_check" (1) says the first dual round ran in the check's.
+    #: is a Spark job, except those counted again in "dual_in_check" (the first dual round, run in
+    #: the check's job) and "recover_in_verification" (recovery rounds run in the job that makes
+    #: and verifies an allocation).
     rounds: dict = field(default_factory=dict)
     #: The dual value after each coordinate-descent round (several constraints).
     bounds: list = field(default_factory=list)
