@@ -172,6 +172,25 @@ def test_same_allocation_with_1_2_and_7_partitions(spark):
     assert results[0].shadow_prices == results[1].shadow_prices == results[2].shadow_prices
 
 
+def test_a_warm_start_from_a_sample_is_the_same_whatever_the_partitioning(spark):
+    """sample_users: the descent starts from the multipliers of the users whose ids hash below a
+    threshold, solved on the driver: the same users, so the same allocation, with 1, 2 and 7
+    partitions; a valid bound and a feasible allocation."""
+    frame = scores(users=800, seed=5, extra=True)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 2000}, {"name": "points", "column": "points", "limit": 700}],
+            "coupon_caps": {"c1": 60, "c3": 40}}
+    df = spark.createDataFrame(frame)
+    results = [allot_spark.solve(df, spec, partitions=p, sample_users=100) for p in (1, 2, 7)]
+    assert all(r.rounds["sample"] == 1 for r in results)
+    allocations = [to_pandas(r)[["user_id", "coupon_id"]].values.tolist() for r in results]
+    assert allocations[0] == allocations[1] == allocations[2]
+    assert results[0].shadow_prices == results[1].shadow_prices == results[2].shadow_prices
+    single = allot.solve(frame, spec, tie_moves=False)
+    assert results[0].summary["feasible"]
+    assert independent_check(to_pandas(results[0]), frame, spec) == pytest.approx(results[0].objective, rel=1e-12)
+    assert results[0].bound >= single.objective * (1 - 1e-12)
+
+
 def test_same_allocation_whatever_the_chunks(spark):
     # Chunks of at most 40 candidates (whole users: a chunk may hold more when one user does not
     # fit) against the default, which holds each partition in one chunk.

@@ -20,6 +20,8 @@ def main(argv=None):
     parser.add_argument("--gap", type=float, default=1e-3, help="target relative gap with several constraints (default 1e-3)")
     parser.add_argument("--partitions", type=int, help="partitions to hash the users into (default: the input's)")
     parser.add_argument("--max-rounds", type=int, default=40, help="at most this many multiplier rounds (several constraints)")
+    parser.add_argument("--sample-users", type=int, default=0,
+                        help="several constraints: start from the dual of a sample of about this many users, solved on the driver (default 0: from zero)")
     parser.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
     parser.add_argument("--verbose", action="store_true", help="print progress to stderr")
     args = parser.parse_args(argv)
@@ -39,7 +41,7 @@ def main(argv=None):
         if not Path(args.scores).exists():
             raise InputError(f"{args.scores}: cannot read: no such file")
         df = spark.read.parquet(args.scores)
-        result = solve(df, args.spec, gap=args.gap, max_rounds=args.max_rounds, partitions=args.partitions,
+        result = solve(df, args.spec, gap=args.gap, max_rounds=args.max_rounds, partitions=args.partitions, sample_users=args.sample_users,
                        progress=(lambda s: print(f"allot.spark: {s}", file=sys.stderr)) if args.verbose else None)
         # Written beside the target, then renamed: no half-written output.
         out = Path(args.out)

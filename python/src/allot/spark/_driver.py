@@ -181,6 +181,9 @@ class _Rounds:
 
             t = shared.value
             for chunk in _layout.chunks_of(batches):
+                if kind == "sample":
+                    yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(_layout.sample_rows(chunk, t["below"]))], pa.binary())], ["out"])
+                    continue
                 part = _kernel.Partition(chunk, layout)
                 try:
                     out = _tasks.dual_round(part, t) if kind == "dual" else _tasks.recovery_round(part, t)
@@ -263,25 +266,31 @@ def _exact_critical(points, drops, room, lo):
 
 
 def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=None, relaxation=0.8,
-          check_every=4, chunk_rows=_layout.CHUNK_ROWS, verify=True, progress=None):
+          check_every=4, chunk_rows=_layout.CHUNK_ROWS, verify=True, progress=None, sample_users=0):
     """Solves on Spark. df: a Spark DataFrame with user_id, coupon_id, uplift, cost, optional
     channel and extra budget columns. spec: dict, path of a spec file, or None. gap: the target
     relative gap with several constraints (one constraint is solved exactly), checked every
     `check_every` multiplier rounds. partitions: how many partitions to hash the users into
     (default: the DataFrame's). chunk_rows: at most this many candidates per cached chunk (a
-    round's memory per task; a user is never split). Returns a Result."""
+    round's memory per task; a user is never split). sample_users: with several constraints, start
+    the descent from the single-machine dual's multipliers on a sample of about this many users,
+    solved on the driver (0, the default: from zero; also when the scores have at most twice as
+    many users). An option, not the default: it cut the rounds to gap 1e-3 from 20 to 4-8 on the
+    measured instances, but with a small sample the recovery at the multipliers it reached was
+    poor (docs/benchmarks.md). Returns a Result."""
     conf = df.sparkSession.conf
     unset = [key for key in ARROW_CONF if conf.get(key, None) is None]
     for key in unset:
         conf.set(key, ARROW_CONF[key])
     try:
-        return _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress)
+        return _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress,
+                      sample_users)
     finally:
         for key in unset:
             conf.unset(key)
 
 
-def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress):
+def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress, sample_users):
     if method != "dual":
         raise ValueError(f"allot.spark supports method 'dual' only, not '{method}'")
     started = time.time()
@@ -301,7 +310,8 @@ def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_ever
     n_parts = partitions or df.rdd.getNumPartitions()
     counts = {}
     layout = plan.layout()
-    first = plan.first_round() if plan.k else None
+    # With several constraints and a warm start, the descent does not start at zero.
+    first = plan.first_round() if plan.k == 1 or (plan.k > 1 and sample_users <= 0) else None
     chunks = _layout.prepare(data, n_parts, layout, chunk_rows, first)
     rounds = _Rounds(chunks, layout, counts, say, first)
 
@@ -336,8 +346,10 @@ def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_ever
         m, best_bound, predicted = _exact_single(rounds, limits[0], say)
         best_m = m.copy()
     elif k > 1:
+        users = sum(c["users"] for c in checks)
+        m0 = _warm_start(rounds, plan, spec_value, users, sample_users, say)
         best_bound, best_m, bounds, start, rounds_to_gap = _coordinate_descent(rounds, plan, gap, max_rounds, relaxation,
-                                                                              check_every, say)
+                                                                              check_every, say, m0)
         if rounds_to_gap is not None:
             notes.append(f"gap check: within {gap:g} after {rounds_to_gap} multiplier rounds")
     # Recovery at the best multipliers.
@@ -411,7 +423,42 @@ def _exact_single(rounds, limit, say):
     return np.array([λ]), math.inf, None
 
 
-def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_every, say):
+def _warm_start(rounds, plan, spec, users, sample_users, say):
+    """Multipliers to start the coordinate descent from: the single-machine dual's on a sample of
+    about `sample_users` users (those whose id hashes below a threshold set by the users'
+    count: the same users whatever the partitioning), every limit scaled by the sample's share
+    of the users, as the single-machine dual warm-starts from a sample. One Spark job; None
+    (start from zero) when sample_users is 0 or the scores have at most twice as many users."""
+    if sample_users <= 0 or users <= 2 * sample_users:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .._solve import solve as solve_here
+
+    started = time.time()
+    below = min(2**64 - 1, int(2**64 * sample_users / users))
+    tables = [t for t in rounds.run("sample", {"below": below}) if t.num_rows]
+    if not tables:
+        return None
+    table = pa.concat_tables(tables).sort_by([("user_id", "ascending"), ("coupon_id", "ascending")])
+    share = pc.count_distinct(table["user_id"]).as_py() / users
+    coupons = set(pc.unique(table["coupon_id"]).to_pylist())
+    channels = set(pc.unique(table["channel"]).to_pylist()) if "channel" in table.column_names else set()
+    scaled = {key: value for key, value in spec.items() if key not in ("budgets", "coupon_caps", "channel_caps")}
+    scaled["budgets"] = [dict(b, limit=b["limit"] * share) for b in plan.budgets]
+    # A cap of 0 closes its coupon; any other is scaled and kept at least 1. Caps of coupons or
+    # channels the sample lacks are left out (the spec would name what the scores do not hold).
+    scaled["coupon_caps"] = {c: (0 if v == 0 else max(1, round(v * share))) for c, v in plan.coupon_caps.items() if c in coupons}
+    scaled["channel_caps"] = {h: v for h, v in plan.channel_caps.items() if h in channels}
+    sample = solve_here(table, scaled)
+    m0 = np.array([float(sample.shadow_prices.get(f"{kind}:{name}", 0.0)) for kind, name in plan.names])
+    say(f"warm start: {table.num_rows} candidates of {share * users:.0f} users ({share:.3%}), solved on the driver; "
+        f"{time.time() - started:.1f} s")
+    return m0
+
+
+def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_every, say, m0=None):
     """Synchronous coordinate descent (Zhang et al.): each round gives, for every constraint, the
     histogram of its breakpoints with the others fixed; every multiplier moves `relaxation` of the
     way to its minimiser (interpolated inside the critical bucket). Keeps the best bound.
@@ -421,10 +468,11 @@ def _coordinate_descent(rounds, plan, target_gap, max_rounds, relaxation, check_
     into a feasible allocation (no round when they break nothing, else two per repair step); the
     search stops once (best bound - that allocation's uplift) / best bound <= target_gap. The
     final recovery starts from that repair. Returns the best bound, its multipliers, the bound of
-    every round, the repair at the best multipliers (or None) and the rounds it took to the gap."""
+    every round, the repair at the best multipliers (or None) and the rounds it took to the gap.
+    m0: where to start (None: at zero)."""
     k = plan.k
     limits = plan.limits
-    m = np.zeros(k)
+    m = np.zeros(k) if m0 is None else np.maximum(0.0, np.asarray(m0, dtype=np.float64))
     best = (math.inf, m.copy(), None)
     bounds = []
     repaired, checked, rounds_to_gap = None, None, None

@@ -53,6 +53,45 @@ def sort_order(keys, span):
     return order
 
 
+def string_hash(array) -> np.ndarray:
+    """A hash (uint64) of each string's UTF-8 bytes, the same on every machine and in every
+    process (unlike Python's `hash`): a polynomial over the bytes, then mixed (splitmix64's
+    finaliser). Vectorised; O(total bytes)."""
+    array = array.cast(pa.large_string())
+    if array.null_count:
+        array = pc.fill_null(array, "")
+    _, offsets, data = array.buffers()
+    offsets = np.frombuffer(offsets, np.int64)[array.offset: array.offset + len(array) + 1]
+    data = np.frombuffer(data, np.uint8)[offsets[0]: offsets[-1]] if data is not None and len(array) else np.zeros(0, np.uint8)
+    offsets = offsets - offsets[0]
+    lengths = np.diff(offsets)
+    h = np.zeros(len(lengths), np.uint64)
+    if len(data):
+        position = np.arange(len(data), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+        powers = np.cumprod(np.full(int(lengths.max()), np.uint64(0x100000001B3), np.uint64), dtype=np.uint64)
+        terms = (data.astype(np.uint64) + np.uint64(1)) * powers[position]
+        some = lengths > 0
+        h[some] = np.add.reduceat(terms, offsets[:-1][some])
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def sample_rows(chunk, below) -> pa.Table:
+    """The rows of the chunk's users whose id hashes (string_hash) below `below`: user_id,
+    coupon_id, channel (if any) and every number column."""
+    keep = np.flatnonzero(string_hash(chunk["users"]) < np.uint64(below))
+    starts = chunk["user_start"]
+    rows = np.concatenate([np.arange(starts[u], starts[u + 1]) for u in keep]) if len(keep) else np.zeros(0, np.int64)
+    table = ids(chunk, rows)
+    for name, values in chunk["numbers"].items():
+        table = table.append_column(name, pa.array(values[rows]))
+    return table
+
+
 def _narrow(codes, count):
     return codes.astype(np.int8 if count < 127 else np.int16 if count < 32767 else np.int32)
 
@@ -138,7 +177,7 @@ def pack(table: pa.Table, numbers, chunk_rows):
                  # a copy: a pickled slice would carry the whole partition's buffers
                  "users": pa.concat_arrays([users.slice(int(user[start]), int(last - first))])}
         present = np.unique(chunk["coupon"])
-        info = {"rows": end - start, "problems": [], "coupons": [coupons[c] for c in present],
+        info = {"rows": end - start, "users": int(last - first), "problems": [], "coupons": [coupons[c] for c in present],
                 "channels": [channels[h] for h in np.unique(chunk["channel"])] if channel is not None else []}
         out.append((info, chunk))
     return out
