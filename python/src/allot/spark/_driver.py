@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._native import ERR_INPUT, InputError, SolveError
-from . import _layout, _tasks
+from . import _layout
 from ._kernel import COARSE_SHIFT, FINE_SHIFT, bucket_bounds
 
 REQUIRED = ("user_id", "coupon_id", "uplift", "cost")
@@ -529,10 +529,7 @@ class _Finish:
         checked = _verify(self.rows, self.plan, check=self.verify)
         self.verification = checked if self.verify else None
         self.parts = checked["answers"]
-        states = [p["state"] for p in self.parts]
-        self.state = {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
-                      "assignments": sum(s["assignments"] for s in states),
-                      "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(self.plan.k)])}
+        self.state = _state_of(self.parts, self.plan.k)
         if query is not None:
             rounds.counts["recover"] = rounds.counts.get("recover", 0) + 1
             rounds.counts["recover_in_verification"] = rounds.counts.get("recover_in_verification", 0) + 1
@@ -547,11 +544,16 @@ class _Finish:
 def _recovery_run(rounds, k, m, steps, query=None):
     """One recovery round: every chunk replays `steps` at m and answers `query`."""
     parts = rounds.run("recover", {"recovery": {"m": m.tolist(), "steps": steps}, "query": query})
+    return parts, _state_of(parts, k)
+
+
+def _state_of(parts, k):
+    """The state the chunks' answers reach together: their states, uplift, assignments and the
+    consumption of each of the k relaxed constraints (exactly rounded sums)."""
     states = [p["state"] for p in parts]
-    state = {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
-             "assignments": sum(s["assignments"] for s in states),
-             "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
-    return parts, state
+    return {"parts": states, "uplift": math.fsum([s["uplift"] for s in states]),
+            "assignments": sum(s["assignments"] for s in states),
+            "consumption": np.array([math.fsum([s["consumption"][i] for s in states]) for i in range(k)])}
 
 
 def _repair(rounds, plan, m, say, known=None):

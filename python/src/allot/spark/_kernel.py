@@ -110,12 +110,6 @@ class Partition:
             _native.raise_last_error()
         self._names = None
 
-    def ids(self, rows):
-        """user_id, coupon_id (and channel) of the rows `rows` (ascending), as an Arrow table."""
-        from ._layout import ids
-
-        return ids(self.chunk, rows)
-
     def names(self, row):
         """(user_id, coupon_id) of one row, as Python values."""
         if self._names is None:

@@ -86,10 +86,7 @@ def sample_rows(chunk, below) -> pa.Table:
     keep = np.flatnonzero(string_hash(chunk["users"]) < np.uint64(below))
     starts = chunk["user_start"]
     rows = np.concatenate([np.arange(starts[u], starts[u + 1]) for u in keep]) if len(keep) else np.zeros(0, np.int64)
-    table = ids(chunk, rows)
-    for name, values in chunk["numbers"].items():
-        table = table.append_column(name, pa.array(values[rows]))
-    return table
+    return rows_table(chunk, rows)
 
 
 def _narrow(codes, count):
@@ -192,6 +189,14 @@ def ids(chunk, rows) -> pa.Table:
     if chunk["channel"] is not None:
         columns["channel"] = chunk["channel_values"].take(pa.array(chunk["channel"][rows].astype(np.int64)))
     return pa.table(columns)
+
+
+def rows_table(chunk, rows) -> pa.Table:
+    """The chunk's rows `rows` (ascending) whole: their ids (see `ids`) and every number column."""
+    table = ids(chunk, rows)
+    for name, values in chunk["numbers"].items():
+        table = table.append_column(name, pa.array(values[rows]))
+    return table
 
 
 def pack_partitions(layout, chunk_rows, first=None):

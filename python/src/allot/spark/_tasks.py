@@ -5,9 +5,9 @@ and fill thresholds): a chunk keeps no state between rounds, so a lost executor 
 recomputation, never a wrong answer.
 """
 import numpy as np
-import pyarrow as pa
 
 from ._kernel import COARSE_SHIFT, Partition, bucket
+from ._layout import rows_table
 
 
 #: Keys spanning at most this many values are counted with bincount (no sort).
@@ -159,8 +159,4 @@ def finish(part: Partition, task: dict):
     """The chosen rows after the recovery's steps (the ids and every number column), and the
     chunk's answer to task["query"] (see `answer`), from one replay."""
     replay = Replay(part, task["recovery"])
-    rows = np.flatnonzero(replay.chosen)
-    table = part.ids(rows)
-    for name, values in part.chunk["numbers"].items():
-        table = table.append_column(name, pa.array(values[rows]))
-    return table, answer(replay, task.get("query"))
+    return rows_table(part.chunk, np.flatnonzero(replay.chosen)), answer(replay, task.get("query"))
