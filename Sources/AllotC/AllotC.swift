@@ -443,13 +443,11 @@ extension Builder {
         guard let n = state.ids["user_id"]?.rows else { throw argument("the user_id column was not set") }
         func ids(_ name: String) throws -> ColumnarScores.IDs {
             guard let given = state.ids[name] else { throw argument("the \(name) column was not set") }
-            let strings = given.strings
-            guard let codes = given.codes else {
-                return .strings(.init(offsets: UnsafeBufferPointer(start: strings.offsets, count: strings.count + 1),
-                                      data: strings.data))
-            }
+            let strings = ColumnarScores.Strings(offsets: UnsafeBufferPointer(start: given.strings.offsets, count: given.strings.count + 1),
+                                                 data: given.strings.data)
+            guard let codes = given.codes else { return .strings(strings) }
             return .encoded(.init(codes: UnsafeBufferPointer(start: UnsafePointer(bitPattern: codes), count: given.rows),
-                                  count: strings.count, entry: strings.entry))
+                                  dictionary: strings))
         }
         func numbers(_ name: String) throws -> UnsafeBufferPointer<Double> {
             guard let given = state.numbers[name] else { throw argument("the \(name) column was not set") }
@@ -668,18 +666,22 @@ extension ResultHandle {
     /// Calls `body` with the UTF-8 bytes of the user's or the coupon's id (`column` "user_id" or
     /// "coupon_id") of each assignment, in order.
     func forEachID(_ column: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        func bytes(_ id: String) {
-            var id = id  // withUTF8 reads a small (inline) string from the stack: no allocation per id
-            id.withUTF8(body)
-        }
         switch column {
         case "coupon_id":
-            for j in candidates { bytes(table.couponIDs[Int(table.coupon[j])]) }
+            let ids = table.couponIDs.map { Array($0.utf8) }  // coupons are few: their bytes once
+            table.coupon.withUnsafeBufferPointer { coupon in
+                for j in candidates { ids[Int(coupon[j])].withUnsafeBufferPointer(body) }
+            }
         case "user_id":
-            var u = 0  // candidates are ascending: the user only moves forward
-            for j in candidates {
-                while table.userStart[u + 1] <= j { u += 1 }
-                bytes(table.userIDs[u])
+            table.userStart.withUnsafeBufferPointer { start in
+                table.userIDs.withUnsafeBufferPointer { ids in
+                    var u = 0  // candidates are ascending: the user only moves forward
+                    for j in candidates {
+                        while start[u + 1] <= j { u += 1 }
+                        var id = ids[u]  // withUTF8 reads a small (inline) string from the stack: no allocation
+                        id.withUTF8(body)
+                    }
+                }
             }
         default: throw argument("'\(column)' is not an id column of the allocation (user_id, coupon_id)")
         }
@@ -741,7 +743,9 @@ public func allot_result_copy_values(_ r: OpaquePointer?, _ column: UnsafePointe
         }
         if result.candidates.isEmpty { return ErrorCode.ok.rawValue }
         guard let out else { throw argument("out is NULL") }
-        for (k, j) in result.candidates.enumerated() { out[k] = values[j] }
+        values.withUnsafeBufferPointer { values in
+            for (k, j) in result.candidates.enumerated() { out[k] = values[j] }
+        }
         return ErrorCode.ok.rawValue
     }
 }

@@ -88,8 +88,10 @@ def test_exact_method_and_budget_override(cli, generated, tmp_path):
 def test_parquet_in_and_out(generated, tmp_path):
     df = read_scores(generated)
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "scores.parquet", row_group_size=1000)
+    pool = pa.default_memory_pool()
     result = allot.solve(tmp_path / "scores.parquet", SPEC)
     assert result.summary["feasible"]
+    assert pa.default_memory_pool().backend_name == pool.backend_name  # the reader's pool was switched back
     result.write(tmp_path / "allocation.parquet", tmp_path / "summary.json")
     back = pd.read_parquet(tmp_path / "allocation.parquet")
     pd.testing.assert_frame_equal(back, result.allocation, check_dtype=False)

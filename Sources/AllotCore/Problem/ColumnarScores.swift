@@ -4,19 +4,19 @@
 /// Validation and messages are the scores CSV's (see `ScoresFile`), with the place given as
 /// `row N` (N is the 0-based position in the caller's table) instead of a line and column.
 package enum ColumnarScores {
-    /// One dictionary-encoded column: `codes[r]` indexes the dictionary, -1 means missing.
+    /// One dictionary-encoded column: `codes[r]` indexes `dictionary`, -1 means missing.
     package struct Encoded {
         package var codes: UnsafeBufferPointer<Int32>
-        /// The dictionary's size.
-        package var count: Int
-        /// Entry `k` of the dictionary; nil when it is not valid UTF-8.
-        package var entry: (Int) -> String?
+        /// The dictionary's entries, one string each (checked as UTF-8 when a row uses them).
+        package var dictionary: Strings
 
-        package init(codes: UnsafeBufferPointer<Int32>, count: Int, entry: @escaping (Int) -> String?) {
+        package init(codes: UnsafeBufferPointer<Int32>, dictionary: Strings) {
             self.codes = codes
-            self.count = count
-            self.entry = entry
+            self.dictionary = dictionary
         }
+
+        /// The dictionary's size.
+        var count: Int { dictionary.count }
     }
 
     /// One string per row, laid out as Arrow's large_string: row `r` is the UTF-8 bytes
@@ -291,35 +291,75 @@ package enum ColumnarScores {
             }
         }
 
+        /// Renumbers codes in three passes: the entries in order of first use (checking codes and
+        /// entries, so that the first problem in row order is the one reported), then those
+        /// entries interned in blocks as `intern` does, then one id per row. A dictionary column
+        /// costs one lookup per entry used, not one hash per row.
         private static func renumber(_ column: Encoded, name: String, required: Bool, interner: inout ByteInterner,
                                      names: inout [String], into out: UnsafeMutableBufferPointer<Int32>,
                                      _ fail: (Int, String) -> InputError) throws {
-            let unseen = Int32.min
-            var map = [Int32](repeating: unseen, count: column.count)
-            for (r, code) in column.codes.enumerated() {
-                if code == -1 {
-                    if required { throw fail(r, "empty \(name)") }
-                    continue
+            let unseen = Int32.min, pending = Int32.min + 1
+            let dictionary = column.dictionary, size = column.count
+            var map = [Int32](repeating: unseen, count: size)
+            var used: [Int32] = []  // entries in order of first use
+            var empty: UInt8 = 0
+            try withUnsafePointer(to: &empty) { nothing in
+                func bytes(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
+                    let start = Int(dictionary.offsets[k])
+                    let length = Int(dictionary.offsets[k + 1]) - start
+                    return trimmed(length > 0 ? dictionary.data! + start : nothing, length, required: required)
                 }
-                guard code >= 0, Int(code) < column.count else {
-                    throw fail(r, "\(name) code \(code) is outside the dictionary of \(column.count) entries")
-                }
-                var k = map[Int(code)]
-                if k == unseen {
-                    guard var s = column.entry(Int(code)) else { throw fail(r, "\(name) is not valid UTF-8") }
-                    k = try s.withUTF8 { bytes in
-                        var zero: UInt8 = 0
-                        return try withUnsafePointer(to: &zero) { nothing in
-                            let (p, m) = trimmed(bytes.baseAddress ?? nothing, bytes.count, required: required)
-                            return try Self.id(p, m, hash: ByteInterner.hash(p, m), r, name: name, required: required,
-                                               interner: &interner, names: &names, fail)
+                try map.withUnsafeMutableBufferPointer { map in
+                    for (r, code) in column.codes.enumerated() {
+                        if code >= 0 && Int(code) < size && map[Int(code)] != unseen { continue }
+                        if code == -1 {
+                            if required { throw fail(r, "empty \(name)") }
+                            continue
                         }
+                        guard code >= 0, Int(code) < size else {
+                            throw fail(r, "\(name) code \(code) is outside the dictionary of \(size) entries")
+                        }
+                        let (p, m) = bytes(Int(code))
+                        if m == 0 {
+                            if required { throw fail(r, "empty \(name)") }
+                            map[Int(code)] = -1
+                            continue
+                        }
+                        guard isUTF8(UnsafeBufferPointer(start: p, count: m)) else { throw fail(r, "\(name) is not valid UTF-8") }
+                        map[Int(code)] = pending
+                        used.append(code)
                     }
-                    map[Int(code)] = k
+                    let block = 32
+                    var hashes = [UInt64](repeating: 0, count: block)
+                    var at = 0
+                    while at < used.count {
+                        let end = min(used.count, at + block)
+                        for j in at..<end {
+                            let (p, m) = bytes(Int(used[j]))
+                            hashes[j - at] = ByteInterner.hash(p, m)
+                        }
+                        hashes.withUnsafeBufferPointer { interner.touch(UnsafeBufferPointer(rebasing: $0[0..<(end - at)])) }
+                        for j in at..<end {
+                            let (p, m) = bytes(Int(used[j]))
+                            let known = interner.count
+                            let id = interner.intern(p, m, hash: hashes[j - at])
+                            if Int(id) == known { names.append(String(decoding: UnsafeBufferPointer(start: p, count: m), as: UTF8.self)) }
+                            map[Int(used[j])] = id
+                        }
+                        at = end
+                    }
+                    for (r, code) in column.codes.enumerated() { out[r] = code == -1 ? -1 : map[Int(code)] }
                 }
-                out[r] = k
             }
         }
+    }
+
+    /// Whether the bytes are UTF-8, ASCII (most ids) checked without the generic validation.
+    @inline(__always)
+    private static func isUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var high: UInt8 = 0
+        for b in bytes { high |= b }
+        return high < 0x80 || String(validating: bytes, as: UTF8.self) != nil
     }
 
     /// The bytes as a string, or nil when they are not UTF-8. ASCII (most ids) skips the

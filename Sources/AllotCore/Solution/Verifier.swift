@@ -50,75 +50,146 @@ public enum Verifier {
     public static let defaultTolerance = Tolerance.feasibility
     public static let maxListed = 100
 
-    /// - Complexity: O(n + allocation size x candidates per user).
+    /// An allocation of more assignments than this is checked in parts (see `verify`).
+    static let assignmentsPerPart = 100_000
+
+    /// Checks every constraint of `problem` for `allocation` and recomputes what it is worth.
+    ///
+    /// A large allocation is cut into parts of whole users, at least `assignmentsPerPart`
+    /// assignments each (at most 8 parts), checked on one thread per core, and the parts' sums
+    /// are added in part order: the cut depends only on the allocation, so the report is the
+    /// same whatever the thread count.
+    ///
+    /// - Complexity: O(allocation size x candidates per user + users spanned + constraints).
     public static func verify(_ problem: Problem, _ allocation: Allocation,
                               tolerance: Double = defaultTolerance) -> VerificationReport {
-        let t = problem.candidates
-        var violations: [Violation] = []
-        var count = 0
-        func report(_ v: Violation) {
-            count += 1
-            if violations.count < maxListed { violations.append(v) }
-        }
-        let rules = problem.rules
-        var objective = 0.0
-        var totalCost = 0.0
-        var used = [Double](repeating: 0, count: rules.count)
-        var perCoupon = [Int](repeating: 0, count: t.couponCount)
-        var perChannel = [Int](repeating: 0, count: t.channelCount)
-        var usersReached = 0
+        verify(problem, allocation, tolerance: tolerance, threads: SolveOptions().threads, partSize: assignmentsPerPart)
+    }
 
-        // Walk the allocation user by user (it is sorted by candidate, so by user).
-        var i = 0
+    /// `verify` with parts of at least `partSize` assignments (tests cut small allocations).
+    package static func verify(_ problem: Problem, _ allocation: Allocation, tolerance: Double = defaultTolerance,
+                               threads: Int, partSize: Int) -> VerificationReport {
+        let t = problem.candidates
         let chosen = allocation.candidates
-        var channelCount = [Int](repeating: 0, count: t.channelCount)
-        var u = 0
-        while i < chosen.count {
-            let j0 = chosen[i]
-            guard j0 >= 0, j0 < t.count else { report(.invalidCandidate(index: j0)); i += 1; continue }
-            // The user moves forward, past users without an assignment: O(users) in all, where a
-            // binary search per user (a cache miss per step at millions of users) cost more.
-            if j0 < t.userStart[u] { u = t.user(ofCandidate: j0) }
-            while t.userStart[u + 1] <= j0 { u += 1 }
-            let range = t.candidates(ofUser: u)
-            var n = 0
-            var last = -1
-            for h in channelCount.indices { channelCount[h] = 0 }
-            while i < chosen.count, range.contains(chosen[i]) {
-                let j = chosen[i]
-                i += 1
-                if j == last { report(.repeatedCandidate(user: t.userIDs[u], coupon: t.couponIDs[Int(t.coupon[j])])); continue }
-                last = j
-                n += 1
-                objective += t.uplift[j]
-                totalCost += t.columns[0][j]
-                rules.forEachCoefficient(of: j) { i, a in used[i] += a }
-                perCoupon[Int(t.coupon[j])] += 1
-                let h = t.channel(of: j)
-                if h >= 0 { channelCount[h] += 1; perChannel[h] += 1 }
-            }
-            if n > 0 { usersReached += 1 }
-            if n > problem.maxPerUser { report(.maxPerUser(user: t.userIDs[u], count: n, cap: problem.maxPerUser)) }
-            for h in channelCount.indices where channelCount[h] > problem.channelCaps[h] {
-                report(.channelCap(user: t.userIDs[u], channel: t.channelNames[h], count: channelCount[h], cap: problem.channelCaps[h]))
-            }
+        let bounds = parts(chosen, of: t, size: max(1, partSize))
+        let tallies = parallelMap(bounds.count - 1, threads: threads) { k in
+            Tally(problem, chosen, bounds[k] ..< bounds[k + 1])
         }
+        var total = Tally(problem)
+        for part in tallies { total.add(part) }
+        let rules = problem.rules
         for (i, kind) in rules.kinds.enumerated() {
-            let limit = rules.limits[i]
+            let limit = rules.limits[i], used = total.used[i]
             switch kind {
-            case .budget(let b) where used[i] > limit + tolerance * max(1, abs(limit)):
-                report(.budget(name: problem.budgets[b].name, spend: used[i], limit: limit))
-            case .couponCap(let c) where used[i] > limit:   // a count: exact
-                report(.couponCap(coupon: t.couponIDs[c], count: Int(used[i]), cap: Int(limit)))
-            case .minROI(let r) where used[i] > limit + tolerance * max(1, abs(r * totalCost)):
-                report(.minROI(uplift: objective, cost: totalCost, required: r))
+            case .budget(let b) where used > limit + tolerance * max(1, abs(limit)):
+                total.report(.budget(name: problem.budgets[b].name, spend: used, limit: limit))
+            case .couponCap(let c) where used > limit:   // a count: exact
+                total.report(.couponCap(coupon: t.couponIDs[c], count: Int(used), cap: Int(limit)))
+            case .minROI(let r) where used > limit + tolerance * max(1, abs(r * total.totalCost)):
+                total.report(.minROI(uplift: total.objective, cost: total.totalCost, required: r))
             default:
                 break
             }
         }
-        let spend = problem.budgets.indices.map { used[$0] }
-        return VerificationReport(objective: objective, budgetSpend: spend, totalCost: totalCost,
-                                  usersReached: usersReached, assignmentsPerCoupon: perCoupon,
-                                  assignmentsPerChannel: perChannel, violations: violations, violationCount: count)
+        let spend = problem.budgets.indices.map { total.used[$0] }
+        return VerificationReport(objective: total.objective, budgetSpend: spend, totalCost: total.totalCost,
+                                  usersReached: total.usersReached, assignmentsPerCoupon: total.perCoupon,
+                                  assignmentsPerChannel: total.perChannel, violations: total.violations,
+                                  violationCount: total.count)
+    }
+
+    /// Where the parts of `chosen` (ascending candidates) start, and its end: even cuts moved
+    /// forward to where a user's assignments start.
+    private static func parts(_ chosen: [Int], of t: CandidateTable, size: Int) -> [Int] {
+        let n = chosen.count
+        let count = max(1, min(8, n / size))
+        var bounds = [0]
+        for k in 1..<count {
+            var b = max(bounds[k - 1], n * k / count)
+            let j = chosen[b - 1]
+            if j >= 0, j < t.count {
+                let end = t.userStart[t.user(ofCandidate: j) + 1]  // the user's candidates end here
+                while b < n, chosen[b] >= j, chosen[b] < end { b += 1 }
+            }
+            bounds.append(b)
+        }
+        bounds.append(n)
+        return bounds
+    }
+
+    /// What a part of an allocation (whole users) adds up to and the violations in it.
+    private struct Tally: Sendable {
+        var objective = 0.0
+        var totalCost = 0.0
+        var used: [Double]
+        var perCoupon: [Int]
+        var perChannel: [Int]
+        var usersReached = 0
+        var violations: [Violation] = []
+        var count = 0
+
+        init(_ problem: Problem) {
+            used = [Double](repeating: 0, count: problem.rules.count)
+            perCoupon = [Int](repeating: 0, count: problem.candidates.couponCount)
+            perChannel = [Int](repeating: 0, count: problem.candidates.channelCount)
+        }
+
+        mutating func report(_ v: Violation) {
+            count += 1
+            if violations.count < maxListed { violations.append(v) }
+        }
+
+        /// Adds a later part.
+        mutating func add(_ part: Tally) {
+            objective += part.objective
+            totalCost += part.totalCost
+            for i in used.indices { used[i] += part.used[i] }
+            for c in perCoupon.indices { perCoupon[c] += part.perCoupon[c] }
+            for h in perChannel.indices { perChannel[h] += part.perChannel[h] }
+            usersReached += part.usersReached
+            violations += part.violations.prefix(maxListed - violations.count)
+            count += part.count
+        }
+
+        /// Walks `chosen[range]` user by user (it is sorted by candidate, so by user).
+        init(_ problem: Problem, _ chosen: [Int], _ range: Range<Int>) {
+            self.init(problem)
+            let t = problem.candidates
+            let rules = problem.rules
+            var i = range.lowerBound
+            var channelCount = [Int](repeating: 0, count: t.channelCount)
+            var u = 0
+            if let first = chosen[range].first(where: { $0 >= 0 && $0 < t.count }) { u = t.user(ofCandidate: first) }
+            while i < range.upperBound {
+                let j0 = chosen[i]
+                guard j0 >= 0, j0 < t.count else { report(.invalidCandidate(index: j0)); i += 1; continue }
+                // The user moves forward, past users without an assignment: O(users) in all, where a
+                // binary search per user (a cache miss per step at millions of users) cost more.
+                if j0 < t.userStart[u] { u = t.user(ofCandidate: j0) }
+                while t.userStart[u + 1] <= j0 { u += 1 }
+                let users = t.candidates(ofUser: u)
+                var n = 0
+                var last = -1
+                for h in channelCount.indices { channelCount[h] = 0 }
+                while i < range.upperBound, users.contains(chosen[i]) {
+                    let j = chosen[i]
+                    i += 1
+                    if j == last { report(.repeatedCandidate(user: t.userIDs[u], coupon: t.couponIDs[Int(t.coupon[j])])); continue }
+                    last = j
+                    n += 1
+                    objective += t.uplift[j]
+                    totalCost += t.columns[0][j]
+                    rules.forEachCoefficient(of: j) { i, a in used[i] += a }
+                    perCoupon[Int(t.coupon[j])] += 1
+                    let h = t.channel(of: j)
+                    if h >= 0 { channelCount[h] += 1; perChannel[h] += 1 }
+                }
+                if n > 0 { usersReached += 1 }
+                if n > problem.maxPerUser { report(.maxPerUser(user: t.userIDs[u], count: n, cap: problem.maxPerUser)) }
+                for h in channelCount.indices where channelCount[h] > problem.channelCaps[h] {
+                    report(.channelCap(user: t.userIDs[u], channel: t.channelNames[h], count: channelCount[h], cap: problem.channelCaps[h]))
+                }
+            }
+        }
     }
 }

@@ -30,10 +30,7 @@ private func table(users: [String], coupons: [String], channels: [String]? = nil
                                             try cost.withUnsafeBufferPointer { cs in
                                                 let coupon: ColumnarScores.IDs = couponCodes == nil
                                                     ? .strings(.init(offsets: co, data: cd.baseAddress))
-                                                    : .encoded(.init(codes: codes, count: couponDictionary!.count) { k in
-                                                        let s = Int(dofs[k]), e = Int(dofs[k + 1])
-                                                        return String(decoding: UnsafeBufferPointer(rebasing: dd[s..<e]), as: UTF8.self)
-                                                    })
+                                                    : .encoded(.init(codes: codes, dictionary: .init(offsets: dofs, data: dd.baseAddress)))
                                                 return try ColumnarScores.table(
                                                     source: "frame", rows: users.count,
                                                     user: .strings(.init(offsets: uo, data: ud.baseAddress)), coupon: coupon,
@@ -158,5 +155,111 @@ private func message(_ body: () throws -> Any) -> String? {
             == "frame: missing required column 'cost' in the header (found: user_id,coupon_id,uplift)")
         #expect(message { try ColumnarScores.checkHeader(["user_id", "coupon_id", "uplift", "cost"], spec: spec, source: "frame", specName: "spec") }
             == "spec: budget 'sms' names column 'sms_units', which frame does not have (columns: user_id,coupon_id,uplift,cost)")
+    }
+}
+
+/// Ids given as dictionary codes: each chunk's own dictionary, its entries in a shuffled order
+/// with unused ones among them, as a Parquet row group read with `read_dictionary` gives them.
+@Suite struct DictionaryEncodedIDsTests {
+    private struct Coded {
+        var codes: [Int32] = []
+        var dictionary = StringColumn([])
+        init(_ values: [String], seed: Int) {
+            var entries = Array(Set(values)).sorted() + ["unused\(seed)", "also unused"]
+            var generator = SeededGenerator(seed: UInt64(seed))
+            entries.shuffle(using: &generator)
+            let index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1, Int32($0)) })
+            codes = values.map { index[$0]! }
+            dictionary = StringColumn(entries)
+        }
+    }
+
+    private func append(_ chunks: inout ColumnarScores.Chunks, users: [String], coupons: [String], uplift: [Double],
+                        cost: [Double], seed: Int) throws {
+        let u = Coded(users, seed: seed), c = Coded(coupons, seed: seed + 1)
+        try u.codes.withUnsafeBufferPointer { uc in
+            try u.dictionary.offsets.withUnsafeBufferPointer { uo in
+                try u.dictionary.data.withUnsafeBufferPointer { ud in
+                    try c.codes.withUnsafeBufferPointer { cc in
+                        try c.dictionary.offsets.withUnsafeBufferPointer { co in
+                            try c.dictionary.data.withUnsafeBufferPointer { cd in
+                                try uplift.withUnsafeBufferPointer { up in
+                                    try cost.withUnsafeBufferPointer { cs in
+                                        try chunks.append(rows: users.count,
+                                                          user: .encoded(.init(codes: uc, dictionary: .init(offsets: uo, data: ud.baseAddress))),
+                                                          coupon: .encoded(.init(codes: cc, dictionary: .init(offsets: co, data: cd.baseAddress))),
+                                                          channel: nil, uplift: up, columns: [cs])
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func codedChunksMakeTheTableOfTheSameRowsAsStrings() throws {
+        var generator = SeededGenerator(seed: 9)
+        for trial in 0..<20 {
+            // Up to 120 users (several blocks of lookups), some rows out of user order.
+            let n = Int.random(in: 1...400, using: &generator)
+            var pairs = Set<[Int]>()
+            while pairs.count < n { pairs.insert([Int.random(in: 0..<120, using: &generator), Int.random(in: 0..<12, using: &generator)]) }
+            var rows = pairs.sorted { $0.lexicographicallyPrecedes($1) }
+            if trial % 2 == 1 { rows.shuffle(using: &generator) }
+            let users = rows.map { "user\($0[0])" }, coupons = rows.map { "c\($0[1])" }
+            let uplift = rows.map { Double($0[0] % 7) - 2 }, cost = rows.map { Double($0[1] % 4) }
+            let whole = try table(users: users, coupons: coupons, uplift: uplift, cost: cost)
+            var chunks = try ColumnarScores.Chunks(source: "frame", columnNames: ["cost"], hasChannel: false, expectedRows: n)
+            var at = 0
+            while at < n {
+                let end = min(n, at + Int.random(in: 0...150, using: &generator))
+                try append(&chunks, users: Array(users[at..<end]), coupons: Array(coupons[at..<end]),
+                           uplift: Array(uplift[at..<end]), cost: Array(cost[at..<end]), seed: trial * 1000 + at)
+                at = end
+            }
+            let (t, tableRows) = try chunks.build()
+            #expect(t.userIDs == whole.table.userIDs && t.couponIDs == whole.table.couponIDs && t.userStart == whole.table.userStart)
+            #expect(t.coupon == whole.table.coupon && t.uplift == whole.table.uplift && t.columns == whole.table.columns)
+            #expect(tableRows == whole.rows)
+        }
+    }
+
+    /// A chunk after a one-row chunk, its users as `codes` into `entries` (raw bytes).
+    private func userCodes(_ codes: [Int32], _ entries: [[UInt8]]) -> String? {
+        var dictionary = StringColumn([])
+        for e in entries { dictionary.data += e; dictionary.offsets.append(Int64(dictionary.data.count)) }
+        let n = codes.count, coupon = StringColumn(Array(repeating: "c", count: n)), ones = [Double](repeating: 1, count: n)
+        return message {
+            var chunks = try ColumnarScores.Chunks(source: "frame", columnNames: ["cost"], hasChannel: false, expectedRows: 0)
+            try append(&chunks, users: ["a"], coupons: ["c"], uplift: [1], cost: [1], seed: 1)
+            try codes.withUnsafeBufferPointer { uc in
+                try dictionary.offsets.withUnsafeBufferPointer { uo in
+                    try dictionary.data.withUnsafeBufferPointer { ud in
+                        try coupon.offsets.withUnsafeBufferPointer { co in
+                            try coupon.data.withUnsafeBufferPointer { cd in
+                                try ones.withUnsafeBufferPointer { one in
+                                    try chunks.append(rows: n, user: .encoded(.init(codes: uc, dictionary: .init(offsets: uo, data: ud.baseAddress))),
+                                                      coupon: .strings(.init(offsets: co, data: cd.baseAddress)), channel: nil,
+                                                      uplift: one, columns: [one])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return try chunks.build()
+        }
+    }
+
+    @Test func theFirstBadRowIsTheOneReported() {
+        let b = Array("b".utf8), x = Array("x".utf8), bad: [UInt8] = [0x61, 0xFF]
+        #expect(userCodes([0, 2], [b, bad, x]) == nil)  // an entry no row uses is not read
+        #expect(userCodes([0, 1, 2], [b, [], x]) == "frame: row 2: empty user_id")
+        #expect(userCodes([0, 1, 2, 0], [b, bad, []]) == "frame: row 2: user_id is not valid UTF-8")
+        #expect(userCodes([0, 2, 1], [b, bad, []]) == "frame: row 2: empty user_id")
+        #expect(userCodes([0, -1, 7], [b]) == "frame: row 2: empty user_id")
+        #expect(userCodes([0, 7, -1], [b]) == "frame: row 2: user_id code 7 is outside the dictionary of 1 entries")
     }
 }

@@ -67,3 +67,43 @@ import Testing
         #expect(Verifier.verify(p, Allocation(candidates: [0, 1])).isFeasible)
     }
 }
+
+/// A large allocation is checked in parts of whole users: cut anywhere, on any number of threads,
+/// the report is the one-part report (sums up to their order of addition).
+@Suite struct VerifierPartsTests {
+    @Test func partsGiveTheOnePartReport() throws {
+        var generator = SeededGenerator(seed: 5)
+        for trial in 0..<30 {
+            var rows: [CandidateRow] = []
+            for u in 0..<Int.random(in: 1...30, using: &generator) {
+                for c in 0..<4 where Bool.random(using: &generator) || c == 0 {
+                    rows.append(CandidateRow(user: "u\(u)", coupon: "c\(c)", uplift: Double(Int.random(in: -3...20, using: &generator)) / 4,
+                                             cost: Double(Int.random(in: 0...9, using: &generator)) / 2,
+                                             channel: c % 2 == 0 ? "push" : "email", extra: [Double(c)]))
+                }
+            }
+            let table = try CandidateTable(rows: rows, extraColumns: ["pts"])
+            let spec = AllocationSpec(budgets: [.init(name: "cash", limit: 20), .init(name: "points", column: "pts", limit: 15)],
+                                      maxPerUser: 2, couponCaps: ["c1": 3], channelCaps: ["push": 1], minROI: trial % 3 == 0 ? 1.5 : nil)
+            let problem = try Problem(candidates: table, spec: spec)
+            // Any subset, some candidates twice, sometimes an index that does not exist.
+            var chosen = (0..<table.count).filter { _ in Int.random(in: 0..<3, using: &generator) > 0 }
+            chosen += chosen.filter { _ in Int.random(in: 0..<8, using: &generator) == 0 }
+            if trial % 4 == 1 { chosen += [table.count + 2, -1] }
+            let allocation = Allocation(candidates: chosen)
+            let whole = Verifier.verify(problem, allocation, threads: 1, partSize: Int.max)
+            for (partSize, threads) in [(1, 1), (1, 3), (2, 2), (5, 1), (7, 4)] {
+                let r = Verifier.verify(problem, allocation, threads: threads, partSize: partSize)
+                #expect(r.violations == whole.violations && r.violationCount == whole.violationCount)
+                #expect(r.usersReached == whole.usersReached && r.assignmentsPerCoupon == whole.assignmentsPerCoupon
+                        && r.assignmentsPerChannel == whole.assignmentsPerChannel)
+                #expect(abs(r.objective - whole.objective) <= 1e-12 * max(1, abs(whole.objective)))
+                #expect(zip(r.budgetSpend, whole.budgetSpend).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) })
+                #expect(abs(r.totalCost - whole.totalCost) <= 1e-12 * max(1, abs(whole.totalCost)))
+            }
+            // Whatever the threads, the same cut gives the same bits.
+            #expect(Verifier.verify(problem, allocation, threads: 1, partSize: 2).objective
+                    == Verifier.verify(problem, allocation, threads: 2, partSize: 2).objective)
+        }
+    }
+}

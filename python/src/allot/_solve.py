@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,20 +144,30 @@ def _allocation(chunks, rows) -> pd.DataFrame:
 def _result_allocation(lib, result, count) -> pd.DataFrame:
     """The allocation DataFrame from the library's own copy of the scores (for text ids, which the
     library holds as they came): user_id, coupon_id, uplift, cost of each of the `count`
-    assignments."""
-    columns = {}
-    for name in ID_COLUMNS:
+    assignments. The user ids are read on a second thread while this one reads the rest (each
+    read is bound by memory latency: the library walks its table at the assignments)."""
+
+    def ids(name):
         length = lib.allot_result_ids_length(result, encode(name))
         if length < 0:
             _native.raise_last_error()
         offsets, data = np.empty(count + 1, dtype=np.int64), np.empty(max(length, 1), dtype=np.uint8)
         _native.check(lib.allot_result_copy_ids(result, encode(name), offsets.ctypes.data, data.ctypes.data, length))
         array = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data[:length]))
-        columns[name] = array.to_pandas(types_mapper=_ARROW_STRINGS.get)
-    for name in ("uplift", "cost"):
-        columns[name] = np.empty(count, dtype=np.float64)
-        _native.check(lib.allot_result_copy_values(result, encode(name), columns[name].ctypes.data, count))
-    return pd.DataFrame(columns)
+        return array.to_pandas(types_mapper=_ARROW_STRINGS.get)
+
+    def values(name):
+        out = np.empty(count, dtype=np.float64)
+        _native.check(lib.allot_result_copy_values(result, encode(name), out.ctypes.data, count))
+        return out
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        users = pool.submit(ids, "user_id")
+        columns = {"coupon_id": ids("coupon_id"), "uplift": values("uplift"), "cost": values("cost")}
+        columns["user_id"] = users.result()
+    return pd.DataFrame({name: columns[name] for name in (*ID_COLUMNS, "uplift", "cost")})
 
 
 def _chunk_allocation(chunk, rows) -> pd.DataFrame:
@@ -491,10 +502,10 @@ class _ParquetFrame(_ArrowFrame):
         import pyarrow.parquet as pq
 
         with self._reading():
-            # Coupons and channels are few: read as dictionaries, they cross the ABI as codes and
-            # the library skips hashing one string per row. User ids stay plain strings: a
-            # dictionary per row group would cost more to unify than the library's interning.
-            self.table = pq.read_table(self.name, columns=names, read_dictionary=self._dictionaries(names))
+            # Coupons and channels are few: read as dictionaries, they cross the ABI as codes. User
+            # ids stay plain strings here: one dictionary per row group would cost more to unify
+            # than the library's interning (`chunks` reads them as dictionaries, a chunk each).
+            self.table = pq.read_table(self.name, columns=names, read_dictionary=[n for n in ("coupon_id", "channel") if n in names])
 
     def chunks(self, names):
         """One chunk per row group; the next row group is read (by Arrow, without the GIL) on
@@ -503,7 +514,7 @@ class _ParquetFrame(_ArrowFrame):
         from concurrent.futures import ThreadPoolExecutor
 
         with self._reading():
-            file = pq.ParquetFile(self.name, read_dictionary=self._dictionaries(names))
+            file = _parquet_file(self.name, read_dictionary=self._dictionaries(names))
             groups = file.num_row_groups
             self.rows = file.metadata.num_rows
         if groups == 0:
@@ -524,7 +535,11 @@ class _ParquetFrame(_ArrowFrame):
 
     @staticmethod
     def _dictionaries(names):
-        return [n for n in ("coupon_id", "channel") if n in names]
+        """The id columns a row group is read with as dictionaries: they cross the ABI as codes,
+        and the library hashes each entry the rows use once per row group instead of one string
+        per row. (Parquet writers dictionary-encode text by default: Arrow then hands over the
+        file's own dictionaries.)"""
+        return [n for n in ID_COLUMNS + ("channel",) if n in names]
 
     @contextmanager
     def _reading(self):
@@ -532,6 +547,32 @@ class _ParquetFrame(_ArrowFrame):
             yield
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.name}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
+
+
+_POOL_LOCK = threading.Lock()
+
+
+def _parquet_file(path, **options):
+    """pq.ParquetFile(path, **options), whose row groups are decoded into jemalloc's memory where
+    pyarrow has it. pyarrow's default, mimalloc, gives the memory of a row group back to the
+    system soon after it is freed, and the next row group is decoded into fresh pages, each
+    zeroed by the kernel; jemalloc keeps them for the next one (docs/benchmarks.md: the build of
+    a 1e7-row file took 0.63 s instead of 0.83 s right after another large process). A reader
+    takes its pool from pyarrow's default when it is made, so the default is switched for that
+    moment only (under a lock, so that two solves at once restore it in turn)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without it
+        return pq.ParquetFile(path, **options)
+    with _POOL_LOCK:
+        previous = pa.default_memory_pool()
+        pa.set_memory_pool(pool)
+        try:
+            return pq.ParquetFile(path, **options)
+        finally:
+            pa.set_memory_pool(previous)
 
 
 class _CSVFrame(_ArrowFrame):
