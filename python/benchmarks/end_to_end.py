@@ -177,7 +177,8 @@ def main():
             times[name].append(got["wall"])
             cpu[name].append(got["cpu"])
             solve[name].append(got["solve"])
-            assert got["feasible"] and got["objective"] == reference and got["rows"] == summary["assignments"] and got["pairs"] == chosen
+            # the same pairs; the objective to the last bits but for the order of the verifier's sums (a --before version may add them in another)
+            assert got["feasible"] and abs(got["objective"] - reference) <= 1e-12 * abs(reference) and got["rows"] == summary["assignments"] and got["pairs"] == chosen
 
         start, used, own = time.perf_counter(), children_cpu(), time.process_time()
         df.to_csv(work / "from-pandas.csv", index=False)

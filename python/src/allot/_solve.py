@@ -369,7 +369,9 @@ class _Frame:
                 indices = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type).combine_chunks()
             else:
                 dictionary, indices = column.chunk(0).dictionary, column.chunk(0).indices
-            codes = np.ascontiguousarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False))
+            if indices.null_count:
+                indices = pc.fill_null(indices, -1)
+            codes = np.ascontiguousarray(indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False))  # int32: no copy
             self.combined[name] = (codes, dictionary)
             if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
                 dictionary = dictionary.cast(pa.string())
