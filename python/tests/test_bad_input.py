@@ -135,13 +135,15 @@ def test_rows_are_counted_across_parquet_row_groups(cli, tmp_path):
     df["cost"] = df["cost"].where(df.index != 4)  # a null in the third row group
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "null.parquet", row_group_size=2)
     assert python_error(tmp_path / "null.parquet") == f"{tmp_path / 'null.parquet'}: row 4: empty value in column 'cost'"
-    # user ids are read as each row group's dictionary: an empty entry, or a null code, in a later one
+    # user ids as dictionary codes, a dictionary per chunk (as a Parquet file's row groups are
+    # read when it holds them so): an empty entry, or a null code, in a later chunk
     for missing in ("", None):
         df = frame(rows.replace("-3.0", "3.0"))
         df.loc[5, "user_id"] = missing
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "user.parquet", row_group_size=2)
-        assert pq.ParquetFile(tmp_path / "user.parquet").metadata.row_group(2).column(0).has_dictionary_page
-        assert python_error(tmp_path / "user.parquet") == f"{tmp_path / 'user.parquet'}: row 5: empty user_id"
+        batches = [batch.set_column(0, "user_id", batch.column(0).dictionary_encode())
+                   for batch in pa.Table.from_pandas(df, preserve_index=False).to_batches(max_chunksize=2)]
+        assert pa.types.is_dictionary(batches[2].schema.field("user_id").type)
+        assert python_error(pa.Table.from_batches(batches)) == "<Table>: row 5: empty user_id"
 
 
 def test_bad_spec(cli, tmp_path):

@@ -116,6 +116,16 @@ def test_row_groups_and_record_batches_give_the_cli_allocation(cli, generated, t
         assert_matches_cli(result, cli_allocation, cli_summary)
         assert np.array_equal(result.rows, whole.rows)
         assert df.iloc[result.rows]["user_id"].tolist() == result.allocation["user_id"].tolist()
+    # user ids as dictionary codes (the writer's default, read as each row group's dictionary),
+    # as plain strings, and as a dictionary that overflowed its page into plain pages (read plain)
+    from allot._solve import _ParquetFrame
+    for name, options, coded in (("coded", {}, True), ("plain", {"use_dictionary": ["coupon_id"]}, False),
+                                 ("fallback", {"dictionary_pagesize_limit": 64, "write_batch_size": 16}, False)):
+        pq.write_table(table, tmp_path / f"{name}.parquet", row_group_size=777, **options)
+        assert _ParquetFrame(str(tmp_path / f"{name}.parquet")).coded_users == coded
+        result = allot.solve(tmp_path / f"{name}.parquet", SPEC)
+        assert_matches_cli(result, cli_allocation, cli_summary)
+        assert np.array_equal(result.rows, whole.rows)
     # rows not grouped by user: the allocation's rows come from the row groups out of order
     shuffled = df.sample(frac=1.0, random_state=5).reset_index(drop=True)
     pq.write_table(pa.Table.from_pandas(shuffled, preserve_index=False), tmp_path / "shuffled.parquet", row_group_size=777)

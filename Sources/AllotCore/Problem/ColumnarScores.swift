@@ -357,18 +357,20 @@ package enum ColumnarScores {
     /// Whether the bytes are UTF-8, ASCII (most ids) checked without the generic validation.
     @inline(__always)
     private static func isUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        isASCII(bytes) || String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    @inline(__always)
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var high: UInt8 = 0
         for b in bytes { high |= b }
-        return high < 0x80 || String(validating: bytes, as: UTF8.self) != nil
+        return high < 0x80
     }
 
     /// The bytes as a string, or nil when they are not UTF-8. ASCII (most ids) skips the
     /// generic validation, which costs more than the rest of interning a new id.
     @inline(__always)
     private static func validString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        var high: UInt8 = 0
-        for b in bytes { high |= b }
-        if high < 0x80 { return String(decoding: bytes, as: UTF8.self) }
-        return String(validating: bytes, as: UTF8.self)
+        isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
     }
 }

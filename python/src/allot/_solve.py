@@ -2,8 +2,8 @@
 
 Id columns go over as Arrow string buffers (one string per row), which the library interns as its
 CSV reader does; a column that is already dictionary-encoded (a pandas categorical, an Arrow
-dictionary array, e.g. Parquet read with read_dictionary) goes over as int32 codes plus its
-dictionary instead. docs/benchmarks.md compares the two. Numbers go over as float64 arrays that
+dictionary array, a Parquet file's ids, read as each row group's dictionary) goes over as int32
+codes plus its dictionary instead. docs/benchmarks.md compares the two. Numbers go over as float64 arrays that
 the library borrows for the duration of the build: a float64 column without nulls reaches Swift
 without being copied in Python. Every check of values (finite uplift, non-negative costs,
 repeated (user, coupon) pairs) and of the spec is the library's own, so the messages are the CLI's.
@@ -493,12 +493,28 @@ class _ParquetFrame(_ArrowFrame):
 
         self.name = path
         try:
-            self.schema = pq.read_schema(path)
+            metadata = pq.read_metadata(path)
+            self.schema = metadata.schema.to_arrow_schema()
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{path}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
         self.columns = list(self.schema.names)
         self.table = None
         self.combined = {}
+        self.coded_users = self._dictionary_coded(metadata, "user_id")
+
+    @staticmethod
+    def _dictionary_coded(metadata, name) -> bool:
+        """Whether the column's pages are (mostly) dictionary codes: under 4 bytes a row in all,
+        where a plain string costs its 4-byte length and its bytes. A writer falls back to plain
+        pages when a row group's dictionary outgrows its limit (pyarrow's: 1 MiB), as for user
+        ids with few rows each, and Arrow must then hash every plain value to read the column as
+        a dictionary: reading it plain is faster (docs/benchmarks.md, issue 9, session 8)."""
+        paths = [metadata.schema.column(k).path for k in range(metadata.num_columns)]
+        if name not in paths or metadata.num_row_groups == 0:
+            return False
+        k = paths.index(name)
+        chunks = [metadata.row_group(g).column(k) for g in range(metadata.num_row_groups)]
+        return all(c.has_dictionary_page for c in chunks) and sum(c.total_uncompressed_size for c in chunks) < 4 * metadata.num_rows
 
     def load(self, names):
         import pyarrow.parquet as pq
@@ -535,13 +551,13 @@ class _ParquetFrame(_ArrowFrame):
                     yield chunk
                 first += table.num_rows
 
-    @staticmethod
-    def _dictionaries(names):
+    def _dictionaries(self, names):
         """The id columns a row group is read with as dictionaries: they cross the ABI as codes,
-        and the library hashes each entry the rows use once per row group instead of one string
-        per row. (Parquet writers dictionary-encode text by default: Arrow then hands over the
-        file's own dictionaries.)"""
-        return [n for n in ID_COLUMNS + ("channel",) if n in names]
+        and the library looks up each entry the rows use once per row group instead of one
+        string per row. Coupons and channels are few; user ids when the file holds them as
+        dictionary codes (Parquet writers dictionary-encode text by default: Arrow then hands
+        over the file's own dictionaries)."""
+        return [n for n in ID_COLUMNS + ("channel",) if n in names and (n != "user_id" or self.coded_users)]
 
     @contextmanager
     def _reading(self):
