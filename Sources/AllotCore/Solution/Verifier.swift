@@ -50,7 +50,8 @@ public enum Verifier {
     public static let defaultTolerance = Tolerance.feasibility
     public static let maxListed = 100
 
-    /// An allocation of more assignments than this is checked in parts (see `verify`).
+    /// The fewest assignments in a part of an allocation checked in parts (see `verify`): one
+    /// of fewer than twice as many is checked whole.
     static let assignmentsPerPart = 100_000
 
     /// Checks every constraint of `problem` for `allocation` and recomputes what it is worth.
