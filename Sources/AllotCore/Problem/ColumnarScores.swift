@@ -201,8 +201,10 @@ package enum ColumnarScores {
         /// missing and blank entries to -1, as the CSV reader does.
         private static func renumber(_ column: IDs, name: String, required: Bool, interner: inout ByteInterner,
                                      names: inout [String], into out: inout [Int32], _ fail: (Int, String) -> InputError) throws {
-            out.removeAll(keepingCapacity: true)
-            out.append(contentsOf: repeatElement(-1, count: column.count))
+            // Sized to the rows, in the memory it has; every row is written below, so what it held
+            // is not cleared first.
+            let n = column.count
+            if out.count > n { out.removeLast(out.count - n) } else { out.append(contentsOf: repeatElement(-1, count: n - out.count)) }
             try out.withUnsafeMutableBufferPointer { out in
                 switch column {
                 case .encoded(let e): try renumber(e, name: name, required: required, interner: &interner, names: &names, into: out, fail)

@@ -493,26 +493,26 @@ class _ParquetFrame(_ArrowFrame):
 
         self.name = path
         try:
-            metadata = pq.read_metadata(path)
-            self.schema = metadata.schema.to_arrow_schema()
+            self.metadata = pq.read_metadata(path)  # the footer, read once (`chunks` passes it on)
+            self.schema = self.metadata.schema.to_arrow_schema()
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{path}: cannot read as Parquet: {error}", _native.ERR_INPUT) from None
         self.columns = list(self.schema.names)
         self.table = None
         self.combined = {}
-        self.coded_users = self._dictionary_coded(metadata, "user_id")
 
-    @staticmethod
-    def _dictionary_coded(metadata, name) -> bool:
-        """Whether the column's pages are (mostly) dictionary codes: under 4 bytes a row in all,
-        where a plain string costs its 4-byte length and its bytes. A writer falls back to plain
-        pages when a row group's dictionary outgrows its limit (pyarrow's: 1 MiB), as for user
-        ids with few rows each, and Arrow must then hash every plain value to read the column as
-        a dictionary: reading it plain is faster (docs/benchmarks.md, issue 9, session 8)."""
+    @property
+    def coded_users(self) -> bool:
+        """Whether the file's user_id pages are (mostly) dictionary codes: under 4 bytes a row in
+        all, where a plain string costs its 4-byte length and its bytes. A writer falls back to
+        plain pages when a row group's dictionary outgrows its limit (pyarrow's: 1 MiB), as for
+        user ids with few rows each, and Arrow must then hash every plain value to read the
+        column as a dictionary: reading it plain is faster (docs/benchmarks.md, issue 9, session 8)."""
+        metadata = self.metadata
         paths = [metadata.schema.column(k).path for k in range(metadata.num_columns)]
-        if name not in paths or metadata.num_row_groups == 0:
+        if "user_id" not in paths or metadata.num_row_groups == 0:
             return False
-        k = paths.index(name)
+        k = paths.index("user_id")
         chunks = [metadata.row_group(g).column(k) for g in range(metadata.num_row_groups)]
         return all(c.has_dictionary_page for c in chunks) and sum(c.total_uncompressed_size for c in chunks) < 4 * metadata.num_rows
 
@@ -520,10 +520,9 @@ class _ParquetFrame(_ArrowFrame):
         import pyarrow.parquet as pq
 
         with self._reading():
-            # Coupons and channels are few: read as dictionaries, they cross the ABI as codes. User
-            # ids stay plain strings here: one dictionary per row group would cost more to unify
-            # than the library's interning (`chunks` reads them as dictionaries, a chunk each).
-            self.table = pq.read_table(self.name, columns=names, read_dictionary=[n for n in ("coupon_id", "channel") if n in names])
+            # User ids stay plain strings here: one dictionary per row group would cost more to
+            # unify than the library's interning (`chunks` takes them a row group at a time).
+            self.table = pq.read_table(self.name, columns=names, read_dictionary=self._dictionaries(names, users=False))
 
     def chunks(self, names):
         """One chunk per row group; the next row group is read (by Arrow, without the GIL) on
@@ -532,7 +531,7 @@ class _ParquetFrame(_ArrowFrame):
         from concurrent.futures import ThreadPoolExecutor
 
         with self._reading():
-            file = _parquet_file(self.name, read_dictionary=self._dictionaries(names))
+            file = _parquet_file(self.name, metadata=self.metadata, read_dictionary=self._dictionaries(names, users=self.coded_users))
             groups = file.num_row_groups
             self.rows = file.metadata.num_rows
         if groups == 0:
@@ -551,13 +550,13 @@ class _ParquetFrame(_ArrowFrame):
                     yield chunk
                 first += table.num_rows
 
-    def _dictionaries(self, names):
-        """The id columns a row group is read with as dictionaries: they cross the ABI as codes,
-        and the library looks up each entry the rows use once per row group instead of one
-        string per row. Coupons and channels are few; user ids when the file holds them as
-        dictionary codes (Parquet writers dictionary-encode text by default: Arrow then hands
-        over the file's own dictionaries)."""
-        return [n for n in ID_COLUMNS + ("channel",) if n in names and (n != "user_id" or self.coded_users)]
+    @staticmethod
+    def _dictionaries(names, users):
+        """The id columns read as dictionaries: they cross the ABI as codes, and the library
+        looks up each entry the rows use once per chunk instead of one string per row. Coupons
+        and channels (few) always; user ids when `users` (Parquet writers dictionary-encode text
+        by default: Arrow then hands over the file's own dictionaries)."""
+        return [n for n in ID_COLUMNS + ("channel",) if n in names and (n != "user_id" or users)]
 
     @contextmanager
     def _reading(self):
