@@ -24,5 +24,5 @@ let package = Package(
             path: "Sources/AllotBenchmarks"
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

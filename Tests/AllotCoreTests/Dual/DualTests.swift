@@ -67,13 +67,14 @@ private func dualOnly() -> SolveOptions {
     /// the optimum, the allocation never above it, and gap 0 means optimal.
     @Test func tinyInstancesAgainstBruteForce() throws {
         for (name, mix) in constraintMixes {
+            var binding = 0
             for seed in 1...15 as ClosedRange<UInt64> {
                 let problem = mix.make(seed: seed)
-                #expect(problem.candidates.count <= 12)
                 let solution = try solve(problem, method: .dual, options: dualOnly())
                 let report = Verifier.verify(problem, solution.allocation)
                 #expect(report.isFeasible, "\(name) seed \(seed): \(report.violations)")
                 let optimum = bruteForceOptimum(problem).value
+                if optimum < unconstrainedOptimum(problem) - 1e-9 { binding += 1 }
                 let bound = try #require(solution.upperBound)
                 #expect(bound >= optimum - 1e-9 * max(1, optimum), "\(name) seed \(seed): bound \(bound) < optimum \(optimum)")
                 #expect(report.objective <= optimum + 1e-9)
@@ -82,6 +83,17 @@ private func dualOnly() -> SolveOptions {
                 }
                 #expect(solution.shadowPrices.allSatisfy { $0.value >= 0 })
             }
+            // The mix exercises its constraints: on at least a third of the seeds they cost some uplift.
+            #expect(binding >= 5, "\(name): the constraints bind on only \(binding) of 15 seeds")
+        }
+    }
+
+    /// The best value with no budget, cap or floor: each user's `maxPerUser` best positive uplifts.
+    private func unconstrainedOptimum(_ problem: Problem) -> Double {
+        let t = problem.candidates
+        return (0..<t.userCount).reduce(0.0) { total, u in
+            let best = t.candidates(ofUser: u).map { t.uplift[$0] }.filter { $0 > 0 }.sorted(by: >)
+            return total + best.prefix(problem.maxPerUser).reduce(0, +)
         }
     }
 
