@@ -138,6 +138,8 @@ extension Solve {
                 line.update("polishing: best \(incumbent.map(human) ?? "none yet")"
                                 + (bound.map { ", at most \(human($0)) with the other users fixed" } ?? ""),
                             phase: "polish")
+            case let .exactPhase(words):
+                line.update(words, phase: words)
             }
         }
     }
