@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "CGLPKGuard", dependencies: ["CGLPK"], linkerSettings: [.linkedLibrary("glpk")]),
         .target(name: "AllotGLPK", dependencies: ["AllotMILP", "CGLPKGuard"]),
         // C++: what CBC 2.10's C API lacks: progress (a CbcEventHandler) and its log on standard error.
-        .target(name: "CCbcHooks", dependencies: ["CCbc"], linkerSettings: [.linkedLibrary("Cbc"), .linkedLibrary("CoinUtils")]),
+        .target(name: "CCbcHooks", dependencies: ["CCbc"], linkerSettings: [.linkedLibrary("Cbc"), .linkedLibrary("CoinUtils"), .linkedLibrary("Clp"), .linkedLibrary("OsiClp"), .linkedLibrary("Osi")]),
         .target(name: "AllotCBC", dependencies: ["AllotMILP", "CCbc", "CCbcHooks"]),
         .target(name: "AllotEvaluation", dependencies: ["AllotCore"]),
         .target(name: "Allot", dependencies: ["AllotCore", "AllotMILP", "AllotGLPK", "AllotCBC", "AllotEvaluation"]),

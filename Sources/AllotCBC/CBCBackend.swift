@@ -56,15 +56,34 @@ public struct CBCBackend: MILPBackend {
             Cbc_setCutoff(cbc, -value)   // CBC minimises -uplift internally
         }
         let relay = MILPProgressRelay(options.progress, model: model, start: start)
-        let status = MILPProgressRelay.withContext(relay) { context in
-            if relay != nil { allot_cbc_watch(cbc, Self.reportProgress, context) }
-            return Self.solveLock.withLock { _ in
-                if let limit = options.timeLimit {
-                    // The time spent building the model and waiting for the lock counts too.
-                    Cbc_setMaximumSeconds(cbc, max(0.01, limit - (monotonicSeconds() - began)))
+        var lpStopped: Int32 = 0   // set by the LP deadline when it stopped one of CLP's simplex runs
+        let status = withUnsafeMutablePointer(to: &lpStopped) { stopped in
+            MILPProgressRelay.withContext(relay) { context in
+                if relay != nil { allot_cbc_watch(cbc, Self.reportProgress, context) }
+                return Self.solveLock.withLock { _ in
+                    if let limit = options.timeLimit {
+                        // The time spent building the model and waiting for the lock counts too.
+                        let left = max(0.01, limit - (monotonicSeconds() - began))
+                        Cbc_setMaximumSeconds(cbc, left)
+                        // CBC checks its limit only between LPs; the root LP of a large model alone can take minutes.
+                        _ = allot_cbc_lp_deadline(cbc, monotonicSeconds() + left, stopped)
+                    }
+                    // Until CBC's search reports (after its root relaxation and preprocessing), the phase shows.
+                    options.progress?(.exactPhase("\(solverName): root LP relaxation and preprocessing, \(Readable.count(n)) columns"))
+                    return Cbc_solve(cbc)
                 }
-                return Cbc_solve(cbc)
             }
+        }
+        if lpStopped != 0 {
+            // The limit stopped an LP: CBC's statuses and bound then mean nothing proven; its
+            // best solution, if any, is still feasible (the caller verifies it), else the start.
+            if let solution = Cbc_bestSolution(cbc) {   // CBC's best integer solution, not the stopped LP's
+                let x: [Double] = (0..<n).map { solution[$0] > 0.5 ? 1 : 0 }
+                let value = model.objectiveValue(x)
+                if value > startValue ?? -.infinity { return MILPResult(status: .feasibleAtLimit, values: x, objective: value, bestBound: nil) }
+            }
+            return MILPResult(status: start == nil ? .noSolutionAtLimit : .feasibleAtLimit, values: start,
+                              objective: startValue, bestBound: nil)
         }
         if status == 2 || Cbc_isAbandoned(cbc) != 0 { throw SolveError("CBC abandoned the search (numerical difficulties)") }
         if Cbc_isProvenInfeasible(cbc) != 0 {

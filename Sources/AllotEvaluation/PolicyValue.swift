@@ -31,6 +31,10 @@ public struct PolicyValue: Codable, Equatable, Sendable {
     /// Users of the allocation with no row in the log.
     public var allocationUsersMissingFromLog: Int
     public var allocationUsers: Int
+    /// Log rows whose treatment is neither the control arm nor a coupon of the scores: no
+    /// policy over these scores can give it, so they add nothing to any estimate (nil when the
+    /// scores were not at hand).
+    public var unknownTreatmentRows: Int?
 
     enum CodingKeys: String, CodingKey {
         case incrementalOutcome = "incremental_outcome"
@@ -43,6 +47,7 @@ public struct PolicyValue: Codable, Equatable, Sendable {
         case matchedRows = "matched_rows"
         case allocationUsersMissingFromLog = "allocation_users_missing_from_log"
         case allocationUsers = "allocation_users"
+        case unknownTreatmentRows = "unknown_treatment_rows"
     }
 
     /// - Parameters:
@@ -89,16 +94,16 @@ public enum LoggedPolicy: Sendable {
     /// The weight of a log row in the estimate: P(the policy gives `treatment`) minus, for a
     /// control row, P(the policy gives the user anything). Users the policy never reaches get 0
     /// (they get control under both policies).
-    func weight(user: String, treatment: String) -> Double {
+    func weight(user: String, treatment: String, isControl: Bool) -> Double {
         switch self {
         case .none: return 0
         case .allocation(let assignments):
             guard let given = assignments[user] else { return 0 }
-            return (given.contains(treatment) ? 1 : 0) - (treatment == "control" ? 1 : 0)
+            return (!isControl && given.contains(treatment) ? 1 : 0) - (isControl ? 1 : 0)
         case .random(let users, let candidates):
             guard let coupons = candidates[user], !coupons.isEmpty, !candidates.isEmpty else { return 0 }
             let reach = min(1, Double(users) / Double(candidates.count))
-            if treatment == "control" { return -reach }
+            if isControl { return -reach }
             return coupons.contains(treatment) ? reach / Double(coupons.count) : 0
         }
     }
@@ -129,15 +134,17 @@ public struct PolicyComparison: Codable, Equatable, Sendable {
 
 /// The rows of a randomised log, read once, to evaluate several policies on the same rows.
 public struct RandomisedLog: Sendable {
-    struct Row: Sendable { var user: String; var treatment: String; var outcome: Double; var weight: Double }
+    struct Row: Sendable { var user: String; var treatment: String; var isControl: Bool; var outcome: Double; var weight: Double }
     let rows: [Row]
     let users: Set<String>
     public let name: String
     public let outcomeColumn: String
+    /// The treatment that names the control arm (`allot evaluate --control`).
+    public let control: String
 
-    /// Reads `user_id,treatment,<outcome>[,propensity]`.
+    /// Reads `user_id,treatment,<outcome>[,propensity]`; `control` names the control arm.
     /// - Throws: `InputError` with line and column for a malformed log.
-    public init(_ input: InputBytes, outcome outcomeColumn: String = "outcome") throws {
+    public init(_ input: InputBytes, outcome outcomeColumn: String = "outcome", control: String = "control") throws {
         let name = input.name
         var raw: [Entry] = []
         try input.withBytes { buffer in
@@ -178,13 +185,13 @@ public struct RandomisedLog: Sendable {
             }
         }
         guard !raw.isEmpty else { throw InputError(file: name, line: 2, "the log has a header but no rows") }
-        try self.init(name: name, outcomeColumn: outcomeColumn, entries: raw)
+        try self.init(name: name, outcomeColumn: outcomeColumn, control: control, entries: raw)
     }
 
     /// A log given as columns: row `r` is `users[r]`, `treatments[r]`, `outcomes[r]` and, when
     /// given, `propensities[r]`. Values are checked as the CSV's are; errors name the 0-based row.
     /// - Throws: `InputError` ("name: row N: ...") for a bad value, or for a log without rows.
-    public init(name: String, outcome outcomeColumn: String = "outcome", users: [String], treatments: [String],
+    public init(name: String, outcome outcomeColumn: String = "outcome", control: String = "control", users: [String], treatments: [String],
                 outcomes: [Double], propensities: [Double]?) throws {
         guard users.count == treatments.count, users.count == outcomes.count, propensities.map({ $0.count == users.count }) ?? true else {
             throw InputError(file: name, "the log's columns differ in length")
@@ -206,7 +213,7 @@ public struct RandomisedLog: Sendable {
             entries.append(Entry(user: users[r].trimmingSpaces(), treatment: treatment, outcome: outcomes[r], propensity: p))
         }
         guard !entries.isEmpty else { throw InputError(file: name, "the log has no rows") }
-        try self.init(name: name, outcomeColumn: outcomeColumn, entries: entries)
+        try self.init(name: name, outcomeColumn: outcomeColumn, control: control, entries: entries)
     }
 
     /// One row of the log as read, before weighting.
@@ -214,21 +221,52 @@ public struct RandomisedLog: Sendable {
 
     /// The rows weighted by their inverse propensity (the treatment's share of the log when
     /// no propensity is given). `raw` is not empty.
-    private init(name: String, outcomeColumn: String, entries raw: [Entry]) throws {
+    private init(name: String, outcomeColumn: String, control: String, entries raw: [Entry]) throws {
         self.name = name
         self.outcomeColumn = outcomeColumn
+        self.control = control
         var share: [String: Double] = [:]
         for r in raw { share[r.treatment, default: 0] += 1 }
         for k in share.keys { share[k]! /= Double(raw.count) }
-        guard share["control"] != nil else { throw InputError(file: name, "the log has no 'control' rows: nothing to compare with") }
-        rows = raw.map { Row(user: $0.user, treatment: $0.treatment, outcome: $0.outcome, weight: 1 / ($0.propensity ?? share[$0.treatment]!)) }
+        guard share[control] != nil else {
+            let seen = share.keys.sorted().prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            throw InputError(file: name, "the log has no '\(control)' rows (treatments: \(seen)\(share.count > 5 ? ", ..." : "")): nothing to compare with; name the control arm with --control")
+        }
+        rows = raw.map { Row(user: $0.user, treatment: $0.treatment, isControl: $0.treatment == control, outcome: $0.outcome,
+                             weight: 1 / ($0.propensity ?? share[$0.treatment]!)) }
         users = Set(raw.map(\.user))
+    }
+
+    /// The rows whose treatment is neither the control arm nor one of `coupons`, and those
+    /// treatments, most frequent first (ties by name).
+    /// - Complexity: O(rows).
+    public func unknownTreatments(coupons: Set<String>) -> (rows: Int, treatments: [String]) {
+        var counts: [String: Int] = [:]
+        for r in rows where !r.isControl && !coupons.contains(r.treatment) { counts[r.treatment, default: 0] += 1 }
+        let names = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+        return (counts.values.reduce(0, +), names)
+    }
+
+    /// Refuses a log of which more than `maxShare` of the rows have a treatment that is neither
+    /// the control arm nor a coupon of `problem`: those rows drop out of every estimate, and a
+    /// misspelt control arm or coupon would otherwise go unnoticed.
+    /// - Returns: the number of such rows.
+    /// - Throws: `InputError` naming the log, the share and the first such treatments.
+    @discardableResult
+    public func checkTreatments(_ problem: Problem, maxShare: Double) throws -> Int {
+        let (count, names) = unknownTreatments(coupons: Set(problem.candidates.couponIDs))
+        let share = Double(count) / Double(rows.count)
+        if count > 0 && share > maxShare {
+            let shown = names.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 3 ? ", ..." : "")
+            throw InputError(file: name, "\(Readable.count(count)) of \(Readable.count(rows.count)) log rows (\(Readable.percent(share))) have a treatment that is neither the control arm '\(control)' nor a coupon of the scores (\(shown)): they would be dropped from the estimate; name the control arm with --control, or allow up to that share with --max-unknown-share")
+        }
+        return count
     }
 
     /// The per-row terms `z` of a policy's estimate: Σ z is the estimate.
     func terms(_ policy: LoggedPolicy) -> [Double] {
         rows.map { r in
-            let w = policy.weight(user: r.user, treatment: r.treatment)
+            let w = policy.weight(user: r.user, treatment: r.treatment, isControl: r.isControl)
             return w == 0 ? 0 : w * r.outcome * r.weight
         }
     }
@@ -249,7 +287,7 @@ public struct RandomisedLog: Sendable {
         var reached = 0
         var missing = 0
         if case .allocation(let assignments) = policy {
-            for r in rows where assignments[r.user]?.contains(r.treatment) ?? false { matched += 1 }
+            for r in rows where !r.isControl && assignments[r.user]?.contains(r.treatment) ?? false { matched += 1 }
             reached = assignments.count
             missing = assignments.keys.filter { !users.contains($0) }.count
         } else if case .random(let k, _) = policy {
@@ -303,6 +341,7 @@ public struct EvaluationReport: Encodable, Sendable {
         guard let log else { return }
         let mine = PolicyValue.assignments(problem, allocation)
         policyValue = log.value(of: .allocation(mine))
+        policyValue!.unknownTreatmentRows = log.unknownTreatments(coupons: Set(problem.candidates.couponIDs)).rows
         guard let baseline else { return }
         switch baseline {
         case .random: policyComparison = log.compare(.allocation(mine), against: .random(like: mine, in: problem), named: "random")

@@ -6,6 +6,7 @@ enum MILPSolver {
     /// time-limited run is never worse than the dual), then the whole model on `backend`.
     static func solve(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
         let dual = DualSolver.solve(problem, options: dualOptions(options), threads: options.threads)
+        options.milp.progress?(.exactPhase("building the 0-1 program, \(Readable.count(problem.candidates.count)) candidates"))
         let formulation = MILPFormulation(problem)
         var solution = Solution(method: backend.name, status: .optimal, allocation: dual.allocation, objective: dual.objective,
                                 upperBound: dual.upperBound)

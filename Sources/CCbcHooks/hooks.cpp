@@ -4,6 +4,9 @@
 #include <coin/CbcSolver.hpp>
 #include <coin/OsiClpSolverInterface.hpp>
 #include <coin/Cbc_C_Interface.h>
+#include <coin/ClpEventHandler.hpp>
+#include <coin/ClpSimplex.hpp>
+#include <time.h>
 
 #include "CCbcHooks.h"
 
@@ -38,6 +41,34 @@ private:
     double sense_;
 };
 
+double monotonic_seconds() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Stops every simplex of CLP (the root relaxation, and the LPs of preprocessing, heuristics
+ * and nodes: CLP models copy their handler) once the deadline has passed. CBC checks its own
+ * time limit only between these LPs, and the root relaxation of a model with a million columns
+ * took minutes (issue 25). */
+class DeadlineHandler : public ClpEventHandler {
+public:
+    DeadlineHandler(double deadline, int *fired) : deadline_(deadline), fired_(fired) {}
+    DeadlineHandler(const DeadlineHandler &other) = default;
+    ClpEventHandler *clone() const override { return new DeadlineHandler(*this); }
+
+    int event(Event which) override {
+        if (which != endOfIteration && which != endOfFactorization) return -1;   /* go on */
+        if (monotonic_seconds() < deadline_) return -1;
+        *fired_ = 1;
+        return 3;   /* stop, as at the iteration limit */
+    }
+
+private:
+    double deadline_;
+    int *fired_;
+};
+
 }
 
 extern "C" void allot_cbc_watch(void *cbc_model, allot_cbc_progress report, void *context) {
@@ -57,4 +88,13 @@ extern "C" void *allot_cbc_log_to_stderr(void *cbc_model) {
 
 extern "C" void allot_cbc_log_free(void *log) {
     delete static_cast<CoinMessageHandler *>(log);
+}
+
+extern "C" int allot_cbc_lp_deadline(void *cbc_model, double deadline, int *fired) {
+    Cbc_Model *model = static_cast<Cbc_Model *>(cbc_model);
+    OsiClpSolverInterface *clp = dynamic_cast<OsiClpSolverInterface *>(model->model_->solver());
+    if (clp == nullptr) return 0;
+    DeadlineHandler handler(deadline, fired);
+    clp->getModelPtr()->passInEventHandler(&handler);   /* keeps a copy */
+    return 1;
 }

@@ -30,6 +30,12 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The log column holding the outcome.")
     var outcome = "outcome"
 
+    @Option(help: "The log's treatment that names the control arm.")
+    var control = "control"
+
+    @Option(name: .customLong("max-unknown-share"), help: "Fail when more than this share of the log rows have a treatment that is neither the control arm nor a coupon of the scores (such rows drop out of the estimate); 1 allows any.")
+    var maxUnknownShare = 0.01
+
     @Option(help: "Compare with another allocation CSV, 'random' (uniform random targeting of as many users) or 'none' (no incentives), on the same log rows (needs --log).")
     var against: String?
 
@@ -37,6 +43,9 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         if against != nil && log == nil { throw ValidationError("--against needs --log") }
+        if !(maxUnknownShare >= 0 && maxUnknownShare <= 1) {
+            throw ValidationError("--max-unknown-share is \(maxUnknownShare); it must be a number from 0 to 1")
+        }
     }
 
     func run() throws {
@@ -46,7 +55,8 @@ struct Evaluate: ParsableCommand {
             let problem = try problem.load(progress: progress)
             let allocation = try AllocationFile.read(try InputBytes(path: allocation), for: problem)
             let report = Verifier.verify(problem, allocation)
-            let rows = try log.map { try RandomisedLog(InputBytes(path: $0), outcome: outcome) }
+            let rows = try log.map { try RandomisedLog(InputBytes(path: $0), outcome: outcome, control: control) }
+            try rows?.checkTreatments(problem, maxShare: maxUnknownShare)
             let baseline: EvaluationReport.Baseline? = try against.map { against in
                 switch against {
                 case "random": return .random
@@ -78,6 +88,9 @@ struct Evaluate: ParsableCommand {
             if let v = evaluation.policyValue {
                 print("on \(log!), incremental \(outcome) over \(count(v.logUsers)) users (\(count(v.logRows)) rows):")
                 print("  this allocation: \(estimate(v.incrementalOutcome, v.ci95Low, v.ci95High)); \(count(v.matchedRows)) log rows got what it assigns, \(count(v.allocationUsersMissingFromLog)) of its \(count(v.allocationUsers)) users are not in the log")
+                if let unknown = v.unknownTreatmentRows, unknown > 0 {
+                    print("  dropped: \(count(unknown)) log rows whose treatment is neither '\(control)' nor a coupon of the scores")
+                }
                 if let c = evaluation.policyComparison {
                     let name = c.against == "random" ? "random targeting of \(count(c.baseline.allocationUsers)) users (expected)"
                         : c.against == "none" ? "no incentives" : c.against

@@ -30,7 +30,7 @@ struct Export: ParsableCommand {
             let problem = try problem.load(progress: progressFlag.line())
             let formulation = MILPFormulation(problem, eligibleOnly: false)
             try AtomicFile.write(ModelFormat(rawValue: format)!.render(formulation.model), to: out)
-            Terminal.say("wrote \(count(formulation.model.columnCount)) columns and \(count(formulation.model.rowCount)) rows")
+            Terminal.say("wrote \(out == "-" ? "the model to standard output" : escapingControlCharacters(out)): \(count(formulation.model.columnCount)) columns and \(count(formulation.model.rowCount)) rows")
         }
     }
 }

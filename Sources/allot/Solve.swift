@@ -37,10 +37,10 @@ struct Solve: ParsableCommand {
     @Option(help: "Worker threads (default: all cores). The allocation does not depend on it.")
     var threads: Int?
 
-    @Option(name: .customLong("time-limit"), help: "Seconds of wall time for the dual and the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned (default: no limit).")
+    @Option(name: .customLong("time-limit"), parsing: .unconditional, help: "Seconds of wall time for the dual and the exact methods (milp-glpk, milp-cbc, dual+milp); the best allocation found is returned (default: no limit).")
     var timeLimit: Double?
 
-    @Option(help: "Relative gap at which the dual and the exact methods stop, from 0 to below 1 (default: 1e-5 for dual, 1e-6 for the exact methods).")
+    @Option(parsing: .unconditional, help: "Relative gap at which the dual and the exact methods stop, from 0 to below 1 (default: 1e-5 for dual, 1e-6 for the exact methods).")
     var gap: Double?
 
     @Flag(name: .customLong("no-budget"), help: "Allocate with no budget at all (otherwise a budget, from --budget or the spec, is required).")
@@ -138,6 +138,8 @@ extension Solve {
                 line.update("polishing: best \(incumbent.map(human) ?? "none yet")"
                                 + (bound.map { ", at most \(human($0)) with the other users fixed" } ?? ""),
                             phase: "polish")
+            case let .exactPhase(words):
+                line.update(words, phase: words)
             }
         }
     }

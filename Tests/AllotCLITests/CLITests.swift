@@ -188,6 +188,36 @@ private let scores = """
         #expect(value["allocation_users_missing_from_log"] as? Int == 0)
         let text = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "log.csv"], in: dir.url)
         #expect(text.stdout.contains("  this allocation: 62.00 (95% interval "))
+        #expect(value["unknown_treatment_rows"] as? Int == 0)
+        #expect(!text.stdout.contains("dropped"))
+    }
+
+    /// Issue 25, finding 9: rows whose treatment matches neither the control arm nor a coupon
+    /// are reported, and past --max-unknown-share they fail the run; --control names the arm.
+    @Test func evaluateReportsUnknownTreatments() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        try dir.write("a.csv", "user_id,coupon_id\nu1,c1\nu2,c2\n")
+        let log = "user_id,treatment,outcome\nu1,c1,30\nu1,control,10\nu2,c1,5\nu2,control,4\nu3,control,1\nu9,c2,7\n"
+        try dir.write("ctrl.csv", log.replacingOccurrences(of: "control", with: "ctrl"))
+        // The control arm spelt otherwise: no 'control' rows at all.
+        let none = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "ctrl.csv"], in: dir.url)
+        #expect(none.status == 1)
+        #expect(none.stderr == "allot: error: ctrl.csv: the log has no 'control' rows (treatments: 'c1', 'c2', 'ctrl'): nothing to compare with; name the control arm with --control\n")
+        // --control gives the same estimate as the log spelt 'control' (62, evaluateWithALog).
+        let named = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "ctrl.csv", "--control", "ctrl", "--json"], in: dir.url)
+        #expect(named.status == 0, "\(named.stderr)")
+        let value = try #require((try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as! [String: Any])["policy_value"] as? [String: Any])
+        #expect(abs((value["incremental_outcome"] as! Double) - 62) < 1e-9)
+        // Two rows of a coupon the scores do not have: 2 of 8 rows, past the default 1%.
+        try dir.write("typo.csv", log + "u1,C1,50\nu3,C1,2\n")
+        let typo = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "typo.csv"], in: dir.url)
+        #expect(typo.status == 1)
+        #expect(typo.stderr == "allot: error: typo.csv: 2 of 8 log rows (25%) have a treatment that is neither the control arm 'control' nor a coupon of the scores ('C1'): they would be dropped from the estimate; name the control arm with --control, or allow up to that share with --max-unknown-share\n")
+        let allowed = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "typo.csv", "--max-unknown-share", "0.3"], in: dir.url)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("  dropped: 2 log rows whose treatment is neither 'control' nor a coupon of the scores\n"))
     }
 }
 

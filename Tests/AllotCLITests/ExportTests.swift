@@ -35,6 +35,9 @@ import Testing
         let optimum = try #require((try JSONSerialization.jsonObject(with: Data(solved.stdout.utf8)) as? [String: Any])?["objective"] as? Double)
         let exported = try AllotBinary.run(["export", "s.csv", "--spec", "spec.json", "--format", format, "--out", "model.\(format)"], in: dir.url)
         #expect(exported.status == 0, "\(exported.stderr)")
+        // Issue 25, finding 11: the message names the file it wrote.
+        #expect(exported.stderr.hasPrefix("wrote model.\(format): "), "\(exported.stderr)")
+        #expect(exported.stderr.hasSuffix(" rows\n"), "\(exported.stderr)")
         // MPS carries the objective negated (see docs/file-formats.md).
         let sign = format == "mps" ? -1.0 : 1.0
         _ = try Self.run("glpsol", [format == "lp" ? "--lp" : "--freemps", dir.path("model.\(format)"), "-o", dir.path("glpk.sol")])

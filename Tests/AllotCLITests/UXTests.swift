@@ -14,6 +14,54 @@ private let scores = """
 
 /// What users see: formats, usage errors, help, version, progress, schema.
 @Suite struct UXTests {
+    /// Issue 25, finding 11: a negative number after an option reaches the range check.
+    @Test func negativeBudgetGetsTheRangeMessage() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        let r = try AllotBinary.run(["solve", "s.csv", "--budget", "-5"], in: dir.url)
+        #expect(r.status == 1)
+        #expect(r.stderr == "allot: error: command line: budget 'budget' has limit -5.0; a limit must be a finite number >= 0\n")
+        let t = try AllotBinary.run(["solve", "s.csv", "--budget", "5", "--time-limit", "-1"], in: dir.url)
+        #expect(t.status == 64)
+        #expect(t.stderr.hasPrefix("Error: --time-limit is -1.0; it must be a finite number of seconds > 0\n"))
+    }
+
+    /// Issue 25, finding 11: every missing required column in one message, before a budget's
+    /// complaint about one of them; a semicolon-separated file gets a hint.
+    @Test func missingColumnsAreListedTogether() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("nocost.csv", "user_id,coupon_id\nu1,c1\n")
+        let r = try AllotBinary.run(["solve", "nocost.csv", "--budget", "5"], in: dir.url)
+        #expect(r.status == 1)
+        #expect(r.stderr == "allot: error: nocost.csv:1:1: missing required columns 'uplift', 'cost' in the header (found: user_id,coupon_id)\n")
+        try dir.write("semi.csv", "user_id;coupon_id;uplift;cost\nu1;c1;1;1\n")
+        let s = try AllotBinary.run(["solve", "semi.csv", "--budget", "5"], in: dir.url)
+        #expect(s.status == 1)
+        #expect(s.stderr.hasSuffix("(found: user_id;coupon_id;uplift;cost); the header holds semicolons: fields must be separated by commas or tabs\n"))
+    }
+
+    /// Issue 25, finding 11: `--column uplift=tau` reads a file's own column names; the result is
+    /// the standard file's, byte for byte.
+    @Test func columnMappingReadsTheFilesOwnNames() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        try dir.write("tau.csv", scores.replacingOccurrences(of: "uplift,cost", with: "tau,price"))
+        let standard = try AllotBinary.run(["solve", "s.csv", "--budget", "6", "--out", "a.csv"], in: dir.url)
+        #expect(standard.status == 0, "\(standard.stderr)")
+        let mapped = try AllotBinary.run(["solve", "tau.csv", "--budget", "6", "--column", "uplift=tau", "--column", "cost=price", "--out", "b.csv"], in: dir.url)
+        #expect(mapped.status == 0, "\(mapped.stderr)")
+        #expect(dir.read("a.csv") != nil && dir.read("a.csv") == dir.read("b.csv"))
+        let wrong = try AllotBinary.run(["solve", "tau.csv", "--budget", "6", "--column", "uplift=nope"], in: dir.url)
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr == "allot: error: tau.csv:1:1: column mapping uplift=nope: the header has no column 'nope' (found: user_id,coupon_id,tau,price,channel)\n")
+        let twice = try AllotBinary.run(["solve", "tau.csv", "--budget", "6", "--column", "uplift=tau", "--column", "uplift=price"], in: dir.url)
+        #expect(twice.status == 64)
+        #expect(twice.stderr.hasPrefix("Error: --column maps 'uplift' twice\n"))
+    }
+
     @Test func jsonWithAllocationOnStandardOutputIsAUsageError() throws {
         let r = try AllotBinary.run(["solve", "x.csv", "--budget", "1", "--json", "--out", "-"])
         #expect(r.status == 64)
@@ -109,7 +157,8 @@ private let scores = """
         // A tab-separated file read as commas has one column.
         let wrong = try AllotBinary.run(["solve", "s.tsv", "--budget", "7", "--delimiter", "comma"], in: dir.url)
         #expect(wrong.status == 1)
-        #expect(wrong.stderr.hasPrefix("allot: error: command line: budget 'budget' names column 'cost', which s.tsv does not have"))
+        #expect(wrong.stderr.hasPrefix("allot: error: s.tsv:1:1: missing required columns 'user_id', 'coupon_id', 'uplift', 'cost' in the header"))
+        #expect(wrong.stderr.hasSuffix("; the header holds tabs: fields are read as separated by commas (--delimiter)\n"))
     }
 
     @Test func brokenGzipAndParquetGetOneClearLine() throws {

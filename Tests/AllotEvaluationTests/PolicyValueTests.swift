@@ -56,7 +56,7 @@ private func syntheticLog(users: Int, seed: UInt64, propensityColumn: Bool) -> (
         #expect(throws: InputError(file: "log.csv", line: 2, column: 9, "propensity must be in (0, 1], got 0.0")) {
             try PolicyValue.estimate(log: InputBytes(name: "log.csv", text: "user_id,treatment,outcome,propensity\nu,A,1.5,0\n"), assignments: [:])
         }
-        #expect(throws: InputError(file: "log.csv", "the log has no 'control' rows: nothing to compare with")) {
+        #expect(throws: InputError(file: "log.csv", "the log has no 'control' rows (treatments: 'A'): nothing to compare with; name the control arm with --control")) {
             try PolicyValue.estimate(log: InputBytes(name: "log.csv", text: "user_id,treatment,outcome\nu,A,1.5\n"), assignments: [:])
         }
     }

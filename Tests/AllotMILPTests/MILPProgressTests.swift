@@ -47,7 +47,11 @@ import Testing
         let tolerance = 1e-9 * optimum.objective
         #expect(abs(solution.objective - optimum.objective) <= tolerance)
         let pairs = recorder.pairs
-        #expect(recorder.events.withLock { $0 }.allSatisfy { if case .milp = $0 { true } else { false } })
+        // The phases that report nothing else come first: the build, then (CBC) the root relaxation.
+        let events = recorder.events.withLock { $0 }
+        let phases = events.prefix { if case .exactPhase = $0 { true } else { false } }
+        #expect(phases.first == .exactPhase("building the 0-1 program, \(Readable.count(problem.candidates.count)) candidates"), "\(name): \(events.prefix(3))")
+        #expect(events.allSatisfy { switch $0 { case .milp, .exactPhase: true; default: false } })
         // The dual's allocation is the start: an incumbent from the first report on.
         #expect(pairs.count >= 2 && pairs.allSatisfy { $0.incumbent != nil }, "\(name): \(pairs)")
         #expect(pairs.contains { $0.bound != nil }, "\(name): no bound reported")
@@ -82,7 +86,7 @@ import Testing
         let polished = try solve(problem, method: PolishMethod(backend: backend(name)), options: options)
         let report = Verifier.verify(problem, polished.allocation)
         #expect(report.isFeasible)
-        #expect(recorder.events.withLock { $0 }.allSatisfy { if case .polish = $0 { true } else { false } })
+        #expect(recorder.events.withLock { $0 }.allSatisfy { switch $0 { case .polish, .exactPhase: true; default: false } })
         let pairs = recorder.pairs
         #expect(!pairs.isEmpty)
         expectConsistent(pairs, name)

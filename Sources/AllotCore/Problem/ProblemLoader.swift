@@ -28,7 +28,10 @@ public enum ProblemLoader {
             }
         }
         if let f = overrides.maxPerUser { spec.maxPerUser = f }
-        try checkBudgetColumns(spec, header: try ScoresFile.header(of: scores), scoresName: scores.name, specName: specName)
+        let header = try ScoresFile.header(of: scores)
+        // All the missing required columns at once, before a budget names one of them.
+        try ScoresFile.checkRequiredColumns(header: header, file: scores.name)
+        try checkBudgetColumns(spec, header: header, scoresName: scores.name, specName: specName)
         let table = try ScoresFile.read(scores, extraColumns: spec.extraColumns, progress: progress)
         return try Problem(candidates: table, spec: spec, specName: specName)
     }

@@ -6,6 +6,41 @@
 public enum ScoresFile {
     public static let requiredColumns = ["user_id", "coupon_id", "uplift", "cost"]
 
+    /// Throws one error listing every required column the header lacks, with a hint when the
+    /// header looks semicolon-separated (one field holding semicolons).
+    package static func checkRequiredColumns(header: [String], file: String) throws {
+        let missing = requiredColumns.filter { !header.contains($0) }
+        guard !missing.isEmpty else { return }
+        let list = missing.map { "'\($0)'" }.joined(separator: ", ")
+        var message = "missing required column\(missing.count > 1 ? "s" : "") \(list) in the header (found: \(header.joined(separator: ",")))"
+        if header.count == 1, header[0].contains(";") {
+            message += "; the header holds semicolons: fields must be separated by commas or tabs"
+        } else if header.count == 1, header[0].contains("\t") {
+            message += "; the header holds tabs: fields are read as separated by commas (--delimiter)"
+        }
+        throw InputError(file: file, line: 1, column: 1, message)
+    }
+
+    /// `header` with the file's names of standard columns replaced by the standard names
+    /// (`InputBytes.columnNames`, e.g. `["uplift": "tau"]` reads column `tau` as `uplift`).
+    ///
+    /// - Throws: `InputError` when a mapped name is not in the header, or when a standard name
+    ///   would then appear twice.
+    package static func renaming(_ header: [String], _ names: [String: String], file: String) throws -> [String] {
+        guard !names.isEmpty else { return header }
+        var renamed = header
+        for (standard, own) in names.sorted(by: { $0.key < $1.key }) {
+            guard let k = header.firstIndex(of: own) else {
+                throw InputError(file: file, line: 1, column: 1, "column mapping \(standard)=\(own): the header has no column '\(own)' (found: \(header.joined(separator: ",")))")
+            }
+            if header.contains(standard), !names.values.contains(standard) {
+                throw InputError(file: file, line: 1, column: 1, "column mapping \(standard)=\(own): the header has a column '\(standard)' too")
+            }
+            renamed[k] = standard
+        }
+        return renamed
+    }
+
     /// The header's column names, trimmed of spaces. Used to check a spec against a file before
     /// the file is parsed.
     ///
@@ -18,13 +53,13 @@ public enum ScoresFile {
             guard try scanner.nextRecord(into: &fields, file: input.name) != nil else {
                 throw InputError(file: input.name, "the file is empty (expected a header: \(requiredColumns.joined(separator: ",")))")
             }
-            return try fields.map { f in
+            return try renaming(try fields.map { f in
                 let bytes = UnsafeBufferPointer(start: f.start, count: f.count)
                 guard let s = String(validating: bytes, as: UTF8.self) else {
                     throw InputError(file: input.name, line: 1, column: f.column, "the header is not valid UTF-8")
                 }
                 return s.trimmingSpaces()
-            }
+            }, input.columnNames, file: input.name)
         }
     }
 
@@ -47,7 +82,8 @@ public enum ScoresFile {
             guard try scanner.nextRecord(into: &fields, file: name) != nil else {
                 throw InputError(file: name, "the file is empty (expected a header: \(requiredColumns.joined(separator: ",")))")
             }
-            let header = fields.map { String(decoding: UnsafeBufferPointer(start: $0.start, count: $0.count), as: UTF8.self).trimmingSpaces() }
+            let header = try renaming(fields.map { String(decoding: UnsafeBufferPointer(start: $0.start, count: $0.count), as: UTF8.self).trimmingSpaces() },
+                                      input.columnNames, file: name)
             let layout = try Layout(header: header, columns: fields.map(\.column), extraColumns: extraColumns, file: name)
 
             var builder = CandidateTableBuilder(source: name, extraColumns: extraColumns, hasChannel: layout.channel != nil)
@@ -123,12 +159,7 @@ public enum ScoresFile {
                 }
                 seen[name] = k
             }
-            let missing = ScoresFile.requiredColumns.filter { seen[$0] == nil }
-            if !missing.isEmpty {
-                let list = missing.map { "'\($0)'" }.joined(separator: ", ")
-                throw InputError(file: file, line: 1, column: 1,
-                                 "missing required column\(missing.count > 1 ? "s" : "") \(list) in the header (found: \(header.joined(separator: ",")))")
-            }
+            try ScoresFile.checkRequiredColumns(header: header, file: file)
             user = seen["user_id"]!
             coupon = seen["coupon_id"]!
             uplift = seen["uplift"]!

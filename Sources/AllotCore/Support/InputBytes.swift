@@ -17,6 +17,9 @@ public final class InputBytes {
     private var mapped: Bool
     /// The CSV field separator; nil detects a comma or a tab from the first line.
     public var delimiter: UInt8?
+    /// The file's names of standard columns, by standard name: `["uplift": "tau"]` reads the
+    /// column `tau` as `uplift` (the CLI's `--column uplift=tau`). Empty: the standard names.
+    public var columnNames: [String: String] = [:]
 
     /// Decompresses gzip data: given the compressed bytes, their count and the file's name for
     /// messages, returns a buffer the caller then owns (free it with `deallocate()`) and its

@@ -13,6 +13,9 @@ public enum SolveProgress: Sendable, Equatable {
     /// solver beats it), and an upper bound on what polishing can reach with the other users'
     /// assignments fixed (not a bound on the optimum: the dual's bound is that).
     case polish(incumbent: Double?, bound: Double?)
+    /// An exact method entered a phase that reports nothing until it ends, in words: building
+    /// the 0-1 program, or a solver's root relaxation and preprocessing.
+    case exactPhase(String)
 }
 
 /// Receives progress events; called on the solving thread, so it should return quickly.

@@ -209,6 +209,29 @@ import Testing
         if let bound = solution.upperBound { #expect(bound >= report.objective - 1e-9 * abs(bound)) }
     }
 
+    /// Issue 25, finding 1: CBC's root relaxation honours the limit. CBC checks its own limit
+    /// only between LPs, so on a model whose root LP outlasts the limit CBC used to solve the
+    /// whole root LP and come back with its bound (minutes on a million columns). Now the limit
+    /// stops the LP itself: no proven bound, and the start is returned as the best known.
+    @Test func cbcRootRelaxationStopsAtTheLimit() throws {
+        var mix = RandomProblem()
+        mix.users = 30_000
+        mix.coupons = 5
+        mix.couponsPerUser = 5
+        mix.budgets = 2
+        mix.maxPerUser = 2
+        let problem = mix.make(seed: 8)
+        let formulation = MILPFormulation(problem)
+        let dual = DualSolver.solve(problem, options: DualOptions(), threads: 1)
+        let start = formulation.point(dual.allocation)
+        let result = try CBCBackend().solve(formulation.model, options: MILPOptions(timeLimit: 0.01), start: start)
+        #expect(result.status == .feasibleAtLimit)
+        #expect(result.bestBound == nil, "CBC finished its root LP despite the limit: bound \(result.bestBound ?? 0)")
+        let values = try #require(result.values)
+        #expect(Verifier.verify(problem, formulation.allocation(values)).isFeasible)
+        #expect(result.objective! >= formulation.model.objectiveValue(start))
+    }
+
     /// Finding 11: "optimal" within a relative gap tolerance says so. Wherever an exact method
     /// reports `optimal` without `gapTolerance`, its value is the proven optimum; with it, the
     /// value is within the tolerance.
