@@ -161,9 +161,14 @@ def test_empty_table_and_missing_file(tmp_path):
 
 
 def test_method_and_option_errors():
-    with pytest.raises(allot.AllotError, match="unknown method 'best'"):
-        allot.solve(frame(GOOD), None, method="best")
-    with pytest.raises(allot.AllotError, match="unknown option 'thread'"):
-        allot.solve(frame(GOOD), None, thread=2)
-    with pytest.raises(allot.AllotError, match="option 'threads' must be a whole number >= 1"):
-        allot.solve(frame(GOOD), None, threads=0)
+    with pytest.raises(allot.InputError, match="unknown method 'best'"):
+        allot.solve(frame(GOOD), None, method="best", budget=10)
+    with pytest.raises(allot.InputError, match="unknown option 'thread'"):
+        allot.solve(frame(GOOD), None, thread=2, budget=10)
+    # The ranges are the library's one table (SolveOptions.validate), as for the CLI's flags.
+    with pytest.raises(allot.InputError, match=re.escape("option 'threads' is 0; it must be a whole number from 1 to 4096")):
+        allot.solve(frame(GOOD), None, threads=0, budget=10)
+    with pytest.raises(allot.InputError, match=re.escape("option 'gap' is 1.0; it must be a number in [0, 1)")):
+        allot.solve(frame(GOOD), None, gap=1, budget=10)
+    with pytest.raises(allot.InputError, match=re.escape("option 'time_limit' is -1.0; it must be a finite number of seconds > 0")):
+        allot.solve(frame(GOOD), None, time_limit=-1, budget=10)
