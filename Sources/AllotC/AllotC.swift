@@ -84,6 +84,9 @@ func guarded<T>(_ failure: T, _ body: () throws -> T) -> T {
 
 func argument(_ message: String) -> ABIError { ABIError(code: .argument, message: message) }
 
+/// A bad option or method name: the caller's input (Python raises InputError, a ValueError).
+func optionError(_ message: String) -> ABIError { ABIError(code: .input, message: message) }
+
 // MARK: - Strings
 
 /// A NUL-terminated copy of a string, owned by this object.
@@ -241,8 +244,11 @@ final class ResultHandle: Sendable {
     let gap: Double?
     let summary: CString
     let shadowPrices: CString
+    /// What `allot_result_write` needs to prepare the CLI's files (Output.swift).
+    let solved: SolvedProblem?
     init(rows: [Int64], table: CandidateTable, candidates: [Int], objective: Double, upperBound: Double?, gap: Double?,
-         summary: CString, shadowPrices: CString) {
+         summary: CString, shadowPrices: CString, solved: SolvedProblem? = nil) {
+        self.solved = solved
         self.rows = rows
         self.table = table
         self.candidates = candidates
@@ -530,44 +536,45 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
     do {
         object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [])
     } catch {
-        throw argument("options_json is not valid JSON: \(error.localizedDescription)")
+        throw optionError("options_json is not valid JSON: \(error.localizedDescription)")
     }
-    guard let map = object as? [String: Any] else { throw argument("options_json must be a JSON object") }
+    guard let map = object as? [String: Any] else { throw optionError("options_json must be a JSON object") }
     func number(_ key: String) throws -> Double {
         guard let n = map[key] as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else {
-            throw argument("option '\(key)' must be a number")
+            throw optionError("option '\(key)' must be a number")
         }
         return n.doubleValue
     }
-    func whole(_ key: String, atLeast low: Double) throws -> Int {
+    func whole(_ key: String, atLeast low: Double? = nil) throws -> Int {
         let v = try number(key)
-        guard v.rounded() == v, v >= low, v < 1e15 else { throw argument("option '\(key)' must be a whole number >= \(Int(low))") }
+        guard v.rounded() == v, v >= (low ?? -1e15), v < 1e15 else {
+            throw optionError("option '\(key)' must be a whole number" + (low.map { " >= \(Int($0))" } ?? ""))
+        }
         return Int(v)
     }
     let known = ["gap", "polish_users", "seed", "threads", "tie_moves", "time_limit", "verbose"]
+    // Only types are checked here; ranges by `SolveOptions.validate()`, as for the CLI.
     for key in map.keys.sorted() {
         switch key {
-        case "threads": options.threads = try whole(key, atLeast: 1)
+        case "threads": options.threads = try whole(key)
         case "seed": options.seed = UInt64(try whole(key, atLeast: 0))
-        case "polish_users": options.polishUsers = try whole(key, atLeast: 1)
-        case "gap":
-            let g = try number(key)
-            guard g > 0 else { throw argument("option 'gap' must be > 0") }
-            options.milp.relativeGap = g
-            options.dual.targetGap = g
-        case "time_limit":
-            let t = try number(key)
-            guard t > 0 else { throw argument("option 'time_limit' must be > 0") }
-            options.milp.timeLimit = t
+        case "polish_users": options.polishUsers = try whole(key)
+        case "gap": options.setGap(try number(key))
+        case "time_limit": options.timeLimit = try number(key)
         case "verbose":
-            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw argument("option 'verbose' must be true or false") }
+            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'verbose' must be true or false") }
             options.milp.verbose = n.boolValue
         case "tie_moves":
-            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw argument("option 'tie_moves' must be true or false") }
+            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'tie_moves' must be true or false") }
             options.dual.tieMoves = n.boolValue
         default:
-            throw argument("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
+            throw optionError("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
         }
+    }
+    do {
+        try options.validate()
+    } catch let error as InvalidOption {
+        throw optionError(SolveOptions.frontEndOption(setting: error.option)?.message(error, commandLine: false) ?? error.description)
     }
     return options
 }
@@ -586,7 +593,7 @@ struct ShadowPriceLine: Encodable {
 /// The registry's method of that name.
 func namedMethod(_ name: String) throws -> any AllocationMethod {
     guard let method = MethodRegistry.standard.method(named: name) else {
-        throw argument("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
+        throw optionError("unknown method '\(name)'; choose one of: \(MethodRegistry.standard.names.joined(separator: ", "))")
     }
     return method
 }
@@ -611,7 +618,8 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
         let pricesJSON = String(decoding: try encoder.encode(prices), as: UTF8.self)
         let result = ResultHandle(rows: handle.rows(of: solution.allocation.candidates),
                                   table: problem.candidates, candidates: solution.allocation.candidates, objective: report.objective, upperBound: solution.upperBound, gap: solution.relativeGap,
-                                  summary: CString(summary.json()), shadowPrices: CString(pricesJSON))
+                                  summary: CString(summary.json()), shadowPrices: CString(pricesJSON),
+                                  solved: SolvedProblem(problem: problem, solution: solution, report: report))
         return register(.result(result))
     }
 }

@@ -67,12 +67,10 @@ func checkDistinctPaths(inputs: [String?], outputs: [String?]) throws {
     }
 }
 
-/// An option error of the library, in the command line's words.
+/// An option error of the library, in the command line's words (`SolveOptions.frontEndOptions`).
 func commandLineMessage(_ error: InvalidOption) -> String {
-    let flag: [String: String] = ["timeLimit": "--time-limit", "milp.timeLimit": "--time-limit", "threads": "--threads",
-                                  "milp.relativeGap": "--gap", "dual.targetGap": "--gap"]
-    guard let name = flag[error.option] else { return error.description }
-    return "\(name) is \(error.value); it must be \(error.requirement)"
+    guard let option = SolveOptions.frontEndOption(setting: error.option) else { return error.description }
+    return option.message(error, commandLine: true)
 }
 
 enum Delimiter: String, ExpressibleByArgument, CaseIterable {

@@ -74,10 +74,7 @@ struct Solve: ParsableCommand {
         if let threads { options.threads = threads }
         options.timeLimit = timeLimit
         options.milp.verbose = verbose
-        if let gap {
-            options.milp.relativeGap = gap
-            options.dual.targetGap = gap
-        }
+        if let gap { options.setGap(gap) }
         return options
     }
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import allot
-from conftest import cli_error
+from conftest import CHECKOUT, cli_error
 
 GOOD = "user_id,coupon_id,uplift,cost\nu1,c1,5.0,1.0\nu1,c2,3.0,2.0\nu2,c1,4.0,1.5\n"
 
@@ -161,9 +161,30 @@ def test_empty_table_and_missing_file(tmp_path):
 
 
 def test_method_and_option_errors():
-    with pytest.raises(allot.AllotError, match="unknown method 'best'"):
-        allot.solve(frame(GOOD), None, method="best")
-    with pytest.raises(allot.AllotError, match="unknown option 'thread'"):
-        allot.solve(frame(GOOD), None, thread=2)
-    with pytest.raises(allot.AllotError, match="option 'threads' must be a whole number >= 1"):
-        allot.solve(frame(GOOD), None, threads=0)
+    with pytest.raises(allot.InputError, match="unknown method 'best'"):
+        allot.solve(frame(GOOD), None, method="best", budget=10)
+    with pytest.raises(allot.InputError, match="unknown option 'thread'"):
+        allot.solve(frame(GOOD), None, thread=2, budget=10)
+    # The ranges are the library's one table (SolveOptions.validate), as for the CLI's flags.
+    with pytest.raises(allot.InputError, match=re.escape("option 'threads' is 0; it must be a whole number from 1 to 4096")):
+        allot.solve(frame(GOOD), None, threads=0, budget=10)
+    with pytest.raises(allot.InputError, match=re.escape("option 'gap' is 1.0; it must be a number in [0, 1)")):
+        allot.solve(frame(GOOD), None, gap=1, budget=10)
+    with pytest.raises(allot.InputError, match=re.escape("option 'time_limit' is -1.0; it must be a finite number of seconds > 0")):
+        allot.solve(frame(GOOD), None, time_limit=-1, budget=10)
+
+
+def test_random_bad_inputs_raise_only_the_documented_types(tmp_path):
+    """A property test (python/tests/fuzz/fuzz_inputs.py's cases, in-process): random bad frames,
+    tables, files, specs and arguments give a Result (verified by the library), InputError or
+    TypeError, and nothing else (python/README.md, "Errors"). The fuzz script runs thousands of
+    them in child processes, where a crash or a hang would be caught too."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fuzz_inputs", CHECKOUT / "python/tests/fuzz/fuzz_inputs.py")
+    fuzz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fuzz)
+    outcomes = {seed: fuzz.run_case(seed, str(tmp_path)) for seed in range(5000, 5080)}
+    unexpected = {seed: outcome for seed, outcome in outcomes.items() if outcome[0] not in fuzz.ALLOWED}
+    assert unexpected == {}
+    assert {outcome for outcome, _ in outcomes.values()} >= {"InputError", "TypeError"}

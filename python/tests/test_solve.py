@@ -1,4 +1,5 @@
 """allot.solve gives the CLI's allocation and summary, from every kind of input."""
+import hashlib
 import json
 import subprocess
 import sys
@@ -95,8 +96,12 @@ def test_parquet_in_and_out(generated, tmp_path):
     result.write(tmp_path / "allocation.parquet", tmp_path / "summary.json")
     back = pd.read_parquet(tmp_path / "allocation.parquet")
     pd.testing.assert_frame_equal(back, result.allocation, check_dtype=False)
-    assert json.loads((tmp_path / "summary.json").read_text()) == result.summary
-    assert list(tmp_path.glob(".*.tmp")) == []
+    written = json.loads((tmp_path / "summary.json").read_text())
+    # The library's OutputFiles wrote the pair: the summary records the Parquet file's own hash.
+    assert written.pop("allocation_sha256") == hashlib.sha256((tmp_path / "allocation.parquet").read_bytes()).hexdigest()
+    assert written.pop("allocation_rows") == len(result.allocation)
+    assert written == result.summary
+    assert list(tmp_path.glob(".allot-tmp-*")) == []
 
 
 def test_row_groups_and_record_batches_give_the_cli_allocation(cli, generated, tmp_path):

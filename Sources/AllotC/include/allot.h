@@ -174,6 +174,19 @@ int32_t allot_result_copy_ids(const allot_result *r, const char *column, int64_t
 int32_t allot_result_copy_values(const allot_result *r, const char *column, double *out, int64_t capacity);
 void allot_result_free(allot_result *r);
 
+/* Writes a result's files as `allot solve --out A --summary S` does, through the library's
+ * OutputFiles (docs/reliability.md): each to a temporary file beside it, flushed, then both
+ * renamed (SIGINT and SIGTERM blocked in the calling thread across the renames); a failure
+ * replaces neither. Only regular files are replaced (a symbolic link, a device, a FIFO or a
+ * directory is refused), two paths naming the same file are refused, the files get mode
+ * 0666 less the umask, and the summary records the allocation file's allocation_sha256 and
+ * allocation_rows. Either path may be NULL (not both). The allocation file is the CLI's CSV,
+ * or, when allocation_bytes is not NULL, those allocation_length bytes (a host's own rendering,
+ * e.g. Parquet), which the summary's hash covers. The host's signal handlers are left alone.
+ * Returns 0, or an error code (ALLOT_ERR_INPUT naming the path at fault). */
+int32_t allot_result_write(const allot_result *r, const char *allocation_path, const uint8_t *allocation_bytes,
+                           int64_t allocation_length, const char *summary_path);
+
 /*
  * Evaluating an allocation (since version 2): what `allot evaluate` reports.
  *

@@ -311,10 +311,24 @@ struct CandidateTableBuilder {
                 firstAt[c] = j
             }
         }
+        try Self.checkSums(uplift, "uplift", source: source)
+        for (c, name) in columnNames.enumerated() { try Self.checkSums(columns[c], name, source: source) }
         let table = CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames,
                                    userStart: userStart, coupon: rowCoupon, channel: rowChannel, uplift: uplift,
                                    columnNames: columnNames, columns: columns)
         return (table, numbersRowsFromZero && grouped ? nil : rowLine)
+    }
+
+    /// Refuses a column whose values, each finite, sum (in magnitude) past the largest double:
+    /// an objective, a spend or a bound of such a column would overflow to infinity, which no
+    /// summary can state. - Complexity: O(n).
+    static func checkSums(_ values: [Double], _ name: String, source: String) throws {
+        var total = 0.0
+        for v in values { total += abs(v) }
+        guard total.isFinite else {
+            let largest = values.map(abs).max() ?? 0
+            throw InputError(file: source, "the values of column '\(name)' sum past \(Double.greatestFiniteMagnitude), the largest number a summary can hold (the largest is \(largest)); scale the column down")
+        }
     }
 
     private func permuted<T>(_ values: [T], _ position: [Int]) -> [T] {

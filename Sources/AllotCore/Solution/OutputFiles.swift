@@ -29,14 +29,17 @@ public struct OutputFiles: Sendable {
     ///   - allocationPath: where the allocation CSV goes (nil for nowhere, `-` for standard output).
     ///   - summaryPath: where the summary JSON goes (nil for nowhere, `-` for standard output).
     ///   - summaryToStandardOutput: also print the summary JSON on standard output.
+    ///   - allocationBytes: the allocation file's bytes when it is not the CSV that Allot renders
+    ///     (Python's Parquet allocation); the summary's `allocation_sha256` is theirs.
     /// - Throws: `SolveError` when the report is not feasible.
     /// - Complexity: O(allocation size).
     public init(problem: Problem, solution: Solution, report: VerificationReport,
-                allocationPath: String?, summaryPath: String?, summaryToStandardOutput: Bool = false) throws {
+                allocationPath: String?, summaryPath: String?, summaryToStandardOutput: Bool = false,
+                allocationBytes: [UInt8]? = nil) throws {
         guard report.isFeasible else {
             throw SolveError("the \(solution.method) allocation fails verification; nothing was written")
         }
-        let allocationBytes = AllocationFile.render(problem, solution.allocation)
+        let allocationBytes = allocationBytes ?? AllocationFile.render(problem, solution.allocation)
         summary = Summary(problem: problem, solution: solution, report: report,
                           allocationFile: allocationPath == nil ? nil : allocationBytes)
         let summaryBytes = Array(summary.json().utf8)
@@ -48,8 +51,30 @@ public struct OutputFiles: Sendable {
     }
 
     /// Writes every file, all or none.
+    ///
+    /// `installingSignalHandlers: false` is for a host process (Python) that keeps its own
+    /// SIGINT and SIGTERM handlers (docs/reliability.md).
     /// - Throws: `InputError` naming a path that cannot be written.
-    public func commit() throws {
-        try AtomicFile.commit(outputs.map { ($0.path, $0.bytes) })
+    public func commit(installingSignalHandlers: Bool = true) throws {
+        try AtomicFile.commit(outputs.map { ($0.path, $0.bytes) }, installingSignalHandlers: installingSignalHandlers)
     }
+
+    /// Refuses two outputs that name the same file (after resolving `.`, `..` and links), as
+    /// the CLI does before any work: the second would silently replace the first.
+    /// - Throws: `InputError` naming both.
+    public static func checkDistinct(_ paths: [String]) throws {
+        var seen: [String: String] = [:]
+        for path in paths {
+            guard let id = AtomicFile.identity(path) else { continue }
+            if let other = seen[id] {
+                throw InputError(file: path, "cannot write output: it is the same file as the other output '\(other)'")
+            }
+            seen[id] = path
+        }
+    }
+
+    /// Checks, before any work, that `path` can be written: its directory exists and is
+    /// writable, and it is absent or a regular file (`-` is standard output).
+    /// - Throws: `InputError` naming `path`.
+    public static func checkWritable(_ path: String) throws { try AtomicFile.checkWritable(path) }
 }

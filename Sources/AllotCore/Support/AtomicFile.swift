@@ -50,8 +50,12 @@ package enum AtomicFile {
     ///
     /// - Throws: `InputError` naming the output at fault; then no destination was replaced,
     ///   unless a rename itself failed (which a prior `checkWritable` makes unlikely).
-    package static func commit(_ outputs: [(path: String, bytes: [UInt8])]) throws {
-        TemporaryFiles.install()
+    ///
+    /// `installingSignalHandlers: false` (a library inside a host process, such as Python, whose
+    /// own SIGINT and SIGTERM handling must stay as it is) leaves the handlers alone: the
+    /// temporary files are then removed on every error, but not by a signal's default action.
+    package static func commit(_ outputs: [(path: String, bytes: [UInt8])], installingSignalHandlers: Bool = true) throws {
+        if installingSignalHandlers { TemporaryFiles.install() }
         var pending: [(temp: String, path: String, slot: Int)] = []
         defer {
             // Whatever was not renamed is removed.
@@ -66,7 +70,7 @@ package enum AtomicFile {
             pending.append((temp, path, slot))
             do {
                 try writeAll(fd: fd, bytes, path: path)
-                fchmod(fd, 0o644)
+                fchmod(fd, mode_t(0o666) & ~currentUmask())
                 if fsync(fd) != 0 { throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))") }
             } catch {
                 close(fd)
@@ -79,21 +83,28 @@ package enum AtomicFile {
             usleep(useconds_t(min(pause, 60) * 1e6))
         }
         var directories: [String] = []
+        // SIGINT and SIGTERM stay blocked from before the first rename to after the last, so that
+        // a signal cannot split the pair: it is delivered (and the process dies of it) once every
+        // file is in place.
+        TemporaryFiles.blockSignals(true)
+        defer { TemporaryFiles.blockSignals(false) }
         while !pending.isEmpty {
             let p = pending[0]
             // Re-checked just before the rename: the destination may have changed since.
             try checkWritable(p.path)
-            TemporaryFiles.blockSignals(true)
             let renamed = rename(p.temp, p.path) == 0
             let reason = errno
             if renamed {
                 TemporaryFiles.forget(p.slot)
                 pending.removeFirst()
             }
-            TemporaryFiles.blockSignals(false)
             if !renamed { throw InputError(file: p.path, "cannot write output: \(String(cString: strerror(reason)))") }
             let dir = directory(of: p.path)
             if !directories.contains(dir) { directories.append(dir) }
+            if pending.count == 1, let pause = getenv("ALLOT_TEST_PAUSE_BETWEEN_RENAMES").flatMap({ Double(String(cString: $0)) }), pause > 0 {
+                // For the tests of signal handling only (docs/reliability.md).
+                usleep(useconds_t(min(pause, 60) * 1e6))
+            }
         }
         for dir in directories {
             let fd = open(dir, O_RDONLY | O_DIRECTORY)
@@ -150,6 +161,26 @@ package enum AtomicFile {
                 offset += n
             }
         }
+    }
+
+    /// The process's file-creation mask, read from /proc (Linux) so that it is never changed,
+    /// even for a moment (another thread may be creating files); where /proc cannot tell, by
+    /// setting it and restoring it.
+    static func currentUmask() -> mode_t {
+        if let file = fopen("/proc/self/status", "r") {
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 256)
+            while fgets(&line, Int32(line.count), file) != nil {
+                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if text.hasPrefix("Umask:") {
+                    let digits = text.dropFirst(6).trimmingPrefix { $0 == " " || $0 == "\t" }.prefix { $0.isNumber }
+                    if let mask = mode_t(digits, radix: 8) { return mask }
+                }
+            }
+        }
+        let mask = umask(0o022)
+        umask(mask)
+        return mask
     }
 
     static func directory(of path: String) -> String {

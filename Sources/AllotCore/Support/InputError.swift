@@ -22,7 +22,7 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
         var s = escapingControlCharacters(file)
         if let line { s += ":\(line)" }
         if let column { s += ":\(column)" }
-        return s + ": " + escapingControlCharacters(message)
+        return s + ": " + escapingControlCharacters(cuttingLongFields(message))
     }
 }
 
@@ -30,7 +30,7 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
 public struct SolveError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
     public init(_ message: String) { self.message = message }
-    public var description: String { escapingControlCharacters(message) }
+    public var description: String { escapingControlCharacters(cuttingLongFields(message)) }
 }
 
 /// `text` with control characters written as escapes (`\n`, `\r`, `\t`, `\u{7F}`), so that a
@@ -52,4 +52,31 @@ public func escapingControlCharacters(_ text: String) -> String {
 
 private func isControl(_ scalar: Unicode.Scalar) -> Bool {
     scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) || scalar == "\u{2028}" || scalar == "\u{2029}"
+}
+
+/// The longest quoted field a message shows whole, in characters.
+public let longestQuotedField = 200
+
+/// `message` with every quoted field ('...') longer than `longestQuotedField` characters cut to
+/// its first 64 characters, followed by "…' (cut from N characters)": a 1 MiB id in the input
+/// gives a short line, which says that the field was cut. Shorter fields are left whole.
+/// - Complexity: O(message length).
+public func cuttingLongFields(_ message: String) -> String {
+    guard message.utf8.count > longestQuotedField else { return message }
+    var out = ""
+    var rest = message[...]
+    while let open = rest.firstIndex(of: "'") {
+        let afterOpen = rest.index(after: open)
+        guard let close = rest[afterOpen...].firstIndex(of: "'") else { break }
+        let field = rest[afterOpen..<close]
+        out += rest[...open]
+        let length = field.count
+        if length > longestQuotedField {
+            out += field.prefix(64) + "…' (cut from \(length) characters)"
+        } else {
+            out += field + "'"
+        }
+        rest = rest[rest.index(after: close)...]
+    }
+    return out + rest
 }

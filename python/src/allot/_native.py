@@ -64,6 +64,7 @@ _FUNCTIONS = {
     "allot_result_copy_ids": (c_int32, [c_void_p, c_char_p, c_void_p, c_void_p, c_int64]),
     "allot_result_copy_values": (c_int32, [c_void_p, c_char_p, c_void_p, c_int64]),
     "allot_result_free": (None, [c_void_p]),
+    "allot_result_write": (c_int32, [c_void_p, c_char_p, c_void_p, c_int64, c_char_p]),
     "allot_allocation_new": (c_void_p, [c_void_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p]),
     "allot_allocation_free": (None, [c_void_p]),
     "allot_log_new": (c_void_p, [c_char_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]),

@@ -50,65 +50,129 @@ class Result:
     #: For each assignment, its row (0-based position) in the scores.
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
-    def write(self, allocation_path, summary_path=None):
-        """Writes the allocation (Parquet for .parquet/.pq, else CSV) and the summary JSON. Each file
-        is written to a temporary file beside it and renamed: none is left half-written."""
-        path = Path(allocation_path)
-        if path.suffix.lower() in (".parquet", ".pq"):
-            _atomic(path, lambda tmp: self.allocation.to_parquet(tmp, index=False))
-        else:
-            _atomic(path, lambda tmp: self.allocation.to_csv(tmp, index=False, lineterminator="\n"))
-        if summary_path is not None:
-            text = json.dumps(self.summary, indent=2, sort_keys=True) + "\n"
-            _atomic(Path(summary_path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    #: The library's result (for `write`), freed with this object.
+    _native: object = field(default=None, repr=False, compare=False)
+
+    def write(self, allocation_path=None, summary_path=None):
+        """Writes the allocation (Parquet for .parquet/.pq, else the CLI's CSV) and the summary
+        JSON, as `allot solve --out A --summary S` does: through the library's OutputFiles, so
+        with the CLI's rules (docs/reliability.md). Each file goes to a temporary file beside it,
+        flushed, and both are renamed only when both are written: a failure (a full disk, an
+        unwritable folder) replaces neither. Only regular files are replaced: a symbolic link, a
+        device, a FIFO or a folder is refused, and so are two paths naming the same file. The
+        files get mode 0666 less the umask, and the summary written records the allocation
+        file's `allocation_sha256` and `allocation_rows`, so that a mismatched pair can be told.
+
+        Raises InputError (naming the path) when a file cannot be written; nothing is replaced then.
+        """
+        if allocation_path is None and summary_path is None:
+            raise TypeError("write() needs an allocation path, a summary path or both")
+        for path in (allocation_path, summary_path):
+            if path is not None and not isinstance(path, (str, os.PathLike)):
+                raise TypeError(f"a path must be a str or an os.PathLike, not {type(path).__name__}")
+        if self._native is None:
+            raise TypeError("this Result was not made by allot.solve, so it cannot be written")
+        data = None
+        if allocation_path is not None and Path(allocation_path).suffix.lower() in (".parquet", ".pq"):
+            import io
+
+            buffer = io.BytesIO()
+            self.allocation.to_parquet(buffer, index=False)
+            data = buffer.getvalue()
+        lib = _native.lib()
+        path = lambda p: None if p is None else os.fsencode(p)
+        _native.check(lib.allot_result_write(self._native.pointer, path(allocation_path), data,
+                                             0 if data is None else len(data), path(summary_path)))
+
+    def __repr__(self):
+        method = self.summary.get("method", "?")
+        text = f"<allot.Result {method}: {len(self.allocation):,} assignments, objective {self.objective:,.6g}"
+        if self.bound is not None:
+            text += f", bound {self.bound:,.6g}, gap {self.gap:.3%}" if self.gap is not None else f", bound {self.bound:,.6g}"
+        return text + ">"
+
+    def _repr_html_(self):
+        """A short table for notebooks: the figures, then the allocation's first rows."""
+        import html
+
+        rows = [("method", self.summary.get("method", "?")), ("assignments", f"{len(self.allocation):,}"),
+                ("objective", f"{self.objective:,.6g}")]
+        if self.bound is not None:
+            rows.append(("upper bound", f"{self.bound:,.6g}"))
+        if self.gap is not None:
+            rows.append(("gap", f"{self.gap:.3%}"))
+        for name, value in list(self.shadow_prices.items())[:5]:
+            rows.append((f"shadow price {name}", f"{value:,.6g}"))
+        table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<div><b>allot.Result</b><table>{table}</table>{self.allocation.head(5).to_html(index=False)}</div>"
 
 
-def _atomic(path: Path, write):
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class _NativeResult:
+    """Owns a library result handle; frees it when collected."""
+
+    def __init__(self, pointer):
+        self.pointer = pointer
+
+    def __del__(self):
+        pointer, self.pointer = self.pointer, None
+        if pointer:
+            try:
+                _native.lib().allot_result_free(pointer)
+            except Exception:  # interpreter shutdown
+                pass
 
 
-def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, **options) -> Result:
+def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, no_budget=False, columns=None,
+          coupons=None, cost=None, users=None, **options) -> Result:
     """Chooses which incentive each user gets.
 
-    scores: a pandas DataFrame, a pyarrow Table, or the path of a Parquet (.parquet, .pq) or CSV
-        file, with columns user_id, coupon_id, uplift, cost, optional channel, and any extra
-        budget columns the spec names.
+    scores: a pandas DataFrame, a pyarrow Table or RecordBatch, a Polars DataFrame (or any
+        object with the Arrow C stream interface, `__arrow_c_stream__`), or the path of a Parquet
+        (.parquet, .pq) or CSV file, with columns user_id, coupon_id, uplift, cost, optional
+        channel, and any extra budget columns the spec names. Or a wide n x k uplift matrix
+        (a numpy array, or a DataFrame, as causalml's `predict()` gives) with `coupons=` (the k
+        coupon names) and `cost=` (one number, k numbers, or an n x k matrix); `users=` names
+        the n users (default 0..n-1). See `scores_from_matrix`.
     spec: a dict as in the spec JSON (docs/file-formats.md), the path of a spec file, or None.
+        numpy numbers (np.int64, np.float32, ...) and arrays are taken as plain numbers and lists.
     method: an Allot method (`allot.methods()`), "dual" by default.
-    budget, max_per_user: as the CLI's --budget and --max-per-user.
-    options: threads, seed, gap, time_limit, polish_users, verbose (as the CLI's options); tie_moves=False
-    skips the small-instance exchange step of the dual's recovery (allot.spark has none).
+    budget, max_per_user: as the CLI's --budget and --max-per-user. With no budget (neither
+        `budget=` nor budgets in the spec), solve refuses, as the CLI does, unless
+        `no_budget=True` (the CLI's --no-budget).
+    columns: the scores' names for the columns Allot reads, e.g. {"uplift": "tau"}.
+    options: threads, seed, gap, time_limit, polish_users, verbose, with the CLI's ranges (one
+        table in the library: `gap=0` is accepted as `--gap 0` is); tie_moves=False skips the
+        small-instance exchange step of the dual's recovery (allot.spark has none).
 
-    Raises InputError for bad scores or spec, SolveError when the method fails.
+    Raises InputError (a ValueError) for bad scores, spec or options, TypeError for an argument of
+    the wrong type, SolveError when the method fails (python/README.md lists them).
     """
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str, not {type(method).__name__}")
+    if coupons is not None or cost is not None or users is not None:
+        scores = scores_from_matrix(scores, coupons, cost, users)
+    elif isinstance(scores, np.ndarray):
+        raise TypeError("a numpy array of scores is a wide uplift matrix: give coupons= and cost= too")
     lib = _native.lib()
-    problem, chunks = _build(scores, spec, budget, max_per_user, keep=False)
+    problem, chunks = _build(scores, spec, budget, max_per_user, keep=False, columns=columns,
+                             no_budget=no_budget, require_budget=True)
     try:
-        options_json = json.dumps(options) if options else None
+        options_json = _json(options, "options") if options else None
         result = _native.handle(lib.allot_solve(problem, encode(method), None if options_json is None else encode(options_json)))
     finally:
         lib.allot_problem_free(problem)
-    try:
-        rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
-        _native.check(lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)))
-        summary = json.loads(lib.allot_result_summary_json(result))
-        prices = json.loads(lib.allot_result_shadow_prices_json(result))
-        objective = lib.allot_result_objective(result)
-        bound = lib.allot_result_upper_bound(result)
-        gap = lib.allot_result_gap(result)
-        allocation = _allocation(chunks, rows) if chunks is not None else _result_allocation(lib, result, len(rows))
-    finally:
-        lib.allot_result_free(result)
+    owner = _NativeResult(result)  # frees the result on any error below, or with the Result
+    rows = np.empty(lib.allot_result_count(result), dtype=np.int64)
+    _native.check(lib.allot_result_copy_rows(result, rows.ctypes.data, len(rows)))
+    summary = json.loads(lib.allot_result_summary_json(result))
+    prices = json.loads(lib.allot_result_shadow_prices_json(result))
+    objective = lib.allot_result_objective(result)
+    bound = lib.allot_result_upper_bound(result)
+    gap = lib.allot_result_gap(result)
+    allocation = _allocation(chunks, rows) if chunks is not None else _result_allocation(lib, result, len(rows))
     return Result(allocation=allocation, summary=summary, objective=objective,
                   bound=None if np.isnan(bound) else bound, gap=None if np.isnan(gap) else gap,
-                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows)
+                  shadow_prices={f"{p['kind']}:{p['name']}": p["value"] for p in prices}, rows=rows, _native=owner)
 
 
 def _allocation(chunks, rows) -> pd.DataFrame:
@@ -178,7 +242,48 @@ def _chunk_allocation(chunk, rows) -> pd.DataFrame:
     return allocation
 
 
-def _build(scores, spec, budget, max_per_user, keep=True):
+def scores_from_matrix(uplift, coupons, cost, users=None) -> pa.Table:
+    """The long scores table (user_id, coupon_id, uplift, cost) of a wide n x k uplift matrix:
+    row i of `uplift` holds user i's uplift for each of the k `coupons` (causalml's `predict()`
+    gives one column per treatment). `cost`: one number for every pair, k numbers (one per
+    coupon), or an n x k matrix. `users`: the n user ids (default 0..n-1). O(n k)."""
+    if coupons is None or cost is None:
+        raise TypeError("a wide uplift matrix needs coupons= (one name per column) and cost=")
+    if isinstance(uplift, pd.DataFrame):
+        uplift = uplift.to_numpy()
+    try:
+        matrix = np.asarray(uplift, dtype=np.float64)
+        costs = np.asarray(cost, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"<matrix>: the uplift matrix and cost= must hold numbers ({error})", _native.ERR_INPUT) from None
+    if matrix.ndim == 1:
+        matrix = matrix[:, None]
+    if matrix.ndim != 2:
+        raise InputError(f"<matrix>: the uplift matrix has {matrix.ndim} dimensions; it must have 2 (users x coupons)",
+                         _native.ERR_INPUT)
+    n, k = matrix.shape
+    if isinstance(coupons, (str, bytes)) or not hasattr(coupons, "__len__"):
+        raise TypeError(f"coupons must be a list of names, not {type(coupons).__name__}")
+    names = [str(c) for c in coupons]
+    if len(names) != k:
+        raise InputError(f"<matrix>: coupons= has {len(names)} names for the matrix's {k} columns", _native.ERR_INPUT)
+    if costs.ndim == 0:
+        costs = np.full((n, k), float(costs))
+    elif costs.ndim == 1 and costs.shape[0] == k:
+        costs = np.broadcast_to(costs, (n, k))
+    elif costs.shape != (n, k):
+        raise InputError(f"<matrix>: cost= has shape {costs.shape}; give one number, {k} (one per coupon) or {n} x {k}",
+                         _native.ERR_INPUT)
+    ids = np.arange(n) if users is None else np.asarray(users)
+    if ids.shape != (n,):
+        raise InputError(f"<matrix>: users= has {ids.size} ids for the matrix's {n} rows", _native.ERR_INPUT)
+    user_column = pa.array(np.repeat(ids, k)) if ids.dtype.kind in "iuf" else pa.array(np.repeat(ids.astype(str), k))
+    coupon_column = pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(k, dtype=np.int32), n)), pa.array(names))
+    return pa.table({"user_id": user_column, "coupon_id": coupon_column, "uplift": matrix.reshape(-1),
+                     "cost": np.ascontiguousarray(costs).reshape(-1)})
+
+
+def _build(scores, spec, budget, max_per_user, keep=True, *, columns=None, no_budget=False, require_budget=False):
     """Builds the problem in the library, chunk by chunk (one per Arrow record batch or Parquet
     row group: each chunk is copied by the library when appended, and a Parquet file's next row
     group is read while the library takes in the current one). Returns (problem handle, to free;
@@ -189,7 +294,7 @@ def _build(scores, spec, budget, max_per_user, keep=True):
     are released as soon as appended and the next ones reuse their memory."""
     lib = _native.lib()
     spec_json, spec_name = _spec(spec, budget, max_per_user)
-    frame = _Frame.of(scores)
+    frame = _Frame.of(scores, columns=columns)
     header = _Strings(frame.columns)
     builder = _native.handle(lib.allot_builder_new(
         encode(frame.name), header.count, header.offsets, header.data, header.length,
@@ -221,6 +326,15 @@ def _build(scores, spec, budget, max_per_user, keep=True):
                 chunks.append((first, chunk, values))
             del borrowed, chunk, values
         problem = _native.handle(lib.allot_builder_build(builder))
+        if require_budget:  # after the scores' checks, as the CLI reports a bad row first
+            try:
+                _check_budget(spec_json, no_budget, budget)
+            except BaseException:
+                lib.allot_problem_free(problem)
+                raise
+    except (pa.ArrowException, OverflowError, UnicodeError) as error:
+        # Arrow's own refusal of a column (a type it cannot convert, say): bad input all the same.
+        raise InputError(f"{frame.name}: {_cut(str(error))}", _native.ERR_INPUT) from None
     finally:
         lib.allot_builder_free(builder)
     return problem, chunks if keep else None
@@ -229,6 +343,43 @@ def _build(scores, spec, budget, max_per_user, keep=True):
 def methods() -> list[str]:
     """The method names `solve` accepts."""
     return _native.lib().allot_methods().decode().split(",")
+
+
+def _check_budget(spec_json, no_budget, budget):
+    """The CLI's rule: a solve needs a budget (budget= or budgets in the spec) unless no_budget=True."""
+    if not isinstance(no_budget, bool):
+        raise TypeError(f"no_budget must be True or False, not {type(no_budget).__name__}")
+    if no_budget and budget is not None:
+        raise InputError("no_budget=True and budget= contradict each other", _native.ERR_INPUT)
+    try:
+        value = json.loads(spec_json) if spec_json is not None else {}
+    except ValueError:
+        return  # the library reports the malformed JSON
+    budgets = value.get("budgets") if isinstance(value, dict) else None
+    if not budgets and not no_budget and isinstance(value, dict):
+        raise InputError("no budget: give budget=, budgets in the spec, or no_budget=True to allocate without any",
+                         _native.ERR_INPUT)
+
+
+def _plain(value):
+    """json.dumps' `default`: numpy numbers and arrays as Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _json(value, name):
+    try:
+        return json.dumps(value, default=_plain, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name}: {error}", _native.ERR_INPUT) from None
+
+
+def _cut(text, limit=200):
+    """A message at most `limit` characters long, saying when it was cut."""
+    return text if len(text) <= limit else text[:limit] + f"… (cut from {len(text)} characters)"
 
 
 def _spec(spec, budget, max_per_user):
@@ -248,6 +399,9 @@ def _spec(spec, budget, max_per_user):
         value = None
     else:
         raise TypeError(f"spec must be a dict, a path or None, not {type(spec).__name__}")
+    for key, given in (("budget", budget), ("max_per_user", max_per_user)):
+        if given is not None and (isinstance(given, bool) or not isinstance(given, (int, float, np.integer, np.floating))):
+            raise TypeError(f"{key} must be a number, not {type(given).__name__}")
     if budget is not None or max_per_user is not None:
         if value is None:
             try:
@@ -270,10 +424,7 @@ def _spec(spec, budget, max_per_user):
         text = None
     if text is not None:
         return text, name
-    try:
-        return json.dumps(value), name
-    except (TypeError, ValueError) as error:
-        raise InputError(f"{name}: {error}", _native.ERR_INPUT) from None
+    return _json(value, name), name
 
 
 class _Strings:
@@ -325,13 +476,32 @@ class _Frame:
     rows = 0
 
     @staticmethod
-    def of(scores, what=""):
-        """`what` names an in-memory table in messages: "<what DataFrame>"."""
+    def of(scores, what="", columns=None):
+        """`what` names an in-memory table in messages: "<what DataFrame>". `columns` maps
+        Allot's column names to the table's ({"uplift": "tau"})."""
+        frame = _Frame._of(scores, what)
+        if columns is not None:
+            frame.map_columns(columns)
+        return frame
+
+    @staticmethod
+    def _of(scores, what):
         prefix = what + " " if what else ""
         if isinstance(scores, pd.DataFrame):
             return _PandasFrame(scores, f"<{prefix}DataFrame>")
+        if isinstance(scores, pa.RecordBatch):
+            scores = pa.Table.from_batches([scores])
         if isinstance(scores, pa.Table):
             return _ArrowFrame(f"<{prefix}Table>", scores)
+        if hasattr(scores, "__arrow_c_stream__") and not isinstance(scores, (str, os.PathLike)):
+            # A Polars DataFrame, or any table with the Arrow C stream interface: read without a copy.
+            kind = type(scores).__name__
+            try:
+                table = pa.RecordBatchReader.from_stream(scores).read_all()
+            except (pa.ArrowException, TypeError, ValueError) as error:
+                raise InputError(f"<{prefix}{kind}>: cannot read through the Arrow C stream interface: {_cut(str(error))}",
+                                 _native.ERR_INPUT) from None
+            return _ArrowFrame(f"<{prefix}{kind}>", table)
         if isinstance(scores, (str, os.PathLike)):
             path = os.fspath(scores)
             if not Path(path).is_file():
@@ -343,6 +513,27 @@ class _Frame:
 
     def load(self, names):
         """Reads the named columns (those the problem needs)."""
+
+    def map_columns(self, columns):
+        """Renames the table's columns to Allot's: `columns` maps Allot's name to the table's."""
+        if not isinstance(columns, Mapping):
+            raise TypeError(f"columns must be a dict of Allot's names to the table's, not {type(columns).__name__}")
+        renames = {}
+        for allot_name, name in columns.items():
+            if not isinstance(allot_name, str) or not isinstance(name, str):
+                raise TypeError("columns must map str to str")
+            if name not in self.columns:
+                raise InputError(f"{self.name}: columns= maps '{_cut(allot_name, 60)}' to '{_cut(name, 60)}', which the scores do not "
+                                 f"have (columns: {_cut(', '.join(self.columns))})", _native.ERR_INPUT)
+            if allot_name != name and allot_name in self.columns and allot_name not in columns.values():
+                raise InputError(f"{self.name}: columns= maps '{_cut(allot_name, 60)}' to '{_cut(name, 60)}', but the scores have "
+                                 f"a '{_cut(allot_name, 60)}' column too", _native.ERR_INPUT)
+            renames[name] = allot_name
+        self.rename(renames)
+
+    def rename(self, renames):
+        """Applies {table's name: Allot's name}."""
+        raise NotImplementedError
 
     def text_ids(self) -> bool:
         """Whether user_id and coupon_id are Arrow text (or dictionaries of text): the library then
@@ -362,7 +553,11 @@ class _Frame:
         """(int32 codes with -1 for missing, their dictionary) for a dictionary column, else
         (None, one string per row). Keeps the column, combined, for `take`."""
         column = self.column(name)
+        if pa.types.is_dictionary(column.type) and not _is_text(column.type.value_type):
+            column = column.cast(column.type.value_type)  # a dictionary of numbers: its values as ids
         if pa.types.is_dictionary(column.type):
+            if pa.types.is_string_view(column.type.value_type):
+                column = column.cast(pa.dictionary(column.type.index_type, pa.large_string()))
             if column.num_chunks != 1:
                 column = pa.table({"c": column}).unify_dictionaries()["c"]
                 dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
@@ -377,8 +572,13 @@ class _Frame:
                 dictionary = dictionary.cast(pa.string())
             return codes, dictionary
         array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if pa.types.is_string_view(array.type):  # Polars' and recent pandas' layout: as large_string
+            array = array.cast(pa.large_string())
+        if pa.types.is_floating(array.type) and len(array) and pc.any(pc.is_nan(array)).as_py():
+            row = int(pc.index(pc.is_nan(array), True).as_py())
+            raise self._error(row, f"missing {name} (NaN)")
         self.combined[name] = (None, array)
-        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        if not _is_text(array.type):
             array = array.cast(pa.string())
         if array.null_count:  # a null's bytes are unspecified in Arrow: make them empty
             array = pc.fill_null(array, "")
@@ -390,6 +590,9 @@ class _Frame:
         array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
         if pa.types.is_dictionary(array.type):
             array = array.dictionary_decode()
+        if pa.types.is_floating(array.type) and len(array) and pc.any(pc.is_nan(array)).as_py():
+            row = int(pc.index(pc.is_nan(array), True).as_py())
+            raise self._error(row, f"missing {name} (NaN)")
         if not pa.types.is_large_string(array.type):
             array = array.cast(pa.large_string())
         return pc.fill_null(array, "") if array.null_count else array
@@ -411,16 +614,18 @@ class _Frame:
         if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
             array = column.cast(pa.float64()) if kind != pa.float64() else column
             return np.ascontiguousarray(array.to_numpy(zero_copy_only=False))
+        if pa.types.is_string_view(kind):
+            column, kind = column.cast(pa.large_string()), pa.large_string()
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             try:
                 return np.ascontiguousarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 for row, text in enumerate(column.to_pylist()):
                     if not _is_number(text):
-                        raise self._error(row, f"'{text[:40]}' in column '{name}' is not a number") from None
+                        raise self._error(row, f"'{_cut(str(text), 40)}' in column '{name}' is not a number") from None
                 raise
         first = column[0].as_py() if len(column) else None
-        raise self._error(0, f"'{first}' in column '{name}' is not a number (the column holds {kind})")
+        raise self._error(0, f"'{_cut(str(first), 40)}' in column '{name}' is not a number (the column holds {kind})")
 
     def take(self, rows) -> pd.DataFrame:
         """user_id and coupon_id of the given rows, with the input's types; text stays in Arrow
@@ -440,7 +645,13 @@ class _Frame:
 
 
 #: Arrow text types as pandas' Arrow-backed string dtype (the default for text in pandas 3).
-_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow"),
+                  pa.string_view(): pd.StringDtype("pyarrow")}
+
+
+def _is_text(kind) -> bool:
+    """Arrow's text types: string, large_string, string_view."""
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
 
 
 def _is_number(text):
@@ -462,10 +673,17 @@ class _ArrowFrame(_Frame):
         return self.table.column(name)
 
     def text_ids(self):
-        schema = self.table.schema if self.table is not None else self.schema
-        kinds = [schema.field(name).type for name in ID_COLUMNS]
+        if self.table is not None:
+            kinds = [self.table.schema.field(name).type for name in ID_COLUMNS]
+        else:
+            kinds = [self.schema.field(name).type for name in self._file_names(ID_COLUMNS)]
         kinds = [k.value_type if pa.types.is_dictionary(k) else k for k in kinds]
-        return all(pa.types.is_string(k) or pa.types.is_large_string(k) for k in kinds)
+        return all(_is_text(k) for k in kinds)
+
+    def rename(self, renames):
+        if self.table is not None:
+            self.table = self.table.rename_columns([renames.get(c, c) for c in self.table.column_names])
+        self.columns = [renames.get(c, c) for c in self.columns]
 
     def chunks(self, names):
         self.load(names)
@@ -482,9 +700,21 @@ class _ArrowFrame(_Frame):
             first += batch.num_rows
 
     def _chunk(self, table, first):
-        chunk = _ArrowFrame(self.name, table)
+        chunk = _ArrowFrame(self.name, table.rename_columns([self._allot_name(c) for c in table.column_names]))
         chunk.first_row = first
         return chunk
+
+
+    #: {file's name: Allot's name} for columns read from a file under another name (columns=).
+    renames: dict = {}
+
+    def _allot_name(self, name):
+        return self.renames.get(name, name)
+
+    def _file_names(self, names):
+        """Allot's column names as the file calls them."""
+        back = {allot: own for own, allot in self.renames.items()}
+        return [back.get(n, n) for n in names]
 
 
 class _ParquetFrame(_ArrowFrame):
@@ -510,11 +740,16 @@ class _ParquetFrame(_ArrowFrame):
         column as a dictionary: reading it plain is faster (docs/benchmarks.md, issue 9, session 8)."""
         metadata = self.metadata
         paths = [metadata.schema.column(k).path for k in range(metadata.num_columns)]
-        if "user_id" not in paths or metadata.num_row_groups == 0:
+        users = self._file_names(["user_id"])[0]
+        if users not in paths or metadata.num_row_groups == 0:
             return False
-        k = paths.index("user_id")
+        k = paths.index(users)
         chunks = [metadata.row_group(g).column(k) for g in range(metadata.num_row_groups)]
         return all(c.has_dictionary_page for c in chunks) and sum(c.total_uncompressed_size for c in chunks) < 4 * metadata.num_rows
+
+    def rename(self, renames):
+        self.renames = dict(renames)
+        self.columns = [renames.get(c, c) for c in self.columns]
 
     def load(self, names):
         import pyarrow.parquet as pq
@@ -522,7 +757,9 @@ class _ParquetFrame(_ArrowFrame):
         with self._reading():
             # User ids stay plain strings here: one dictionary per row group would cost more to
             # unify than the library's interning (`chunks` takes them a row group at a time).
-            self.table = pq.read_table(self.name, columns=names, read_dictionary=self._dictionaries(names, users=False))
+            self.table = pq.read_table(self.name, columns=self._file_names(names),
+                                       read_dictionary=self._file_names(self._dictionaries(names, users=False)))
+            self.table = self.table.rename_columns([self._allot_name(c) for c in self.table.column_names])
 
     def chunks(self, names):
         """One chunk per row group; the next row group is read (by Arrow, without the GIL) on
@@ -531,7 +768,8 @@ class _ParquetFrame(_ArrowFrame):
         from concurrent.futures import ThreadPoolExecutor
 
         with self._reading():
-            file = _parquet_file(self.name, metadata=self.metadata, read_dictionary=self._dictionaries(names, users=self.coded_users))
+            file = _parquet_file(self.name, metadata=self.metadata,
+                                 read_dictionary=self._file_names(self._dictionaries(names, users=self.coded_users)))
             groups = file.num_row_groups
             self.rows = file.metadata.num_rows
         if groups == 0:
@@ -540,12 +778,12 @@ class _ParquetFrame(_ArrowFrame):
             return
         first = 0
         with file, ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(file.read_row_group, 0, columns=names)
+            pending = pool.submit(file.read_row_group, 0, columns=self._file_names(names))
             for k in range(groups):
                 with self._reading():
                     table = pending.result()
                 if k + 1 < groups:
-                    pending = pool.submit(file.read_row_group, k + 1, columns=names)
+                    pending = pool.submit(file.read_row_group, k + 1, columns=self._file_names(names))
                 for chunk in self._batches(table, first):
                     yield chunk
                 first += table.num_rows
@@ -643,9 +881,14 @@ class _PandasFrame(_Frame):
                                                    pa.array(series.cat.categories.astype(str)))
         elif isinstance(dtype, np.dtype) and dtype.kind in "iuf":
             array = pa.array(series.to_numpy())  # NaN stays NaN: the library reports it
+        elif name in TEXT_COLUMNS and hasattr(series.array, "__arrow_array__"):
+            # Arrow-backed text (pandas 3's default str, "string[pyarrow]", pd.ArrowDtype): its own
+            # chunked array, not wrapped again (issue 25: 3 s a column at 2M rows, 7-10x slower
+            # than the Parquet path after pd.read_parquet or pd.concat).
+            array = series.array.__arrow_array__()
         elif name in TEXT_COLUMNS:
             try:
-                array = pa.array(series, from_pandas=True)  # None and NaN become empty ids
+                array = pa.array(series, from_pandas=True)  # None and NaN become missing ids
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 array = pa.array(series.astype(str))
         else:
@@ -658,8 +901,11 @@ class _PandasFrame(_Frame):
                     if isinstance(value, bool) or not _is_number(value):
                         raise self._error(row, f"'{value}' in column '{name}' is not a number") from None
                 array = pa.array(pd.to_numeric(series), from_pandas=False)
-        self.arrays[name] = pa.chunked_array([array])
+        self.arrays[name] = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
         return self.arrays[name]
+
+    def rename(self, renames):
+        self.columns = [renames.get(c, c) for c in self.columns]
 
     def take(self, rows):
         out = self.df[[self.df.columns[self.columns.index(n)] for n in ID_COLUMNS]].iloc[rows].reset_index(drop=True)
