@@ -5,6 +5,7 @@ One SparkSession for the module (Spark takes seconds to start); the instances ar
 """
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,14 @@ def independent_check(allocation: pd.DataFrame, frame: pd.DataFrame, spec: dict)
     return float(merged["uplift"].sum())
 
 
+def assert_schema(summary):
+    """A summary against docs/summary.schema.json, as the CLI's are checked (jsonschema)."""
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "summary.schema.json").read_text())
+    jsonschema.validate(json.loads(json.dumps(summary)), schema, cls=jsonschema.Draft202012Validator)
+
+
 def to_pandas(result):
     return result.allocation.toPandas().sort_values(["user_id", "coupon_id"]).reset_index(drop=True)
 
@@ -86,6 +95,8 @@ def test_one_budget_gives_the_single_machine_multiplier_and_objective(spark):
     single = allot.solve(frame, spec, tie_moves=False)  # Spark's recovery has no tie-move exchange
     result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=3)
     assert result.summary["feasible"]
+    assert_schema(result.summary)
+    assert result.summary["budgets"][0]["shadow_price"] == result.shadow_prices["budget:cash"]
     assert result.shadow_prices["budget:cash"] == pytest.approx(single.shadow_prices["budget:cash"], rel=1e-12)
     assert result.objective == pytest.approx(single.objective, rel=1e-9)
     assert result.bound >= result.objective
@@ -253,6 +264,7 @@ def test_command_line_writes_parquet_and_summary(spark, tmp_path):
     allocation = pd.read_parquet(out).sort_values(["user_id", "coupon_id"])
     written = json.loads(summary.read_text())
     assert written["feasible"] is True
+    assert_schema(written)
     assert independent_check(allocation, frame, spec) == pytest.approx(written["objective"], rel=1e-12)
     assert written["objective"] == pytest.approx(allot.solve(frame, spec, tie_moves=False).objective, rel=1e-9)
     # bad input: exit status 1, nothing written

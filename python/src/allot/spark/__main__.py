@@ -36,6 +36,10 @@ def main(argv=None):
     builder = SparkSession.builder.appName("allot.spark")
     if args.master:
         builder = builder.master(args.master)
+    # The executors' Python is this one (where allot is installed) unless the user chose another:
+    # otherwise Spark starts `python3` from the PATH, which may lack allot.
+    if own and not os.environ.get("PYSPARK_PYTHON"):
+        builder = builder.config("spark.pyspark.python", sys.executable)
     spark = builder.getOrCreate()
     try:
         if not Path(args.scores).exists():

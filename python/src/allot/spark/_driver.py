@@ -372,7 +372,7 @@ def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_ever
     summary = {
         "method": "dual", "status": "optimal" if rel_gap <= 1e-12 else "feasible", "objective": objective,
         "budgets": [{"name": b["name"], "column": b["column"], "spend": verification["spend"][i] if verification else None,
-                     "limit": b["limit"], "shadowPrice": float(best_m[i])} for i, b in enumerate(plan.budgets)],
+                     "limit": b["limit"], "shadow_price": float(best_m[i])} for i, b in enumerate(plan.budgets)],
         "total_cost": verification["total_cost"] if verification else None,
         "users_reached": verification["users_reached"] if verification else None,
         "assignments": state["assignments"],
