@@ -29,10 +29,12 @@ public struct OutputFiles: Sendable {
     ///   - allocationPath: where the allocation CSV goes (nil for nowhere, `-` for standard output).
     ///   - summaryPath: where the summary JSON goes (nil for nowhere, `-` for standard output).
     ///   - summaryToStandardOutput: also print the summary JSON on standard output.
+    ///   - extraOutputs: further files written with the others, all or none (a snapshot).
     /// - Throws: `SolveError` when the report is not feasible.
     /// - Complexity: O(allocation size).
     public init(problem: Problem, solution: Solution, report: VerificationReport,
-                allocationPath: String?, summaryPath: String?, summaryToStandardOutput: Bool = false) throws {
+                allocationPath: String?, summaryPath: String?, summaryToStandardOutput: Bool = false,
+                extraOutputs: [(path: String, bytes: [UInt8])] = []) throws {
         guard report.isFeasible else {
             throw SolveError("the \(solution.method) allocation fails verification; nothing was written")
         }
@@ -44,6 +46,7 @@ public struct OutputFiles: Sendable {
         if let allocationPath { outputs.append(Output(path: allocationPath, bytes: allocationBytes)) }
         if let summaryPath { outputs.append(Output(path: summaryPath, bytes: summaryBytes)) }
         if summaryToStandardOutput { outputs.append(Output(path: "-", bytes: summaryBytes)) }
+        outputs += extraOutputs.map { Output(path: $0.path, bytes: $0.bytes) }
         self.outputs = outputs
     }
 
