@@ -63,7 +63,7 @@ public struct Pacing: Equatable, Sendable {
     public var gain: Double
     /// The scale of a multiplier whose snapshot value is (near) zero.
     public var floor: Double
-    public init(rule: Rule = .proportional, gain: Double = 4, floor: Double = 0.05) {
+    public init(rule: Rule = .proportional, gain: Double = 16, floor: Double = 0.05) {
         self.rule = rule
         self.gain = gain
         self.floor = floor

@@ -139,6 +139,22 @@ public struct Snapshot: Equatable, Sendable {
         return try parse(data, file: path)
     }
 
+    /// The snapshot's constraints as a spec file (`AllocationSpec`'s JSON), to resolve scores
+    /// against them.
+    public var specJSON: String {
+        struct SpecBudget: Encodable { var name: String; var column: String; var limit: Double }
+        struct Spec: Encodable {
+            var budgets: [SpecBudget]
+            var max_per_user: Int
+            var coupon_caps: [String: Int]
+            var channel_caps: [String: Int]
+            var min_roi: Double?
+        }
+        return prettyJSON(Spec(budgets: budgets.map { SpecBudget(name: $0.name, column: $0.column, limit: $0.limit) },
+                               max_per_user: maxPerUser, coupon_caps: couponCaps.mapValues(\.cap),
+                               channel_caps: channelCaps, min_roi: minROI))
+    }
+
     /// The identifier of the format, written in every snapshot.
     public static let format = "allot-snapshot-1"
 

@@ -184,3 +184,33 @@ final class RecordList: @unchecked Sendable {
     func append(_ r: DecisionRecord) { lock.withLock { records.append(r) } }
     var all: [DecisionRecord] { lock.withLock { records } }
 }
+
+@Suite struct ReplayTests {
+    /// A forecast on half the users, days of 0.7x, 1x and 1.3x that traffic: every policy's
+    /// allocation passes the verifier on the day, and none beats the hindsight optimum's bound.
+    @Test(arguments: [0.7, 1.0, 1.3])
+    func policiesAreFeasibleAndBelowHindsight(traffic: Double) throws {
+        var mix = RandomProblem()
+        mix.users = 120
+        mix.coupons = 4
+        mix.couponsPerUser = 3
+        mix.budgetFraction = 0.15
+        let day = mix.make(seed: 11)
+        let forecast = day.restricted(toUsers: Array(stride(from: 0, to: 120, by: 2)))
+        let snapshot = try Snapshot(problem: forecast, solution: solve(forecast))
+        #expect(snapshot.forecastUsers == 60)
+        let arrivals = try Replay.arrivals(day, traffic: traffic, forecastUsers: 60, seed: 3)
+        #expect(arrivals.count == Int((traffic * 60).rounded()))
+        let report = try Replay.report(day, arrivals: arrivals, snapshot: snapshot, pacing: Pacing())
+        let arrived = day.restricted(toUsers: arrivals.sorted())
+        let bound = try #require(try solve(arrived).upperBound)
+        for run in report.runs {
+            let check = Verifier.verify(day, run.allocation)
+            #expect(check.isFeasible, "\(run.policy): \(check.violations)")
+            #expect(abs(check.objective - run.gmv) < 1e-9)
+            #expect(run.gmv <= bound + 1e-9)
+            #expect(run.path.count == 48)
+            #expect(run.path.last == run.spend)
+        }
+    }
+}
