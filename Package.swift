@@ -87,7 +87,7 @@ let package = Package(
                                                            .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "AllotEvaluationTests", dependencies: ["Allot", "AllotTestSupport"]),
         .testTarget(name: "AllotServeTests", dependencies: [
-            "AllotServe", "AllotServeHTTP", "Allot", "AllotTestSupport",
+            "AllotServe", "AllotServeHTTP", "Allot", "AllotTestSupport", "allot",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "AllotCLITests", dependencies: ["allot", "Allot", "AllotTestSupport"]),
