@@ -113,13 +113,27 @@ public struct ServeHTTP: Sendable {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// The benchmark's reference (docs/benchmarks.md): a bare handler that parses the same JSON
+    /// body and echoes it, re-serialized, with no decision.
+    public static func echoRouter(bodyLimit: Int) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/v1/decide") { request, _ -> Response in
+            var request = request
+            let buffer = try await request.collectBody(upTo: bodyLimit)
+            let object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))
+            let data = try JSONSerialization.data(withJSONObject: object)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        return router
+    }
+
     /// The application, template-style: the router on `host:port`, graceful shutdown on
     /// SIGTERM and SIGINT when run with `runService()`.
-    public func buildApplication(host: String, port: Int, logger: Logger? = nil,
+    public func buildApplication(host: String, port: Int, logger: Logger? = nil, echo: Bool = false,
                                  onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         var log = logger ?? Logger(label: "allot-serve")
         if logger == nil { log.logLevel = .warning }
-        return Application(router: buildRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
+        return Application(router: echo ? Self.echoRouter(bodyLimit: bodyLimit) : buildRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
                            onServerRunning: { await onServerRunning($0.localAddress?.port ?? port) }, logger: log)
     }
 }

@@ -26,6 +26,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Pacing gain (docs/serve.md).") var gain: Double = Pacing().gain
     @Option(name: .customLong("body-limit"), help: "Largest request body, in bytes.") var bodyLimit: Int = 1 << 20
 
+    @Flag(name: .customLong("benchmark-echo"), help: .hidden) var benchmarkEcho = false
+
     func validate() throws {
         guard Pacing.Rule(rawValue: pacing) != nil else { throw ValidationError("--pacing '\(pacing)' is not one of: proportional, fixed") }
         guard hostPort() != nil else { throw ValidationError("--listen '\(listen)' is not HOST:PORT") }
@@ -58,7 +60,7 @@ struct ServeCommand: ParsableCommand {
                 }
             }
             hup.resume()
-            let app = http.buildApplication(host: host, port: port) { bound in
+            let app = http.buildApplication(host: host, port: port, echo: benchmarkEcho) { bound in
                 Terminal.say("allot serve: listening on \(host):\(bound), snapshot \(snap.version)")
             }
             let done = DispatchSemaphore(value: 0)
