@@ -26,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // `allot serve` (issue 22): the HTTP server, graceful shutdown, /metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -44,17 +49,31 @@ let package = Package(
         .target(name: "CCbcHooks", dependencies: ["CCbc"], linkerSettings: [.linkedLibrary("Cbc"), .linkedLibrary("CoinUtils"), .linkedLibrary("Clp"), .linkedLibrary("OsiClp"), .linkedLibrary("Osi")]),
         .target(name: "AllotCBC", dependencies: ["AllotMILP", "CCbc", "CCbcHooks"]),
         .target(name: "AllotEvaluation", dependencies: ["AllotCore"]),
+        // Live decisions (docs/serve.md): the snapshot, the decision and pacing engine and its
+        // journal, in plain Swift (used by `allot replay` and the C ABI) ...
+        .target(name: "AllotServe", dependencies: ["AllotCore"]),
+        // ... and its thin HTTP layer.
+        .target(
+            name: "AllotServeHTTP",
+            dependencies: [
+                "AllotServe",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(name: "Allot", dependencies: ["AllotCore", "AllotMILP", "AllotGLPK", "AllotCBC", "AllotEvaluation"]),
         .executableTarget(
             name: "allot",
             dependencies: [
-                "Allot", "AllotZlib",
+                "Allot", "AllotZlib", "AllotServe", "AllotServeHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "AllotC",
-            dependencies: ["Allot"],
+            dependencies: ["Allot", "AllotServe"],
             exclude: ["include"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -67,6 +86,10 @@ let package = Package(
         .testTarget(name: "AllotMILPTests", dependencies: ["Allot", "AllotTestSupport",
                                                            .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "AllotEvaluationTests", dependencies: ["Allot", "AllotTestSupport"]),
+        .testTarget(name: "AllotServeTests", dependencies: [
+            "AllotServe", "AllotServeHTTP", "Allot", "AllotTestSupport", "allot",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "AllotCLITests", dependencies: ["allot", "Allot", "AllotTestSupport"]),
     ]
 )

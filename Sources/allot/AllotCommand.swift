@@ -15,7 +15,7 @@ struct AllotCommand: ParsableCommand {
                 --out allocation.csv --summary summary.json
             """,
         version: allotVersion,
-        subcommands: [Solve.self, Generate.self, Evaluate.self, Export.self, Bench.self, FrontierCommand.self]
+        subcommands: [Solve.self, Generate.self, Evaluate.self, Export.self, Bench.self, FrontierCommand.self, ReplayCommand.self, ServeCommand.self]
     )
 }
 

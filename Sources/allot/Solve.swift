@@ -1,4 +1,5 @@
 import Allot
+import AllotServe
 import ArgumentParser
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +28,12 @@ struct Solve: ParsableCommand {
 
     @Option(help: "Summary JSON output.")
     var summary: String?
+
+    @Option(help: "Snapshot JSON for live decisions (allot serve, allot replay): the spec, the multipliers and the spend plan (docs/serve.md).")
+    var snapshot: String?
+
+    @Option(help: "Spend plan of the snapshot: comma-separated weights of equal slots of the day, e.g. 24 hourly weights (default: uniform).")
+    var profile: String?
 
     @Flag(help: "Print the summary JSON on standard output (then the allocation needs --out FILE).")
     var json = false
@@ -64,7 +71,11 @@ struct Solve: ParsableCommand {
         if problem.budget == nil && problem.spec == nil && !noBudget {
             throw ValidationError(Self.noBudgetMessage)
         }
-        try checkDistinctPaths(inputs: [problem.scores, problem.spec], outputs: [out, summary])
+        if let profile, Snapshot.parseProfile(profile) == nil {
+            throw ValidationError("--profile '\(profile)' is not a list of comma-separated weights >= 0 with a positive sum")
+        }
+        if profile != nil && snapshot == nil { throw ValidationError("--profile is the spend plan of a snapshot: give --snapshot FILE too") }
+        try checkDistinctPaths(inputs: [problem.scores, problem.spec], outputs: [out, summary, snapshot])
     }
 
     static let noBudgetMessage = "no budget: give --budget, budgets in --spec, or --no-budget to allocate without any"
@@ -82,7 +93,7 @@ struct Solve: ParsableCommand {
         try runReportingErrors {
             let method = method.method
             let allocationPath = out ?? (json ? nil : "-")
-            for path in [allocationPath, summary].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
+            for path in [allocationPath, summary, snapshot].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
             let problem = try problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
@@ -110,8 +121,14 @@ struct Solve: ParsableCommand {
             }
             // Every output is prepared before any is written: a step that fails leaves the old
             // outputs in place.
+            var extra: [(path: String, bytes: [UInt8])] = []
+            if let snapshot {
+                let plan = profile.flatMap(Snapshot.parseProfile) ?? [1]
+                extra.append((snapshot, Array(try Snapshot(problem: problem, solution: solution, profile: plan).json().utf8)))
+            }
             let files = try OutputFiles(problem: problem, solution: solution, report: report,
-                                        allocationPath: allocationPath, summaryPath: summary, summaryToStandardOutput: json)
+                                        allocationPath: allocationPath, summaryPath: summary, summaryToStandardOutput: json,
+                                        extraOutputs: extra)
             let description = describe(files.summary, verifySeconds: verifySeconds)
             try files.commit()
             Terminal.say(description)

@@ -51,7 +51,8 @@ import Testing
             if process.terminationStatus != 0 { return }
         }
         for file in ["scores.csv", "spec.json", "log.csv", "allocation.csv", "summary.json", "greedy-ratio.csv",
-                     "frontier.csv", "frontier.html", "polished.csv", "model.lp"] {
+                     "frontier.csv", "frontier.html", "polished.csv", "model.lp",
+                     "snapshot.json", "replay.html", "state/journal.jsonl"] {
             #expect(dir.exists(file), "\(file) was not written")
         }
         #expect(try summarySchemaViolations(dir.read("summary.json") ?? "") == [])

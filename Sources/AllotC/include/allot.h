@@ -241,6 +241,19 @@ int64_t allot_report_row_count(const allot_report *r, int64_t k);
 int32_t allot_report_copy_rows(const allot_report *r, int64_t k, int64_t *out, int64_t capacity);
 void allot_report_free(allot_report *r);
 
+/* Live decisions (issue 22, docs/serve.md): a snapshot's decision and pacing engine in-process,
+ * the code of `allot serve`. allot_live_new parses a snapshot (JSON text) with pacing rule
+ * "proportional" or "fixed" and a gain (negative: the default); NULL on error. Each handle holds
+ * one day of decisions. allot_live_decide takes the body of POST /v1/decide and the time of day
+ * (0 to 1) and returns the response JSON, valid until the next decision on the handle; NULL on
+ * error (a bad request: ALLOT_ERR_INPUT). */
+typedef struct allot_live allot_live;
+allot_live *allot_live_new(const char *json, const char *rule, double gain);
+void allot_live_free(allot_live *live);
+const char *allot_live_version(allot_live *live);
+const char *allot_live_json(allot_live *live);
+const char *allot_live_decide(allot_live *live, const char *request, double t);
+
 #ifdef __cplusplus
 }
 #endif

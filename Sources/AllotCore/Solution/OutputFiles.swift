@@ -31,11 +31,12 @@ public struct OutputFiles: Sendable {
     ///   - summaryToStandardOutput: also print the summary JSON on standard output.
     ///   - allocationBytes: the allocation file's bytes when it is not the CSV that Allot renders
     ///     (Python's Parquet allocation); the summary's `allocation_sha256` is theirs.
+    ///   - extraOutputs: further files written with the others, all or none (a snapshot).
     /// - Throws: `SolveError` when the report is not feasible.
     /// - Complexity: O(allocation size).
     public init(problem: Problem, solution: Solution, report: VerificationReport,
                 allocationPath: String?, summaryPath: String?, summaryToStandardOutput: Bool = false,
-                allocationBytes: [UInt8]? = nil) throws {
+                allocationBytes: [UInt8]? = nil, extraOutputs: [(path: String, bytes: [UInt8])] = []) throws {
         guard report.isFeasible else {
             throw SolveError("the \(solution.method) allocation fails verification; nothing was written")
         }
@@ -47,6 +48,7 @@ public struct OutputFiles: Sendable {
         if let allocationPath { outputs.append(Output(path: allocationPath, bytes: allocationBytes)) }
         if let summaryPath { outputs.append(Output(path: summaryPath, bytes: summaryBytes)) }
         if summaryToStandardOutput { outputs.append(Output(path: "-", bytes: summaryBytes)) }
+        outputs += extraOutputs.map { Output(path: $0.path, bytes: $0.bytes) }
         self.outputs = outputs
     }
 

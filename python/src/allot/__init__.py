@@ -13,9 +13,10 @@ The solver is Allot's Swift library, loaded through its C ABI (libAllotC, bundle
 from ._native import AllotError, InputError, SolveError, library_path
 from ._evaluate import evaluate, frontier
 from ._solve import Result, methods, scores_from_matrix, solve
+from ._serve import Snapshot, decide
 
 __version__ = "0.1.0"
-__all__ = ["solve", "scores_from_matrix", "evaluate", "frontier", "methods", "Result", "AllotError", "InputError", "SolveError", "abi_version", "library_path"]
+__all__ = ["solve", "scores_from_matrix", "evaluate", "frontier", "methods", "Result", "Snapshot", "decide", "AllotError", "InputError", "SolveError", "abi_version", "library_path"]
 
 
 def abi_version() -> int:

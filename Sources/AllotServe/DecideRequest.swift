@@ -1,0 +1,87 @@
+import Foundation
+
+/// A decision request: `{"user_id": "u1", "candidates": [{"coupon_id": "c1", "uplift": 3.2,
+/// "cost": 1.5, "channel": "push", "sms_units": 1}, ...]}`; further numeric fields of a
+/// candidate are extra budget columns, as in the scores CSV.
+public struct DecideRequest: Equatable, Sendable {
+    public var user: String
+    public var candidates: [LiveCandidate]
+    public init(user: String, candidates: [LiveCandidate]) {
+        self.user = user
+        self.candidates = candidates
+    }
+
+    /// Parses one request body.
+    /// - Throws: `DecisionError` with a one-line reason naming the field.
+    public static func parse(_ body: Data) throws -> DecideRequest {
+        try parse(object: json(body), at: "")
+    }
+
+    /// Parses a batch body: a JSON list of requests.
+    public static func parseBatch(_ body: Data) throws -> [DecideRequest] {
+        guard let list = try json(body) as? [Any] else { throw DecisionError("the body must be a JSON list of decision requests") }
+        return try list.enumerated().map { try parse(object: $1, at: "[\($0)].") }
+    }
+
+    static func json(_ body: Data) throws -> Any {
+        do {
+            return try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
+        } catch {
+            throw DecisionError("the body is not valid JSON")
+        }
+    }
+
+    static func parse(object: Any, at prefix: String) throws -> DecideRequest {
+        guard let root = object as? [String: Any] else { throw DecisionError("\(prefix.isEmpty ? "the body" : String(prefix.dropLast())) must be a JSON object") }
+        guard let userValue = root["user_id"] else { throw DecisionError("missing field '\(prefix)user_id'") }
+        guard let user = userValue as? String else { throw DecisionError("field '\(prefix)user_id' must be a string") }
+        guard let list = root["candidates"] else { throw DecisionError("missing field '\(prefix)candidates'") }
+        guard let candidates = list as? [Any] else { throw DecisionError("field '\(prefix)candidates' must be a list") }
+        var parsed: [LiveCandidate] = []
+        parsed.reserveCapacity(candidates.count)
+        for (j, item) in candidates.enumerated() {
+            let at = "\(prefix)candidates[\(j)]"
+            guard let c = item as? [String: Any] else { throw DecisionError("field '\(at)' must be a JSON object") }
+            func number(_ key: String) throws -> Double {
+                guard let v = c[key] else { throw DecisionError("missing field '\(at).\(key)'") }
+                guard let n = numeric(v) else { throw DecisionError("field '\(at).\(key)' must be a number") }
+                guard n.isFinite else { throw DecisionError("field '\(at).\(key)' is not a finite number") }
+                return n
+            }
+            guard let couponValue = c["coupon_id"] else { throw DecisionError("missing field '\(at).coupon_id'") }
+            guard let coupon = couponValue as? String else { throw DecisionError("field '\(at).coupon_id' must be a string") }
+            let uplift = try number("uplift")
+            let cost = try number("cost")
+            guard cost >= 0 else { throw DecisionError("field '\(at).cost' is \(cost); a cost must be >= 0") }
+            var channel: String?
+            if let h = c["channel"], !(h is NSNull) {
+                guard let name = h as? String else { throw DecisionError("field '\(at).channel' must be a string") }
+                channel = name
+            }
+            var columns: [String: Double] = [:]
+            for (key, value) in c where !["coupon_id", "uplift", "cost", "channel"].contains(key) {
+                guard let n = numeric(value) else { continue }
+                guard n.isFinite else { throw DecisionError("field '\(at).\(key)' is not a finite number") }
+                columns[key] = n
+            }
+            parsed.append(LiveCandidate(coupon: coupon, uplift: uplift, cost: cost, channel: channel, columns: columns))
+        }
+        return DecideRequest(user: user, candidates: parsed)
+    }
+
+    static func numeric(_ value: Any) -> Double? {
+        guard let n = value as? NSNumber else { return nil }
+        if n === NSNumber(value: true) || n === NSNumber(value: false) || String(cString: n.objCType) == "B" { return nil }
+        return n.doubleValue
+    }
+
+    /// The response body of one decision.
+    public static func response(user: String, given: [LiveCandidate], snapshot: String) -> String {
+        "{\"user_id\":" + Journal.quoted(user) + ",\"assignments\":["
+            + given.map { "{\"coupon_id\":" + Journal.quoted($0.coupon) + ",\"uplift\":\($0.uplift),\"cost\":\($0.cost)}" }.joined(separator: ",")
+            + "],\"snapshot\":\"" + snapshot + "\"}"
+    }
+
+    /// A one-line error body.
+    public static func error(_ message: String) -> String { "{\"error\":" + Journal.quoted(message) + "}\n" }
+}

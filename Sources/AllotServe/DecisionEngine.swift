@@ -1,0 +1,263 @@
+import AllotCore
+import Foundation
+
+/// One candidate incentive of an arriving user, as a request gives it.
+public struct LiveCandidate: Equatable, Sendable {
+    public var coupon: String
+    public var uplift: Double
+    public var cost: Double
+    public var channel: String?
+    /// Further numeric columns (extra budget columns), by name.
+    public var columns: [String: Double]
+    public init(coupon: String, uplift: Double, cost: Double, channel: String? = nil, columns: [String: Double] = [:]) {
+        self.coupon = coupon
+        self.uplift = uplift
+        self.cost = cost
+        self.channel = channel
+        self.columns = columns
+    }
+}
+
+/// A request the engine refuses, with its one-line reason (an HTTP 400).
+public struct DecisionError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One answered decision: what it consumed, enough to rebuild the day's state from a journal.
+public struct DecisionRecord: Equatable, Sendable {
+    public struct Given: Equatable, Sendable {
+        public var coupon: String
+        public var uplift: Double
+        public var cost: Double
+        public var channel: String?
+        /// Per budget of the snapshot (by name), what this assignment consumes of it.
+        public var consumption: [String: Double]
+        public init(coupon: String, uplift: Double, cost: Double, channel: String?, consumption: [String: Double]) {
+            self.coupon = coupon
+            self.uplift = uplift
+            self.cost = cost
+            self.channel = channel
+            self.consumption = consumption
+        }
+    }
+    public var user: String
+    public var given: [Given]
+    public init(user: String, given: [Given]) {
+        self.user = user
+        self.given = given
+    }
+}
+
+/// How the multipliers follow the spend (docs/serve.md, "Pacing").
+public struct Pacing: Equatable, Sendable {
+    public enum Rule: String, Sendable, CaseIterable {
+        /// The snapshot's multipliers, unchanged all day.
+        case fixed
+        /// `λ_i = clamp(λ⁰_i + gain · s_i · e_i, 0, λ⁰_i + gain · s_i)`, where `e_i` is the
+        /// spend ahead of the plan as a fraction of the limit and `s_i = max(λ⁰_i, floor)`.
+        case proportional
+    }
+    public var rule: Rule
+    public var gain: Double
+    /// The scale of a multiplier whose snapshot value is (near) zero.
+    public var floor: Double
+    public init(rule: Rule = .proportional, gain: Double = 16, floor: Double = 0.05) {
+        self.rule = rule
+        self.gain = gain
+        self.floor = floor
+    }
+}
+
+/// The day's counters: spend per budget, users per capped coupon, ROI totals, per-user state.
+public struct DayState: Equatable, Sendable {
+    public struct User: Equatable, Sendable {
+        public var count = 0
+        public var perChannel: [String: Int] = [:]
+        public var coupons: Set<String> = []
+    }
+    public var spend: [String: Double] = [:]
+    public var couponUsers: [String: Int] = [:]
+    public var totalUplift = 0.0
+    public var totalCost = 0.0
+    public var decisions = 0
+    public var assignments = 0
+    public var users: [String: User] = [:]
+    public init() {}
+
+    /// Adds a record's consumption.
+    /// - Complexity: O(assignments × budgets).
+    public mutating func apply(_ record: DecisionRecord) {
+        decisions += 1
+        var user = users[record.user] ?? User()
+        for g in record.given {
+            for (b, a) in g.consumption { spend[b, default: 0] += a }
+            couponUsers[g.coupon, default: 0] += 1
+            totalUplift += g.uplift
+            totalCost += g.cost
+            user.count += 1
+            if let h = g.channel { user.perChannel[h, default: 0] += 1 }
+            user.coupons.insert(g.coupon)
+            assignments += 1
+        }
+        if !record.given.isEmpty { users[record.user] = user }
+    }
+}
+
+/// Decides for each arriving user from a snapshot's multipliers, with pacing, and never lets
+/// the day's assignments exceed a budget, a coupon cap, the ROI floor, a user's frequency cap
+/// or channel caps.
+///
+/// A decision: the candidates ranked by reduced value
+/// `uplift - Σ_b λ_b a_b - μ_coupon - ρ (r cost - uplift)` (ties in request order), positive
+/// only, each taken while every constraint still holds with it. The whole decision (current
+/// multipliers, choice, reservation) runs under one lock, so concurrent decisions never
+/// overspend together, and the outcome of a sequence of decisions depends only on their order
+/// and times.
+public final class DecisionEngine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var snapshot: Snapshot
+    private var couponSet: Set<String>
+    private var state: DayState
+    public let pacing: Pacing
+    /// Called under the engine's lock with each answered decision, before it is returned (the
+    /// journal's hook: its order is the decisions' order).
+    private let onDecision: (@Sendable (DecisionRecord) -> Void)?
+
+    public init(snapshot: Snapshot, pacing: Pacing = Pacing(), state: DayState = DayState(),
+                onDecision: (@Sendable (DecisionRecord) -> Void)? = nil) {
+        self.snapshot = snapshot
+        couponSet = Set(snapshot.coupons)
+        self.pacing = pacing
+        self.state = state
+        self.onDecision = onDecision
+    }
+
+    /// The snapshot in force.
+    public var currentSnapshot: Snapshot { lock.withLock { snapshot } }
+    /// A copy of the day's counters.
+    public var currentState: DayState { lock.withLock { state } }
+
+    /// Replaces the snapshot atomically; the day's spend and counters carry over.
+    public func reload(_ new: Snapshot) {
+        lock.withLock {
+            snapshot = new
+            couponSet = Set(new.coupons)
+        }
+    }
+
+    /// The multipliers in force at time `t` (fraction of the day): budgets by name, then
+    /// capped coupons by id.
+    public func multipliers(at t: Double) -> (budgets: [String: Double], coupons: [String: Double]) {
+        lock.withLock {
+            let (b, c) = pacedMultipliers(at: t)
+            return (Dictionary(uniqueKeysWithValues: zip(snapshot.budgets.map(\.name), b)), c)
+        }
+    }
+
+    /// Checks a request without deciding: finite, non-negative numbers, distinct coupons, every
+    /// budget column present, known coupons when the snapshot has coupon caps.
+    /// - Throws: `DecisionError` naming the candidate (0-based) and field.
+    public func validate(_ candidates: [LiveCandidate]) throws {
+        try lock.withLock { try check(candidates) }
+    }
+
+    /// Decides for `user` at time `t` (fraction of the day, clamped to [0, 1]) and reserves
+    /// what it gives.
+    /// - Throws: `DecisionError` for a bad request (nothing is reserved).
+    /// - Complexity: O(k log k + k × budgets) for k candidates, plus O(budgets + capped
+    ///   coupons) for the multipliers.
+    public func decide(user: String, candidates: [LiveCandidate], at t: Double) throws -> [LiveCandidate] {
+        try lock.withLock {
+            try check(candidates)
+            let (lambda, mu) = pacedMultipliers(at: t)
+            let s = snapshot
+            let rate = s.minROI ?? 0
+            var consumption = [[Double]](repeating: [], count: candidates.count)
+            var reduced = [Double](repeating: 0, count: candidates.count)
+            for (j, c) in candidates.enumerated() {
+                let a = s.budgets.map { $0.column == "cost" ? c.cost : c.columns[$0.column]! }
+                consumption[j] = a
+                var r = c.uplift
+                for b in a.indices { r -= lambda[b] * a[b] }
+                r -= mu[c.coupon] ?? 0
+                if s.minROI != nil { r -= s.roiMultiplier * (rate * c.cost - c.uplift) }
+                reduced[j] = r
+            }
+            let order = candidates.indices.filter { reduced[$0] > 0 }
+                .sorted { reduced[$0] != reduced[$1] ? reduced[$0] > reduced[$1] : $0 < $1 }
+            var userState = state.users[user] ?? DayState.User()
+            var record = DecisionRecord(user: user, given: [])
+            var chosen: [LiveCandidate] = []
+            var uplift = state.totalUplift, cost = state.totalCost
+            for j in order {
+                let c = candidates[j]
+                guard userState.count < s.maxPerUser, !userState.coupons.contains(c.coupon) else { continue }
+                if let h = c.channel, let cap = s.channelCaps[h], userState.perChannel[h, default: 0] >= cap { continue }
+                if let cap = s.couponCaps[c.coupon], state.couponUsers[c.coupon, default: 0] >= cap.cap { continue }
+                let a = consumption[j]
+                guard s.budgets.indices.allSatisfy({ state.spend[s.budgets[$0].name, default: 0] + a[$0] <= s.budgets[$0].limit }) else { continue }
+                if s.minROI != nil, uplift + c.uplift < rate * (cost + c.cost) { continue }
+                // Reserve.
+                for b in s.budgets.indices { state.spend[s.budgets[b].name, default: 0] += a[b] }
+                state.couponUsers[c.coupon, default: 0] += 1
+                uplift += c.uplift
+                cost += c.cost
+                userState.count += 1
+                if let h = c.channel { userState.perChannel[h, default: 0] += 1 }
+                userState.coupons.insert(c.coupon)
+                chosen.append(c)
+                record.given.append(.init(coupon: c.coupon, uplift: c.uplift, cost: c.cost, channel: c.channel,
+                                          consumption: Dictionary(uniqueKeysWithValues: zip(s.budgets.map(\.name), a))))
+            }
+            state.totalUplift = uplift
+            state.totalCost = cost
+            state.decisions += 1
+            state.assignments += chosen.count
+            if !chosen.isEmpty { state.users[user] = userState }
+            onDecision?(record)
+            return chosen
+        }
+    }
+
+    /// Under the lock.
+    private func check(_ candidates: [LiveCandidate]) throws {
+        var seen = Set<String>()
+        for (j, c) in candidates.enumerated() {
+            func fail(_ message: String) -> DecisionError { DecisionError("candidates[\(j)]: " + message) }
+            guard seen.insert(c.coupon).inserted else { throw fail("coupon_id '\(c.coupon)' repeats within the request") }
+            guard c.uplift.isFinite else { throw fail("uplift is not a finite number") }
+            guard c.cost.isFinite else { throw fail("cost is not a finite number") }
+            guard c.cost >= 0 else { throw fail("cost is \(c.cost); it must be >= 0") }
+            for b in snapshot.budgets where b.column != "cost" {
+                guard let v = c.columns[b.column] else { throw fail("missing field '\(b.column)' (budget '\(b.name)')") }
+                guard v.isFinite, v >= 0 else { throw fail("\(b.column) is \(v); it must be a finite number >= 0") }
+            }
+            if !snapshot.couponCaps.isEmpty, !couponSet.contains(c.coupon) {
+                throw fail("unknown coupon_id '\(c.coupon)': the snapshot has coupon caps, so only its coupons are allowed")
+            }
+        }
+    }
+
+    /// Under the lock: per budget (snapshot order), and per capped coupon.
+    private func pacedMultipliers(at t: Double) -> ([Double], [String: Double]) {
+        let s = snapshot
+        guard pacing.rule == .proportional else {
+            return (s.budgets.map(\.multiplier), s.couponCaps.mapValues(\.multiplier))
+        }
+        let planned = s.plannedFraction(at: t)
+        func paced(_ base: Double, spent: Double, limit: Double) -> Double {
+            guard limit > 0 else { return base }
+            let scale = max(base, pacing.floor)
+            let ahead = spent / limit - planned
+            return min(max(0, base + pacing.gain * scale * ahead), base + pacing.gain * scale)
+        }
+        let budgets = s.budgets.map { paced($0.multiplier, spent: state.spend[$0.name, default: 0], limit: $0.limit) }
+        var coupons: [String: Double] = [:]
+        for (c, cap) in s.couponCaps {
+            coupons[c] = paced(cap.multiplier, spent: Double(state.couponUsers[c, default: 0]), limit: Double(cap.cap))
+        }
+        return (budgets, coupons)
+    }
+}

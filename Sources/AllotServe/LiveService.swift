@@ -1,0 +1,59 @@
+import AllotCore
+import Foundation
+
+/// What `allot serve` runs behind its HTTP layer: the engine, its journal under `--state`, the
+/// snapshot's version and the clock. Plain Swift, so tests and the C ABI use it in-process.
+public final class LiveService: @unchecked Sendable {
+    public let engine: DecisionEngine
+    public let journal: Journal?
+    private let lock = NSLock()
+    private var version: String
+    /// The time of day as a fraction in [0, 1).
+    public let clock: @Sendable () -> Double
+
+    /// The time of day in UTC, as a fraction.
+    public static let utcTimeOfDay: @Sendable () -> Double = {
+        Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400) / 86_400
+    }
+
+    /// Starts the day from the journal under `stateDirectory` (empty when there is none).
+    /// - Throws: `InputError` for a journal that cannot be opened or read.
+    public init(snapshot: Snapshot, stateDirectory: String?, pacing: Pacing = Pacing(),
+                clock: @escaping @Sendable () -> Double = LiveService.utcTimeOfDay) throws {
+        let journal = try stateDirectory.map { try Journal(directory: $0) }
+        let state = try stateDirectory.map { try Journal.state(directory: $0) } ?? DayState()
+        self.journal = journal
+        var hook: (@Sendable (DecisionRecord) -> Void)?
+        if let journal { hook = { journal.append($0) } }
+        engine = DecisionEngine(snapshot: snapshot, pacing: pacing, state: state, onDecision: hook)
+        version = snapshot.version
+        self.clock = clock
+    }
+
+    /// The version of the snapshot in force.
+    public var snapshotVersion: String { lock.withLock { version } }
+
+    /// Decides one request; returns the response body.
+    /// - Throws: `DecisionError` for a bad request.
+    public func decide(_ request: DecideRequest) throws -> String {
+        let given = try engine.decide(user: request.user, candidates: request.candidates, at: clock())
+        return DecideRequest.response(user: request.user, given: given, snapshot: snapshotVersion)
+    }
+
+    /// Decides a batch in order; a bad request anywhere refuses the whole batch before any
+    /// decision. Returns the response body (a JSON list).
+    public func decideBatch(_ requests: [DecideRequest]) throws -> String {
+        for (k, r) in requests.enumerated() {
+            do { try engine.validate(r.candidates) } catch let e as DecisionError { throw DecisionError("[\(k)]." + e.message) }
+        }
+        return "[" + (try requests.map { try decide($0) }).joined(separator: ",") + "]"
+    }
+
+    /// Replaces the snapshot atomically; the day's spend and counters carry over.
+    public func reload(_ snapshot: Snapshot) {
+        lock.withLock {
+            engine.reload(snapshot)
+            version = snapshot.version
+        }
+    }
+}
