@@ -39,6 +39,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Compare with another allocation CSV, 'random' (uniform random targeting of as many users) or 'none' (no incentives), on the same log rows (needs --log).")
     var against: String?
 
+    @Option(help: "A scores column holding the true uplift (e.g. true_uplift from `allot generate --noise`): report the allocation's exact true value.")
+    var truth: String?
+
     @OptionGroup var progressFlag: ProgressFlag
 
     func validate() throws {
@@ -52,7 +55,8 @@ struct Evaluate: ParsableCommand {
         var feasible = true
         try runReportingErrors {
             let progress = progressFlag.line()
-            let problem = try problem.load(progress: progress)
+            let uncertain = try truth.map { try self.problem.loadUncertain(options: .init(), truthColumn: $0, progress: progress) }
+            let problem = try uncertain?.problem ?? problem.load(progress: progress)
             let allocation = try AllocationFile.read(try InputBytes(path: allocation), for: problem)
             let report = Verifier.verify(problem, allocation)
             let rows = try log.map { try RandomisedLog(InputBytes(path: $0), outcome: outcome, control: control) }
@@ -65,15 +69,17 @@ struct Evaluate: ParsableCommand {
                 }
             }
             let evaluation = EvaluationReport(problem: problem, allocation: allocation, report: report, log: rows, against: baseline)
+            let trueValue = uncertain?.trueValue(of: allocation)
             let summary = evaluation.summary
             feasible = report.isFeasible
             if json {
-                try AtomicFile.writeStandardOutput(Array(evaluation.json().utf8))
+                try AtomicFile.writeStandardOutput(Array(prettyJSON(WithTrueValue(report: evaluation, trueValue: trueValue)).utf8))
                 return
             }
             var text = ""
             func print(_ line: String) { text += line + "\n" }
             print("objective: \(human(summary.objective))")
+            if let trueValue, let truth { print("true value (\(truth)): \(human(trueValue))") }
             print("assignments: \(count(summary.assignments)) to \(count(summary.usersReached)) users")
             for b in summary.budgets { print("\(b.name): spend \(human(b.spend)) of \(human(b.limit))") }
             if report.isFeasible {

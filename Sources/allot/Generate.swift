@@ -33,6 +33,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Campaign spec: the cash budget as a share of the spend of giving every user its best coupon.")
     var budgetFraction: Double = 0.3
     @Option(help: "Campaign spec: max_per_user.") var maxPerUser: Int = 1
+    @Option(help: ArgumentHelp("Estimation noise: write a noisy uplift, its standard error uplift_se and the true uplift true_uplift; noise sd = SIGMA x the true uplifts' sd (docs/generator.md).", valueName: "SIGMA"))
+    var noise: Double?
 
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
@@ -49,6 +51,7 @@ struct Generate: ParsableCommand {
         guard capShare.isFinite, capShare > 0 else { throw ValidationError("--cap-share must be a number > 0") }
         guard budgetFraction.isFinite, budgetFraction >= 0 else { throw ValidationError("--budget-fraction must be a number >= 0") }
         guard maxPerUser >= 1 else { throw ValidationError("--max-per-user must be at least 1") }
+        if let noise, !(noise.isFinite && noise >= 0) { throw ValidationError("--noise must be a finite number >= 0") }
         if let channels, channels.split(separator: ",").contains(where: { $0.isEmpty }) || channels.isEmpty {
             throw ValidationError("--channels must be comma-separated non-empty names")
         }
@@ -64,7 +67,7 @@ struct Generate: ParsableCommand {
             let scores = SyntheticScores(users: users, coupons: coupons, channels: names, seed: seed,
                                          couponsPerUser: couponsPerUser, popularitySkew: popularitySkew)
             progress.begin("generating \(count(users)) users x \(count(coupons)) coupons")
-            let bytes = scores.csv()
+            let bytes = noise.map { scores.noisyCSV(noise: $0) } ?? scores.csv()
             if let spec {
                 if couponsPerUser != nil {
                     let text = SyntheticScores.campaignSpec(scores.table(), capShare: capShare, budgetFraction: budgetFraction,

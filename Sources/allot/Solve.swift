@@ -58,6 +58,8 @@ struct Solve: ParsableCommand {
 
     @OptionGroup var progressFlag: ProgressFlag
 
+    @OptionGroup var uncertainty: UncertaintyFlags
+
     func validate() throws {
         if json && out == "-" {
             throw ValidationError("--json prints the summary on standard output, so the allocation cannot go there too: give --out a file name")
@@ -95,7 +97,9 @@ struct Solve: ParsableCommand {
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary, snapshot].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
-            let problem = try problem.load(progress: progress)
+            let uncertain = uncertainty.options.isActive
+                ? try self.problem.loadUncertain(options: uncertainty.options, progress: progress) : nil
+            let problem = try uncertain?.problem ?? problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
                 Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")
                 throw ExitCode(64)
@@ -105,6 +109,7 @@ struct Solve: ParsableCommand {
             solveOptions.milp.progress = solveOptions.dual.progress
             progress.begin("solving with \(method.name)")
             var solution = try Allot.solve(problem, method: method, options: solveOptions)
+            solution.expectedObjective = uncertain?.expectedObjective(of: solution.allocation)
             if getenv("ALLOT_TEST_BREAK_ALLOCATION") != nil {
                 // For the test of a failed verification only (docs/reliability.md): every candidate.
                 solution.allocation = Allocation(candidates: Array(0..<problem.candidates.count))
@@ -174,7 +179,8 @@ func describe(_ s: Summary, verifySeconds: Double) -> String {
     }
     if let tolerance = s.gapTolerance { lines.append("  optimal within the relative gap tolerance \(percent(tolerance))") }
     for note in s.notes { lines.append("  note: " + note) }
-    lines.append("  \(s.feasible ? "feasible" : "INFEASIBLE"); solved in \(seconds(s.wallSeconds)), verified in \(seconds(verifySeconds))")
+    let expected = s.expectedObjective.map { "objective \(human(s.objective)), " + describeExpected($0) + "; " } ?? ""
+    lines.append("  \(s.feasible ? "feasible" : "INFEASIBLE"); \(expected)solved in \(seconds(s.wallSeconds)), verified in \(seconds(verifySeconds))")
     return lines.joined(separator: "\n")
 }
 

@@ -18,6 +18,14 @@ public enum ProblemLoader {
     /// - Throws: `InputError` naming the file at fault.
     public static func load(scores: InputBytes, spec specInput: InputBytes?, overrides: Overrides = Overrides(),
                             progress: ((Double) -> Void)? = nil) throws -> Problem {
+        let (spec, specName) = try resolvedSpec(scores: scores, spec: specInput, overrides: overrides)
+        let table = try ScoresFile.read(scores, extraColumns: spec.extraColumns, progress: progress)
+        return try Problem(candidates: table, spec: spec, specName: specName)
+    }
+
+    /// The spec with the overrides applied, and its name, checked against the scores header.
+    package static func resolvedSpec(scores: InputBytes, spec specInput: InputBytes?,
+                                     overrides: Overrides) throws -> (AllocationSpec, String) {
         var spec = try specInput.map(AllocationSpec.parse) ?? AllocationSpec()
         let specName = specInput?.name ?? "command line"
         if let limit = overrides.budget {
@@ -32,8 +40,7 @@ public enum ProblemLoader {
         // All the missing required columns at once, before a budget names one of them.
         try ScoresFile.checkRequiredColumns(header: header, file: scores.name)
         try checkBudgetColumns(spec, header: header, scoresName: scores.name, specName: specName)
-        let table = try ScoresFile.read(scores, extraColumns: spec.extraColumns, progress: progress)
-        return try Problem(candidates: table, spec: spec, specName: specName)
+        return (spec, specName)
     }
 
     /// Checks that every budget names a column of the scores.

@@ -68,10 +68,12 @@ public enum ScoresFile {
     /// - Parameters:
     ///   - input: the scores CSV.
     ///   - extraColumns: further numeric columns to read as consumption columns (for budgets).
+    ///   - signedColumns: further finite numeric columns, of any sign, read after `extraColumns`
+    ///     (e.g. `true_uplift` or draws `uplift_1...`; see `UncertainScores`).
     ///   - progress: called now and then with the fraction of the input read.
     /// - Throws: `InputError` naming the line and column of the first problem.
     /// - Complexity: O(bytes).
-    public static func read(_ input: InputBytes, extraColumns: [String] = [],
+    public static func read(_ input: InputBytes, extraColumns: [String] = [], signedColumns: [String] = [],
                             progress: ((Double) -> Void)? = nil) throws -> CandidateTable {
         let name = input.name
         return try input.withBytes { buffer in
@@ -84,9 +86,9 @@ public enum ScoresFile {
             }
             let header = try renaming(fields.map { String(decoding: UnsafeBufferPointer(start: $0.start, count: $0.count), as: UTF8.self).trimmingSpaces() },
                                       input.columnNames, file: name)
-            let layout = try Layout(header: header, columns: fields.map(\.column), extraColumns: extraColumns, file: name)
+            let layout = try Layout(header: header, columns: fields.map(\.column), extraColumns: extraColumns + signedColumns, file: name)
 
-            var builder = CandidateTableBuilder(source: name, extraColumns: extraColumns, hasChannel: layout.channel != nil)
+            var builder = CandidateTableBuilder(source: name, extraColumns: extraColumns + signedColumns, hasChannel: layout.channel != nil)
             // Rows are about 30-60 bytes: reserve for a reasonable guess to avoid regrowth.
             builder.reserve(buffer.count / 48 + 16)
             var users = ByteInterner(capacity: 1 << 16)
@@ -95,7 +97,8 @@ public enum ScoresFile {
             var lastUser: (UnsafePointer<UInt8>, Int, Int32)? = nil
             var rows = 0
             let valueColumns = [layout.cost] + layout.extras
-            let valueNames = ["cost"] + extraColumns
+            let valueNames = ["cost"] + extraColumns + signedColumns
+            let nonNegative = 1 + extraColumns.count
 
             while let line = try scanner.nextRecord(into: &fields, file: name) {
                 if fields.count != header.count {
@@ -124,7 +127,7 @@ public enum ScoresFile {
                 builder.appendKeys(user: user, coupon: coupon, channel: channel, uplift: uplift, line: line)
                 for (k, column) in valueColumns.enumerated() {
                     let v = try number(fields[column], valueNames[k], line, name)
-                    if v < 0 {
+                    if v < 0 && k < nonNegative {
                         throw InputError(file: name, line: line, column: fields[column].column,
                                          "\(valueNames[k]) must be >= 0, got \(v)")
                     }

@@ -85,6 +85,8 @@ public struct Solution: Sendable {
     /// Things the user should know: fallbacks taken, limits hit.
     public var notes: [String] = []
     public var wallSeconds: Double = 0
+    /// The allocation's value under the scores' uncertainty (`UncertainScores`), when known.
+    public var expectedObjective: ExpectedObjective?
 
     public init(method: String, status: SolveStatus, allocation: Allocation, objective: Double,
                 upperBound: Double? = nil) {

@@ -36,6 +36,8 @@ public struct Summary: Codable, Equatable, Sendable {
     public var notes: [String]
     public var wallSeconds: Double
     public var feasible: Bool
+    /// The allocation's value under the scores' uncertainty, with a 95% interval (`--shrink`, `--risk`).
+    public var expectedObjective: ExpectedObjective?
     public var violations: [String]?
     /// SHA-256 (hex) and data rows of the allocation file written with this summary, so that a
     /// consumer can tell a mismatched pair.
@@ -55,6 +57,7 @@ public struct Summary: Codable, Equatable, Sendable {
         case gapTolerance = "gap_tolerance"
         case allocationSHA256 = "allocation_sha256"
         case allocationRows = "allocation_rows"
+        case expectedObjective = "expected_objective"
     }
 
     /// `allocationFile`: the bytes of the allocation file written with this summary, if any.
@@ -92,6 +95,7 @@ public struct Summary: Codable, Equatable, Sendable {
         }
         iterations = solution.iterations
         notes = solution.notes
+        expectedObjective = solution.expectedObjective
         wallSeconds = solution.wallSeconds
         feasible = report.isFeasible
         violations = report.isFeasible ? nil : report.violations.map(\.description)

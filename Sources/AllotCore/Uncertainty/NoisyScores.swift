@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SyntheticScores {
+    /// The scores with estimation noise, as `allot generate --noise σ` writes them:
+    /// `user_id,coupon_id,uplift,cost[,channel],uplift_se,true_uplift`.
+    ///
+    /// `true_uplift` is the noiseless generator's uplift (the same values `csv()` writes).
+    /// Each candidate gets a standard error `se = σ · sd · r`, where `sd` is the standard
+    /// deviation of `true_uplift` over all candidates and `r ~ Uniform(0.5, 1.5)` (the noise is
+    /// heteroscedastic, as a model's errors are; the root mean square of `r` is 1.04), and a
+    /// noisy `uplift = true_uplift + se · z`, `z ~ Normal(0, 1)`. The noise comes from its own
+    /// generator (seeded from `seed`), so the costs, the spec and the log are those of the
+    /// noiseless scores. Values are rounded to 4 decimals; `σ = 0` writes `uplift = true_uplift`
+    /// and `uplift_se = 0`.
+    ///
+    /// - Complexity: O(users x coupons), two passes over the generator.
+    public func noisyCSV(noise sigma: Double) -> [UInt8] {
+        var sum = 0.0, sumSquares = 0.0, n = 0.0
+        forEachCandidate { _, _, uplift, _ in
+            sum += uplift
+            sumSquares += uplift * uplift
+            n += 1
+        }
+        let mean = sum / max(n, 1)
+        let sd = (max(0, sumSquares / max(n, 1) - mean * mean)).squareRoot()
+        var noise = SeededGenerator(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+        var out: [UInt8] = []
+        out.reserveCapacity(users * perUser * 48 + 64)
+        let header = channels.isEmpty ? "user_id,coupon_id,uplift,cost,uplift_se,true_uplift\n"
+            : "user_id,coupon_id,uplift,cost,channel,uplift_se,true_uplift\n"
+        out.append(contentsOf: header.utf8)
+        let couponBytes = (0..<coupons).map { Array(Self.couponID($0).utf8) }
+        let channelBytes = channels.map { Array($0.utf8) }
+        var userBytes: [UInt8] = []
+        var lastUser = -1
+        forEachCandidate { u, c, trueUplift, cost in
+            let se = Self.round4(sigma * sd * (0.5 + noise.nextUnit()))
+            let z = noise.nextNormal()
+            let uplift = Self.round4(trueUplift + se * z)
+            if u != lastUser { userBytes = Array(Self.userID(u).utf8); lastUser = u }
+            out.append(contentsOf: userBytes)
+            out.append(0x2C)
+            out.append(contentsOf: couponBytes[c])
+            out.append(0x2C)
+            appendFixed4(uplift, to: &out)
+            out.append(0x2C)
+            appendFixed4(cost, to: &out)
+            if !channels.isEmpty {
+                out.append(0x2C)
+                out.append(contentsOf: channelBytes[c % channels.count])
+            }
+            out.append(0x2C)
+            appendFixed4(se, to: &out)
+            out.append(0x2C)
+            appendFixed4(trueUplift, to: &out)
+            out.append(0x0A)
+        }
+        return out
+    }
+}

@@ -1,0 +1,53 @@
+import Allot
+import ArgumentParser
+
+/// `--shrink` and `--risk`: solving on scores made cautious by their standard errors
+/// (`UncertaintyOptions`, docs/algorithms.md).
+struct UncertaintyFlags: ParsableArguments {
+    @Flag(help: "Shrink each score towards its coupon's mean by empirical Bayes (needs a column uplift_se).")
+    var shrink = false
+
+    @Option(help: ArgumentHelp("Solve on the lower confidence bound uplift - K x uplift_se (needs a column uplift_se); 0 is the plug-in allocation.", valueName: "K"))
+    var risk: Double?
+
+    func validate() throws {
+        if let risk, !(risk.isFinite && risk >= 0) { throw ValidationError("--risk must be a finite number >= 0") }
+    }
+
+    var options: UncertaintyOptions { UncertaintyOptions(shrink: shrink, risk: risk) }
+}
+
+extension ProblemOptions {
+    /// The problem with its uncertainty columns (`UncertainProblem.load`).
+    func loadUncertain(options: UncertaintyOptions, truthColumn: String? = nil,
+                       progress: ProgressLine) throws -> UncertainProblem {
+        progress.begin("reading \(scores == "-" ? "<stdin>" : scores)")
+        defer { progress.end() }
+        let scoresInput = try InputBytes(path: scores)
+        scoresInput.delimiter = delimiter?.byte
+        let specInput = try spec.map { try InputBytes(path: $0) }
+        return try UncertainProblem.load(scores: scoresInput, spec: specInput,
+                                         overrides: .init(budget: budget, maxPerUser: maxPerUser),
+                                         options: options, truthColumn: truthColumn,
+                                         progress: Terminal.fraction(progress))
+    }
+}
+
+/// The summary's expected objective in words, for the CLI's last line.
+func describeExpected(_ e: ExpectedObjective) -> String {
+    "expected \(human(e.value)) (95% interval \(human(e.ci95Low)) to \(human(e.ci95High)), \(e.basis))"
+}
+
+/// An evaluation report's JSON with `true_value` (`allot evaluate --truth`) among its keys.
+struct WithTrueValue: Encodable {
+    var report: EvaluationReport
+    var trueValue: Double?
+
+    enum Key: String, CodingKey { case trueValue = "true_value" }
+
+    func encode(to encoder: Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(trueValue, forKey: .trueValue)
+    }
+}

@@ -1,0 +1,86 @@
+import AllotTestSupport
+import Foundation
+import Testing
+
+/// `allot generate --noise`, `allot solve --shrink/--risk`, `allot evaluate --truth`.
+@Suite struct UncertaintyCLITests {
+    private func generate(in dir: TemporaryDirectory) throws {
+        let g = try AllotBinary.run(["generate", "--users", "300", "--coupons", "3", "--seed", "5", "--noise", "1",
+                                     "--out", "s.csv", "--spec", "spec.json"], in: dir.url)
+        #expect(g.status == 0, "\(g.stderr)")
+    }
+
+    /// Rows of a CSV as dictionaries by header name.
+    private func rows(_ text: String) -> [[String: String]] {
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+    }
+
+    /// The evaluator's true value is the sum of `true_uplift` over the allocation's rows.
+    @Test func trueValueIsADirectSum() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try generate(in: dir)
+        let s = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--out", "a.csv"], in: dir.url)
+        #expect(s.status == 0, "\(s.stderr)")
+        var truth: [String: Double] = [:]
+        for r in rows(dir.read("s.csv")!) { truth[r["user_id"]! + "/" + r["coupon_id"]!] = Double(r["true_uplift"]!)! }
+        let assigned = rows(dir.read("a.csv")!)
+        #expect(!assigned.isEmpty)
+        let direct = assigned.map { truth[$0["user_id"]! + "/" + $0["coupon_id"]!]! }.reduce(0, +)
+        let e = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--truth", "true_uplift", "--json"], in: dir.url)
+        #expect(e.status == 0, "\(e.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+        #expect(abs((report["true_value"] as! Double) - direct) < 1e-6)
+        #expect(try summarySchemaViolations(e.stdout) == [])
+        let text = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--truth", "true_uplift"], in: dir.url)
+        #expect(text.stdout.contains("true value (true_uplift): "))
+    }
+
+    /// `--risk 0` is the plug-in allocation, byte for byte, with the expected objective added.
+    @Test func riskZeroIsTodaysAllocation() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try generate(in: dir)
+        let plain = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--out", "a.csv"], in: dir.url)
+        let risk = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--risk", "0", "--out", "b.csv",
+                                        "--summary", "sum.json"], in: dir.url)
+        #expect(plain.status == 0 && risk.status == 0, "\(risk.stderr)")
+        #expect(dir.read("a.csv") == dir.read("b.csv"))
+        #expect(try summarySchemaViolations(dir.read("sum.json")!) == [])
+        let summary = try JSONSerialization.jsonObject(with: Data(dir.read("sum.json")!.utf8)) as! [String: Any]
+        let expected = summary["expected_objective"] as! [String: Any]
+        #expect(expected["risk_kappa"] as? Double == 0)
+        #expect((expected["ci95_low"] as! Double) <= (expected["value"] as! Double))
+        let last = risk.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.contains("; objective ") && last.contains(", expected ") && last.contains("solved in"), "\(last)")
+    }
+
+    /// Shrinkage and the lower bound give the same allocation whatever the thread count.
+    @Test(arguments: [["--shrink"], ["--risk", "1.5"], ["--shrink", "--risk", "0.5"]])
+    func deterministicWhateverTheThreads(flags: [String]) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try generate(in: dir)
+        var outputs: [String?] = []
+        for threads in ["1", "2"] {
+            let r = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--threads", threads, "--out", "a\(threads).csv"] + flags,
+                                        in: dir.url)
+            #expect(r.status == 0, "\(r.stderr)")
+            outputs.append(dir.read("a\(threads).csv"))
+        }
+        #expect(outputs[0] != nil && outputs[0] == outputs[1])
+    }
+
+    @Test func riskWithoutStandardErrorsIsOneLine() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", "user_id,coupon_id,uplift,cost\nu1,c1,10,4\n")
+        let r = try AllotBinary.run(["solve", "s.csv", "--budget", "5", "--risk", "1"], in: dir.url)
+        #expect(r.status != 0)
+        #expect(r.stderr == "allot: error: s.csv:1:1: --risk needs the scores' standard errors, a column 'uplift_se' (found: user_id,coupon_id,uplift,cost)\n")
+        let bad = try AllotBinary.run(["solve", "s.csv", "--budget", "5", "--risk=-1"], in: dir.url)
+        #expect(bad.status == 64)
+        #expect(bad.stderr.hasPrefix("Error: --risk must be a finite number >= 0\n"))
+    }
+}
