@@ -49,7 +49,7 @@
 extern "C" {
 #endif
 
-#define ALLOT_ABI_VERSION 4
+#define ALLOT_ABI_VERSION 5
 
 /* Error codes. */
 #define ALLOT_OK 0
@@ -183,7 +183,7 @@ void allot_result_free(allot_result *r);
  * allocation_rows. Either path may be NULL (not both). The allocation file is the CLI's CSV,
  * or, when allocation_bytes is not NULL, those allocation_length bytes (a host's own rendering,
  * e.g. Parquet), which the summary's hash covers. The host's signal handlers are left alone.
- * Returns 0, or an error code (ALLOT_ERR_INPUT naming the path at fault). */
+ * Returns 0, or an error code (ALLOT_ERR_INPUT naming the path at fault). (since version 5) */
 int32_t allot_result_write(const allot_result *r, const char *allocation_path, const uint8_t *allocation_bytes,
                            int64_t allocation_length, const char *summary_path);
 
@@ -241,7 +241,7 @@ int64_t allot_report_row_count(const allot_report *r, int64_t k);
 int32_t allot_report_copy_rows(const allot_report *r, int64_t k, int64_t *out, int64_t capacity);
 void allot_report_free(allot_report *r);
 
-/* Live decisions (issue 22, docs/serve.md): a snapshot's decision and pacing engine in-process,
+/* Live decisions (since version 5; docs/serve.md): a snapshot's decision and pacing engine in-process,
  * the code of `allot serve`. allot_live_new parses a snapshot (JSON text) with pacing rule
  * "proportional" or "fixed" and a gain (negative: the default); NULL on error. Each handle holds
  * one day of decisions. allot_live_decide takes the body of POST /v1/decide and the time of day

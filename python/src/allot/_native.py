@@ -12,7 +12,7 @@ import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_uint8, c_uint32, c_void_p
 from pathlib import Path
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 LIBRARY = "libAllotC.dylib" if sys.platform == "darwin" else "libAllotC.so"
 
 ERR_INPUT, ERR_SOLVE, ERR_VERIFICATION, ERR_ARGUMENT, ERR_INTERNAL = 1, 2, 3, 4, 5
