@@ -13,6 +13,7 @@
 //    concave hull of (a_ij, r_j + m_i a_ij) and the origin; several: each user's exact steps,
 //    found by evaluating the user at every crossing of two reduced values or of one with zero.
 
+import AllotCore
 import Foundation
 import Synchronization
 
@@ -413,6 +414,9 @@ struct SparkView {
 
 // MARK: - Exported functions (declared in include/allot_spark.h)
 
+/// The most pairwise crossing points `crossingSteps` may hold for one user (16 bytes each).
+let sparkMaxCrossings = 1 << 25
+
 @_cdecl("allot_spark_table_new")
 public func allot_spark_table_new(_ rows: Int64, _ users: Int64, _ userStart: UnsafePointer<Int64>?,
                                   _ uplift: UnsafePointer<Double>?, _ cost: UnsafePointer<Double>?,
@@ -427,6 +431,17 @@ public func allot_spark_table_new(_ rows: Int64, _ users: Int64, _ userStart: Un
         guard let userStart, let uplift, let cost, let cap, let eligible else { throw argument("a required column is NULL") }
         guard userStart[0] == 0, userStart[Int(users)] == rows else { throw argument("user_start must run from 0 to rows") }
         for u in 0..<Int(users) where userStart[u] > userStart[u + 1] { throw argument("user_start must not decrease") }
+        if maxPerUser > 1 {
+            // crossingSteps holds every pairwise crossing of a user's reduced values: k(k-1)/2
+            // points. Past sparkMaxCrossings (512 MiB) that user is refused with a message
+            // instead of an allocation that aborts the Python worker (issue 25, finding 3).
+            let k = (0..<Int(users)).map { Int(userStart[$0 + 1] - userStart[$0]) }.max() ?? 0
+            if k * (k - 1) / 2 > sparkMaxCrossings {
+                throw InputError(file: "allot.spark", "a user has \(k) candidates with max_per_user \(maxPerUser): "
+                                 + "allot.spark's kernel would hold \(k * (k - 1) / 2) crossing points for that user "
+                                 + "(more than \(sparkMaxCrossings)); solve such users with allot.solve on one machine")
+            }
+        }
         var columns: [Int] = []
         for b in 0..<Int(budgetCount) {
             guard let column = budgets?[b] else { throw argument("budget column \(b) is NULL") }

@@ -1,4 +1,5 @@
 """The C ABI under misuse and under threads: errors, never a crash."""
+import ctypes
 import json
 import threading
 import time
@@ -323,3 +324,31 @@ def test_the_allocation_read_from_a_result_is_the_tables(generated):
         assert lib.allot_last_error_message() == f"data_capacity {length - 1} is below the {length} bytes".encode()
     finally:
         lib.allot_result_free(result)
+
+
+def test_spark_kernel_refuses_a_user_too_large_for_it_instead_of_aborting():
+    """Issue 25, finding 3: one user with many candidates and max_per_user > 1 made the Spark
+    kernel allocate k(k-1)/2 crossing points and abort the worker; it is now an InputError."""
+    from allot.spark import _kernel
+
+    lib = _kernel.lib()
+    k = 8193  # k(k-1)/2 = 33,558,528 > 2**25
+    user_start = np.array([0, k], dtype=np.int64)
+    uplift = np.linspace(1, 2, k)
+    cost = np.ones(k)
+    cap = np.full(k, -1, dtype=np.int32)
+    eligible = np.ones(k, dtype=np.uint8)
+    budgets = (ctypes.c_void_p * 1)(cost.ctypes.data)
+    args = (k, 1, user_start.ctypes.data, uplift.ctypes.data, cost.ctypes.data, 1, budgets, 0, cap.ctypes.data,
+            None, 0, None)
+    handle = lib.allot_spark_table_new(*args, 2, 0, 0.0, eligible.ctypes.data)
+    assert handle == 0
+    assert lib.allot_last_error_code() == _native.ERR_INPUT
+    assert lib.allot_last_error_message().decode() == (
+        "allot.spark: a user has 8193 candidates with max_per_user 2: allot.spark's kernel would hold "
+        "33558528 crossing points for that user (more than 33554432); solve such users with allot.solve on one machine")
+    # One candidate fewer fits, and is accepted (freed at once).
+    handle = lib.allot_spark_table_new(k - 1, 1, np.array([0, k - 1], dtype=np.int64).ctypes.data, *args[3:], 2, 0, 0.0,
+                                       eligible.ctypes.data)
+    assert handle != 0
+    lib.allot_spark_table_free(handle)
