@@ -4,16 +4,9 @@ import AllotTestSupport
 import Foundation
 import Testing
 
-/// A user's candidates of `problem` as a request gives them.
+/// A user's candidates of `problem` as a request gives them (the replay's own conversion).
 func liveCandidates(_ problem: Problem, user u: Int) -> [LiveCandidate] {
-    let t = problem.candidates
-    return t.candidates(ofUser: u).map { j in
-        var columns: [String: Double] = [:]
-        for (k, name) in t.columnNames.enumerated().dropFirst() { columns[name] = t.columns[k][j] }
-        let h = t.channel(of: j)
-        return LiveCandidate(coupon: t.couponIDs[Int(t.coupon[j])], uplift: t.uplift[j], cost: t.cost[j],
-                             channel: h < 0 ? nil : t.channelNames[h], columns: columns)
-    }
+    Replay.candidates(problem, user: u)
 }
 
 /// Feeds every user of `problem` to `engine` in order (user k at time k / users) and returns the
