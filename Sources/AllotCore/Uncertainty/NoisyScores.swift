@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 extension SyntheticScores {
     /// The scores with estimation noise, as `allot generate --noise σ` writes them:
     /// `user_id,coupon_id,uplift,cost[,channel],uplift_se,true_uplift`.
