@@ -51,8 +51,14 @@ enum MILPSolver {
             solution.notes.append("the solver found no allocation that meets the floors within its limit; the search failed (it did not prove them infeasible)")
             return solution
         }
-        return merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
-                     gapTolerance: milp.relativeGap)
+        var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
+                           gapTolerance: milp.relativeGap)
+        if merged.status == .infeasible {
+            // Proven by the solver; the reason is the floor the ceilings leave out of reach.
+            let reason = try backendOptions(options).map { try Infeasibility.explain(problem, backend: backend, options: $0) }
+            merged.notes.insert("infeasible: " + (reason ?? "no allocation meets every constraint (the time limit left no time to find which floor)"), at: 0)
+        }
+        return merged
     }
 
     /// The dual's options inside an exact method: no greedy safety net, and under a time limit

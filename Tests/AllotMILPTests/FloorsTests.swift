@@ -73,3 +73,75 @@ import Testing
                 ("reach", reach)]
     }
 }
+
+/// `greedy-floors` on the same tiny instances: every allocation it returns meets every floor
+/// and ceiling (verifier) and is at most the optimum; it never returns one where none exists;
+/// without floors it is `greedy-marginal`.
+@Suite struct GreedyFloorsTests {
+    @Test func feasibleWhenItAnswersAndNeverAboveTheOptimum() throws {
+        var answered = 0, total = 0
+        for (label, mix) in FloorsAgainstBruteForceTests.mixes {
+            for seed in 1...10 as ClosedRange<UInt64> {
+                let problem = mix.make(seed: seed)
+                let expected = bruteForce(problem)
+                let solution = try Allot.solve(problem, method: .greedyFloors)
+                guard solution.status != .searchFailed else {
+                    #expect(solution.allocation.count == 0)
+                    continue
+                }
+                let report = Verifier.verify(problem, solution.allocation)
+                #expect(report.isFeasible, "\(label) seed \(seed): \(report.violations)")
+                let optimum = try #require(expected, "\(label) seed \(seed): an allocation where brute force finds none")
+                #expect(report.objective <= optimum.value + 1e-9 * max(1, abs(optimum.value)))
+                if expected != nil { total += 1 }
+                answered += 1
+            }
+        }
+        // It meets the floors on most feasible instances (a greedy may miss a few).
+        #expect(answered * 4 >= total * 3, "answered \(answered) of \(total) feasible")
+    }
+
+    @Test func withoutFloorsItIsGreedyMarginal() throws {
+        for seed in 1...6 as ClosedRange<UInt64> {
+            var mix = RandomProblem()
+            mix.users = 30
+            mix.maxPerUser = 2
+            mix.couponCap = 8
+            let problem = mix.make(seed: seed)
+            #expect(try Allot.solve(problem, method: .greedyFloors).allocation == (try Allot.solve(problem, method: .greedyMarginal).allocation))
+        }
+    }
+
+    @Test func aBaselineThatBreaksAFloorIsMarkedNotRanked() throws {
+        // The budget pays for three; the two new users have the lowest uplift.
+        let text = "user_id,coupon_id,uplift,cost,is_new\nu1,c1,9,1,0\nu2,c1,8,1,0\nu3,c1,7,1,0\nu4,c1,2,1,1\nu5,c1,1,1,1\n"
+        let problem = try ProblemLoader.load(scores: InputBytes(name: "s.csv", text: text),
+                                             spec: InputBytes(name: "spec.json", text: #"{"budgets":[{"name":"cash","limit":3}],"constraints":[{"name":"new_users","column":"is_new","min":2}]}"#))
+        var rows = [BaselineMethod.greedyUplift, BaselineMethod.greedyFloors].map {
+            BenchmarkRow.run($0, on: problem, instance: "floors", options: SolveOptions())
+        }
+        rows.append(BenchmarkRow.run(MILPMethod(backend: CBCBackend()), on: problem, instance: "floors", options: SolveOptions()))
+        BenchmarkRow.compare(&rows)
+        #expect(rows[0].outcome.hasPrefix("breaks a floor: "), "\(rows[0].outcome)")
+        #expect(!rows[0].feasible && rows[0].gainOverBestGreedy == nil && rows[0].percentOfBound == nil)
+        #expect(rows[1].outcome == "ok" && rows[1].feasible)
+        #expect(rows[2].outcome == "ok" && rows[2].feasible)
+        // The optimum: u1 and the two new users (9 + 2 + 1); greedy-floors finds it here.
+        #expect(rows[2].objective == 12 && rows[1].objective == 12)
+        #expect(rows[0].outcome == "breaks a floor: constraint 'new_users': 0.0 is below its min 2.0")
+    }
+
+    @Test(arguments: backends)
+    func theInfeasibleFloorIsNamedWithWhatIsReachable(name: String) throws {
+        // Three new users, one incentive each, a cash budget that pays for two of them.
+        let text = "user_id,coupon_id,uplift,cost,is_new\nu1,c1,5,2,1\nu2,c1,4,2,1\nu3,c1,3,2,1\nu4,c1,9,1,0\n"
+        let problem = try ProblemLoader.load(scores: InputBytes(name: "s.csv", text: text),
+                                             spec: InputBytes(name: "spec.json", text: #"{"budgets":[{"name":"cash","limit":4}],"constraints":[{"name":"new_users","column":"is_new","min":3}]}"#))
+        let solution = try Allot.solve(problem, method: MILPMethod(backend: backend(name)))
+        #expect(solution.status == .infeasible)
+        #expect(solution.allocation.count == 0)
+        #expect(solution.notes.first == "infeasible: constraint new_users needs at least 3, at most 2 is reachable under max_per_user and the ceilings")
+        #expect(bruteForce(problem) == nil)
+        #expect(try Allot.solve(problem, method: .greedyFloors).status == .searchFailed)
+    }
+}

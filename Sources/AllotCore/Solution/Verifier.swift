@@ -16,6 +16,16 @@ public enum Violation: Equatable, Sendable, CustomStringConvertible {
     /// A general row above its `max`.
     case rowAbove(name: String, value: Double, max: Double)
 
+    /// Whether this is a floor left short (a budget's min, a coupon floor, a general row's min,
+    /// or a general row's max below 0 passed): what a method that knows only ceilings breaks.
+    public var isFloor: Bool {
+        switch self {
+        case .budgetFloor, .couponFloor, .rowBelow: return true
+        case .rowAbove(_, _, let max): return max < 0
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidCandidate(let j): return "candidate index \(j) does not exist"

@@ -122,11 +122,11 @@ private func message(_ spec: String, scores: String = scores) -> String? {
 
     @Test func theDualRefusesFloorsNamingTheExactMethods() throws {
         let p = try load(#"{"budgets":[{"name":"cash","limit":6,"min":4}]}"#)
-        #expect(throws: SolveError("dual does not take floors or general rows yet (the floor on 'cash'); use --method milp-cbc or milp-glpk (exact)")) {
+        #expect(throws: SolveError("dual does not take floors or general rows yet (the floor on 'cash'); use --method milp-cbc or milp-glpk (exact), or greedy-floors")) {
             try solve(p, method: .dual)
         }
         let rows = try load(#"{"budgets":[{"name":"cash","limit":6}],"constraints":[{"name":"tilt","column":"tilt","max":1}]}"#)
-        #expect(throws: SolveError("dual does not take floors or general rows yet (the general row 'tilt'); use --method milp-cbc or milp-glpk (exact)")) {
+        #expect(throws: SolveError("dual does not take floors or general rows yet (the general row 'tilt'); use --method milp-cbc or milp-glpk (exact), or greedy-floors")) {
             try solve(rows, method: .dual)
         }
     }
