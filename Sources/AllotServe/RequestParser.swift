@@ -342,16 +342,20 @@ struct RequestParser {
     mutating func string() throws -> String {
         at += 1
         let start = at
+        var ascii = true
         while at < bytes.count {
             let b = bytes[at]
             if b == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<at]).assumingMemoryBound(to: UInt8.self)
                 at += 1
-                guard let text else { throw Failure.syntax }
+                // ASCII is valid UTF-8 as it is; only other text needs the (slower) validation.
+                if ascii { return String(decoding: raw, as: UTF8.self) }
+                guard let text = String(validating: raw, as: UTF8.self) else { throw Failure.syntax }
                 return text
             }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw Failure.syntax }
+            if b >= 0x80 { ascii = false }
             at += 1
         }
         // With escapes.

@@ -3,6 +3,8 @@ import AllotServe
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import Prometheus
 
 /// The HTTP face of a `LiveService` (docs/serve.md): thin, all rules are in AllotServe.
@@ -131,6 +133,15 @@ public struct ServeHTTP: Sendable {
             }
         }
         return router
+    }
+
+    /// Makes NIO's event loops (Hummingbird's) Swift Concurrency's global executor, so that a
+    /// request's handler runs on the loop that read it, with no hop to another thread and back
+    /// (docs/benchmarks.md, "Live decisions"). Call once, from the main thread, before any task
+    /// starts; false when it could not be installed (the server then runs as it would without).
+    @discardableResult
+    public static func runHandlersOnTheEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// The application, template-style: the router on `host:port`, graceful shutdown on

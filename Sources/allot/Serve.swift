@@ -63,6 +63,7 @@ struct ServeCommand: ParsableCommand {
             let app = http.buildApplication(host: host, port: port, echo: benchmarkEcho) { bound in
                 Terminal.say("allot serve: listening on \(host):\(bound), snapshot \(snap.version)")
             }
+            ServeHTTP.runHandlersOnTheEventLoops()
             let done = DispatchSemaphore(value: 0)
             let failure = Failure()
             Task {
