@@ -34,6 +34,12 @@ def start(allot, snapshot, state, echo, pin):
     return proc, int(m.group(1))
 
 
+def cpu_seconds(pid):
+    """The process's user + system CPU time so far (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def to_ms(text):
     m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
     if not m:
@@ -82,19 +88,25 @@ def main():
             state = tempfile.mkdtemp(prefix="wrk-state-")
             proc, port = start(allot, a.snapshot, state, echo, a.pin)
             try:
+                cpu = cpu_seconds(proc.pid)
                 rate, p50, p99 = wrk(port, path, os.path.join(HERE, script), a.duration, a.connections, a.threads, a.pin)
+                cpu = cpu_seconds(proc.pid) - cpu
             finally:
                 proc.terminate()
                 proc.wait()
                 shutil.rmtree(state)
             name = f"{allot}{' echo' if echo else ''} {path}"
-            print(f"run {run + 1} {name}: {rate * per:,.0f} decisions/s ({rate:,.0f} requests/s), p50 {p50:.3f} ms, p99 {p99:.3f} ms", flush=True)
-            results[c].append((rate * per, p50, p99))
+            # The server's CPU time per decision: what the load of other processes changes least.
+            us = cpu / (rate * a.duration * per) * 1e6
+            print(f"run {run + 1} {name}: {rate * per:,.0f} decisions/s ({rate:,.0f} requests/s), p50 {p50:.3f} ms, "
+                  f"p99 {p99:.3f} ms, server CPU {us:.1f} us/decision", flush=True)
+            results[c].append((rate * per, p50, p99, us))
     print("medians:")
     for c, rs in results.items():
         allot, echo, path, _, _ = c
         print(f"  {allot}{' echo' if echo else ''} {path}: {statistics.median(r[0] for r in rs):,.0f} decisions/s, "
-              f"p50 {statistics.median(r[1] for r in rs):.3f} ms, p99 {statistics.median(r[2] for r in rs):.3f} ms")
+              f"p50 {statistics.median(r[1] for r in rs):.3f} ms, p99 {statistics.median(r[2] for r in rs):.3f} ms, "
+              f"server CPU {statistics.median(r[3] for r in rs):.1f} us/decision")
 
 
 if __name__ == "__main__":
