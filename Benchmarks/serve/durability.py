@@ -55,14 +55,14 @@ def main():
     rng = random.Random(a.seed)
     work = a.work or tempfile.mkdtemp(prefix="allot-durability-")
     os.makedirs(work, exist_ok=True)
-    # A day whose limits bind within the run: 3,000 users, a small cash budget, a cap on c5.
+    # A day whose limits bind within the run (wrk asks for 20,000 users): a cash budget, a cap on c5.
     scores = os.path.join(work, "scores.csv")
     spec = os.path.join(work, "spec.json")
     snapshot = os.path.join(work, "snapshot.json")
     run([a.allot, "generate", "--users", "3000", "--coupons", "5", "--seed", str(a.seed), "--out", scores, "--spec", os.path.join(work, "generated-spec.json")])
     with open(spec, "w") as f:
-        json.dump({"budgets": [{"name": "cash", "column": "cost", "limit": 4000}], "max_per_user": 2,
-                   "coupon_caps": {"c5": 150}}, f)
+        json.dump({"budgets": [{"name": "cash", "column": "cost", "limit": 30000}], "max_per_user": 2,
+                   "coupon_caps": {"c5": 3000}}, f)
     run([a.allot, "solve", scores, "--spec", spec, "--out", os.path.join(work, "allocation.csv"), "--snapshot", snapshot])
     content = json.load(open(snapshot))["content"]
     state = os.path.join(work, "state")

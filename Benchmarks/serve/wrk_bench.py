@@ -19,10 +19,12 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def start(allot, snapshot, state, echo, pin):
+def start(allot, snapshot, state, echo, pin, parser):
     cmd = [allot, "serve", "--snapshot", snapshot, "--listen", "127.0.0.1:0", "--state", state]
     if echo:
         cmd.append("--benchmark-echo")
+    if parser:
+        cmd += ["--benchmark-parser", parser]
     if pin:
         cmd = ["taskset", "-c", "0"] + cmd
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -63,6 +65,11 @@ def wrk(port, path, script, duration, connections, threads, pin):
     return rate, p50, p99
 
 
+def label(config):
+    allot, echo, path, _, _, parser = config
+    return f"{allot}{' echo' if echo else ''}{' (JSONSerialization)' if parser else ''} {path}"
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--snapshot", required=True)
@@ -74,19 +81,23 @@ def main():
     p.add_argument("--pin", action="store_true")
     p.add_argument("--batch", action="store_true", help="also POST /v1/decide-batch (decide_batch.lua, 10 users per request)")
     p.add_argument("--no-echo", action="store_true")
+    p.add_argument("--foundation", action="store_true",
+                   help="also the first binary's server parsing with Foundation's JSONSerialization (--benchmark-parser foundation)")
     a = p.parse_args()
-    configs = [(b, False, "/v1/decide", "decide.lua", 1) for b in a.allot]
+    configs = [(b, False, "/v1/decide", "decide.lua", 1, None) for b in a.allot]
+    if a.foundation:
+        configs.append((a.allot[0], False, "/v1/decide", "decide.lua", 1, "foundation"))
     if not a.no_echo:
-        configs.append((a.allot[0], True, "/v1/decide", "decide.lua", 1))
+        configs.append((a.allot[0], True, "/v1/decide", "decide.lua", 1, None))
     if a.batch:
-        configs += [(b, False, "/v1/decide-batch", "decide_batch.lua", 10) for b in a.allot]
+        configs += [(b, False, "/v1/decide-batch", "decide_batch.lua", 10, None) for b in a.allot]
     results = {c: [] for c in configs}
     for run in range(a.runs):
         order = configs if run % 2 == 0 else list(reversed(configs))
         for c in order:
-            allot, echo, path, script, per = c
+            allot, echo, path, script, per, parser = c
             state = tempfile.mkdtemp(prefix="wrk-state-")
-            proc, port = start(allot, a.snapshot, state, echo, a.pin)
+            proc, port = start(allot, a.snapshot, state, echo, a.pin, parser)
             try:
                 cpu = cpu_seconds(proc.pid)
                 rate, p50, p99 = wrk(port, path, os.path.join(HERE, script), a.duration, a.connections, a.threads, a.pin)
@@ -95,7 +106,7 @@ def main():
                 proc.terminate()
                 proc.wait()
                 shutil.rmtree(state)
-            name = f"{allot}{' echo' if echo else ''} {path}"
+            name = label(c)
             # The server's CPU time per decision: what the load of other processes changes least.
             us = cpu / (rate * a.duration * per) * 1e6
             print(f"run {run + 1} {name}: {rate * per:,.0f} decisions/s ({rate:,.0f} requests/s), p50 {p50:.3f} ms, "
@@ -103,8 +114,7 @@ def main():
             results[c].append((rate * per, p50, p99, us))
     print("medians:")
     for c, rs in results.items():
-        allot, echo, path, _, _ = c
-        print(f"  {allot}{' echo' if echo else ''} {path}: {statistics.median(r[0] for r in rs):,.0f} decisions/s, "
+        print(f"  {label(c)}: {statistics.median(r[0] for r in rs):,.0f} decisions/s, "
               f"p50 {statistics.median(r[1] for r in rs):.3f} ms, p99 {statistics.median(r[2] for r in rs):.3f} ms, "
               f"server CPU {statistics.median(r[3] for r in rs):.1f} us/decision")
 

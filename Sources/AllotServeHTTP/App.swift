@@ -16,7 +16,17 @@ public struct ServeHTTP: Sendable {
     let refused: Counter
     let latency: DurationHistogram
 
-    public init(service: LiveService, bodyLimit: Int = 1 << 20, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// Which parser reads a decision request: the server's (`RequestParser`), or Foundation's
+    /// `JSONSerialization` for the benchmark that compares them (docs/benchmarks.md).
+    public enum Parser: String, Sendable, CaseIterable {
+        case schema
+        case foundation
+    }
+    public let parser: Parser
+
+    public init(service: LiveService, bodyLimit: Int = 1 << 20, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                parser: Parser = .schema) {
+        self.parser = parser
         self.service = service
         self.bodyLimit = bodyLimit
         self.registry = registry
@@ -35,7 +45,7 @@ public struct ServeHTTP: Sendable {
         let router = Router()
         router.post("/v1/decide") { request, _ -> Response in
             try await self.answer(request) { body in
-                let r = try DecideRequest.parse(bytes: body)
+                let r = self.parser == .schema ? try DecideRequest.parse(bytes: body) : try DecideRequest.parseWithFoundation(Data(body))
                 let text = try self.service.decide(r)
                 self.decisions.increment()
                 return text

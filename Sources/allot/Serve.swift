@@ -27,11 +27,13 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("body-limit"), help: "Largest request body, in bytes.") var bodyLimit: Int = 1 << 20
 
     @Flag(name: .customLong("benchmark-echo"), help: .hidden) var benchmarkEcho = false
+    @Option(name: .customLong("benchmark-parser"), help: .hidden) var benchmarkParser: String = ServeHTTP.Parser.schema.rawValue
 
     func validate() throws {
         guard Pacing.Rule(rawValue: pacing) != nil else { throw ValidationError("--pacing '\(pacing)' is not one of: proportional, fixed") }
         guard hostPort() != nil else { throw ValidationError("--listen '\(listen)' is not HOST:PORT") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be > 0") }
+        guard ServeHTTP.Parser(rawValue: benchmarkParser) != nil else { throw ValidationError("--benchmark-parser '\(benchmarkParser)' is not one of: schema, foundation") }
     }
 
     func hostPort() -> (String, Int)? {
@@ -44,7 +46,7 @@ struct ServeCommand: ParsableCommand {
             let snap = try Snapshot.load(path: snapshot)
             let service = try LiveService(snapshot: snap, stateDirectory: state,
                                           pacing: Pacing(rule: Pacing.Rule(rawValue: pacing)!, gain: gain))
-            let http = ServeHTTP(service: service, bodyLimit: bodyLimit)
+            let http = ServeHTTP(service: service, bodyLimit: bodyLimit, parser: ServeHTTP.Parser(rawValue: benchmarkParser)!)
             let (host, port) = hostPort()!
             // SIGHUP: reload the snapshot file; a bad file keeps the old snapshot.
             signal(SIGHUP, SIG_IGN)
