@@ -18,14 +18,28 @@ public final class LiveService: @unchecked Sendable {
 
     /// Starts the day from the journal under `stateDirectory` (empty when there is none).
     /// - Throws: `InputError` for a journal that cannot be opened or read.
+    /// With exploration, its log (docs/serve.md, "Exploration").
+    public let decisionLog: DecisionLog?
+
+    /// - Parameters:
+    ///   - exploration: randomised decisions, each written to `decisionLog` (a CSV path).
+    /// - Throws: `InputError` for a journal or decision log that cannot be opened or read.
     public init(snapshot: Snapshot, stateDirectory: String?, pacing: Pacing = Pacing(),
+                exploration: Exploration? = nil, decisionLog: String? = nil,
                 clock: @escaping @Sendable () -> Double = LiveService.utcTimeOfDay) throws {
         let journal = try stateDirectory.map { try Journal(directory: $0) }
         let state = try stateDirectory.map { try Journal.state(directory: $0) } ?? DayState()
+        let log = try decisionLog.map { try DecisionLog(path: $0) }
         self.journal = journal
+        self.decisionLog = log
         var hook: (@Sendable (DecisionRecord) -> Void)?
-        if let journal { hook = { journal.append($0) } }
-        engine = DecisionEngine(snapshot: snapshot, pacing: pacing, state: state, onDecision: hook)
+        if journal != nil || log != nil {
+            hook = { record in
+                journal?.append(record)
+                log?.append(record)
+            }
+        }
+        engine = DecisionEngine(snapshot: snapshot, pacing: pacing, state: state, exploration: exploration, onDecision: hook)
         version = snapshot.version
         self.clock = clock
     }
