@@ -159,12 +159,20 @@ public final class DecisionEngine: @unchecked Sendable {
     public let pacing: Pacing
     public let exploration: Exploration?
     private var version: String
+    /// The day of the counters (UTC days since 1970-01-01; 0 when days are not followed).
+    private var day: Int
+    /// Called under the engine's lock when a decision comes on a later day, before the
+    /// counters are reset (the journal's hook: it moves the old day's journal aside).
+    private let onNewDay: (@Sendable (_ old: Int, _ new: Int) throws -> Void)?
     /// Called under the engine's lock with each answered decision, before it is returned (the
     /// journal's hook: its order is the decisions' order).
     private let onDecision: (@Sendable (DecisionRecord) -> Void)?
 
     public init(snapshot: Snapshot, pacing: Pacing = Pacing(), state: DayState = DayState(), exploration: Exploration? = nil,
+                day: Int = 0, onNewDay: (@Sendable (_ old: Int, _ new: Int) throws -> Void)? = nil,
                 onDecision: (@Sendable (DecisionRecord) -> Void)? = nil) {
+        self.day = day
+        self.onNewDay = onNewDay
         self.snapshot = snapshot
         self.exploration = exploration
         version = snapshot.version
@@ -178,6 +186,8 @@ public final class DecisionEngine: @unchecked Sendable {
     public var currentSnapshot: Snapshot { lock.withLock { snapshot } }
     /// A copy of the day's counters.
     public var currentState: DayState { lock.withLock { state } }
+    /// The day of the counters.
+    public var currentDay: Int { lock.withLock { day } }
 
     /// Replaces the snapshot atomically; the day's spend and counters carry over.
     public func reload(_ new: Snapshot) {
@@ -210,9 +220,16 @@ public final class DecisionEngine: @unchecked Sendable {
     /// - Throws: `DecisionError` for a bad request (nothing is reserved).
     /// - Complexity: O(k log k + k × budgets) for k candidates, plus O(budgets + capped
     ///   coupons) for the multipliers.
-    public func decide(user: String, candidates: [LiveCandidate], at t: Double) throws -> [LiveCandidate] {
+    ///   With `day` (UTC days since 1970-01-01) later than the counters' day, the day rolls
+    ///   over first: spend, coupon counts, ROI totals and per-user counts start again from 0.
+    public func decide(user: String, candidates: [LiveCandidate], at t: Double, day today: Int? = nil) throws -> [LiveCandidate] {
         try lock.withLock {
             try check(candidates)
+            if let today, today > day {
+                do { try onNewDay?(day, today) } catch { throw DecisionError("cannot start the journal of the new day: \(error)") }
+                state = DayState()
+                day = today
+            }
             let (lambda, mu) = pacedMultipliers(at: t)
             let s = snapshot
             let rate = s.minROI ?? 0

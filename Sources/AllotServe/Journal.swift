@@ -53,13 +53,19 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    /// Opens (or creates) `DIR/journal.jsonl`.
+    /// Opens (or creates) `DIR/journal.jsonl`; a new journal of a known `day` (UTC days since
+    /// 1970-01-01) starts with the line `{"day":N}`.
     /// - Throws: `InputError` naming the path when it cannot be created or opened.
-    public init(directory: String, syncInterval: Double = 0.05) throws {
+    public init(directory: String, day: Int? = nil, syncInterval: Double = 0.05) throws {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("journal.jsonl")
+        path = Self.path(directory)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InputError(file: path, "cannot open the journal: \(String(cString: strerror(errno)))") }
+        var info = stat()
+        if let day, fstat(fd, &info) == 0, info.st_size == 0 {
+            var line = "{\"day\":\(day)}\n"
+            line.withUTF8 { _ = write(fd, $0.baseAddress!, $0.count) }
+        }
         self.syncInterval = syncInterval
         let syncer = Syncer(fd: fd)
         self.syncer = syncer
@@ -100,15 +106,48 @@ public final class Journal: @unchecked Sendable {
     /// Syncs what was written.
     public func sync() { syncer.syncNow() }
 
-    /// The records of the journal at `DIR/journal.jsonl` (none when it does not exist).
+    static func path(_ directory: String) -> String { (directory as NSString).appendingPathComponent("journal.jsonl") }
+
+    /// The day of the journal at `DIR/journal.jsonl` (its first line `{"day":N}`), or nil when
+    /// there is none or it names no day.
+    public static func day(directory: String) -> Int? {
+        guard let handle = FileHandle(forReadingAtPath: path(directory)) else { return nil }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 64)) ?? Data()
+        guard let end = head.firstIndex(of: 0x0A),
+              let object = try? JSONSerialization.jsonObject(with: head[..<end]) as? [String: Any], object["u"] == nil else { return nil }
+        return (object["day"] as? NSNumber)?.intValue
+    }
+
+    /// Moves the day's journal aside, to `DIR/journal-YYYY-MM-DD.jsonl` (its `day`), so that the
+    /// next day starts with an empty one. Nothing to do when there is no journal.
+    /// - Throws: `InputError` naming the file when it cannot be renamed.
+    public static func archive(directory: String, day: Int) throws {
+        let from = path(directory)
+        guard FileManager.default.fileExists(atPath: from) else { return }
+        let date = Date(timeIntervalSince1970: Double(day) * 86_400).ISO8601Format(.iso8601.year().month().day())
+        var to = (directory as NSString).appendingPathComponent("journal-\(date).jsonl")
+        var k = 2
+        while FileManager.default.fileExists(atPath: to) {
+            to = (directory as NSString).appendingPathComponent("journal-\(date)-\(k).jsonl")
+            k += 1
+        }
+        guard rename(from, to) == 0 else {
+            throw InputError(file: from, "cannot move the day's journal to \(to): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The records of the journal at `DIR/journal.jsonl`, or of another `file` of the
+    /// directory (a past day's); none when it does not exist.
     /// - Throws: `InputError` naming the file and line of a complete line that is not a record.
-    public static func records(directory: String) throws -> [DecisionRecord] {
-        let path = (directory as NSString).appendingPathComponent("journal.jsonl")
+    public static func records(directory: String, file: String = "journal.jsonl") throws -> [DecisionRecord] {
+        let path = (directory as NSString).appendingPathComponent(file)
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         var records: [DecisionRecord] = []
         var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         lines.removeLast()  // after the last newline: empty, or a line cut short
         for (k, line) in lines.enumerated() where !line.isEmpty {
+            if k == 0, line.starts(with: Array("{\"day\":".utf8)) { continue }  // the day's header
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                   let user = object["u"] as? String, let given = object["g"] as? [[String: Any]] else {
                 throw InputError(file: path, line: k + 1, column: 1, "not a decision record")

@@ -56,7 +56,8 @@ struct ServeCommand: ParsableCommand {
             }
             let service = try LiveService(snapshot: snap, stateDirectory: state,
                                           pacing: Pacing(rule: Pacing.Rule(rawValue: pacing)!, gain: gain),
-                                          exploration: explore.map { Exploration(epsilon: $0, seed: exploreSeed) }, decisionLog: decisionLog)
+                                          exploration: explore.map { Exploration(epsilon: $0, seed: exploreSeed) }, decisionLog: decisionLog,
+                                          day: LiveService.utcDay)
             let http = ServeHTTP(service: service, bodyLimit: bodyLimit, parser: ServeHTTP.Parser(rawValue: benchmarkParser)!)
             let (host, port) = hostPort()!
             // SIGHUP: reload the snapshot file; a bad file keeps the old snapshot.
