@@ -89,6 +89,24 @@ private let scores = """
         }
     }
 
+    @Test func theFloorSweepSaysWhatEachUnitOfCoverageCosts() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("s.csv", scores)
+        let r = try AllotBinary.run(["frontier", "s.csv", "--budget", "3", "--constraint", "new_users:is_new:0:",
+                                     "--floor-range", "new_users:0:4:5", "--csv", "f.csv"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        // Three incentives: the best three (24), then new users one by one in place of the
+        // best others: 9 + 8 + 2, 9 + 2 + 1, 2 + 1 + 1; four new users cannot be reached.
+        let rows = try #require(dir.read("f.csv")).split(separator: "\n").filter { $0.hasPrefix("milp-cbc,") }
+        #expect(rows == ["milp-cbc,0.0,optimal,24.0,24.0,", "milp-cbc,1.0,optimal,19.0,19.0,5.0", "milp-cbc,2.0,optimal,12.0,12.0,7.0",
+                         "milp-cbc,3.0,optimal,4.0,4.0,8.0", "milp-cbc,4.0,infeasible,,,"])
+        #expect(r.stderr.contains("milp-cbc: raising new_users to 3 costs 8 incremental GMV per unit"))
+        let bad = try AllotBinary.run(["frontier", "s.csv", "--budget", "3", "--floor-range", "nope:0:4:5"], in: dir.url)
+        #expect(bad.status == 1)
+        #expect(bad.stderr == "allot: error: floor: no constraint, budget or coupon is named 'nope' (constraints and budgets: budget)\n")
+    }
+
     @Test func exportCarriesTheRowsAsTheyAre() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

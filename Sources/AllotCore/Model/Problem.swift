@@ -44,9 +44,9 @@ public struct Problem: Sendable {
     /// Per channel index; `Problem.uncapped` when the spec sets none.
     package let channelCaps: [Int]
     /// Per coupon index, how many users must at least receive it (0 when the spec sets none).
-    package let couponFloors: [Int]
+    package private(set) var couponFloors: [Int]
     /// The general rows (`constraints` in the spec), in spec order.
-    public let rows: [Row]
+    public private(set) var rows: [Row]
     public let minROI: Double?
     /// The constraints in one linear form, read by every engine and the verifier.
     package private(set) var rules: ConstraintRules
@@ -169,7 +169,32 @@ public struct Problem: Sendable {
         var copy = self
         copy.budgets[b].limit = max(0, limit)
         if let m = copy.budgets[b].min { copy.budgets[b].min = Swift.min(m, copy.budgets[b].limit) }
-        copy.rules = makeRules(candidates, budgets: copy.budgets)
+        copy.rules = copy.makeRules(copy.candidates, budgets: copy.budgets)
+        return copy
+    }
+
+    /// The same problem with the floor named `name` set to `level`: the `min` of the general
+    /// row of that name, else of the budget of that name, else the floor of the coupon of that
+    /// id (`level` rounded up to a whole count). A `min` above its `max` or limit, or a coupon
+    /// floor above its cap, makes a problem no allocation meets (`infeasible`).
+    ///
+    /// - Throws: `InputError` when no row, budget or coupon has that name, or `level` is not
+    ///   finite.
+    /// - Complexity: O(rows + budgets + coupons).
+    public func withFloor(_ level: Double, named name: String) throws -> Problem {
+        guard level.isFinite else { throw InputError(file: "floor", "floor '\(name)' at \(level): a floor must be a finite number") }
+        var copy = self
+        if let k = rows.firstIndex(where: { $0.name == name }) {
+            copy.rows[k].min = level
+        } else if let b = budgets.firstIndex(where: { $0.name == name }) {
+            copy.budgets[b].min = Swift.max(0, level)
+        } else if let c = candidates.couponIDs.firstIndex(of: name) {
+            copy.couponFloors[c] = Swift.max(0, Int(level.rounded(.up)))
+        } else {
+            let names = rows.map(\.name) + budgets.map(\.name)
+            throw InputError(file: "floor", "no constraint, budget or coupon is named '\(name)' (constraints and budgets: \(names.joined(separator: ", ")))")
+        }
+        copy.rules = copy.makeRules(copy.candidates, budgets: copy.budgets)
         return copy
     }
 
