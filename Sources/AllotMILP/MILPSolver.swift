@@ -6,7 +6,8 @@ enum MILPSolver {
     /// time-limited run is never worse than the dual), then the whole model on `backend`.
     ///
     /// A problem with floors or general rows (`Problem.hasFloorsOrRows`), which the dual does
-    /// not take, goes to the backend whole, with no warm start and no bound but the backend's.
+    /// not take, goes to the backend whole, warm-started from `greedy-floors` when that meets
+    /// the floors, with no bound but the backend's.
     static func solve(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
         if problem.hasFloorsOrRows { return try solveWithFloors(problem, backend: backend, options: options) }
         let dual = DualSolver.solve(problem, options: dualOptions(options), threads: options.threads)
@@ -40,19 +41,34 @@ enum MILPSolver {
             solution.upperBound = emptyFits ? 0 : nil
             return solution
         }
+        // The warm start: greedy-floors' allocation when it meets the floors, so that a
+        // time-limited run is never worse than it; else the empty one when that is feasible.
+        let greedy = try BaselineMethod.greedyFloors.solve(problem, options: options)
+        if greedy.status != .searchFailed, Verifier.verify(problem, greedy.allocation).isFeasible {
+            solution.allocation = greedy.allocation
+            solution.objective = greedy.objective
+            solution.status = .feasible
+        }
+        let found = solution.status != .infeasible
         guard let milp = backendOptions(options) else {
-            solution.status = emptyFits ? .feasibleAtLimit : .searchFailed
-            solution.notes.append("the time limit came before the exact solve")
+            solution.status = found ? .feasibleAtLimit : .searchFailed
+            solution.notes.append("the time limit came before the exact solve" + (found ? "; returned greedy-floors' allocation" : ""))
             return solution
         }
-        let result = try backend.solve(formulation.model, options: milp, start: emptyFits ? formulation.point(empty) : nil)
-        if result.status == .noSolutionAtLimit && !emptyFits {
+        let result = try backend.solve(formulation.model, options: milp, start: found ? formulation.point(solution.allocation) : nil)
+        if result.status == .noSolutionAtLimit && !found {
             solution.status = .searchFailed
             solution.notes.append("the solver found no allocation that meets the floors within its limit; the search failed (it did not prove them infeasible)")
             return solution
         }
         var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
-                           gapTolerance: milp.relativeGap)
+                           gapTolerance: milp.relativeGap, startName: "greedy-floors' allocation")
+        if merged.status != .infeasible, !Verifier.verify(problem, merged.allocation).isFeasible {
+            // Only the start was left, and it breaks a floor: never returned as an allocation.
+            merged.status = .searchFailed
+            merged.allocation = Allocation(candidates: [])
+            merged.objective = 0
+        }
         if merged.status == .infeasible {
             // Proven by the solver; the reason is the floor the ceilings leave out of reach.
             let reason = try backendOptions(options).map { try Infeasibility.explain(problem, backend: backend, options: $0) }
@@ -170,7 +186,7 @@ enum MILPSolver {
     /// Combines a backend's answer with the assignments fixed outside its model, keeping the
     /// starting solution when the backend found nothing better.
     private static func merge(_ problem: Problem, solution start: Solution, result: MILPResult, formulation: MILPFormulation,
-                              fixed: [Int], notes: [String], gapTolerance: Double) -> Solution {
+                              fixed: [Int], notes: [String], gapTolerance: Double, startName: String = "the dual's") -> Solution {
         var solution = start
         solution.notes += notes
         switch result.status {
@@ -182,7 +198,7 @@ enum MILPSolver {
             return solution
         case .noSolutionAtLimit:
             solution.status = .feasibleAtLimit
-            solution.notes.append("the solver found no solution within its limit; returned the dual's")
+            solution.notes.append("the solver found no solution within its limit; returned \(startName)")
             return solution
         case .optimal, .feasibleAtLimit:
             break
@@ -190,7 +206,7 @@ enum MILPSolver {
         let allocation = Allocation(candidates: fixed + formulation.allocation(result.values!).candidates)
         let report = Verifier.verify(problem, allocation)
         if !report.isFeasible {
-            solution.notes.append("the solver's answer failed verification (\(report.violations.first!)); returned the dual's")
+            solution.notes.append("the solver's answer failed verification (\(report.violations.first!)); returned \(startName)")
             solution.status = .feasibleAtLimit
             return solution
         }

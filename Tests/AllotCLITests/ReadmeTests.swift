@@ -52,9 +52,13 @@ import Testing
         }
         for file in ["scores.csv", "spec.json", "log.csv", "allocation.csv", "summary.json", "greedy-ratio.csv",
                      "frontier.csv", "frontier.html", "polished.csv", "model.lp",
-                     "snapshot.json", "replay.html", "state/journal.jsonl"] {
+                     "snapshot.json", "replay.html", "state/journal.jsonl", "floors.csv", "floors-summary.json"] {
             #expect(dir.exists(file), "\(file) was not written")
         }
         #expect(try summarySchemaViolations(dir.read("summary.json") ?? "") == [])
+        // The floors' summary: the spend floor and the coupon floor are met.
+        #expect(try summarySchemaViolations(dir.read("floors-summary.json") ?? "") == [])
+        #expect(dir.read("floors-summary.json")?.contains("\"feasible\" : true") == true)
+        #expect((dir.read("floors.csv") ?? "").split(separator: "\n").filter { $0.contains(",c1,") }.count >= 1_500)
     }
 }

@@ -5,11 +5,12 @@ import HeapModule
 /// `greedy-marginal` from there with moves that keep every floor.
 ///
 /// **Phase 1 (floors but spend floors).** The shortfall of a set of rows is the sum of their
-/// distances to their bounds, each scaled by `max(1, |bound|)`. A candidate's cost is its
-/// normalised budget weight `w_j` (`NormalizedWeight`) valued at the average uplift per unit
-/// of weight of the eligible candidates, less its uplift: `w_j x rate - uplift_j`. Candidates
-/// whose cost is <= 0 come first (by shortfall closed), the others by shortfall closed per unit
-/// of cost. Only additions that keep every ceiling and the user's caps are taken. A max-heap
+/// distances to their bounds, each scaled by `max(1, |bound|)`. A candidate's net value is its
+/// uplift less its normalised budget weight (`NormalizedWeight`) valued at an estimate of the
+/// budget's marginal rate (`marginalRate`), and its cost is what it displaces: the user's
+/// `max_per_user`-th best net value (0 if none) less its own, the reduced value given up.
+/// Candidates whose cost is <= 0 come first (by shortfall closed, then net value), the others
+/// by shortfall closed per unit of cost. Only additions that keep every ceiling and the user's caps are taken. A max-heap
 /// holds the keys; a popped key is recomputed against the current state (lazy greedy) and
 /// taken only if it is still at least the next key. The phase ends when the shortfall is 0 or
 /// no candidate closes any. Budgets' spend floors are left to the next phases: spending is what
@@ -60,12 +61,39 @@ enum GreedyFloors {
         /// 1 for a candidate whose cost is <= 0, 0 otherwise.
         var tier: Int8
         var key: Double
+        /// The candidate's net value: the larger wins a tie of keys.
+        var tieBreak: Double
         var candidate: Int32
         static func < (a: Entry, b: Entry) -> Bool {
             if a.tier != b.tier { return a.tier < b.tier }
             if a.key != b.key { return a.key < b.key }
+            if a.tieBreak != b.tieBreak { return a.tieBreak < b.tieBreak }
             return a.candidate > b.candidate
         }
+    }
+
+    /// An estimate of what a unit of normalised budget weight is worth at the margin: the
+    /// uplift per weight of the candidate at which giving each user its best candidate by
+    /// that ratio, best ratios first, fills the budget (weight 1); 0 when it never does.
+    /// - Complexity: O(n + users log users).
+    static func marginalRate(_ problem: Problem, _ weight: NormalizedWeight) -> Double {
+        let t = problem.candidates
+        var best: [(ratio: Double, weight: Double)] = []
+        for u in 0..<t.userCount {
+            var top: (ratio: Double, weight: Double)?
+            for j in t.candidates(ofUser: u) where problem.isEligible(j) && weight[j] > 0 {
+                let r = t.uplift[j] / weight[j]
+                if top.map({ r > $0.ratio }) ?? true { top = (r, weight[j]) }
+            }
+            if let top { best.append(top) }
+        }
+        best.sort { $0.ratio > $1.ratio }
+        var used = 0.0
+        for b in best {
+            used += b.weight
+            if used >= 1 { return b.ratio }
+        }
+        return 0
     }
 
     /// Additions by shortfall (of the rows `rows` marks) closed per unit of cost, until none
@@ -76,18 +104,32 @@ enum GreedyFloors {
         let t = problem.candidates
         guard shortfall(state, rows) > 0 else { return }
         let weight = NormalizedWeight(problem)
-        var sumU = 0.0, sumW = 0.0
-        for j in 0..<t.count where problem.isEligible(j) { sumU += t.uplift[j]; sumW += weight[j] }
-        let rate = sumW > 0 ? sumU / sumW : 0
+        let rate = marginalRate(problem, weight)
+        // Each user's alternative: the F-th best net value `uplift - rate x weight` among its
+        // candidates (0 when fewer are worth giving), what giving `j` instead would displace.
+        var alternative = [Double](repeating: 0, count: t.userCount)
+        var nets: [Double] = []
+        for u in 0..<t.userCount {
+            nets.removeAll(keepingCapacity: true)
+            for j in t.candidates(ofUser: u) where problem.isEligible(j) {
+                let net = t.uplift[j] - rate * weight[j]
+                if net > 0 { nets.append(net) }
+            }
+            if nets.count >= problem.maxPerUser {
+                nets.sort(by: >)
+                alternative[u] = nets[problem.maxPerUser - 1]
+            }
+        }
         func entry(_ j: Int, _ state: CapacityState) -> Entry? {
             var reduction = 0.0
             rules.forEachCoefficient(of: j) { k, a in
                 if a != 0, rows[k] { reduction += rowShortfall(rules, k, state.used[k]) - rowShortfall(rules, k, state.used[k] + a) }
             }
             guard reduction > 0 else { return nil }
-            let cost = weight[j] * rate - t.uplift[j]
-            return cost <= 0 ? Entry(tier: 1, key: reduction, candidate: Int32(j))
-                             : Entry(tier: 0, key: reduction / cost, candidate: Int32(j))
+            let net = t.uplift[j] - rate * weight[j]
+            let cost = alternative[t.user(ofCandidate: j)] - net
+            return cost <= 0 ? Entry(tier: 1, key: reduction, tieBreak: net, candidate: Int32(j))
+                             : Entry(tier: 0, key: reduction / cost, tieBreak: net, candidate: Int32(j))
         }
         var heap = Heap((0..<t.count).filter { !state.chosen[$0] && problem.mayBeUseful($0) }.compactMap { entry($0, state) })
         while shortfall(state, rows) > 0, let top = heap.popMax() {
