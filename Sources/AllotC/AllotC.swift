@@ -555,7 +555,7 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         }
         return Int(v)
     }
-    let known = ["gap", "polish_users", "seed", "threads", "tie_moves", "time_limit", "verbose"]
+    let known = ["gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
     // Only types are checked here; ranges by `SolveOptions.validate()`, as for the CLI.
     for key in map.keys.sorted() {
         switch key {
@@ -567,9 +567,6 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         case "verbose":
             guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'verbose' must be true or false") }
             options.milp.verbose = n.boolValue
-        case "tie_moves":
-            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'tie_moves' must be true or false") }
-            options.dual.tieMoves = n.boolValue
         default:
             throw optionError("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
         }
