@@ -215,5 +215,13 @@ import Testing
         #expect(noisy.columns[2] == plain.uplift)
         #expect(noisy.columns[1].allSatisfy { $0 == 0 })
         #expect(noisy.cost == plain.cost)
+        // With noise, the same rows (ids, costs, channels) and the noiseless uplift as truth.
+        let h = SyntheticScores(users: 50, coupons: 3, channels: ["a", "b"], seed: 7)
+        let clean = try ScoresFile.read(InputBytes(name: "c", bytes: h.csv()))
+        let noised = try ScoresFile.read(InputBytes(name: "d", bytes: h.noisyCSV(noise: 1)), extraColumns: ["uplift_se"],
+                                         signedColumns: ["true_uplift"])
+        #expect(noised.columns[2] == clean.uplift && noised.cost == clean.cost && noised.channel == clean.channel)
+        #expect(noised.userIDs == clean.userIDs && noised.coupon == clean.coupon && noised.uplift != clean.uplift)
+        #expect(noised.columns[1].allSatisfy { $0 > 0 })
     }
 }
