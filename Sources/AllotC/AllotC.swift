@@ -2,6 +2,7 @@
 // every thrown error and records it for allot_last_error_*(): nothing here may end the host.
 
 import Allot
+import AllotIO
 import Foundation
 import Synchronization
 
@@ -11,7 +12,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 5
+let abiVersion: UInt32 = 6
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -466,8 +467,10 @@ extension Builder {
     }
 
     func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
-        try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
-                                  expectedRows: expectedRows)
+        let chunks = try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
+                                               expectedRows: expectedRows)
+        ReservedStorage.populate(chunks.reservedStorage)
+        return chunks
     }
 }
 

@@ -49,7 +49,7 @@
 extern "C" {
 #endif
 
-#define ALLOT_ABI_VERSION 5
+#define ALLOT_ABI_VERSION 6
 
 /* Error codes. */
 #define ALLOT_OK 0
@@ -253,6 +253,13 @@ void allot_live_free(allot_live *live);
 const char *allot_live_version(allot_live *live);
 const char *allot_live_json(allot_live *live);
 const char *allot_live_decide(allot_live *live, const char *request, double t);
+
+/* Since version 6: writes the snapshot of a solved result to `path`, the file of `allot solve
+ * --snapshot` byte for byte (the same code and the same atomic write: a temporary file beside
+ * it, renamed; only a regular file is replaced), with the spend plan `profile` (comma-separated
+ * weights of equal slots of the day, as --profile; NULL: uniform). ALLOT_OK or an error code;
+ * nothing is written on error. */
+int32_t allot_result_write_snapshot(const allot_result *r, const char *path, const char *profile);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The summary JSON of one solve: what the method claims, and what the verifier found.
 public struct Summary: Codable, Equatable, Sendable {

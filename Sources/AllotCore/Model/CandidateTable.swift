@@ -185,19 +185,22 @@ struct CandidateTableBuilder {
         self.columns = Array(repeating: [], count: 1 + extraColumns.count)
     }
 
-    /// Sizes the arrays for `n` rows. `exact`: the count is known, not estimated: the storage
-    /// the rows will fill is then mapped ahead, on another thread (`ReservedStorage`).
-    mutating func reserve(_ n: Int, exact: Bool = false) {
+    /// Sizes the arrays for `n` rows.
+    ///
+    /// - Returns: when `exact` (the count is known, not estimated), the reserved storage the rows
+    ///   will fill, which a caller may have mapped ahead (AllotIO's `ReservedStorage`); else none.
+    @discardableResult
+    mutating func reserve(_ n: Int, exact: Bool = false) -> [ReservedArray] {
         rowUser.reserveCapacity(n)
         rowCoupon.reserveCapacity(n)
         if hasChannel { rowChannel.reserveCapacity(n) }
         uplift.reserveCapacity(n)
         for c in columns.indices { columns[c].reserveCapacity(n) }
-        guard exact else { return }
+        guard exact else { return [] }
         // The arrays every row fills (not rowUser: rows grouped by user never write it).
         var filled = [rowCoupon.reservedStorage(), rowChannel.reservedStorage(), uplift.reservedStorage()]
         for c in columns.indices { filled.append(columns[c].reservedStorage()) }
-        ReservedStorage.populate(filled.compactMap { $0 })
+        return filled.compactMap { $0 }
     }
 
     /// Adds a row given by names (the library path).
@@ -335,6 +338,23 @@ struct CandidateTableBuilder {
         [T](unsafeUninitializedCapacity: values.count) { buffer, count in
             for r in values.indices { (buffer.baseAddress! + position[r]).initialize(to: values[r]) }
             count = values.count
+        }
+    }
+}
+
+/// An array's reserved storage: its base address, bytes per element and capacity.
+package typealias ReservedArray = (base: UInt, stride: Int, capacity: Int)
+
+extension Array {
+    /// The reserved storage's (base address, bytes per element, capacity), for
+    /// AllotIO's `ReservedStorage.populate`; nil when nothing is allocated.
+    ///
+    /// - Complexity: O(1).
+    mutating func reservedStorage() -> ReservedArray? {
+        let capacity = capacity
+        guard capacity > 0 else { return nil }
+        return withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { (UInt(bitPattern: $0), MemoryLayout<Element>.stride, capacity) }
         }
     }
 }

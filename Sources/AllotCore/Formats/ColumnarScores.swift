@@ -96,6 +96,9 @@ package enum ColumnarScores {
         private var rowUser: [Int32] = [], rowCoupon: [Int32] = [], rowChannel: [Int32] = []
         /// Rows appended so far.
         package private(set) var rows = 0
+        /// The storage the rows will fill when `expectedRows` was given: a caller may have it
+        /// mapped ahead, on another thread (AllotIO's `ReservedStorage.populate`).
+        package private(set) var reservedStorage: [ReservedArray] = []
 
         /// - Parameters:
         ///   - columnNames: the consumption columns, `cost` first.
@@ -108,7 +111,7 @@ package enum ColumnarScores {
             builder = CandidateTableBuilder(source: source, extraColumns: Array(columnNames.dropFirst()), hasChannel: hasChannel)
             builder.numbersRowsFromZero = true
             let expected = max(0, min(expectedRows, Int(Int32.max)))
-            builder.reserve(expected, exact: expectedRows > 0)
+            reservedStorage = builder.reserve(expected, exact: expectedRows > 0)
             // Users: sized for 8 candidates each (no rehash of millions of keys); others are few.
             let expectedUsers = max(1 << 16, expected / 8)
             users = ByteInterner(capacity: expectedUsers)
