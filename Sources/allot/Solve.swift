@@ -98,7 +98,7 @@ struct Solve: ParsableCommand {
             for path in [allocationPath, summary, snapshot].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
             let uncertain = uncertainty.options.isActive
-                ? try self.problem.loadUncertain(options: uncertainty.options, progress: progress) : nil
+                ? try self.problem.loadUncertain(options: uncertainty.options, threads: options().threads, progress: progress) : nil
             let problem = try uncertain?.problem ?? problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
                 Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")
