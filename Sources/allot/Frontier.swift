@@ -19,7 +19,7 @@ struct FrontierCommand: ParsableCommand {
     @OptionGroup var problem: ProblemOptions
     @Option(help: "Comma-separated budgets, e.g. 5000,10000,20000 (this or --budget-range is required).") var budgets: String?
     @Option(name: .customLong("budget-range"), help: "LO:HI:STEPS: STEPS evenly spaced budgets from LO to HI, e.g. 2000:20000:7.") var budgetRange: String?
-    @Option(help: "Comma-separated methods (default: dual,greedy-marginal,greedy-ratio).", transform: MethodList.parse) var methods = MethodList([DualMethod(), BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
+    @Option(help: "Comma-separated methods (default: dual,greedy-marginal,greedy-ratio).", transform: MethodList.parse) var methods = MethodList([MethodRegistry.defaultMethod, BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
     @OptionGroup var progressFlag: ProgressFlag
     @Option(help: "CSV output ('-' for standard output; the default when no output is named).") var csv: String?
     @Option(help: "SVG chart output.") var svg: String?
