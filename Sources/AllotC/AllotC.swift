@@ -198,7 +198,8 @@ final class Builder: Sendable {
     let spec: AllocationSpec
     let specName: String
     let hasChannel: Bool
-    /// "uplift", "cost", then the extra budget columns.
+    /// "uplift", "cost", then the extra budget columns, then the general rows' other columns
+    /// (`AllocationSpec.numericColumns`; these may be negative).
     let numberColumns: [String]
     let numberColumnNames: [CString]
     /// Serialises the calls on one builder; the state holds borrowed pointers, reached only
@@ -211,7 +212,7 @@ final class Builder: Sendable {
         self.spec = spec
         self.specName = specName
         hasChannel = header.contains("channel")
-        numberColumns = ["uplift", "cost"] + spec.extraColumns
+        numberColumns = ["uplift", "cost"] + spec.numericColumns
         numberColumnNames = numberColumns.map(CString.init)
         state = Mutex(BuilderState())
     }
@@ -468,7 +469,7 @@ extension Builder {
 
     func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
         let chunks = try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
-                                               expectedRows: expectedRows)
+                                               expectedRows: expectedRows, signedFrom: 1 + spec.extraColumns.count)
         ReservedStorage.populate(chunks.reservedStorage)
         return chunks
     }
