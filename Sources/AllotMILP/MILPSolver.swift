@@ -62,7 +62,7 @@ enum MILPSolver {
             return solution
         }
         var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
-                           gapTolerance: milp.relativeGap, startName: "greedy-floors' allocation")
+                           gapTolerance: milp.relativeGap, startName: "greedy-floors'")
         if merged.status != .infeasible, !Verifier.verify(problem, merged.allocation).isFeasible {
             // Only the start was left, and it breaks a floor: never returned as an allocation.
             merged.status = .searchFailed
@@ -108,7 +108,50 @@ enum MILPSolver {
         var solution = dual
         solution.method = method
         if solution.status != .optimal { solution.status = .feasibleAtLimit }
-        solution.notes.append("the time limit came before the exact solve; returned the dual's allocation")
+        solution.notes.append("the time limit left no time for the exact solver; this is the dual's allocation")
+        return solution
+    }
+
+    /// The exact finish of the default `dual` (see `FinishedDualMethod`): `dual` unchanged
+    /// unless the model is small (`options.exactFinish`) and its gap is open; then the whole
+    /// model on `backend`, started from the dual's allocation and cut off at its value.
+    static func finish(_ problem: Problem, dual: Solution, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        let rule = options.exactFinish
+        let n = problem.candidates.count
+        guard n <= rule.maxCandidates, dual.status != .infeasible, let gap = dual.relativeGap,
+              gap > options.dual.targetGap else { return dual }
+        guard var milp = backendOptions(options) else {
+            var solution = dual
+            solution.notes.append("the time limit left no time to finish this small model exactly; this is the dual's allocation")
+            return solution
+        }
+        milp.timeLimit = min(milp.timeLimit ?? rule.seconds, rule.seconds)
+        options.milp.progress?(.exactPhase("finishing exactly with \(backend.solverName), \(Readable.count(n)) candidates"))
+        let formulation = MILPFormulation(problem)
+        guard formulation.model.columnCount > 0 else { return dual }
+        let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
+        guard result.status == .optimal || result.status == .feasibleAtLimit else {
+            // With the dual's allocation as its start the solver always has a solution; if it
+            // says otherwise, the dual's verified answer stands.
+            var solution = dual
+            solution.notes.append("\(backend.solverName) could not finish this small model exactly; this is the dual's allocation")
+            return solution
+        }
+        var solution = merge(problem, solution: dual, result: result, formulation: formulation, fixed: [], notes: [],
+                             gapTolerance: milp.relativeGap)
+        let small = "the model is small (\(Readable.count(n)) candidates), so \(backend.solverName)"
+        let improved = solution.objective > dual.objective
+        let dualValue = "the dual alone reached \(Readable.grouped(dual.objective, decimals: 2))"
+        if solution.status == .optimal {
+            solution.notes.append(small + " finished it exactly: "
+                                  + (improved ? "\(Readable.grouped(solution.objective, decimals: 2)) is optimal (\(dualValue))" : "the dual's allocation is optimal"))
+        } else {
+            // The finish's own budget stopped it, not the user's time limit (unless that is past).
+            solution.status = (options.dual.deadline.map { monotonicSeconds() >= $0 } ?? false) ? .feasibleAtLimit : .feasible
+            solution.notes.append(small + " searched \(Readable.significant(milp.timeLimit!, 2)) s for a better allocation and "
+                                  + (improved ? "found \(Readable.grouped(solution.objective, decimals: 2)) (\(dualValue))" : "found none")
+                                  + "; not proven optimal: the gap above is what is proven")
+        }
         return solution
     }
 
@@ -160,7 +203,7 @@ enum MILPSolver {
         let formulation = MILPFormulation(problem, columns: columns, limits: limits, lower: lower)
         var solution = dual
         solution.method = PolishMethod.name(backend)
-        let notes = ["polished the \(Readable.count(free.count)) users nearest the tie (\(Readable.count(columns.count)) candidates) with \(backend.solverName)"]
+        let notes = ["\(backend.solverName) re-solved exactly the \(Readable.count(free.count)) users whose choice was closest to changing (\(Readable.count(columns.count)) candidates); the others keep the dual's choice"]
         guard formulation.model.columnCount > 0 else {
             solution.notes += notes
             return solution
@@ -198,7 +241,7 @@ enum MILPSolver {
             return solution
         case .noSolutionAtLimit:
             solution.status = .feasibleAtLimit
-            solution.notes.append("the solver found no solution within its limit; returned \(startName)")
+            solution.notes.append("the exact solver found nothing better within its time limit; this is \(startName) allocation")
             return solution
         case .optimal, .feasibleAtLimit:
             break
@@ -206,7 +249,7 @@ enum MILPSolver {
         let allocation = Allocation(candidates: fixed + formulation.allocation(result.values!).candidates)
         let report = Verifier.verify(problem, allocation)
         if !report.isFeasible {
-            solution.notes.append("the solver's answer failed verification (\(report.violations.first!)); returned \(startName)")
+            solution.notes.append("the exact solver's answer broke a rule (\(report.violations.first!)); this is \(startName) allocation instead")
             solution.status = .feasibleAtLimit
             return solution
         }

@@ -79,7 +79,7 @@ struct FrontierCommand: ParsableCommand {
                 try sweepFloor(name, levels, try problem.load(progress: progress), progress)
                 return
             }
-            let methods = methods ?? MethodList([DualMethod(), BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
+            let methods = methods ?? MethodList([MethodRegistry.defaultMethod, BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
             let problem = try Frontier.withBudget(try problem.load(progress: progress))
             progress.begin("frontier")
             let points = try Frontier.compute(problem, budgets: try levels(),

@@ -21,7 +21,7 @@ struct Solve: ParsableCommand {
 
     @Option(help: ArgumentHelp("Method: \(MethodRegistry.standard.names.joined(separator: ", ")) (milp = milp-glpk).", valueName: "method"),
             transform: MethodArgument.parse)
-    var method = MethodArgument(DualMethod())
+    var method = MethodArgument(MethodRegistry.defaultMethod)
 
     @Option(help: "Allocation CSV output ('-' for standard output, the default unless --json is given).")
     var out: String?
@@ -49,6 +49,9 @@ struct Solve: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Relative gap at which the dual and the exact methods stop, from 0 to below 1 (default: 1e-5 for dual, 1e-6 for the exact methods).")
     var gap: Double?
+
+    @Option(name: .customLong("exact-finish-limit"), parsing: .unconditional, help: "The dual finishes a model of at most this many candidates exactly with COIN-OR CBC (2 s at most) when its gap is open; 0: never.")
+    var exactFinishLimit = ExactFinishOptions().maxCandidates
 
     @Flag(name: .customLong("no-budget"), help: "Allocate with no budget at all (otherwise a budget, from --budget or the spec, is required).")
     var noBudget = false
@@ -86,6 +89,7 @@ struct Solve: ParsableCommand {
         var options = SolveOptions(seed: seed)
         if let threads { options.threads = threads }
         options.timeLimit = timeLimit
+        options.exactFinish.maxCandidates = exactFinishLimit
         options.milp.verbose = verbose
         if let gap { options.setGap(gap) }
         return options
@@ -98,7 +102,7 @@ struct Solve: ParsableCommand {
             for path in [allocationPath, summary, snapshot].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
             let uncertain = uncertainty.options.isActive
-                ? try self.problem.loadUncertain(options: uncertainty.options, progress: progress) : nil
+                ? try self.problem.loadUncertain(options: uncertainty.options, threads: options().threads, progress: progress) : nil
             let problem = try uncertain?.problem ?? problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
                 Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")
