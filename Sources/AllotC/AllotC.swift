@@ -608,6 +608,8 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
         let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
         let problem = handle.problem
         let solution = try solve(problem, method: method, options: options)
+        // No allocation meets the floors (issue 23): the CLI's line, and no result.
+        if let message = solution.noAllocationMessage { throw ABIError(code: .solve, message: message) }
         let report = Verifier.verify(problem, solution.allocation)
         guard report.isFeasible else {
             let violations = report.violations.map(\.description).joined(separator: "; ")

@@ -155,18 +155,9 @@ extension Solve {
     /// floor: one line naming the floor out of reach (status 4), or saying that only the
     /// search failed (status 5).
     static func refuseWithoutAllocation(_ solution: Solution) throws {
-        switch solution.status {
-        case .infeasible:
-            let reason = solution.notes.first { $0.hasPrefix("infeasible: ") }.map { String($0.dropFirst(12)) }
-                ?? "no allocation meets every constraint"
-            Terminal.error("infeasible: \(reason); nothing was written")
-            throw ExitCode(infeasibleStatus)
-        case .searchFailed:
-            Terminal.error("\(solution.method) found no allocation that meets every floor within its limits (the search failed; the floors were not proven infeasible); nothing was written")
-            throw ExitCode(searchFailedStatus)
-        default:
-            return
-        }
+        guard let message = solution.noAllocationMessage else { return }
+        Terminal.error(message + "; nothing was written")
+        throw ExitCode(solution.status == .infeasible ? infeasibleStatus : searchFailedStatus)
     }
 
     /// Shows the solver's progress events on `line`.

@@ -141,7 +141,8 @@ void allot_problem_free(allot_problem *p);
  * "time_limit" (seconds > 0, exact methods), "polish_users" (>= 1, dual+milp),
  * "exact_finish_limit" (>= 0: the dual finishes models of at most this many candidates exactly,
  * 2000 by default, 0 never), "verbose" (bool). The allocation is verified as the CLI verifies it; one that fails gives
- * ALLOT_ERR_VERIFICATION and no result.
+ * ALLOT_ERR_VERIFICATION and no result. A spec whose floors no allocation meets (issue 23) gives ALLOT_ERR_SOLVE,
+ * the message "infeasible: ..." naming the floor out of reach, and no result.
  */
 allot_result *allot_solve(const allot_problem *p, const char *method, const char *options_json);
 

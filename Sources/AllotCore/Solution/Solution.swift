@@ -101,6 +101,22 @@ public struct Solution: Sendable {
         self.upperBound = upperBound
     }
 
+    /// When the method found no allocation that meets every floor (`infeasible`, proven, or
+    /// `search_failed`), the one line that says so, shared by the CLI and the C ABI: the floor
+    /// out of reach and the most that can be reached, or that only the search failed. Else nil.
+    package var noAllocationMessage: String? {
+        switch status {
+        case .infeasible:
+            let reason = notes.first { $0.hasPrefix("infeasible: ") }.map { String($0.dropFirst(12)) }
+                ?? "no allocation meets every constraint"
+            return "infeasible: \(reason)"
+        case .searchFailed:
+            return "\(method) found no allocation that meets every floor within its limits (the search failed; the floors were not proven infeasible)"
+        default:
+            return nil
+        }
+    }
+
     /// `(bound - objective) / max(|bound|, Tolerance.gapDenominatorFloor)`, or nil without a
     /// bound. A gap of 0 means the allocation is proven optimal.
     public var relativeGap: Double? {
