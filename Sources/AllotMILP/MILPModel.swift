@@ -70,9 +70,11 @@ public struct MILPFormulation: Sendable {
 
     /// The whole problem.
     ///
-    /// - Parameter eligibleOnly: leave out candidates that cannot be in an optimal allocation
-    ///   (`Problem.mayBeUseful`: uplift <= 0 and no floor or signed row it helps, capped at 0,
-    ///   or over a budget alone). Export keeps them all.
+    /// - Parameters:
+    ///   - problem: the problem, every row of its `ConstraintRules` included.
+    ///   - eligibleOnly: leave out candidates that cannot be in an optimal allocation
+    ///     (`Problem.mayBeUseful`: uplift <= 0 and no floor or signed row it helps, capped at 0,
+    ///     or over a budget alone). Export keeps them all.
     /// - Complexity: O(n x rows).
     public init(_ problem: Problem, eligibleOnly: Bool = true) {
         let t = problem.candidates

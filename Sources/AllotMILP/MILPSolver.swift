@@ -157,6 +157,11 @@ enum MILPSolver {
 
     /// Polishing: fix every user whose choice at the dual's multipliers is clear, and solve the
     /// users nearest the tie exactly, with the capacity the others leave.
+    ///
+    /// - Complexity: the dual's solve, then O(n log k) for n candidates and k per user (each
+    ///   user's reduced values sorted for its margin), O(U log U) to rank U users, and the
+    ///   backend's search on `options.polishUsers` users' candidates (exponential in the worst
+    ///   case, bounded by the time limit).
     static func polish(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
         let engine = DualEngine(problem, threads: options.threads)
         let dual = DualSolver.solve(engine, options: dualOptions(options))

@@ -102,6 +102,10 @@ public struct MILPOptions: Sendable {
 ///     let solution = try solve(problem, method: .dual)
 ///
 /// - Throws: `InvalidOption` for an option out of range, `SolveError` when the method fails.
+/// - Complexity: the method's. For ``DualMethod``, O(n (B + log k) / threads) per sweep of the
+///   multiplier search for n candidates, B budgets and k candidates per user, and a recovery of
+///   about the same order (docs/algorithms.md); for the exact methods, the backend's search,
+///   bounded by `options.timeLimit`.
 public func solve(_ problem: Problem, method: some AllocationMethod = DualMethod(),
                   options: SolveOptions = SolveOptions()) throws -> Solution {
     try options.validate()

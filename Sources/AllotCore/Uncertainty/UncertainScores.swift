@@ -90,7 +90,11 @@ public struct UncertainScores: Sendable {
     public static let fitSample = 1_500
 
     /// - Parameters:
+    ///   - uplift: each candidate's predicted uplift.
+    ///   - se: each candidate's standard error (finite, >= 0).
     ///   - group: each candidate's coupon (`0..<groupCount`).
+    ///   - groupCount: the number of coupons.
+    ///   - threads: worker threads for the posteriors; the result does not depend on it.
     ///   - userStart: user `u`'s candidates are `userStart[u] ..< userStart[u + 1]`.
     /// - Complexity: O(n log n) to cut the bins, O(segments · fitSample · a · 60) for the
     ///   priors and O(n · a) for the posteriors, a the atoms within 10 standard errors of a
