@@ -145,3 +145,35 @@ import Testing
         #expect(try Allot.solve(problem, method: .greedyFloors).status == .searchFailed)
     }
 }
+
+/// Random small instances with floors (too large for brute force): GLPK and CBC agree on the
+/// status and the optimum, and each allocation passes the verifier.
+@Suite struct FloorsAcrossBackendsTests {
+    @Test func bothBackendsAgree() throws {
+        var mix = RandomFloors()
+        mix.base.users = 40
+        mix.base.couponsPerUser = 3
+        mix.base.maxPerUser = 2
+        mix.base.budgets = 2
+        mix.base.couponCap = 12
+        mix.coverage = 0.6
+        mix.parity = 3
+        var options = SolveOptions()
+        options.milp.relativeGap = 0
+        var statuses: Set<String> = []
+        for seed in 1...6 as ClosedRange<UInt64> {
+            let problem = mix.make(seed: seed)
+            let results = try backends.map { try Allot.solve(problem, method: MILPMethod(backend: backend($0)), options: options) }
+            #expect(results[0].status == results[1].status, "seed \(seed): \(results.map(\.status))")
+            statuses.insert(results[0].status.rawValue)
+            guard results[0].status == .optimal else { continue }
+            let values = try results.map { solution in
+                let report = Verifier.verify(problem, solution.allocation)
+                #expect(report.isFeasible, "seed \(seed): \(report.violations)")
+                return report.objective
+            }
+            #expect(abs(values[0] - values[1]) <= 1e-6 * max(1, abs(values[0])), "seed \(seed): \(values)")
+        }
+        #expect(statuses.contains("optimal"))
+    }
+}
