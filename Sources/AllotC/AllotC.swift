@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 5
+let abiVersion: UInt32 = 6
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
