@@ -1,13 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, each depending only on the ones above it:
-//   AllotCore        problem model, formats, constraint rules, verifier, dual, greedy (no C)
+// Layers, each depending only on the ones above it (.ci/check-layers enforces them):
+//   AllotCore        problem model, formats, constraint rules, verifier, dual, greedy (no C, no OS calls)
+//   AllotIO          files: mmap, atomic commits, signals, gzip (zlib) -- what the CLI and the C ABI use
 //   AllotMILP        formulation, backend protocol, export, polishing (no C)
-//   AllotGLPK/CBC    the backends: with AllotZlib (gzip input for the CLI), the only Swift that touches C
+//   AllotGLPK/CBC    the backends: with AllotIO, the only Swift that touches a C library
 //   AllotEvaluation  bench, frontier, policy value
+//   AllotServe(HTTP) live decisions
 //   Allot            umbrella: re-exports the above and registers every method
-//   allot            the CLI
+//   allot, AllotC    the CLI and the C ABI
 
 /// The libFuzzer target needs `-sanitize=fuzzer`, so it exists only when ALLOT_FUZZ is set:
 /// a plain `swift build` or `swift test` never builds it (docs/fuzzing.md).
@@ -24,6 +26,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // The elementary functions (log, exp, cos) without the C library's module in the core.
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         // `allot serve` (issue 22): the HTTP server, graceful shutdown, /metrics.
@@ -31,18 +35,21 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Hummingbird's own event loops, made Swift Concurrency's global executor by `allot serve`.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         .target(
             name: "AllotCore",
-            dependencies: [.product(name: "HeapModule", package: "swift-collections")]
+            dependencies: [.product(name: "HeapModule", package: "swift-collections"),
+                           .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "AllotMILP", dependencies: ["AllotCore"]),
         .systemLibrary(name: "CGLPK"),
         .systemLibrary(name: "CCbc"),
         // zlib, for gzip-compressed inputs (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib"),
-        .target(name: "AllotZlib", dependencies: ["AllotCore", "CZlib"]),
+        .target(name: "AllotIO", dependencies: ["AllotCore", "CZlib"]),
         .target(name: "CGLPKGuard", dependencies: ["CGLPK"], linkerSettings: [.linkedLibrary("glpk")]),
         .target(name: "AllotGLPK", dependencies: ["AllotMILP", "CGLPKGuard"]),
         // C++: what CBC 2.10's C API lacks: progress (a CbcEventHandler) and its log on standard error.
@@ -61,13 +68,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "Allot", dependencies: ["AllotCore", "AllotMILP", "AllotGLPK", "AllotCBC", "AllotEvaluation"]),
+        .target(name: "Allot", dependencies: ["AllotCore", "AllotIO", "AllotMILP", "AllotGLPK", "AllotCBC", "AllotEvaluation"]),
         .executableTarget(
             name: "allot",
             dependencies: [
-                "Allot", "AllotZlib", "AllotServe", "AllotServeHTTP",
+                "Allot", "AllotServe", "AllotServeHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,8 @@
 // The umbrella module: `import Allot` gives the whole library. Programs that need only the
-// dual and the baselines (and no C library) can `import AllotCore` instead.
+// model, the dual and the baselines (no C library, no file system) can `import AllotCore`
+// instead, and give the readers their bytes as `InputBytes(name:bytes:)`.
 @_exported import AllotCore
+@_exported import AllotIO
 @_exported import AllotMILP
 @_exported import AllotGLPK
 @_exported import AllotCBC

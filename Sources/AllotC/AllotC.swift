@@ -2,6 +2,7 @@
 // every thrown error and records it for allot_last_error_*(): nothing here may end the host.
 
 import Allot
+import AllotIO
 import Foundation
 import Synchronization
 
@@ -11,7 +12,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 6
+let abiVersion: UInt32 = 7
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors
@@ -197,7 +198,8 @@ final class Builder: Sendable {
     let spec: AllocationSpec
     let specName: String
     let hasChannel: Bool
-    /// "uplift", "cost", then the extra budget columns.
+    /// "uplift", "cost", then the extra budget columns, then the general rows' other columns
+    /// (`AllocationSpec.numericColumns`; these may be negative).
     let numberColumns: [String]
     let numberColumnNames: [CString]
     /// Serialises the calls on one builder; the state holds borrowed pointers, reached only
@@ -210,7 +212,7 @@ final class Builder: Sendable {
         self.spec = spec
         self.specName = specName
         hasChannel = header.contains("channel")
-        numberColumns = ["uplift", "cost"] + spec.extraColumns
+        numberColumns = ["uplift", "cost"] + spec.numericColumns
         numberColumnNames = numberColumns.map(CString.init)
         state = Mutex(BuilderState())
     }
@@ -466,8 +468,10 @@ extension Builder {
     }
 
     func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
-        try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
-                                  expectedRows: expectedRows)
+        let chunks = try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
+                                               expectedRows: expectedRows, signedFrom: 1 + spec.extraColumns.count)
+        ReservedStorage.populate(chunks.reservedStorage)
+        return chunks
     }
 }
 
@@ -552,7 +556,7 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         }
         return Int(v)
     }
-    let known = ["exact_finish_limit", "gap", "polish_users", "seed", "threads", "tie_moves", "time_limit", "verbose"]
+    let known = ["exact_finish_limit", "gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
     // Only types are checked here; ranges by `SolveOptions.validate()`, as for the CLI.
     for key in map.keys.sorted() {
         switch key {
@@ -565,9 +569,6 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         case "verbose":
             guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'verbose' must be true or false") }
             options.milp.verbose = n.boolValue
-        case "tie_moves":
-            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'tie_moves' must be true or false") }
-            options.dual.tieMoves = n.boolValue
         default:
             throw optionError("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
         }

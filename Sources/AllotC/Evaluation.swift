@@ -81,7 +81,7 @@ public func allot_log_new(_ name: UnsafePointer<CChar>?, _ outcomeColumn: Unsafe
     }
 }
 
-/// `allot_log_new` with the control arm named (ABI version 6); messages name `control=` and
+/// `allot_log_new` with the control arm named (ABI version 7); messages name `control=` and
 /// `max_unknown_share=`, as `allot.evaluate` spells them.
 @_cdecl("allot_log_new_control")
 public func allot_log_new_control(_ name: UnsafePointer<CChar>?, _ outcomeColumn: UnsafePointer<CChar>?,
@@ -126,7 +126,7 @@ public func allot_evaluate(_ p: OpaquePointer?, _ a: OpaquePointer?, _ l: Opaque
 
 /// `allot_evaluate` that first fails, as `allot evaluate` does, when more than
 /// `maxUnknownShare` of the log's rows have a treatment that is neither its control arm nor a
-/// coupon of the scores (ABI version 6).
+/// coupon of the scores (ABI version 7).
 @_cdecl("allot_evaluate_checked")
 public func allot_evaluate_checked(_ p: OpaquePointer?, _ a: OpaquePointer?, _ l: OpaquePointer?,
                                    _ against: UnsafePointer<CChar>?, _ other: OpaquePointer?,

@@ -2,6 +2,7 @@
 // `allot serve` (AllotServe). Declared in include/allot.h.
 
 import Allot
+import AllotCore
 import AllotServe
 import Foundation
 
@@ -79,4 +80,30 @@ public func allot_live_decide(_ p: OpaquePointer?, _ request: UnsafePointer<CCha
         }
         return handle.keep(DecideRequest.response(user: r.user, given: given, snapshot: String(cString: handle.version.pointer)))
     }
+}
+
+/// Writes the snapshot of a solved result to `path` (`allot solve --snapshot`'s file, byte for
+/// byte: the same `Snapshot(problem:solution:profile:)` and the same atomic write), with the
+/// spend plan `profile` (comma-separated weights, as `--profile`; NULL: uniform).
+/// ALLOT_OK, or an error code (the last error says why; nothing is written then).
+@_cdecl("allot_result_write_snapshot")
+public func allot_result_write_snapshot(_ r: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ profile: UnsafePointer<CChar>?) -> Int32 {
+    let status = guarded(Int32(-1)) {
+        let result = try resultHandle(r)
+        guard let solved = result.solved else { throw argument("the result has no solve to write") }
+        let target = try string(path, "path")
+        var plan = [1.0]
+        if let profile {
+            let text = try string(profile, "profile")
+            guard let weights = Snapshot.parseProfile(text) else {
+                throw InputError(file: "profile", "'\(text)' is not a list of comma-separated weights >= 0 with a positive sum")
+            }
+            plan = weights
+        }
+        let bytes = Array(try Snapshot(problem: solved.problem, solution: solved.solution, profile: plan).json().utf8)
+        try OutputFiles.checkWritable(target)
+        try AtomicFile.commit([(target, bytes)], installingSignalHandlers: false)
+        return ErrorCode.ok.rawValue
+    }
+    return status == -1 ? threadLastError().code : status
 }

@@ -66,7 +66,10 @@ public struct CBCBackend: MILPBackend {
                         let left = max(0.01, limit - (monotonicSeconds() - began))
                         Cbc_setMaximumSeconds(cbc, left)
                         // CBC checks its limit only between LPs; the root LP of a large model alone can take minutes.
-                        _ = allot_cbc_lp_deadline(cbc, monotonicSeconds() + left, stopped)
+                        // The hook's deadline is on CLOCK_MONOTONIC, which `monotonicSeconds()` no
+                        // longer is (it counts from the process's start): a deadline on that clock
+                        // stopped every LP at once, so that no time-limited solve found anything.
+                        _ = allot_cbc_lp_deadline(cbc, Self.clockMonotonic() + left, stopped)
                     }
                     // Until CBC's search reports (after its root relaxation and preprocessing), the phase shows.
                     options.progress?(.exactPhase("\(solverName): root LP relaxation and preprocessing, \(Readable.count(n)) columns"))
@@ -117,6 +120,13 @@ public struct CBCBackend: MILPBackend {
         }
         return MILPResult(status: finished ? .optimal : .feasibleAtLimit, values: x, objective: objective,
                           bestBound: bound.isFinite ? max(bound, objective!) : nil, withinGapTolerance: withinGap)
+    }
+
+    /// Seconds on CLOCK_MONOTONIC, the clock of `allot_cbc_lp_deadline`.
+    private static func clockMonotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     /// The event handler's progress callback (it calls no CBC function).

@@ -1,7 +1,8 @@
 import AllotCore
 
 /// An exact method: the whole 0-1 program on one backend, warm-started from the dual
-/// (`milp-glpk`, `milp-cbc`).
+/// (`milp-glpk`, `milp-cbc`). A problem with floors or general rows goes to the backend whole,
+/// without the dual (which does not take them yet).
 public struct MILPMethod: AllocationMethod {
     public let backend: any MILPBackend
     public init(backend: any MILPBackend) { self.backend = backend }
@@ -54,6 +55,7 @@ public struct PolishMethod: AllocationMethod {
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()
+        try DualMethod.refuseFloors(problem, method: name)
         return try MILPSolver.polish(problem, backend: backend, options: options.startingClock())
     }
 

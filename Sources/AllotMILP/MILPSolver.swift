@@ -4,7 +4,11 @@ import AllotCore
 enum MILPSolver {
     /// The exact method: the dual first (it is fast, and its allocation is the warm start, so a
     /// time-limited run is never worse than the dual), then the whole model on `backend`.
+    ///
+    /// A problem with floors or general rows (`Problem.hasFloorsOrRows`), which the dual does
+    /// not take, goes to the backend whole, with no warm start and no bound but the backend's.
     static func solve(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        if problem.hasFloorsOrRows { return try solveWithFloors(problem, backend: backend, options: options) }
         let dual = DualSolver.solve(problem, options: dualOptions(options), threads: options.threads)
         options.milp.progress?(.exactPhase("building the 0-1 program, \(Readable.count(problem.candidates.count)) candidates"))
         let formulation = MILPFormulation(problem)
@@ -20,6 +24,41 @@ enum MILPSolver {
         let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
         return merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
                      gapTolerance: milp.relativeGap)
+    }
+
+    /// `solve` for a problem with floors or general rows: the whole model on `backend`.
+    private static func solveWithFloors(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        options.milp.progress?(.exactPhase("building the 0-1 program, \(Readable.count(problem.candidates.count)) candidates"))
+        let formulation = MILPFormulation(problem)
+        let empty = Allocation(candidates: [])
+        let emptyFits = Verifier.verify(problem, empty).isFeasible
+        var solution = Solution(method: backend.name, status: emptyFits ? .feasible : .infeasible, allocation: empty,
+                                objective: 0, upperBound: nil)
+        if formulation.model.columnCount == 0 {
+            // No candidate can help: the empty allocation is the only one worth a look.
+            solution.status = emptyFits ? .optimal : .infeasible
+            solution.upperBound = emptyFits ? 0 : nil
+            return solution
+        }
+        guard let milp = backendOptions(options) else {
+            solution.status = emptyFits ? .feasibleAtLimit : .searchFailed
+            solution.notes.append("the time limit came before the exact solve")
+            return solution
+        }
+        let result = try backend.solve(formulation.model, options: milp, start: emptyFits ? formulation.point(empty) : nil)
+        if result.status == .noSolutionAtLimit && !emptyFits {
+            solution.status = .searchFailed
+            solution.notes.append("the solver found no allocation that meets the floors within its limit; the search failed (it did not prove them infeasible)")
+            return solution
+        }
+        var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
+                           gapTolerance: milp.relativeGap)
+        if merged.status == .infeasible {
+            // Proven by the solver; the reason is the floor the ceilings leave out of reach.
+            let reason = try backendOptions(options).map { try Infeasibility.explain(problem, backend: backend, options: $0) }
+            merged.notes.insert("infeasible: " + (reason ?? "no allocation meets every constraint (the time limit left no time to find which floor)"), at: 0)
+        }
+        return merged
     }
 
     /// The dual's options inside an exact method: no greedy safety net, and under a time limit
@@ -143,8 +182,9 @@ enum MILPSolver {
         }
         // Residual capacity: what the fixed assignments leave of each global constraint.
         var limits = problem.rules.limits
-        for j in fixed { problem.rules.forEachCoefficient(of: j) { i, a in limits[i] -= a } }
-        let formulation = MILPFormulation(problem, columns: columns, limits: limits)
+        var lower = problem.rules.lower
+        for j in fixed { problem.rules.forEachCoefficient(of: j) { i, a in limits[i] -= a; lower[i] -= a } }
+        let formulation = MILPFormulation(problem, columns: columns, limits: limits, lower: lower)
         var solution = dual
         solution.method = PolishMethod.name(backend)
         let notes = ["\(backend.solverName) re-solved exactly the \(Readable.count(free.count)) users whose choice was closest to changing (\(Readable.count(columns.count)) candidates); the others keep the dual's choice"]

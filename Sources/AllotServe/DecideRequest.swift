@@ -11,16 +11,30 @@ public struct DecideRequest: Equatable, Sendable {
         self.candidates = candidates
     }
 
-    /// Parses one request body.
+    /// Parses one request body (`RequestParser`, straight over the bytes).
     /// - Throws: `DecisionError` with a one-line reason naming the field.
-    public static func parse(_ body: Data) throws -> DecideRequest {
-        try parse(object: json(body), at: "")
+    /// - Complexity: O(body bytes).
+    public static func parse(bytes: UnsafeRawBufferPointer) throws -> DecideRequest {
+        try RequestParser.run(bytes) { try $0.request(prefix: "") }
     }
 
     /// Parses a batch body: a JSON list of requests.
+    public static func parseBatch(bytes: UnsafeRawBufferPointer) throws -> [DecideRequest] {
+        try RequestParser.run(bytes) { try $0.batch() }
+    }
+
+    public static func parse(_ body: Data) throws -> DecideRequest {
+        try body.withUnsafeBytes { try parse(bytes: $0) }
+    }
+
     public static func parseBatch(_ body: Data) throws -> [DecideRequest] {
-        guard let list = try json(body) as? [Any] else { throw DecisionError("the body must be a JSON list of decision requests") }
-        return try list.enumerated().map { try parse(object: $1, at: "[\($0)].") }
+        try body.withUnsafeBytes { try parseBatch(bytes: $0) }
+    }
+
+    /// The same parse through Foundation's `JSONSerialization`: the reference that the tests
+    /// compare `RequestParser` with, and the benchmark's (docs/benchmarks.md).
+    public static func parseWithFoundation(_ body: Data) throws -> DecideRequest {
+        try parse(object: json(body), at: "")
     }
 
     static func json(_ body: Data) throws -> Any {
@@ -76,10 +90,46 @@ public struct DecideRequest: Equatable, Sendable {
     }
 
     /// The response body of one decision.
+    /// - Complexity: O(the body's length), one growing string.
     public static func response(user: String, given: [LiveCandidate], snapshot: String) -> String {
-        "{\"user_id\":" + Journal.quoted(user) + ",\"assignments\":["
-            + given.map { "{\"coupon_id\":" + Journal.quoted($0.coupon) + ",\"uplift\":\($0.uplift),\"cost\":\($0.cost)}" }.joined(separator: ",")
-            + "],\"snapshot\":\"" + snapshot + "\"}"
+        var out = ""
+        out.reserveCapacity(64 + snapshot.utf8.count + user.utf8.count + given.count * 64)
+        out += "{\"user_id\":"
+        Journal.appendQuoted(user, to: &out)
+        out += ",\"assignments\":["
+        for (k, g) in given.enumerated() {
+            out += k == 0 ? "{\"coupon_id\":" : ",{\"coupon_id\":"
+            Journal.appendQuoted(g.coupon, to: &out)
+            out += ",\"uplift\":"
+            out += g.uplift.description
+            out += ",\"cost\":"
+            out += g.cost.description
+            out += "}"
+        }
+        out += "],\"snapshot\":\""
+        out += snapshot
+        out += "\"}"
+        return out
+    }
+
+    /// The request written back as JSON (the benchmark's echo handler, docs/benchmarks.md).
+    public static func echo(_ r: DecideRequest) -> String {
+        var out = "{\"user_id\":"
+        Journal.appendQuoted(r.user, to: &out)
+        out += ",\"candidates\":["
+        for (k, c) in r.candidates.enumerated() {
+            out += k == 0 ? "{\"coupon_id\":" : ",{\"coupon_id\":"
+            Journal.appendQuoted(c.coupon, to: &out)
+            out += ",\"uplift\":" + c.uplift.description + ",\"cost\":" + c.cost.description
+            if let h = c.channel { out += ",\"channel\":"; Journal.appendQuoted(h, to: &out) }
+            for (name, v) in c.columns.sorted(by: { $0.key < $1.key }) {
+                out += ","
+                Journal.appendQuoted(name, to: &out)
+                out += ":" + v.description
+            }
+            out += "}"
+        }
+        return out + "]}"
     }
 
     /// A one-line error body.

@@ -44,9 +44,45 @@ public struct DecisionRecord: Equatable, Sendable {
     }
     public var user: String
     public var given: [Given]
+    /// With exploration: the decision's treatment (its one coupon, or nil for none, the control
+    /// arm) had this probability under the randomised policy; and the snapshot's version.
+    public var propensity: Double?
+    public var snapshot: String?
     public init(user: String, given: [Given]) {
         self.user = user
         self.given = given
+    }
+}
+
+/// Randomised decisions for a log that `allot evaluate --log` can read (docs/serve.md,
+/// "Exploration"). With probability `epsilon` a decision is drawn uniformly from the control
+/// arm (nothing) and every candidate that fits the user's caps, the budgets, the coupon caps and
+/// the ROI floor; otherwise it is the usual decision. The draw depends on `seed` and the user id
+/// only (SplitMix64 of both), so the same user draws the same whatever the order, threads or
+/// transport. Needs `max_per_user` 1: a randomised log has one treatment per decision.
+public struct Exploration: Equatable, Sendable {
+    public var epsilon: Double
+    public var seed: UInt64
+    public init(epsilon: Double, seed: UInt64 = 0) {
+        self.epsilon = epsilon
+        self.seed = seed
+    }
+
+    /// Two uniform draws in [0, 1) for `user`.
+    func draws(user: String) -> (Double, Double) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a of the id's UTF-8 bytes
+        for b in user.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var state = h ^ seed
+        func next() -> Double {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            z ^= z >> 31
+            return Double(z >> 11) * 0x1p-53
+        }
+        let a = next()
+        return (a, next())
     }
 }
 
@@ -121,13 +157,25 @@ public final class DecisionEngine: @unchecked Sendable {
     private var couponSet: Set<String>
     private var state: DayState
     public let pacing: Pacing
+    public let exploration: Exploration?
+    private var version: String
+    /// The day of the counters (UTC days since 1970-01-01; 0 when days are not followed).
+    private var day: Int
+    /// Called under the engine's lock when a decision comes on a later day, before the
+    /// counters are reset (the journal's hook: it moves the old day's journal aside).
+    private let onNewDay: (@Sendable (_ old: Int, _ new: Int) throws -> Void)?
     /// Called under the engine's lock with each answered decision, before it is returned (the
     /// journal's hook: its order is the decisions' order).
     private let onDecision: (@Sendable (DecisionRecord) -> Void)?
 
-    public init(snapshot: Snapshot, pacing: Pacing = Pacing(), state: DayState = DayState(),
+    public init(snapshot: Snapshot, pacing: Pacing = Pacing(), state: DayState = DayState(), exploration: Exploration? = nil,
+                day: Int = 0, onNewDay: (@Sendable (_ old: Int, _ new: Int) throws -> Void)? = nil,
                 onDecision: (@Sendable (DecisionRecord) -> Void)? = nil) {
+        self.day = day
+        self.onNewDay = onNewDay
         self.snapshot = snapshot
+        self.exploration = exploration
+        version = snapshot.version
         couponSet = Set(snapshot.coupons)
         self.pacing = pacing
         self.state = state
@@ -138,12 +186,16 @@ public final class DecisionEngine: @unchecked Sendable {
     public var currentSnapshot: Snapshot { lock.withLock { snapshot } }
     /// A copy of the day's counters.
     public var currentState: DayState { lock.withLock { state } }
+    /// The day of the counters.
+    public var currentDay: Int { lock.withLock { day } }
 
     /// Replaces the snapshot atomically; the day's spend and counters carry over.
     public func reload(_ new: Snapshot) {
+        let newVersion = new.version
         lock.withLock {
             snapshot = new
             couponSet = Set(new.coupons)
+            version = newVersion
         }
     }
 
@@ -168,9 +220,16 @@ public final class DecisionEngine: @unchecked Sendable {
     /// - Throws: `DecisionError` for a bad request (nothing is reserved).
     /// - Complexity: O(k log k + k × budgets) for k candidates, plus O(budgets + capped
     ///   coupons) for the multipliers.
-    public func decide(user: String, candidates: [LiveCandidate], at t: Double) throws -> [LiveCandidate] {
+    ///   With `day` (UTC days since 1970-01-01) later than the counters' day, the day rolls
+    ///   over first: spend, coupon counts, ROI totals and per-user counts start again from 0.
+    public func decide(user: String, candidates: [LiveCandidate], at t: Double, day today: Int? = nil) throws -> [LiveCandidate] {
         try lock.withLock {
             try check(candidates)
+            if let today, today > day {
+                do { try onNewDay?(day, today) } catch { throw DecisionError("cannot start the journal of the new day: \(error)") }
+                state = DayState()
+                day = today
+            }
             let (lambda, mu) = pacedMultipliers(at: t)
             let s = snapshot
             let rate = s.minROI ?? 0
@@ -185,20 +244,44 @@ public final class DecisionEngine: @unchecked Sendable {
                 if s.minROI != nil { r -= s.roiMultiplier * (rate * c.cost - c.uplift) }
                 reduced[j] = r
             }
-            let order = candidates.indices.filter { reduced[$0] > 0 }
+            var order = candidates.indices.filter { reduced[$0] > 0 }
                 .sorted { reduced[$0] != reduced[$1] ? reduced[$0] > reduced[$1] : $0 < $1 }
             var userState = state.users[user] ?? DayState.User()
             var record = DecisionRecord(user: user, given: [])
             var chosen: [LiveCandidate] = []
             var uplift = state.totalUplift, cost = state.totalCost
-            for j in order {
+            /// Whether candidate `j` fits every constraint with what is reserved so far.
+            func fits(_ j: Int) -> Bool {
                 let c = candidates[j]
-                guard userState.count < s.maxPerUser, !userState.coupons.contains(c.coupon) else { continue }
-                if let h = c.channel, let cap = s.channelCaps[h], userState.perChannel[h, default: 0] >= cap { continue }
-                if let cap = s.couponCaps[c.coupon], state.couponUsers[c.coupon, default: 0] >= cap.cap { continue }
+                guard userState.count < s.maxPerUser, !userState.coupons.contains(c.coupon) else { return false }
+                if let h = c.channel, let cap = s.channelCaps[h], userState.perChannel[h, default: 0] >= cap { return false }
+                if let cap = s.couponCaps[c.coupon], state.couponUsers[c.coupon, default: 0] >= cap.cap { return false }
                 let a = consumption[j]
-                guard s.budgets.indices.allSatisfy({ state.spend[s.budgets[$0].name, default: 0] + a[$0] <= s.budgets[$0].limit }) else { continue }
-                if s.minROI != nil, uplift + c.uplift < rate * (cost + c.cost) { continue }
+                guard s.budgets.indices.allSatisfy({ state.spend[s.budgets[$0].name, default: 0] + a[$0] <= s.budgets[$0].limit }) else { return false }
+                if s.minROI != nil, uplift + c.uplift < rate * (cost + c.cost) { return false }
+                return true
+            }
+            if let x = exploration {
+                guard s.maxPerUser == 1 else {
+                    throw DecisionError("exploration needs a snapshot with max_per_user 1 (this one has \(s.maxPerUser)): a randomised log has one treatment per decision")
+                }
+                // The arms: the control (nothing) and every candidate that fits.
+                let arms = candidates.indices.filter(fits)
+                let greedy = order.first(where: fits)
+                let (u, v) = x.draws(user: user)
+                var pick = greedy
+                if u < x.epsilon {
+                    let k = min(Int(v * Double(arms.count + 1)), arms.count)
+                    pick = k == 0 ? nil : arms[k - 1]
+                }
+                record.propensity = x.epsilon / Double(arms.count + 1) + (pick == greedy ? 1 - x.epsilon : 0)
+                record.snapshot = version
+                order = pick.map { [$0] } ?? []
+            }
+            for j in order {
+                guard fits(j) else { continue }
+                let c = candidates[j]
+                let a = consumption[j]
                 // Reserve.
                 for b in s.budgets.indices { state.spend[s.budgets[b].name, default: 0] += a[b] }
                 state.couponUsers[c.coupon, default: 0] += 1

@@ -8,72 +8,146 @@ import Glibc
 /// (docs/reliability.md, "Live decisions").
 ///
 /// Each decision's line is written (`write(2)`, to the kernel) under the engine's lock before
-/// the decision is answered, so a killed process loses no answered decision; `fsync` runs at
-/// most every `syncInterval` seconds (and on close), so a machine crash loses at most that long.
+/// the decision is answered, so a killed process loses no answered decision. A thread of its
+/// own `fsync`s the journal every `syncInterval` seconds when something was written (and
+/// `sync()` and closing do), off the decisions' path: a decision never waits for the disk, and
+/// a machine crash loses at most the decisions of the last `syncInterval` plus one `fsync`.
 /// A last line without its newline (a write cut short) was never answered and is ignored.
 public final class Journal: @unchecked Sendable {
     public let path: String
-    private let fd: Int32
-    private let lock = NSLock()
-    private var dirty = false
-    private var lastSync = 0.0
+    private let syncer: Syncer
     public let syncInterval: Double
 
-    /// Opens (or creates) `DIR/journal.jsonl`.
+    /// The descriptor and its sync state, shared with the sync thread (which outlives no
+    /// journal: closing stops it).
+    private final class Syncer: @unchecked Sendable {
+        let fd: Int32
+        let lock = NSCondition()
+        var dirty = false
+        var closed = false
+        init(fd: Int32) { self.fd = fd }
+
+        /// Syncs everything written so far. `fsync` runs outside the lock (appends mark
+        /// `dirty` under it), so an append never waits for the disk.
+        func syncNow() {
+            lock.lock()
+            guard !closed else { lock.unlock(); return }
+            dirty = false
+            lock.unlock()
+            fsync(fd)
+        }
+
+        func run(interval: Double) {
+            lock.lock()
+            while !closed {
+                _ = lock.wait(until: Date(timeIntervalSinceNow: interval))
+                guard !closed else { break }
+                if dirty {
+                    dirty = false
+                    lock.unlock()
+                    fsync(fd)
+                    lock.lock()
+                }
+            }
+            lock.unlock()
+        }
+    }
+
+    /// Opens (or creates) `DIR/journal.jsonl`; a new journal of a known `day` (UTC days since
+    /// 1970-01-01) starts with the line `{"day":N}`.
     /// - Throws: `InputError` naming the path when it cannot be created or opened.
-    public init(directory: String, syncInterval: Double = 0.05) throws {
+    public init(directory: String, day: Int? = nil, syncInterval: Double = 0.05) throws {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("journal.jsonl")
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        path = Self.path(directory)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InputError(file: path, "cannot open the journal: \(String(cString: strerror(errno)))") }
+        var info = stat()
+        if let day, fstat(fd, &info) == 0, info.st_size == 0 {
+            var line = "{\"day\":\(day)}\n"
+            line.withUTF8 { _ = write(fd, $0.baseAddress!, $0.count) }
+        }
         self.syncInterval = syncInterval
+        let syncer = Syncer(fd: fd)
+        self.syncer = syncer
+        let thread = Thread { syncer.run(interval: syncInterval) }
+        thread.name = "allot-journal-sync"
+        thread.start()
     }
 
     deinit {
-        fsync(fd)
-        close(fd)
+        // Stop the sync thread first, then the last sync and close: no fsync of a closed (or
+        // reused) descriptor. An fsync the thread started may still run: close waits for it.
+        syncer.lock.lock()
+        syncer.closed = true
+        syncer.lock.broadcast()
+        syncer.lock.unlock()
+        fsync(syncer.fd)
+        close(syncer.fd)
     }
 
-    /// Appends a record's line; syncs when the last sync is older than `syncInterval`.
-    /// - Complexity: O(the line's length), one `write(2)`.
+    /// Appends a record's line (one `write(2)`); the sync thread syncs it within
+    /// `syncInterval`.
+    /// - Complexity: O(the line's length).
     public func append(_ record: DecisionRecord) {
         var line = Self.line(record)
-        lock.withLock {
-            line.withUTF8 { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-                    if n < 0 { if errno == EINTR { continue }; break }
-                    done += n
-                }
-            }
-            dirty = true
-            let now = monotonicNow()
-            if now - lastSync >= syncInterval {
-                fsync(fd)
-                dirty = false
-                lastSync = now
+        syncer.lock.lock()
+        line.withUTF8 { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = write(syncer.fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 { if errno == EINTR { continue }; break }
+                done += n
             }
         }
+        syncer.dirty = true
+        syncer.lock.unlock()
     }
 
     /// Syncs what was written.
-    public func sync() {
-        lock.withLock {
-            if dirty { fsync(fd) }
-            dirty = false
+    public func sync() { syncer.syncNow() }
+
+    static func path(_ directory: String) -> String { (directory as NSString).appendingPathComponent("journal.jsonl") }
+
+    /// The day of the journal at `DIR/journal.jsonl` (its first line `{"day":N}`), or nil when
+    /// there is none or it names no day.
+    public static func day(directory: String) -> Int? {
+        guard let handle = FileHandle(forReadingAtPath: path(directory)) else { return nil }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 64)) ?? Data()
+        guard let end = head.firstIndex(of: 0x0A),
+              let object = try? JSONSerialization.jsonObject(with: head[..<end]) as? [String: Any], object["u"] == nil else { return nil }
+        return (object["day"] as? NSNumber)?.intValue
+    }
+
+    /// Moves the day's journal aside, to `DIR/journal-YYYY-MM-DD.jsonl` (its `day`), so that the
+    /// next day starts with an empty one. Nothing to do when there is no journal.
+    /// - Throws: `InputError` naming the file when it cannot be renamed.
+    public static func archive(directory: String, day: Int) throws {
+        let from = path(directory)
+        guard FileManager.default.fileExists(atPath: from) else { return }
+        let date = Date(timeIntervalSince1970: Double(day) * 86_400).ISO8601Format(.iso8601.year().month().day())
+        var to = (directory as NSString).appendingPathComponent("journal-\(date).jsonl")
+        var k = 2
+        while FileManager.default.fileExists(atPath: to) {
+            to = (directory as NSString).appendingPathComponent("journal-\(date)-\(k).jsonl")
+            k += 1
+        }
+        guard rename(from, to) == 0 else {
+            throw InputError(file: from, "cannot move the day's journal to \(to): \(String(cString: strerror(errno)))")
         }
     }
 
-    /// The records of the journal at `DIR/journal.jsonl` (none when it does not exist).
+    /// The records of the journal at `DIR/journal.jsonl`, or of another `file` of the
+    /// directory (a past day's); none when it does not exist.
     /// - Throws: `InputError` naming the file and line of a complete line that is not a record.
-    public static func records(directory: String) throws -> [DecisionRecord] {
-        let path = (directory as NSString).appendingPathComponent("journal.jsonl")
+    public static func records(directory: String, file: String = "journal.jsonl") throws -> [DecisionRecord] {
+        let path = (directory as NSString).appendingPathComponent(file)
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         var records: [DecisionRecord] = []
         var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         lines.removeLast()  // after the last newline: empty, or a line cut short
         for (k, line) in lines.enumerated() where !line.isEmpty {
+            if k == 0, line.starts(with: Array("{\"day\":".utf8)) { continue }  // the day's header
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                   let user = object["u"] as? String, let given = object["g"] as? [[String: Any]] else {
                 throw InputError(file: path, line: k + 1, column: 1, "not a decision record")
@@ -111,21 +185,26 @@ public final class Journal: @unchecked Sendable {
     }
 
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+        var out = ""
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` as a JSON string; a text with nothing to escape is appended whole.
+    static func appendQuoted(_ text: String, to out: inout String) {
+        out += "\""
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out += text
+        } else {
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
             }
         }
-        return out + "\""
+        out += "\""
     }
-}
-
-func monotonicNow() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -5,7 +5,11 @@ import Foundation
 /// snapshot's version and the clock. Plain Swift, so tests and the C ABI use it in-process.
 public final class LiveService: @unchecked Sendable {
     public let engine: DecisionEngine
-    public let journal: Journal?
+    /// The journal of the day (a new one after each rollover).
+    public var journal: Journal? { journalBox?.journal }
+    private let journalBox: JournalBox?
+    /// The UTC day, when days roll over (docs/serve.md, "State and its guarantees").
+    public let dayClock: (@Sendable () -> Int)?
     private let lock = NSLock()
     private var version: String
     /// The time of day as a fraction in [0, 1).
@@ -16,16 +20,49 @@ public final class LiveService: @unchecked Sendable {
         Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400) / 86_400
     }
 
-    /// Starts the day from the journal under `stateDirectory` (empty when there is none).
+    /// The UTC day: days since 1970-01-01.
+    public static let utcDay: @Sendable () -> Int = { Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)) }
+
+    /// Starts the day from the journal under `stateDirectory` (empty when there is none). With
+    /// `day`, a journal of an earlier day is first moved aside (`Journal.archive`), and so it is
+    /// at the first decision of each later day: spend and counters start again from 0.
     /// - Throws: `InputError` for a journal that cannot be opened or read.
+    /// With exploration, its log (docs/serve.md, "Exploration").
+    public let decisionLog: DecisionLog?
+
+    /// - Parameters:
+    ///   - exploration: randomised decisions, each written to `decisionLog` (a CSV path).
+    /// - Throws: `InputError` for a journal or decision log that cannot be opened or read.
     public init(snapshot: Snapshot, stateDirectory: String?, pacing: Pacing = Pacing(),
-                clock: @escaping @Sendable () -> Double = LiveService.utcTimeOfDay) throws {
-        let journal = try stateDirectory.map { try Journal(directory: $0) }
+                exploration: Exploration? = nil, decisionLog: String? = nil,
+                clock: @escaping @Sendable () -> Double = LiveService.utcTimeOfDay, day: (@Sendable () -> Int)? = nil) throws {
+        let today = day?()
+        if let stateDirectory, let today, let old = Journal.day(directory: stateDirectory), old < today {
+            try Journal.archive(directory: stateDirectory, day: old)
+        }
+        let box = try stateDirectory.map { JournalBox(try Journal(directory: $0, day: today)) }
         let state = try stateDirectory.map { try Journal.state(directory: $0) } ?? DayState()
-        self.journal = journal
+        let log = try decisionLog.map { try DecisionLog(path: $0) }
+        journalBox = box
+        dayClock = day
+        self.decisionLog = log
         var hook: (@Sendable (DecisionRecord) -> Void)?
-        if let journal { hook = { journal.append($0) } }
-        engine = DecisionEngine(snapshot: snapshot, pacing: pacing, state: state, onDecision: hook)
+        if box != nil || log != nil {
+            hook = { record in
+                box?.journal.append(record)
+                log?.append(record)
+            }
+        }
+        var newDay: (@Sendable (Int, Int) throws -> Void)?
+        if let box, let stateDirectory {
+            newDay = { old, new in
+                box.journal.sync()
+                try Journal.archive(directory: stateDirectory, day: old)
+                box.journal = try Journal(directory: stateDirectory, day: new)
+            }
+        }
+        engine = DecisionEngine(snapshot: snapshot, pacing: pacing, state: state, exploration: exploration,
+                                day: today ?? 0, onNewDay: newDay, onDecision: hook)
         version = snapshot.version
         self.clock = clock
     }
@@ -36,7 +73,7 @@ public final class LiveService: @unchecked Sendable {
     /// Decides one request; returns the response body.
     /// - Throws: `DecisionError` for a bad request.
     public func decide(_ request: DecideRequest) throws -> String {
-        let given = try engine.decide(user: request.user, candidates: request.candidates, at: clock())
+        let given = try engine.decide(user: request.user, candidates: request.candidates, at: clock(), day: dayClock?())
         return DecideRequest.response(user: request.user, given: given, snapshot: snapshotVersion)
     }
 
@@ -56,4 +93,10 @@ public final class LiveService: @unchecked Sendable {
             version = snapshot.version
         }
     }
+}
+
+/// The day's journal, replaced at a rollover; read and replaced under the engine's lock only.
+private final class JournalBox: @unchecked Sendable {
+    var journal: Journal
+    init(_ journal: Journal) { self.journal = journal }
 }

@@ -3,6 +3,8 @@ import AllotServe
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import Prometheus
 
 /// The HTTP face of a `LiveService` (docs/serve.md): thin, all rules are in AllotServe.
@@ -14,7 +16,17 @@ public struct ServeHTTP: Sendable {
     let refused: Counter
     let latency: DurationHistogram
 
-    public init(service: LiveService, bodyLimit: Int = 1 << 20, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// Which parser reads a decision request: the server's (`RequestParser`), or Foundation's
+    /// `JSONSerialization` for the benchmark that compares them (docs/benchmarks.md).
+    public enum Parser: String, Sendable, CaseIterable {
+        case schema
+        case foundation
+    }
+    public let parser: Parser
+
+    public init(service: LiveService, bodyLimit: Int = 1 << 20, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                parser: Parser = .schema) {
+        self.parser = parser
         self.service = service
         self.bodyLimit = bodyLimit
         self.registry = registry
@@ -33,7 +45,7 @@ public struct ServeHTTP: Sendable {
         let router = Router()
         router.post("/v1/decide") { request, _ -> Response in
             try await self.answer(request) { body in
-                let r = try DecideRequest.parse(body)
+                let r = self.parser == .schema ? try DecideRequest.parse(bytes: body) : try DecideRequest.parseWithFoundation(Data(body))
                 let text = try self.service.decide(r)
                 self.decisions.increment()
                 return text
@@ -41,7 +53,7 @@ public struct ServeHTTP: Sendable {
         }
         router.post("/v1/decide-batch") { request, _ -> Response in
             try await self.answer(request) { body in
-                let rs = try DecideRequest.parseBatch(body)
+                let rs = try DecideRequest.parseBatch(bytes: body)
                 let text = try self.service.decideBatch(rs)
                 self.decisions.increment(by: Int64(rs.count))
                 return text
@@ -50,7 +62,7 @@ public struct ServeHTTP: Sendable {
         router.post("/v1/snapshot") { request, _ -> Response in
             try await self.answer(request) { body in
                 let snapshot: Snapshot
-                do { snapshot = try Snapshot.parse(body, file: "snapshot") } catch let e as InputError { throw DecisionError(e.description) }
+                do { snapshot = try Snapshot.parse(Data(body), file: "snapshot") } catch let e as InputError { throw DecisionError(e.description) }
                 self.service.reload(snapshot)
                 return "{\"snapshot\":\"\(snapshot.version)\"}"
             }
@@ -89,7 +101,9 @@ public struct ServeHTTP: Sendable {
         registry.makeGauge(name: "allot_assignments").set(Double(state.assignments))
     }
 
-    func answer(_ request: Request, _ body: @escaping (Data) throws -> String) async throws -> Response {
+    /// Collects the body (up to the limit) and answers with `body`'s JSON over its bytes, or a
+    /// 400 with the one-line error.
+    func answer(_ request: Request, _ body: (UnsafeRawBufferPointer) throws -> String) async throws -> Response {
         let start = ContinuousClock.now
         var request = request
         let buffer: ByteBuffer
@@ -100,7 +114,7 @@ public struct ServeHTTP: Sendable {
             return Self.json(.badRequest, DecideRequest.error("the body is over the limit of \(bodyLimit) bytes"))
         }
         do {
-            let text = try body(Data(buffer.readableBytesView))
+            let text = try buffer.withUnsafeReadableBytes { try body($0) }
             latency.record(ContinuousClock.now - start)
             return Self.json(.ok, text + "\n")
         } catch let e as DecisionError {
@@ -114,17 +128,30 @@ public struct ServeHTTP: Sendable {
     }
 
     /// The benchmark's reference (docs/benchmarks.md): a bare handler that parses the same JSON
-    /// body and echoes it, re-serialized, with no decision.
+    /// body with the same parser (`RequestParser`) and echoes the request, written back by hand
+    /// as the server writes its answers, with no decision, journal or metrics.
     public static func echoRouter(bodyLimit: Int) -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/v1/decide") { request, _ -> Response in
             var request = request
             let buffer = try await request.collectBody(upTo: bodyLimit)
-            let object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))
-            let data = try JSONSerialization.data(withJSONObject: object)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            do {
+                let r = try buffer.withUnsafeReadableBytes { try DecideRequest.parse(bytes: $0) }
+                return json(.ok, DecideRequest.echo(r) + "\n")
+            } catch let e as DecisionError {
+                return json(.badRequest, DecideRequest.error(e.message))
+            }
         }
         return router
+    }
+
+    /// Makes NIO's event loops (Hummingbird's) Swift Concurrency's global executor, so that a
+    /// request's handler runs on the loop that read it, with no hop to another thread and back
+    /// (docs/benchmarks.md, "Live decisions"). Call once, from the main thread, before any task
+    /// starts; false when it could not be installed (the server then runs as it would without).
+    @discardableResult
+    public static func runHandlersOnTheEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// The application, template-style: the router on `host:port`, graceful shutdown on

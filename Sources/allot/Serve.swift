@@ -25,13 +25,22 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Pacing rule: proportional or fixed.") var pacing: String = "proportional"
     @Option(help: "Pacing gain (docs/serve.md).") var gain: Double = Pacing().gain
     @Option(name: .customLong("body-limit"), help: "Largest request body, in bytes.") var bodyLimit: Int = 1 << 20
+    @Option(help: "Exploration: with this probability a decision is drawn uniformly from nothing and every candidate that fits (needs --decision-log and a snapshot with max_per_user 1; docs/serve.md).")
+    var explore: Double?
+    @Option(name: .customLong("explore-seed"), help: "Seed of the exploration's draws (with the user id).") var exploreSeed: UInt64 = 0
+    @Option(name: .customLong("decision-log"), help: "CSV of the explored decisions: user_id,treatment,propensity,snapshot (appended to).")
+    var decisionLog: String?
 
     @Flag(name: .customLong("benchmark-echo"), help: .hidden) var benchmarkEcho = false
+    @Option(name: .customLong("benchmark-parser"), help: .hidden) var benchmarkParser: String = ServeHTTP.Parser.schema.rawValue
 
     func validate() throws {
         guard Pacing.Rule(rawValue: pacing) != nil else { throw ValidationError("--pacing '\(pacing)' is not one of: proportional, fixed") }
         guard hostPort() != nil else { throw ValidationError("--listen '\(listen)' is not HOST:PORT") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be > 0") }
+        if let explore, !(explore >= 0 && explore <= 1) { throw ValidationError("--explore is \(explore); it must be a probability from 0 to 1") }
+        if (explore == nil) != (decisionLog == nil) { throw ValidationError("--explore and --decision-log go together: the log holds the explored decisions' propensities") }
+        guard ServeHTTP.Parser(rawValue: benchmarkParser) != nil else { throw ValidationError("--benchmark-parser '\(benchmarkParser)' is not one of: schema, foundation") }
     }
 
     func hostPort() -> (String, Int)? {
@@ -42,9 +51,14 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let snap = try Snapshot.load(path: snapshot)
+            if explore != nil, snap.maxPerUser != 1 {
+                throw InputError(file: snapshot, "--explore needs a snapshot with max_per_user 1 (this one has \(snap.maxPerUser)): a randomised log has one treatment per decision")
+            }
             let service = try LiveService(snapshot: snap, stateDirectory: state,
-                                          pacing: Pacing(rule: Pacing.Rule(rawValue: pacing)!, gain: gain))
-            let http = ServeHTTP(service: service, bodyLimit: bodyLimit)
+                                          pacing: Pacing(rule: Pacing.Rule(rawValue: pacing)!, gain: gain),
+                                          exploration: explore.map { Exploration(epsilon: $0, seed: exploreSeed) }, decisionLog: decisionLog,
+                                          day: LiveService.utcDay)
+            let http = ServeHTTP(service: service, bodyLimit: bodyLimit, parser: ServeHTTP.Parser(rawValue: benchmarkParser)!)
             let (host, port) = hostPort()!
             // SIGHUP: reload the snapshot file; a bad file keeps the old snapshot.
             signal(SIGHUP, SIG_IGN)
@@ -63,6 +77,7 @@ struct ServeCommand: ParsableCommand {
             let app = http.buildApplication(host: host, port: port, echo: benchmarkEcho) { bound in
                 Terminal.say("allot serve: listening on \(host):\(bound), snapshot \(snap.version)")
             }
+            ServeHTTP.runHandlersOnTheEventLoops()
             let done = DispatchSemaphore(value: 0)
             let failure = Failure()
             Task {
@@ -71,6 +86,7 @@ struct ServeCommand: ParsableCommand {
             }
             done.wait()
             service.journal?.sync()
+            service.decisionLog?.sync()
             if let error = failure.error {
                 Terminal.error("the server stopped: \(error)")
                 throw ExitCode(1)

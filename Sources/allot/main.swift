@@ -1,5 +1,4 @@
 import Allot
-import AllotZlib
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -11,5 +10,4 @@ import Darwin
 // A closed pipe on standard output is a write error (EPIPE), reported with a message and exit
 // status 1 (docs/reliability.md), rather than a silent death by SIGPIPE (status 141).
 signal(SIGPIPE, SIG_IGN)
-Gunzip.install()
 AllotCommand.main()

@@ -14,7 +14,9 @@ final class LiveServer: @unchecked Sendable {
 
     init(snapshot: String, state: String) throws {
         process.executableURL = AllotBinary.url
-        process.arguments = ["serve", "--snapshot", snapshot, "--listen", "127.0.0.1:0", "--state", state]
+        // Fixed multipliers: with pacing, how much is given depends on the time of day (the
+        // plan), and the test's budgets must bind whenever it runs.
+        process.arguments = ["serve", "--snapshot", snapshot, "--listen", "127.0.0.1:0", "--state", state, "--pacing", "fixed"]
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice

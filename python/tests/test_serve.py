@@ -53,3 +53,30 @@ def test_bad_request_is_an_input_error(snapshot_path):
         s.decide("u", [{"coupon_id": "c2", "uplift": 1, "cost": -1}])
     with pytest.raises(allot.InputError, match="version .* is not the sha256 of the content"):
         allot.Snapshot(snapshot_path.read_text().replace('"max_per_user" : 2', '"max_per_user" : 3'))
+
+
+def test_python_writes_the_cli_snapshot_byte_for_byte(cli, generated, tmp_path):
+    """The same input gives the same snapshot file from `allot solve --snapshot` and from
+    `Result.write_snapshot` (both written by the library), with a uniform and a given plan."""
+    spec = {"budgets": [{"name": "cash", "limit": 300}], "max_per_user": 2,
+            "channel_caps": {"push": 1}, "coupon_caps": {"c1": 100}, "min_roi": 1.5}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    result = allot.solve(str(generated), spec)
+    for name, profile, given in [("uniform", None, None), ("hourly", "1,2,3,4", [1, 2, 3, 4])]:
+        cli_path, py_path = tmp_path / f"cli-{name}.json", tmp_path / f"py-{name}.json"
+        run_cli(cli, "solve", generated, "--spec", tmp_path / "spec.json", "--out", tmp_path / "a.csv",
+                "--snapshot", cli_path, *(["--profile", profile] if profile else []))
+        result.write_snapshot(py_path, profile=given)
+        assert py_path.read_bytes() == cli_path.read_bytes()
+        content = json.loads(py_path.read_text())["content"]
+        assert content["profile"] == (given or [1])
+        assert content["budgets"][0]["multiplier"] > 0
+        assert allot.Snapshot(py_path).version == json.loads(cli_path.read_text())["version"]
+
+
+def test_write_snapshot_refuses_a_bad_profile_and_writes_nothing(generated, tmp_path):
+    result = allot.solve(str(generated), {"budgets": [{"name": "cash", "limit": 300}]})
+    path = tmp_path / "s.json"
+    with pytest.raises(allot.InputError, match=r"^profile: '1,-2' is not a list of comma-separated weights >= 0 with a positive sum$"):
+        result.write_snapshot(path, profile="1,-2")
+    assert not path.exists()

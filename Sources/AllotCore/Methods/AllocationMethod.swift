@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import FoundationEssentials
 
 /// An allocation method: one engine of Allot, or a baseline.
 ///
@@ -41,7 +37,7 @@ public struct SolveOptions: Sendable {
     public var seed: UInt64 = 1
     /// Worker threads for the methods that use them (`dual`, `greedy-marginal`); results do
     /// not depend on it.
-    public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Settings of the `dual` method.
     public var dual = DualOptions()
     /// Settings of the exact methods.
@@ -159,9 +155,11 @@ package func totalUplift(_ problem: Problem, _ allocation: Allocation) -> Double
     return s
 }
 
-/// Seconds on a monotonic clock.
+/// Seconds on a monotonic clock, from an arbitrary origin fixed at the first call: only
+/// differences mean anything.
 public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    let elapsed = clockOrigin.duration(to: .now).components
+    return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
 }
+
+private let clockOrigin = SuspendingClock.now

@@ -1,15 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 
 /// Numbers for people: grouped thousands, significant digits, percentages.
 public enum Readable {
     /// `x` to `digits` significant digits, without an exponent for ordinary magnitudes: 0.01235, 1235, 12,350.
     public static func significant(_ x: Double, _ digits: Int = 4) -> String {
         guard x.isFinite, x != 0 else { return x == 0 ? "0" : "\(x)" }
-        let magnitude = Int(floor(log10(abs(x))))
+        let magnitude = Int(Double.log10(abs(x)).rounded(.down))
         let decimals = max(0, digits - 1 - magnitude)
         if decimals == 0 {
             var scale = 1.0

@@ -1,3 +1,5 @@
+import RealModule
+
 /// A small, fast, seedable pseudo-random generator (SplitMix64).
 ///
 /// The sequence depends only on the seed, on every platform and Swift version, which is what
@@ -37,7 +39,7 @@ package struct SeededGenerator: RandomNumberGenerator {
     package mutating func nextNormal() -> Double {
         let u1 = max(nextUnit(), 0x1.0p-60)
         let u2 = nextUnit()
-        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+        return (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)
     }
 
     /// Fisher-Yates shuffle with this generator; the same seed gives the same order everywhere.
@@ -52,12 +54,3 @@ package struct SeededGenerator: RandomNumberGenerator {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-@inline(__always) func _log(_ x: Double) -> Double { log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { cos(x) }

@@ -1,5 +1,5 @@
 """allot.evaluate and allot.frontier: what `allot evaluate` and `allot frontier` compute, through the
-C ABI (version 2; control= and max_unknown_share= since 6), on scores given as `allot.solve` takes them.
+C ABI (version 2; control= and max_unknown_share= since 7), on scores given as `allot.solve` takes them.
 
 Allocations and logs go over as string columns (ids, treatments) and float64 columns; the library
 reads them with the CLI's checks, so the messages are the CLI's with "row N" for a line.

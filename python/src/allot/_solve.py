@@ -84,6 +84,27 @@ class Result:
         _native.check(lib.allot_result_write(self._native.pointer, path(allocation_path), data,
                                              0 if data is None else len(data), path(summary_path)))
 
+    def write_snapshot(self, path, profile=None):
+        """Writes the snapshot for live decisions (`allot serve`, `allot replay`, allot.Snapshot),
+        as `allot solve --snapshot PATH [--profile W1,W2,...]` does: the library writes it
+        (allot_result_write_snapshot), so the file is the CLI's byte for byte for the same
+        input, and its version (sha256) is the same. `profile`: the spend plan, weights of equal
+        slots of the day (a list of numbers or the CLI's comma-separated text); None: uniform.
+        The file is written to a temporary file beside it and renamed; only a regular file is
+        replaced.
+
+        Raises InputError (naming the path or the profile) when it cannot be written; nothing is
+        written then.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"a path must be a str or an os.PathLike, not {type(path).__name__}")
+        if self._native is None:
+            raise TypeError("this Result was not made by allot.solve, so it cannot write a snapshot")
+        if profile is not None and not isinstance(profile, str):
+            profile = ",".join(repr(float(w)) for w in profile)
+        _native.check(_native.lib().allot_result_write_snapshot(
+            self._native.pointer, os.fsencode(path), None if profile is None else profile.encode()))
+
     def __repr__(self):
         method = self.summary.get("method", "?")
         text = f"<allot.Result {method}: {len(self.allocation):,} assignments, objective {self.objective:,.6g}"
@@ -143,8 +164,7 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, n
     options: threads, seed, gap, time_limit, polish_users, exact_finish_limit, verbose, with the
         CLI's ranges (one table in the library: `gap=0` is accepted as `--gap 0` is);
         exact_finish_limit=0 keeps the dual from finishing small models exactly with CBC (the
-        CLI's --exact-finish-limit); tie_moves=False skips the small-instance exchange step of
-        the dual's recovery (allot.spark has none).
+        CLI's --exact-finish-limit).
 
     Raises InputError (a ValueError) for bad scores, spec or options, TypeError for an argument of
     the wrong type, SolveError when the method fails (python/README.md lists them).

@@ -168,7 +168,7 @@ def mutate_arguments(rng, kwargs):
     elif op == 7:
         kwargs["verbose"] = rng.choice(["no", 2])
     elif op == 8:
-        kwargs["tie_moves"] = rng.choice([None, "false"])
+        kwargs["exact_finish_limit"] = rng.choice([None, "many", -1])
     return kwargs
 
 

@@ -1,7 +1,6 @@
+import AllotCore
 import Dispatch
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Page mapping ahead of need, for arrays reserved large and then filled (the C ABI's builder
 /// reserves the whole table when its first chunk arrives).
@@ -12,15 +11,14 @@ import Glibc
 /// filling goes on. The call changes no memory's content (a page already mapped is skipped), so
 /// it is harmless even when it runs late: on storage freed in the meantime it fails, or maps
 /// pages of whatever reuses the addresses a little early.
-enum ReservedStorage {
+package enum ReservedStorage {
     /// Starts mapping the reserved storage of `arrays`' (base address, bytes per element,
     /// capacity) on a background thread, in the order the rows fill them: the first `step`
-    /// rows of each, then the next. Storage under 1 MiB is skipped. A no-op off Linux and
-    /// before Linux 5.14 (the call fails).
+    /// rows of each, then the next. Storage under 1 MiB is skipped. A no-op before Linux
+    /// 5.14 (the call fails).
     ///
     /// - Complexity: O(1) for the caller; the kernel's work is O(total bytes).
-    static func populate(_ arrays: [(base: UInt, stride: Int, capacity: Int)], step: Int = 1 << 18) {
-        #if os(Linux)
+    package static func populate(_ arrays: [(base: UInt, stride: Int, capacity: Int)], step: Int = 1 << 18) {
         let arrays = arrays.filter { $0.stride * $0.capacity >= 1 << 20 }
         guard let rows = arrays.map(\.capacity).max() else { return }
         DispatchQueue.global(qos: .userInitiated).async {
@@ -32,21 +30,6 @@ enum ReservedStorage {
                     if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), 23 /* MADV_POPULATE_WRITE */) }
                 }
             }
-        }
-        #endif
-    }
-}
-
-extension Array {
-    /// The reserved storage's (base address, bytes per element, capacity), for
-    /// `ReservedStorage.populate`; nil when nothing is allocated.
-    ///
-    /// - Complexity: O(1).
-    mutating func reservedStorage() -> (base: UInt, stride: Int, capacity: Int)? {
-        let capacity = capacity
-        guard capacity > 0 else { return nil }
-        return withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress.map { (UInt(bitPattern: $0), MemoryLayout<Element>.stride, capacity) }
         }
     }
 }

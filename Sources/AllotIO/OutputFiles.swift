@@ -1,3 +1,4 @@
+import AllotCore
 /// A solve's files, the allocation CSV and the summary JSON, prepared in memory and then
 /// committed together.
 ///

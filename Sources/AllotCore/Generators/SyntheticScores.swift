@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 
 /// Realistic synthetic scores, as `allot generate` writes them. The model is in
 /// docs/generator.md; in short:
@@ -55,14 +51,14 @@ public struct SyntheticScores: Sendable {
         var factor = face
         for c in 0..<coupons {
             face[c] = 5 * Double(couponsPerUser == nil ? c + 1 : c % 10 + 1)
-            logFace[c] = log(face[c])
+            logFace[c] = Double.log(face[c])
             factor[c] = channels.isEmpty ? 1 : Self.channelFactors[(c % channels.count) % Self.channelFactors.count]
         }
         let popularity = couponsPerUser == nil ? [] : cumulativePopularity()
         var eligible = Array(0..<perUser)
         var seen = [Int32](repeating: -1, count: couponsPerUser == nil ? 0 : coupons)
         for u in 0..<users {
-            let a = exp(0.8 * rng.nextNormal())
+            let a = Double.exp(0.8 * rng.nextNormal())
             let b = -1 + 0.8 * rng.nextNormal()
             let s = 0.3 + 0.6 * rng.nextUnit()
             let sign: Double = rng.nextUnit() < 0.08 ? -0.5 : 1
@@ -79,9 +75,9 @@ public struct SyntheticScores: Sendable {
                 eligible.sort()
             }
             for c in eligible {
-                let mean = sign * a * 12 * exp(s * (logFace[c] - logFace[0])) * factor[c]
+                let mean = sign * a * 12 * Double.exp(s * (logFace[c] - logFace[0])) * factor[c]
                 let uplift = mean * (1 + 0.3 * rng.nextNormal()) + 3 * rng.nextNormal()
-                let p = 1 / (1 + exp(-(b + 0.35 * logFace[c])))
+                let p = 1 / (1 + Double.exp(-(b + 0.35 * logFace[c])))
                 body(u, c, Self.round4(uplift), Self.round4(face[c] * p))
             }
         }
@@ -92,7 +88,7 @@ public struct SyntheticScores: Sendable {
         var total = 0.0
         var cumulative = [Double](repeating: 0, count: coupons)
         for c in 0..<coupons {
-            total += exp(-popularitySkew * log(Double(c + 1)))
+            total += Double.exp(-popularitySkew * Double.log(Double(c + 1)))
             cumulative[c] = total
         }
         return cumulative.map { $0 / total }
@@ -136,26 +132,39 @@ public struct SyntheticScores: Sendable {
 
     /// The scores as CSV bytes: `user_id,coupon_id,uplift,cost[,channel]`.
     /// - Complexity: O(users x coupons).
-    public func csv() -> [UInt8] {
+    public func csv() -> [UInt8] { csv(noise: nil) }
+
+    /// The CSV writer of `csv()` and `noisyCSV(noise:)`: with `noise`, each row's uplift is
+    /// `noise(trueUplift).uplift`, followed by the columns `uplift_se,true_uplift`.
+    func csv(noise: ((Double) -> (uplift: Double, se: Double))?) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(users * perUser * (channels.isEmpty ? 28 : 34) + 64)
-        out.append(contentsOf: (channels.isEmpty ? "user_id,coupon_id,uplift,cost\n" : "user_id,coupon_id,uplift,cost,channel\n").utf8)
+        out.reserveCapacity(users * perUser * ((channels.isEmpty ? 28 : 34) + (noise == nil ? 0 : 16)) + 64)
+        let header = "user_id,coupon_id,uplift,cost" + (channels.isEmpty ? "" : ",channel")
+            + (noise == nil ? "" : ",uplift_se,true_uplift") + "\n"
+        out.append(contentsOf: header.utf8)
         let couponBytes = (0..<coupons).map { Array(Self.couponID($0).utf8) }
         let channelBytes = channels.map { Array($0.utf8) }
         var userBytes: [UInt8] = []
         var lastUser = -1
-        forEachCandidate { u, c, uplift, cost in
+        forEachCandidate { u, c, trueUplift, cost in
+            let noisy = noise?(trueUplift)
             if u != lastUser { userBytes = Array(Self.userID(u).utf8); lastUser = u }
             out.append(contentsOf: userBytes)
             out.append(0x2C)
             out.append(contentsOf: couponBytes[c])
             out.append(0x2C)
-            appendFixed4(uplift, to: &out)
+            appendFixed4(noisy?.uplift ?? trueUplift, to: &out)
             out.append(0x2C)
             appendFixed4(cost, to: &out)
             if !channels.isEmpty {
                 out.append(0x2C)
                 out.append(contentsOf: channelBytes[c % channels.count])
+            }
+            if let noisy {
+                out.append(0x2C)
+                appendFixed4(noisy.se, to: &out)
+                out.append(0x2C)
+                appendFixed4(trueUplift, to: &out)
             }
             out.append(0x0A)
         }

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
+import AllotCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 /// Removes the process's temporary output files when SIGINT or SIGTERM arrives, then lets the

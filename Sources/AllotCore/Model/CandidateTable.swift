@@ -82,17 +82,22 @@ public struct CandidateTable: Sendable {
         self.columns = columns
     }
 
-    /// The same table with one more consumption column, for an extra budget.
+    /// The same table with one more consumption column, for an extra budget (or, with
+    /// `allowingNegative`, for a general row of the spec's `constraints`, whose values may be
+    /// negative).
     ///
-    /// - Throws: `InputError` when the name is taken, the count is wrong, or a value is negative
-    ///   or not finite.
+    /// - Throws: `InputError` when the name is taken, the count is wrong, or a value is not
+    ///   finite or (without `allowingNegative`) negative.
     /// - Complexity: O(n).
-    public func addingColumn(_ name: String, _ values: [Double]) throws -> CandidateTable {
+    public func addingColumn(_ name: String, _ values: [Double], allowingNegative: Bool = false) throws -> CandidateTable {
         guard !columnNames.contains(name) else { throw InputError(file: "candidates", "column '\(name)' exists already") }
         guard values.count == count else {
             throw InputError(file: "candidates", "column '\(name)' has \(values.count) values for \(count) candidates")
         }
-        if let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+        if let bad = values.firstIndex(where: { !$0.isFinite }), allowingNegative {
+            throw InputError(file: "candidates", "column '\(name)': value \(values[bad]) at candidate \(bad) must be a finite number")
+        }
+        if !allowingNegative, let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
             throw InputError(file: "candidates", "column '\(name)': value \(values[bad]) at candidate \(bad) must be a finite number >= 0")
         }
         return CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames, userStart: userStart,
@@ -185,19 +190,22 @@ struct CandidateTableBuilder {
         self.columns = Array(repeating: [], count: 1 + extraColumns.count)
     }
 
-    /// Sizes the arrays for `n` rows. `exact`: the count is known, not estimated: the storage
-    /// the rows will fill is then mapped ahead, on another thread (`ReservedStorage`).
-    mutating func reserve(_ n: Int, exact: Bool = false) {
+    /// Sizes the arrays for `n` rows.
+    ///
+    /// - Returns: when `exact` (the count is known, not estimated), the reserved storage the rows
+    ///   will fill, which a caller may have mapped ahead (AllotIO's `ReservedStorage`); else none.
+    @discardableResult
+    mutating func reserve(_ n: Int, exact: Bool = false) -> [ReservedArray] {
         rowUser.reserveCapacity(n)
         rowCoupon.reserveCapacity(n)
         if hasChannel { rowChannel.reserveCapacity(n) }
         uplift.reserveCapacity(n)
         for c in columns.indices { columns[c].reserveCapacity(n) }
-        guard exact else { return }
+        guard exact else { return [] }
         // The arrays every row fills (not rowUser: rows grouped by user never write it).
         var filled = [rowCoupon.reservedStorage(), rowChannel.reservedStorage(), uplift.reservedStorage()]
         for c in columns.indices { filled.append(columns[c].reservedStorage()) }
-        ReservedStorage.populate(filled.compactMap { $0 })
+        return filled.compactMap { $0 }
     }
 
     /// Adds a row given by names (the library path).
@@ -335,6 +343,23 @@ struct CandidateTableBuilder {
         [T](unsafeUninitializedCapacity: values.count) { buffer, count in
             for r in values.indices { (buffer.baseAddress! + position[r]).initialize(to: values[r]) }
             count = values.count
+        }
+    }
+}
+
+/// An array's reserved storage: its base address, bytes per element and capacity.
+package typealias ReservedArray = (base: UInt, stride: Int, capacity: Int)
+
+extension Array {
+    /// The reserved storage's (base address, bytes per element, capacity), for
+    /// AllotIO's `ReservedStorage.populate`; nil when nothing is allocated.
+    ///
+    /// - Complexity: O(1).
+    mutating func reservedStorage() -> ReservedArray? {
+        let capacity = capacity
+        guard capacity > 0 else { return nil }
+        return withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { (UInt(bitPattern: $0), MemoryLayout<Element>.stride, capacity) }
         }
     }
 }

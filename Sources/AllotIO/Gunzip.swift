@@ -2,14 +2,9 @@ import AllotCore
 import CZlib
 
 /// Gzip decompression with zlib, for inputs recognised by their magic bytes (docs/file-formats.md).
-public enum Gunzip {
-    /// Makes every `InputBytes` decompress gzip files.
-    public static func install() {
-        InputBytes.decompressor = { try decompress($0, $1, name: $2) }
-    }
-
+package enum Gunzip {
     /// The decompressed content of gzip data (several members are concatenated, as gunzip does).
-    public static func decompress(_ input: UnsafePointer<UInt8>, _ inputCount: Int, name: String) throws -> (UnsafeMutableRawPointer, Int) {
+    package static func decompress(_ input: UnsafePointer<UInt8>, _ inputCount: Int, name: String) throws -> (UnsafeMutableRawPointer, Int) {
         var capacity = max(1 << 20, inputCount * 4)
         var output = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         var length = 0

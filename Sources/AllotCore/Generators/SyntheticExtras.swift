@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 
 /// What `allot generate` writes beside the scores: a spec that fits them, and a randomised log
 /// to evaluate allocations on (docs/generator.md).
@@ -38,7 +34,7 @@ extension SyntheticScores {
             uplifts[c] = uplift
             guard c == coupons - 1 else { return }
             let arm = min(coupons, Int(rng.nextUnit() * Double(coupons + 1)))
-            let baseline = 20 * exp(rng.nextNormal())
+            let baseline = 20 * Double.exp(rng.nextNormal())
             let outcome = baseline + (arm < coupons ? uplifts[arm] : 0) + 10 * rng.nextNormal()
             out.append(contentsOf: Self.userID(u).utf8)
             out.append(0x2C)

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What parsing one numeric field gave.
 package enum ParsedNumber: Equatable {
@@ -22,7 +17,7 @@ private let exactPowersOfTen: [Double] = [
 /// Accepts `[+-]digits[.digits][(e|E)[+-]digits]` (also `.5` and `5.`). Results are correctly
 /// rounded: the common case (at most 19 significant digits whose value fits in 53 bits, with a
 /// decimal exponent within 22) is computed exactly by one multiplication or division (Clinger's
-/// fast path); anything else falls back to `strtod`. Hexadecimal floats, `nan` and `inf` are not
+/// fast path); anything else falls back to the standard library's `Double(_:)`. Hexadecimal floats, `nan` and `inf` are not
 /// decimal numbers and are refused. (Hand-written for speed: the scores reader runs at about
 /// 230 MB/s with it; docs/benchmarks.md.)
 ///
@@ -55,11 +50,10 @@ package func parseNumber(_ base: UnsafePointer<UInt8>, _ count: Int) -> ParsedNu
     }
     if i != end { return .notANumber }
     if let v = decimal.exactValue() { return .value(negative ? -v : v) }
-    // Slow path: strtod on a NUL-terminated copy. The syntax was checked above.
-    let n = end - start
-    var buffer = [CChar](repeating: 0, count: n + 1)
-    for k in 0..<n { buffer[k] = CChar(bitPattern: base[start + k]) }
-    let v = strtod(buffer, nil)
+    // Slow path: the standard library's correctly rounded conversion on a copy. The syntax was
+    // checked above, so it cannot fail.
+    let text = String(decoding: UnsafeBufferPointer(start: base + start, count: end - start), as: UTF8.self)
+    guard let v = Double(text) else { return .notANumber }
     return v.isFinite ? .value(v) : .notFinite
 }
 

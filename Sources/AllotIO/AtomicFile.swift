@@ -1,8 +1,5 @@
-#if canImport(Glibc)
+import AllotCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Writes output files atomically, one or several as one commit (docs/reliability.md).
 ///
