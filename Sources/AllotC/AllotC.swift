@@ -12,7 +12,7 @@ import Glibc
 import Darwin
 #endif
 
-let abiVersion: UInt32 = 6
+let abiVersion: UInt32 = 7
 let libraryVersion = StaticCString("0.1.0")
 
 // MARK: - Errors

@@ -76,15 +76,41 @@ public func allot_log_new(_ name: UnsafePointer<CChar>?, _ outcomeColumn: Unsafe
                           _ treatmentOffsets: UnsafePointer<Int64>?, _ treatmentData: UnsafePointer<UInt8>?,
                           _ outcomes: UnsafePointer<Double>?, _ propensities: UnsafePointer<Double>?) -> OpaquePointer? {
     guarded(nil) {
-        let name = try string(name, "name")
-        let outcome = outcomeColumn == nil ? "outcome" : try string(outcomeColumn, "outcome_column")
-        let log = try RandomisedLog(
-            name: name, outcome: outcome, users: try stringColumn("user_id", rows, userOffsets, userData),
-            treatments: try stringColumn("treatment", rows, treatmentOffsets, treatmentData),
-            outcomes: try numberColumn(outcome, rows, outcomes),
-            propensities: propensities == nil ? nil : try numberColumn("propensity", rows, propensities))
-        return register(.log(log))
+        try newLog(name, outcomeColumn, control: nil, optionNames: .commandLine, rows, userOffsets, userData,
+                   treatmentOffsets, treatmentData, outcomes, propensities)
     }
+}
+
+/// `allot_log_new` with the control arm named (ABI version 7); messages name `control=` and
+/// `max_unknown_share=`, as `allot.evaluate` spells them.
+@_cdecl("allot_log_new_control")
+public func allot_log_new_control(_ name: UnsafePointer<CChar>?, _ outcomeColumn: UnsafePointer<CChar>?,
+                                  _ control: UnsafePointer<CChar>?, _ rows: Int64,
+                                  _ userOffsets: UnsafePointer<Int64>?, _ userData: UnsafePointer<UInt8>?,
+                                  _ treatmentOffsets: UnsafePointer<Int64>?, _ treatmentData: UnsafePointer<UInt8>?,
+                                  _ outcomes: UnsafePointer<Double>?, _ propensities: UnsafePointer<Double>?) -> OpaquePointer? {
+    guarded(nil) {
+        try newLog(name, outcomeColumn, control: control, optionNames: .keywords, rows, userOffsets, userData,
+                   treatmentOffsets, treatmentData, outcomes, propensities)
+    }
+}
+
+private func newLog(_ name: UnsafePointer<CChar>?, _ outcomeColumn: UnsafePointer<CChar>?, control: UnsafePointer<CChar>?,
+                    optionNames: RandomisedLog.OptionNames, _ rows: Int64,
+                    _ userOffsets: UnsafePointer<Int64>?, _ userData: UnsafePointer<UInt8>?,
+                    _ treatmentOffsets: UnsafePointer<Int64>?, _ treatmentData: UnsafePointer<UInt8>?,
+                    _ outcomes: UnsafePointer<Double>?, _ propensities: UnsafePointer<Double>?) throws -> OpaquePointer {
+    let name = try string(name, "name")
+    let outcome = outcomeColumn == nil ? "outcome" : try string(outcomeColumn, "outcome_column")
+    let control = control == nil ? "control" : try string(control, "control")
+    guard !control.trimmingCharacters(in: .whitespaces).isEmpty else { throw argument("control must name a treatment, not be empty") }
+    let log = try RandomisedLog(
+        name: name, outcome: outcome, control: control, optionNames: optionNames,
+        users: try stringColumn("user_id", rows, userOffsets, userData),
+        treatments: try stringColumn("treatment", rows, treatmentOffsets, treatmentData),
+        outcomes: try numberColumn(outcome, rows, outcomes),
+        propensities: propensities == nil ? nil : try numberColumn("propensity", rows, propensities))
+    return register(.log(log))
 }
 
 @_cdecl("allot_log_free")
@@ -95,7 +121,27 @@ public func allot_log_free(_ l: OpaquePointer?) {
 @_cdecl("allot_evaluate")
 public func allot_evaluate(_ p: OpaquePointer?, _ a: OpaquePointer?, _ l: OpaquePointer?,
                            _ against: UnsafePointer<CChar>?, _ other: OpaquePointer?) -> OpaquePointer? {
+    guarded(nil) { try evaluate(p, a, l, against, other, maxUnknownShare: nil) }
+}
+
+/// `allot_evaluate` that first fails, as `allot evaluate` does, when more than
+/// `maxUnknownShare` of the log's rows have a treatment that is neither its control arm nor a
+/// coupon of the scores (ABI version 7).
+@_cdecl("allot_evaluate_checked")
+public func allot_evaluate_checked(_ p: OpaquePointer?, _ a: OpaquePointer?, _ l: OpaquePointer?,
+                                   _ against: UnsafePointer<CChar>?, _ other: OpaquePointer?,
+                                   _ maxUnknownShare: Double) -> OpaquePointer? {
     guarded(nil) {
+        guard maxUnknownShare >= 0 && maxUnknownShare <= 1 else {
+            throw optionError("option 'max_unknown_share' is \(maxUnknownShare); it must be a number from 0 to 1")
+        }
+        return try evaluate(p, a, l, against, other, maxUnknownShare: maxUnknownShare)
+    }
+}
+
+private func evaluate(_ p: OpaquePointer?, _ a: OpaquePointer?, _ l: OpaquePointer?,
+                      _ against: UnsafePointer<CChar>?, _ other: OpaquePointer?, maxUnknownShare: Double?) throws -> OpaquePointer {
+    do {
         let problem = try problemHandle(p).problem
         func mine(_ pointer: OpaquePointer?) throws -> AllocationHandle {
             let handle = try allocationHandle(pointer)
@@ -117,6 +163,7 @@ public func allot_evaluate(_ p: OpaquePointer?, _ a: OpaquePointer?, _ l: Opaque
             }
         }
         if baseline != nil && log == nil { throw argument("a comparison needs a log") }
+        if let log, let maxUnknownShare { _ = try log.checkTreatments(problem, maxShare: maxUnknownShare) }
         let report = Verifier.verify(problem, allocation)
         let evaluation = EvaluationReport(problem: problem, allocation: allocation, report: report, log: log, against: baseline)
         return register(.report(ReportHandle(json: evaluation.json())))

@@ -142,6 +142,23 @@ public struct RandomisedLog: Sendable {
     public let outcomeColumn: String
     /// The treatment that names the control arm (`allot evaluate --control`).
     public let control: String
+    /// How the front end that made this log spells its options, for the messages.
+    public let optionNames: OptionNames
+
+    /// The options that name the control arm and the share of unknown treatments allowed, as a
+    /// front end spells them in its messages.
+    public struct OptionNames: Sendable, Equatable {
+        public var control: String
+        public var maxUnknownShare: String
+        public init(control: String, maxUnknownShare: String) {
+            self.control = control
+            self.maxUnknownShare = maxUnknownShare
+        }
+        /// `allot evaluate`'s flags.
+        public static let commandLine = OptionNames(control: "--control", maxUnknownShare: "--max-unknown-share")
+        /// `allot.evaluate`'s keyword arguments (the C ABI's callers).
+        public static let keywords = OptionNames(control: "control=", maxUnknownShare: "max_unknown_share=")
+    }
 
     /// Reads `user_id,treatment,<outcome>[,propensity]`; `control` names the control arm.
     /// - Throws: `InputError` with line and column for a malformed log.
@@ -186,13 +203,14 @@ public struct RandomisedLog: Sendable {
             }
         }
         guard !raw.isEmpty else { throw InputError(file: name, line: 2, "the log has a header but no rows") }
-        try self.init(name: name, outcomeColumn: outcomeColumn, control: control, entries: raw)
+        try self.init(name: name, outcomeColumn: outcomeColumn, control: control, optionNames: .commandLine, entries: raw)
     }
 
     /// A log given as columns: row `r` is `users[r]`, `treatments[r]`, `outcomes[r]` and, when
     /// given, `propensities[r]`. Values are checked as the CSV's are; errors name the 0-based row.
     /// - Throws: `InputError` ("name: row N: ...") for a bad value, or for a log without rows.
-    public init(name: String, outcome outcomeColumn: String = "outcome", control: String = "control", users: [String], treatments: [String],
+    public init(name: String, outcome outcomeColumn: String = "outcome", control: String = "control",
+                optionNames: OptionNames = .commandLine, users: [String], treatments: [String],
                 outcomes: [Double], propensities: [Double]?) throws {
         guard users.count == treatments.count, users.count == outcomes.count, propensities.map({ $0.count == users.count }) ?? true else {
             throw InputError(file: name, "the log's columns differ in length")
@@ -214,7 +232,7 @@ public struct RandomisedLog: Sendable {
             entries.append(Entry(user: users[r].trimmingSpaces(), treatment: treatment, outcome: outcomes[r], propensity: p))
         }
         guard !entries.isEmpty else { throw InputError(file: name, "the log has no rows") }
-        try self.init(name: name, outcomeColumn: outcomeColumn, control: control, entries: entries)
+        try self.init(name: name, outcomeColumn: outcomeColumn, control: control, optionNames: optionNames, entries: entries)
     }
 
     /// One row of the log as read, before weighting.
@@ -222,16 +240,17 @@ public struct RandomisedLog: Sendable {
 
     /// The rows weighted by their inverse propensity (the treatment's share of the log when
     /// no propensity is given). `raw` is not empty.
-    private init(name: String, outcomeColumn: String, control: String, entries raw: [Entry]) throws {
+    private init(name: String, outcomeColumn: String, control: String, optionNames: OptionNames, entries raw: [Entry]) throws {
         self.name = name
         self.outcomeColumn = outcomeColumn
         self.control = control
+        self.optionNames = optionNames
         var share: [String: Double] = [:]
         for r in raw { share[r.treatment, default: 0] += 1 }
         for k in share.keys { share[k]! /= Double(raw.count) }
         guard share[control] != nil else {
             let seen = share.keys.sorted().prefix(5).map { "'\($0)'" }.joined(separator: ", ")
-            throw InputError(file: name, "the log has no '\(control)' rows (treatments: \(seen)\(share.count > 5 ? ", ..." : "")): nothing to compare with; name the control arm with --control")
+            throw InputError(file: name, "the log has no '\(control)' rows (treatments: \(seen)\(share.count > 5 ? ", ..." : "")): nothing to compare with; name the control arm with \(optionNames.control)")
         }
         rows = raw.map { Row(user: $0.user, treatment: $0.treatment, isControl: $0.treatment == control, outcome: $0.outcome,
                              weight: 1 / ($0.propensity ?? share[$0.treatment]!)) }
@@ -259,7 +278,7 @@ public struct RandomisedLog: Sendable {
         let share = Double(count) / Double(rows.count)
         if count > 0 && share > maxShare {
             let shown = names.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 3 ? ", ..." : "")
-            throw InputError(file: name, "\(Readable.count(count)) of \(Readable.count(rows.count)) log rows (\(Readable.percent(share))) have a treatment that is neither the control arm '\(control)' nor a coupon of the scores (\(shown)): they would be dropped from the estimate; name the control arm with --control, or allow up to that share with --max-unknown-share")
+            throw InputError(file: name, "\(Readable.count(count)) of \(Readable.count(rows.count)) log rows (\(Readable.percent(share))) have a treatment that is neither the control arm '\(control)' nor a coupon of the scores (\(shown)): they would be dropped from the estimate; name the control arm with \(optionNames.control), or allow up to that share with \(optionNames.maxUnknownShare)")
         }
         return count
     }

@@ -158,6 +158,12 @@ static void scan_bound(allot_glpk_problem *p, glp_tree *tree) {
  * from an earlier scan is still a proven bound, only looser; a fresh one is taken at the deadline. */
 #define SCAN_INTERVAL 0.1
 
+/* GLPK's tm_lim (milliseconds, at least 1) for what is left until deadline. */
+static int milliseconds_left(double deadline) {
+    double ms = (deadline - monotonic_seconds()) * 1000.0;
+    return ms > 2e9 ? 2000000000 : ms < 1 ? 1 : (int)ms;
+}
+
 static void callback(glp_tree *tree, void *info) {
     allot_glpk_problem *p = info;
     double now = monotonic_seconds();
@@ -198,9 +204,36 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     glp_init_iocp(&parm);
     parm.presolve = GLP_ON;
     parm.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
-    if (time_limit_seconds > 0) {
-        double ms = time_limit_seconds * 1000.0;
-        parm.tm_lim = ms > 2e9 ? 2000000000 : (int)ms;
+    double deadline = time_limit_seconds > 0 ? monotonic_seconds() + time_limit_seconds : 0;
+    if (deadline > 0) {
+        /* glp_intopt's MIP presolve and root LP never look at tm_lim or call the callback: on a
+         * 1e6-column model they alone ran 5 s past a 20 s limit (issue 25). So under a limit the
+         * root LP is solved here, by a simplex that stops at what is left of the limit, and
+         * glp_intopt starts from its optimal basis with no presolve of its own, with the time
+         * then left. A root LP stopped at the limit ends the solve with no solution (the caller
+         * keeps its start). */
+        glp_smcp lp_parm;
+        glp_init_smcp(&lp_parm);
+        lp_parm.msg_lev = parm.msg_lev;
+        lp_parm.tm_lim = milliseconds_left(deadline);
+        glp_scale_prob(p->lp, GLP_SF_AUTO);
+        int lp_ret = glp_simplex(p->lp, &lp_parm);
+        int lp_status = glp_get_status(p->lp);
+        int solved = lp_ret == 0 && lp_status == GLP_OPT;
+        if (lp_ret == GLP_ETMLIM || (solved && monotonic_seconds() >= deadline)
+            || (lp_ret == 0 && lp_status == GLP_NOFEAS)) {
+            *outcome = lp_ret == 0 && lp_status == GLP_NOFEAS ? ALLOT_GLPK_INFEASIBLE : ALLOT_GLPK_NO_SOLUTION;
+            *best_bound = 0;
+            *has_bound = 0;
+            *within_gap = 0;
+            disarm();
+            return ALLOT_GLPK_OK;
+        }
+        /* Otherwise (the simplex failed) glp_intopt tries again with its own presolve. */
+        if (solved) {
+            parm.presolve = GLP_OFF;
+        }
+        parm.tm_lim = milliseconds_left(deadline);
     }
     if (mip_gap > 0) parm.mip_gap = mip_gap;
     p->start = start;
@@ -211,7 +244,7 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     p->report = report;
     p->report_context = report_context;
     p->reported = 0;
-    p->deadline = time_limit_seconds > 0 ? monotonic_seconds() + time_limit_seconds : 0;
+    p->deadline = deadline;
     parm.cb_func = callback;
     parm.cb_info = p;
     int ret = glp_intopt(p->lp, &parm);

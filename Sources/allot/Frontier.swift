@@ -80,7 +80,10 @@ struct FrontierCommand: ParsableCommand {
                 return
             }
             let methods = methods ?? MethodList([MethodRegistry.defaultMethod, BaselineMethod.greedyMarginal, BaselineMethod.greedyRatio])
-            let problem = try Frontier.withBudget(try problem.load(progress: progress))
+            let loaded = try problem.load(progress: progress)
+            // The spec's (or --budget's) limit of the budget the frontier varies: the plan.
+            let planned = loaded.budgets.first?.limit
+            let problem = try Frontier.withBudget(loaded)
             progress.begin("frontier")
             let points = try Frontier.compute(problem, budgets: try levels(),
                                               methods: methods.methods) { point, _, done, total in
@@ -90,19 +93,19 @@ struct FrontierCommand: ParsableCommand {
             let name = problem.budgets[0].name
             var wrote: [String] = []
             if let svg {
-                try AtomicFile.write(FrontierChart.svg(points, budgetName: name), to: svg)
+                try AtomicFile.write(FrontierChart.svg(points, budgetName: name, planned: planned), to: svg)
                 wrote.append(svg)
             }
             if let html {
                 let title = "Allot budget frontier: \(relativePath(self.problem.scores))"
-                try AtomicFile.write(FrontierChart.html(points, title: title, budgetName: name), to: html)
+                try AtomicFile.write(FrontierChart.html(points, title: title, budgetName: name, planned: planned), to: html)
                 wrote.append(html)
             }
             if csv != nil || (svg == nil && html == nil) {
                 try AtomicFile.write(Frontier.csv(points), to: csv ?? "-")
                 if let csv, csv != "-" { wrote.append(csv) }
             }
-            if let line = FrontierChart.takeaway(points, budgetName: name) { Terminal.say(line) }
+            if let line = FrontierChart.takeaway(points, budgetName: name, planned: planned) { Terminal.say(line) }
             if !wrote.isEmpty { Terminal.say("wrote \(points.count) points to \(wrote.joined(separator: ", "))") }
         }
     }

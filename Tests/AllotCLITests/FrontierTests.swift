@@ -1,3 +1,4 @@
+import Allot
 import AllotTestSupport
 import Foundation
 #if canImport(FoundationXML)
@@ -97,5 +98,43 @@ private final class SVGReader: NSObject, XMLParserDelegate {
         #expect(svg.components(separatedBy: #"class="marker""#).count - 1 >= 18 + 6)
         // Self-contained: no scripts, no external resources.
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
+    }
+
+    /// Issue 25, finding 12: the report tells the story at the planned budget. The spec's budget
+    /// is marked in both panels and its nearest point is the takeaway's and the table's focus; the
+    /// break-even budget (where the next unit buys less than it costs: a shadow price of 1) sits
+    /// between the last point priced above 1 and the first at or below it; the dual's gain over
+    /// each method is in the table, so that curves that coincide on the chart are told apart.
+    @Test func reportMarksThePlanAndTheBreakEven() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(try AllotBinary.run(["generate", "--users", "1500", "--coupons", "5", "--seed", "3", "--out", "s.csv"], in: dir.url).status == 0)
+        let r = try AllotBinary.run(["frontier", "s.csv", "--budget", "2000", "--budget-range", "200:12000:6",
+                                     "--csv", "f.csv", "--svg", "f.svg", "--html", "f.html"], in: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = dir.read("f.csv")!.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let dual = rows.filter { $0[0] == "dual" }.map { (budget: Double($0[1])!, objective: Double($0[2])!, price: Double($0[5])!) }
+        let nearest = dual.min { abs($0.budget - 2000) < abs($1.budget - 2000) }!
+        let svg = dir.read("f.svg")!
+        #expect(svg.components(separatedBy: #"class="planned" data-budget="2000.0""#).count - 1 == 2)
+        let takeaway = try #require(r.stderr.split(separator: "\n").first.map(String.init))
+        #expect(takeaway.hasPrefix("At budget \(Readable.significant(nearest.budget)) (nearest the planned \(Readable.significant(2000))) the dual buys \(Readable.significant(nearest.objective)) incremental GMV"), "\(takeaway)")
+        #expect(takeaway.contains("the last unit of budget returns \(Readable.significant(nearest.price)) per unit"), "\(takeaway)")
+        let html = dir.read("f.html")!
+        #expect(html.contains(#"<tr class="planned"><td>\#(Readable.significant(nearest.budget)) (planned)</td>"#))
+        #expect(html.contains("<th>dual vs greedy-marginal</th><th>dual vs greedy-ratio</th>"))
+        #expect(html.contains("(nearest the planned \(Readable.significant(2000)))"))
+        // The break-even line at price 1, and the budget where the price crosses it.
+        #expect(svg.contains(#"class="break-even""#))
+        if let crossing = svg.range(of: #"class="break-even-budget" data-budget=""#) {
+            let value = Double(svg[crossing.upperBound...].prefix { $0 != "\"" })!
+            let above = dual.filter { $0.price > 1 }, below = dual.filter { $0.price <= 1 }
+            #expect(!below.isEmpty)
+            #expect(above.allSatisfy { $0.budget < value } && below.allSatisfy { $0.budget >= value }, "\(value) \(dual)")
+            #expect(takeaway.contains("break-even at about \(Readable.significant(value))"), "\(takeaway)")
+        } else {
+            #expect(dual.allSatisfy { $0.price > 1 }, "\(dual)")
+            #expect(takeaway.contains("above break-even over the whole range"), "\(takeaway)")
+        }
     }
 }

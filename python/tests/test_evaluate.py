@@ -140,11 +140,52 @@ def test_bad_logs_raise_the_cli_message(cli, scene):
     expected = cli_message(cli, scene, scene / "dual.csv", "--spec", scene / "spec.json", "--log", scene / "no-control.csv")
     with pytest.raises(allot.InputError) as caught:
         allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=scene / "no-control.csv")
-    assert str(caught.value) == expected
+    # The library's message, with the option as Python spells it.
+    assert expected.endswith("name the control arm with --control")
+    assert str(caught.value) == expected.replace("--control", "control=")
     with pytest.raises(allot.InputError, match=r"<log DataFrame>: missing column 'treatment' in the header"):
         allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=log.drop(columns="treatment"))
     with pytest.raises(ValueError, match="against needs a log"):
         allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, against="random")
+
+
+def test_control_names_the_control_arm_as_the_cli_does(cli, scene):
+    """control= is the CLI's --control: a log whose control arm is called "holdout" gives the
+    CLI's report (issue 25, finding 9)."""
+    log = pd.read_csv(scene / "log.csv", dtype={"user_id": str, "treatment": str}, float_precision="round_trip")
+    renamed = log.assign(treatment=log.treatment.where(log.treatment != "control", "holdout"))
+    path = scene / "holdout-log.csv"
+    renamed.to_csv(path, index=False)
+    expected = cli_evaluate(cli, scene, scene / "dual.csv", "--log", path, "--control", "holdout", "--against", "random")
+    got = allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=renamed, control="holdout", against="random")
+    assert without_time(got) == without_time(expected)
+    original = allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=log, against="random")
+    assert got["policy_value"] == original["policy_value"]
+    with pytest.raises(TypeError, match="control must be a str"):
+        allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=log, control=1)
+
+
+def test_unknown_treatments_fail_past_max_unknown_share(cli, scene):
+    """Rows whose treatment is neither the control arm nor a coupon drop out of the estimate: past
+    max_unknown_share of the rows (0.01 by default, as --max-unknown-share) evaluate raises the
+    CLI's message in Python's words; allowed, the report counts them as the CLI's does."""
+    log = pd.read_csv(scene / "log.csv", dtype={"user_id": str, "treatment": str}, float_precision="round_trip")
+    typo = log.copy()
+    typo.loc[typo.index[:40], "treatment"] = "C1"
+    path = scene / "typo-log.csv"
+    typo.to_csv(path, index=False)
+    expected = cli_message(cli, scene, scene / "dual.csv", "--spec", scene / "spec.json", "--log", path)
+    assert "40 of" in expected and "('C1')" in expected, expected
+    with pytest.raises(allot.InputError) as caught:
+        allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=path)
+    assert str(caught.value) == (expected.replace("--control", "control=")
+                                 .replace("--max-unknown-share", "max_unknown_share="))
+    allowed = cli_evaluate(cli, scene, scene / "dual.csv", "--log", path, "--max-unknown-share", "0.5")
+    got = allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=typo, max_unknown_share=0.5)
+    assert without_time(got) == without_time(allowed)
+    assert got["policy_value"]["unknown_treatment_rows"] == 40
+    with pytest.raises(allot.InputError, match=re.escape("option 'max_unknown_share' is 2.0; it must be a number from 0 to 1")):
+        allot.evaluate(scene / "scores.csv", scene / "dual.csv", SPEC, log=typo, max_unknown_share=2)
 
 
 BUDGETS = [300.0, 1200.0, 2500.0]

@@ -86,6 +86,26 @@ def test_exact_method_and_budget_override(cli, generated, tmp_path):
     assert dual.objective <= result.objective * (1 + 1e-9) and result.objective <= dual.bound * (1 + 1e-9)
 
 
+def test_the_quickstart_is_finished_exactly_as_on_the_cli(cli, tmp_path):
+    """The default dual finishes a small model exactly with CBC (issue 25, finding 10): on the
+    quickstart it reaches the optimum CBC proves, with the CLI's summary; exact_finish_limit=0
+    (--exact-finish-limit 0) gives the dual alone, with its open gap."""
+    folder = CHECKOUT / "examples" / "quickstart"
+    spec = json.loads((folder / "spec.json").read_text())
+    df = read_scores(folder / "scores.csv")
+    cli_allocation, cli_summary = cli_solve(cli, folder / "scores.csv", spec, tmp_path)
+    result = allot.solve(df, spec)
+    assert_matches_cli(result, cli_allocation, cli_summary)
+    exact = allot.solve(df, spec, method="milp-cbc", gap=0)
+    assert result.summary["status"] == "optimal" and result.gap == 0
+    assert result.objective == pytest.approx(exact.objective, rel=1e-12)
+    assert "COIN-OR CBC finished it exactly" in result.summary["notes"][-1]
+    alone_allocation, alone_summary = cli_solve(cli, folder / "scores.csv", spec, tmp_path, "--exact-finish-limit", 0)
+    alone = allot.solve(df, spec, exact_finish_limit=0)
+    assert_matches_cli(alone, alone_allocation, alone_summary)
+    assert alone.gap > 0.01 and alone.objective < result.objective <= alone.bound
+
+
 def test_parquet_in_and_out(generated, tmp_path):
     df = read_scores(generated)
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "scores.parquet", row_group_size=1000)

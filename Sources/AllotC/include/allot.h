@@ -9,6 +9,10 @@
  *      reports (allot_report_*). Version 1's functions are unchanged.
  *   3  adds allot_builder_append(): a table given in chunks of rows (e.g. one Parquet row group
  *      at a time), each copied when appended. Version 2's functions are unchanged.
+ *   4, 5, 6  see "since version 4", "since version 5" and "since version 6" below.
+ *   7  adds allot_log_new_control() (a log whose control arm has another name) and
+ *      allot_evaluate_checked() (fails past a share of log rows with an unknown treatment).
+ *      Version 6's functions are unchanged.
  *
  * Errors. No function aborts the host on bad input: every argument is checked. A function that
  * fails returns NULL (handles), a negative number (counts) or a non-zero code (statuses), and
@@ -49,7 +53,7 @@
 extern "C" {
 #endif
 
-#define ALLOT_ABI_VERSION 6
+#define ALLOT_ABI_VERSION 7
 
 /* Error codes. */
 #define ALLOT_OK 0
@@ -213,6 +217,12 @@ allot_log *allot_log_new(const char *name, const char *outcome_column, int64_t r
                          const int64_t *user_offsets, const uint8_t *user_data,
                          const int64_t *treatment_offsets, const uint8_t *treatment_data,
                          const double *outcomes, const double *propensities);
+/* allot_log_new with the control arm named `control` (NULL: "control"; since version 7). Its
+ * messages name the options as allot.evaluate spells them (control=, max_unknown_share=). */
+allot_log *allot_log_new_control(const char *name, const char *outcome_column, const char *control, int64_t rows,
+                                 const int64_t *user_offsets, const uint8_t *user_data,
+                                 const int64_t *treatment_offsets, const uint8_t *treatment_data,
+                                 const double *outcomes, const double *propensities);
 void allot_log_free(allot_log *l);
 
 /* The report of `allot evaluate --json`: the allocation's summary (with "feasible" and the
@@ -222,6 +232,12 @@ void allot_log_free(allot_log *l);
  * against and other both NULL: no comparison. */
 allot_report *allot_evaluate(const allot_problem *p, const allot_allocation *a, const allot_log *log,
                              const char *against, const allot_allocation *other);
+
+/* allot_evaluate, but first, as `allot evaluate` does, fails with ALLOT_ERR_INPUT when more than
+ * max_unknown_share (0 to 1) of the log's rows have a treatment that is neither its control arm
+ * nor a coupon of p: those rows would drop out of the estimate (since version 7). */
+allot_report *allot_evaluate_checked(const allot_problem *p, const allot_allocation *a, const allot_log *log,
+                                     const char *against, const allot_allocation *other, double max_unknown_share);
 
 /*
  * The budget frontier (since version 2): what `allot frontier` computes. Each method in

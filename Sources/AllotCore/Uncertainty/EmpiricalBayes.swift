@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 
 /// A nonparametric empirical-Bayes prior: the Kiefer-Wolfowitz maximum-likelihood prior on an
 /// evenly spaced grid of atoms, fitted by EM to scores `y_i = θ_i + e_i`, `e_i ~ Normal(0, se_i²)`
@@ -57,7 +53,7 @@ struct GridPrior: Sendable {
             let nearest = Self.nearestDistance(y[i], low: low, step: step, atoms: atoms)
             for k in a...b {
                 let d = y[i] - (low + Double(k) * step)
-                values.append(exp(-0.5 * (d * d - nearest * nearest) / (se[i] * se[i])))
+                values.append(Double.exp(-0.5 * (d * d - nearest * nearest) / (se[i] * se[i])))
             }
             offsets[i + 1] = values.count
         }
@@ -96,7 +92,7 @@ struct GridPrior: Sendable {
         let k0 = min(max(Int(((y - low) / step).rounded()), a), b)
         let s2 = se * se
         let d0 = y - (low + Double(k0) * step)
-        let q = exp(-step * step / s2)
+        let q = Double.exp(-step * step / s2)
         var w0 = 0.0, w1 = 0.0, w2 = 0.0
         func add(_ k: Int, _ t: Double) {
             let p = weight[k] * t
@@ -106,11 +102,11 @@ struct GridPrior: Sendable {
             w2 += p * x * x
         }
         add(k0, 1)
-        // Upwards: t(k+1)/t(k) = exp((2 d_k step - step²) / 2 se²), the ratio shrinking by q.
-        var t = 1.0, r = exp((2 * d0 * step - step * step) / (2 * s2))
+        // Upwards: t(k+1)/t(k) = Double.exp((2 d_k step - step²) / 2 se²), the ratio shrinking by q.
+        var t = 1.0, r = Double.exp((2 * d0 * step - step * step) / (2 * s2))
         var k = k0 + 1
         while k <= b { t *= r; r *= q; add(k, t); k += 1 }
-        t = 1.0; r = exp((-2 * d0 * step - step * step) / (2 * s2))
+        t = 1.0; r = Double.exp((-2 * d0 * step - step * step) / (2 * s2))
         k = k0 - 1
         while k >= a { t *= r; r *= q; add(k, t); k -= 1 }
         let centre = low + Double(k0) * step

@@ -232,6 +232,29 @@ import Testing
         #expect(result.objective! >= formulation.model.objectiveValue(start))
     }
 
+    /// Issue 25, GLPK's side of finding 1: under a limit the guard solves the root LP itself
+    /// with the time left (glp_intopt's own root LP and presolve never look at the limit), so a
+    /// limit that comes first ends the solve there: no proven bound, and the start comes back
+    /// as the best known, feasible.
+    @Test func glpkRootRelaxationStopsAtTheLimit() throws {
+        var mix = RandomProblem()
+        mix.users = 30_000
+        mix.coupons = 5
+        mix.couponsPerUser = 5
+        mix.budgets = 2
+        mix.maxPerUser = 2
+        let problem = mix.make(seed: 8)
+        let formulation = MILPFormulation(problem)
+        let dual = DualSolver.solve(problem, options: DualOptions(), threads: 1)
+        let start = formulation.point(dual.allocation)
+        let result = try GLPKBackend().solve(formulation.model, options: MILPOptions(timeLimit: 0.01), start: start)
+        #expect(result.status == .feasibleAtLimit)
+        #expect(result.bestBound == nil, "GLPK finished its root LP despite the limit: bound \(result.bestBound ?? 0)")
+        let values = try #require(result.values)
+        #expect(Verifier.verify(problem, formulation.allocation(values)).isFeasible)
+        #expect(result.objective! >= formulation.model.objectiveValue(start))
+    }
+
     /// Finding 11: "optimal" within a relative gap tolerance says so. Wherever an exact method
     /// reports `optimal` without `gapTolerance`, its value is the proven optimum; with it, the
     /// value is within the tolerance.

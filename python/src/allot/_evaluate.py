@@ -1,5 +1,5 @@
 """allot.evaluate and allot.frontier: what `allot evaluate` and `allot frontier` compute, through the
-C ABI (version 2), on scores given as `allot.solve` takes them.
+C ABI (version 2; control= and max_unknown_share= since 7), on scores given as `allot.solve` takes them.
 
 Allocations and logs go over as string columns (ids, treatments) and float64 columns; the library
 reads them with the CLI's checks, so the messages are the CLI's with "row N" for a line.
@@ -17,7 +17,7 @@ FRONTIER_COLUMNS = ["method", "budget", "objective", "spend", "upper_bound", "sh
 
 
 def evaluate(scores, allocation, spec=None, *, log=None, against=None, outcome="outcome",
-             budget=None, max_per_user=None) -> dict:
+             control="control", max_unknown_share=0.01, budget=None, max_per_user=None) -> dict:
     """Re-verifies an allocation and, given a randomised log, estimates its value there: the dict
     `allot evaluate --json` prints.
 
@@ -30,6 +30,11 @@ def evaluate(scores, allocation, spec=None, *, log=None, against=None, outcome="
         another allocation (as `allocation`): adds "policy_comparison", the paired difference on
         the same log rows with its 95% interval. Needs a log.
     outcome: the log column holding the outcome.
+    control: the log's treatment that names the control arm (the CLI's --control).
+    max_unknown_share: raise InputError when more than this share (0 to 1) of the log rows have a
+        treatment that is neither the control arm nor a coupon of the scores, since such rows drop
+        out of the estimate (the CLI's --max-unknown-share, default 0.01; 1 allows any). The
+        report's "policy_value" counts them in "unknown_treatment_rows".
 
     The summary's "feasible" and "violations" say whether the allocation keeps every constraint
     (an infeasible allocation is reported, not raised). Raises InputError for bad scores, spec,
@@ -37,6 +42,10 @@ def evaluate(scores, allocation, spec=None, *, log=None, against=None, outcome="
     """
     if against is not None and log is None:
         raise ValueError("against needs a log")
+    if not isinstance(control, str):
+        raise TypeError(f"control must be a str, not {type(control).__name__}")
+    if isinstance(max_unknown_share, bool) or not isinstance(max_unknown_share, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max_unknown_share must be a number, not {type(max_unknown_share).__name__}")
     lib = _native.lib()
     problem, _ = _build(scores, spec, budget, max_per_user, keep=False)
     handles = []  # (free function, handle)
@@ -49,11 +58,12 @@ def evaluate(scores, allocation, spec=None, *, log=None, against=None, outcome="
         mine = read(allocation, "allocation")
         log_handle = None
         if log is not None:
-            log_handle = _log_handle(lib, log, outcome)
+            log_handle = _log_handle(lib, log, outcome, control)
             handles.append((lib.allot_log_free, log_handle))
         named = isinstance(against, str) and against in ("random", "none")
         other = read(against, "against") if against is not None and not named else None
-        report = _native.handle(lib.allot_evaluate(problem, mine, log_handle, encode(against) if named else None, other))
+        report = _native.handle(lib.allot_evaluate_checked(problem, mine, log_handle, encode(against) if named else None,
+                                                           other, float(max_unknown_share)))
         try:
             return json.loads(lib.allot_report_json(report))
         finally:
@@ -118,7 +128,7 @@ def _allocation_handle(lib, problem, allocation, what):
                                                    coupons.offsets, coupons.data))
 
 
-def _log_handle(lib, log, outcome):
+def _log_handle(lib, log, outcome, control):
     """A randomised log in the library."""
     frame = _Frame.of(log, "log")
     _require(frame, ["user_id", "treatment", outcome],
@@ -127,9 +137,10 @@ def _log_handle(lib, log, outcome):
     users, treatments = _Strings.arrow(frame.strings("user_id")), _Strings.arrow(frame.strings("treatment"))
     outcomes = frame.numbers(outcome)
     propensities = frame.numbers("propensity") if "propensity" in frame.columns else None
-    return _native.handle(lib.allot_log_new(encode(frame.name), encode(outcome), users.count, users.offsets, users.data,
-                                            treatments.offsets, treatments.data, outcomes.ctypes.data,
-                                            None if propensities is None else propensities.ctypes.data))
+    return _native.handle(lib.allot_log_new_control(encode(frame.name), encode(outcome), encode(control), users.count,
+                                                    users.offsets, users.data, treatments.offsets, treatments.data,
+                                                    outcomes.ctypes.data,
+                                                    None if propensities is None else propensities.ctypes.data))
 
 
 def _require(frame, names, message):

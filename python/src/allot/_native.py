@@ -12,7 +12,7 @@ import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_uint8, c_uint32, c_void_p
 from pathlib import Path
 
-ABI_VERSION = 6
+ABI_VERSION = 7
 LIBRARY = "libAllotC.dylib" if sys.platform == "darwin" else "libAllotC.so"
 
 ERR_INPUT, ERR_SOLVE, ERR_VERIFICATION, ERR_ARGUMENT, ERR_INTERNAL = 1, 2, 3, 4, 5
@@ -69,8 +69,11 @@ _FUNCTIONS = {
     "allot_allocation_new": (c_void_p, [c_void_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p]),
     "allot_allocation_free": (None, [c_void_p]),
     "allot_log_new": (c_void_p, [c_char_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]),
+    "allot_log_new_control": (c_void_p, [c_char_p, c_char_p, c_char_p, c_int64, c_void_p, c_void_p, c_void_p, c_void_p,
+                                         c_void_p, c_void_p]),
     "allot_log_free": (None, [c_void_p]),
     "allot_evaluate": (c_void_p, [c_void_p, c_void_p, c_void_p, c_char_p, c_void_p]),
+    "allot_evaluate_checked": (c_void_p, [c_void_p, c_void_p, c_void_p, c_char_p, c_void_p, c_double]),
     "allot_frontier": (c_void_p, [c_void_p, c_void_p, c_int64, c_char_p, c_char_p]),
     "allot_report_json": (c_char_p, [c_void_p]),
     "allot_report_row_sets": (c_int64, [c_void_p]),
