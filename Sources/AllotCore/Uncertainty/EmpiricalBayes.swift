@@ -102,7 +102,7 @@ struct GridPrior: Sendable {
             w2 += p * x * x
         }
         add(k0, 1)
-        // Upwards: t(k+1)/t(k) = Double.exp((2 d_k step - step²) / 2 se²), the ratio shrinking by q.
+        // Upwards: t(k+1)/t(k) = exp((2 d_k step - step²) / 2 se²), the ratio shrinking by q.
         var t = 1.0, r = Double.exp((2 * d0 * step - step * step) / (2 * s2))
         var k = k0 + 1
         while k <= b { t *= r; r *= q; add(k, t); k += 1 }
