@@ -27,7 +27,8 @@ extension ProblemOptions {
         scoresInput.delimiter = delimiter?.byte
         let specInput = try spec.map { try InputBytes(path: $0) }
         return try UncertainProblem.load(scores: scoresInput, spec: specInput,
-                                         overrides: .init(budget: budget, maxPerUser: maxPerUser),
+                                         overrides: .init(budget: budget, maxPerUser: maxPerUser, budgetMin: budgetMin,
+                                                          constraints: constraints),
                                          options: options, truthColumn: truthColumn, threads: threads,
                                          progress: Terminal.fraction(progress))
     }

@@ -1,13 +1,14 @@
-/// The exact minimiser of the dual along one coordinate (a budget or the ROI floor).
+/// The exact minimiser of the dual along one coordinate (a budget or the ROI floor), found by
+/// the coordinator from merged worker aggregates.
 ///
 /// A relaxed constraint's consumption as a function of its own multiplier, `S(λ)`, is a
 /// nonincreasing step function; the coordinate minimiser is the smallest `λ >= 0` with
 /// `S(λ) <= limit`.
-extension DualEngine {
+extension DualRounds {
     /// The multiplier of constraint `i` that minimises the dual with the others fixed.
     /// `width` is how far this multiplier moved at its previous update: the warm start's step.
     func criticalMultiplier(_ i: Int, _ m: [Double], width: Double) -> Double {
-        maxPerUser == 1 ? criticalByHull(i, m) : criticalByBracket(i, m, width: width)
+        model.maxPerUser == 1 ? criticalByHull(i, m) : criticalByBracket(i, m, width: width)
     }
 
     // MARK: One incentive per user: hulls
@@ -16,44 +17,10 @@ extension DualEngine {
     /// its points `(a_ij, r_j + m_i a_ij)` and the origin, from the highest point towards the
     /// leftmost. The hull's edges are the breakpoints; selection finds the critical one.
     ///
-    /// - Complexity: O(n log k) for the hulls (one pass), expected O(breakpoints) for the selection.
+    /// - Complexity: one pass (O(n log k)), expected O(breakpoints) for the selection.
     func criticalByHull(_ i: Int, _ m: [Double]) -> Double {
-        var (edges, _, base) = hullEdges(i, m, gains: false)
-        return edges.smallestMultiplier(room: max(0, limits[i] - base))
-    }
-
-    /// Every user's hull edges for constraint `i` at multipliers `m` (the others' folded into the
-    /// reduced values): slope and consumption drop per edge, optionally the uplift gain of each
-    /// edge, and the consumption at the leftmost hull points summed over users. Edges come in
-    /// user order.
-    package func hullEdges(_ i: Int, _ m: [Double], gains: Bool) -> (Breakpoints, [Double], Double) {
-        let parts = mapChunks(m) { range, c, mp -> (Breakpoints, [Double], Double) in
-            var hull = UserHull(maxCandidatesPerUser)
-            var edges = Breakpoints()
-            var gained: [Double] = []
-            var base = 0.0
-            for u in range {
-                hull.start()
-                for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
-                    let x = coefficient(i, j, c)
-                    hull.add(x: x, y: reduced(j, mp, c) + mp[i] * x, uplift: c.uplift[j])
-                }
-                base += hull.build()
-                hull.appendEdges(to: &edges, gains: &gained, collectGains: gains)
-            }
-            return (edges, gained, base)
-        }
-        var all = Breakpoints()
-        all.points.reserveCapacity(parts.reduce(0) { $0 + $1.0.count })
-        all.drops.reserveCapacity(all.points.capacity)
-        var gained: [Double] = []
-        var base = 0.0
-        for (p, g, b) in parts {
-            all.append(contentsOf: p)
-            gained.append(contentsOf: g)
-            base += b
-        }
-        return (all, gained, base)
+        var merged = transport.run(.hull(constraint: i, m: m))
+        return merged.steps.smallestMultiplier(room: max(0, model.limits[i] - merged.sums[0].value))
     }
 
     // MARK: Several incentives per user: a window, walked exactly
@@ -62,17 +29,17 @@ extension DualEngine {
     /// an exact optimum of a parametric problem), but its steps are no longer a hull.
     /// 1. A **window** `(lo, hi]` around the current value, as wide as the multiplier's previous
     ///    move (from 0: the bracket up to the largest ratio).
-    /// 2. One pass **walks** every user's choice across the window (`walk`): the exact steps of
-    ///    `S` inside it, and `S(lo)`, `S(hi)`. When the minimiser lies inside, selection over the
-    ///    steps gives it exactly: one pass per coordinate when the warm start is good.
+    /// 2. One pass **walks** every user's choice across the window (`DualTask.walk`): the exact
+    ///    steps of `S` inside it, and `S(lo)`, `S(hi)`. When the minimiser lies inside, selection
+    ///    over the steps gives it exactly: one pass per coordinate when the warm start is good.
     /// 3. Otherwise the window moves (4 times wider each time) towards the side that holds the
-    ///    minimiser; when walking a wide window would cost more than about eight passes (users
+    ///    minimiser; when some user cannot be walked across it within its work budget (users
     ///    with very many crossings in it), false position narrows it first, one pass a step.
     /// If the window cannot be narrowed enough to walk (users with huge numbers of candidates at
     /// the step), its feasible end `hi` is returned: the bound stays valid (any multipliers give
     /// one); only the coordinate's exactness is given up.
     func criticalByBracket(_ i: Int, _ m: [Double], width: Double) -> Double {
-        let limit = limits[i]
+        let limit = model.limits[i]
         let current = m[i]
         var b: Bracket
         if current > 0, width > 0 {
@@ -126,7 +93,7 @@ extension DualEngine {
     /// Brackets the coordinate minimiser by widening steps from the current value (during the
     /// sweeps the minimiser moves about as much as it did the previous time); nil when it is 0.
     func bracket(_ i: Int, _ m: [Double], width: Double) -> Bracket? {
-        let limit = limits[i]
+        let limit = model.limits[i]
         let current = m[i]
         if current <= 0 {
             let s0 = consumption(i, m, at: 0)
@@ -178,22 +145,14 @@ extension DualEngine {
     }
 
     /// Above the largest ratio y/x over x > 0, no candidate consuming `i` has positive value.
-    private func top(_ i: Int, _ m: [Double]) -> Double {
-        let parts = mapChunks(m) { range, c, mp -> Double in
-            var top = 0.0
-            for j in c.userStart[range.lowerBound] ..< c.userStart[range.upperBound] where c.eligible[j] {
-                let x = coefficient(i, j, c)
-                if x > 0 { top = max(top, (reduced(j, mp, c) + mp[i] * x) / x) }
-            }
-            return top
-        }
-        return (parts.max() ?? 0) * (1 + 1e-12) + 1e-300
+    func top(_ i: Int, _ m: [Double]) -> Double {
+        transport.run(.top(constraint: i, m: m)).top * (1 + 1e-12) + 1e-300
     }
 
     /// False position, Illinois variant, until `hi - lo <= relativeWidth * hi` or after `passes`
     /// passes: at scale `S` is nearly smooth, so a few passes suffice.
     func narrow(_ b: inout Bracket, _ i: Int, _ m: [Double], relativeWidth: Double, passes limitPasses: Int = 100) {
-        let limit = limits[i]
+        let limit = model.limits[i]
         var side = 0
         var passes = 0
         while passes < limitPasses && b.hi - b.lo > relativeWidth * b.hi {
@@ -218,34 +177,83 @@ extension DualEngine {
         }
     }
 
-    /// Σ_users a_i(choice) with multiplier `i` set to `λ`, ties to the smaller `a_ij`.
-    /// - Complexity: one pass, O(n (budgets + log k) / threads).
+    /// Σ_users a_i(choice) with multiplier `i` set to `λ`, ties to the smaller `a_ij`: one pass.
     func consumption(_ i: Int, _ m: [Double], at λ: Double) -> Double {
         var mm = m
         mm[i] = λ
-        let channelCaps = channelsCapped ? self.channelCaps : nil
-        let parts = mapChunks(mm) { range, c, mp -> Double in
-            var s = makeScratch()
-            var total = 0.0
-            for u in range {
-                _ = select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { self.coefficient(i, $0, c) })
-                for a in 0..<s.count { total += coefficient(i, s.picked[a], c) }
-                s.reset(c, channelCaps: channelCaps)
-            }
-            return total
-        }
-        return parts.reduce(0, +)
+        return transport.run(.consumption(constraint: i, m: mm)).sums[0].value
     }
 
-    /// What one pass of `walk` found: `S(lo)`, `S(hi)`, and the steps of `S` in `(lo, hi]`
-    /// (nil when walking them would have cost more than about eight passes).
+    /// What one walk found: `S(lo)`, `S(hi)`, and the steps of `S` in `(lo, hi]` (nil when
+    /// some user could not be walked within its work budget).
     struct Walk {
         var sLo: Double
         var sHi: Double
         var steps: Breakpoints?
     }
 
-    /// Walks every user's choice as multiplier `i` goes from `lo` to `hi`, the others fixed.
+    /// Walks every user's choice as multiplier `i` goes from `lo` to `hi` (`DualTask.walk`).
+    func walk(_ i: Int, _ m: [Double], _ lo: Double, _ hi: Double) -> Walk {
+        let merged = transport.run(.walk(constraint: i, m: m, lo: lo, hi: hi))
+        return Walk(sLo: merged.sums[0].value, sHi: merged.sums[1].value, steps: merged.complete ? merged.steps : nil)
+    }
+}
+
+/// The worker's side of the coordinate passes: each runs over a range of whole users.
+extension DualEngine {
+    /// Every user's hull edges for constraint `i` at `m` (the others' multipliers folded into
+    /// the reduced values), and the consumption at the users' leftmost hull points (`sums[0]`).
+    /// - Complexity: O(candidates log k).
+    func hull(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+        var hull = UserHull(maxCandidatesPerUser)
+        var out = DualAggregate(sums: 1)
+        for u in range {
+            hull.start()
+            for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
+                let x = coefficient(i, j, c)
+                hull.add(x: x, y: reduced(j, mp, c) + mp[i] * x, uplift: c.uplift[j])
+            }
+            out.sums[0].add(hull.build())
+            hull.appendEdges(to: &out.steps)
+        }
+        return out
+    }
+
+    /// The largest ratio y/x over the candidates with x > 0 (`top`).
+    func top(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+        var out = DualAggregate(sums: 0)
+        for j in c.userStart[range.lowerBound] ..< c.userStart[range.upperBound] where c.eligible[j] {
+            let x = coefficient(i, j, c)
+            if x > 0 { out.top = max(out.top, (reduced(j, mp, c) + mp[i] * x) / x) }
+        }
+        return out
+    }
+
+    /// Σ_users a_i(choice) at `m` (`sums[0]`), ties to the smaller `a_ij`.
+    /// - Complexity: O(candidates (budgets + log k)).
+    func consumption(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+        let channelCaps = channelsCapped ? self.channelCaps : nil
+        var s = makeScratch()
+        var out = DualAggregate(sums: 1)
+        for u in range {
+            _ = select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { self.coefficient(i, $0, c) })
+            var total = 0.0
+            for a in 0..<s.count { total += coefficient(i, s.picked[a], c) }
+            out.sums[0].add(total)
+            s.reset(c, channelCaps: channelCaps)
+        }
+        return out
+    }
+
+    /// A user walks its crossings while they cost at most this many line visits per candidate,
+    /// plus `walkBudgetBase`: about eight passes over its candidates. The budget is per user, so
+    /// whether the walk is complete does not depend on how the users are sliced.
+    static let walkBudgetPerCandidate = 8
+    static let walkBudgetBase = 10_000
+
+    /// Walks every user's choice as multiplier `i` goes from `lo` to `hi`, the others fixed:
+    /// `sums[0] = S(lo)`, `sums[1] = S(hi)`, and the steps of `S` in `(lo, hi]`, `complete`
+    /// false when some user ran out of its work budget (its ends are still counted).
     ///
     /// Along the coordinate, candidate `j`'s value is a line `y_j - λ x_j`, and "giving nothing"
     /// is the line 0. The greedy's choice depends only on the order of these lines, so it can
@@ -256,66 +264,60 @@ extension DualEngine {
     /// line 0. Each pair swaps at most once, so the walk ends.
     ///
     /// - Complexity: O(k log k + e k) for a user with k candidates and e crossings in the
-    ///   window: about one pass when the window is narrow. A chunk whose crossings would cost
-    ///   more than eight passes stops walking (`steps` is nil) but still gives `S(lo)`, `S(hi)`.
-    func walk(_ i: Int, _ m: [Double], _ lo: Double, _ hi: Double) -> Walk {
+    ///   window, at most about nine passes over its candidates (its budget).
+    func walk(_ i: Int, _ lo: Double, _ hi: Double, _ range: Range<Int>, _ c: Columns,
+              _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
         let channelCaps = channelsCapped ? self.channelCaps : nil
-        let parts = mapChunks(m) { range, c, mp -> (Double, Double, Breakpoints?) in
-            var lines = KineticLines(maxCandidatesPerUser, channels: max(c.channel.isEmpty ? 0 : channelCaps?.count ?? 0, 1))
-            var steps: Breakpoints? = Breakpoints()
-            var sLo = 0.0, sHi = 0.0
-            var work = 8 * (c.userStart[range.upperBound] - c.userStart[range.lowerBound]) + 10_000
-            var local = Array(mp)
-            var s = makeScratch()
-            func userConsumption(_ u: Int, _ λ: Double) -> Double {
-                local[i] = λ
-                return local.withUnsafeBufferPointer { lp in
-                    _ = select(u, &s, c, value: { self.reduced($0, lp, c) }, key: { self.coefficient(i, $0, c) })
-                    var total = 0.0
-                    for a in 0..<s.count { total += coefficient(i, s.picked[a], c) }
-                    s.reset(c, channelCaps: channelCaps)
-                    return total
-                }
+        var lines = KineticLines(maxCandidatesPerUser, channels: max(c.channel.isEmpty ? 0 : channelCaps?.count ?? 0, 1))
+        var out = DualAggregate(sums: 2)
+        var used = 0
+        defer { walkWork.add(used, ordering: .relaxed) }
+        var local = Array(mp)
+        var s = makeScratch()
+        func userConsumption(_ u: Int, _ λ: Double) -> Double {
+            local[i] = λ
+            return local.withUnsafeBufferPointer { lp in
+                _ = select(u, &s, c, value: { self.reduced($0, lp, c) }, key: { self.coefficient(i, $0, c) })
+                var total = 0.0
+                for a in 0..<s.count { total += coefficient(i, s.picked[a], c) }
+                s.reset(c, channelCaps: channelCaps)
+                return total
             }
-            for u in range {
-                // A user too large to walk in what work is left: only its ends.
-                let k = c.userStart[u + 1] - c.userStart[u]
-                if k > Recovery.largeUser, 16 * k > work { steps = nil }
-                if steps == nil {
-                    sLo += userConsumption(u, lo)
-                    sHi += userConsumption(u, hi)
-                    continue
-                }
-                lines.start()
-                for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
-                    let x = coefficient(i, j, c)
-                    let y = reduced(j, mp, c) + mp[i] * x
-                    // A line below 0 across the whole window never matters.
-                    if x >= 0 ? y - lo * x <= 0 : y - hi * x < 0 { continue }
-                    let h = channelCaps != nil && !c.channel.isEmpty ? Int(c.channel[j]) : -1
-                    lines.add(x: x, y: y, channel: h)
-                }
-                lines.sort(at: lo)
-                let first = lines.consumption(maxPerUser: maxPerUser, channelCaps: channelCaps)
-                sLo += first
-                work -= lines.count
-                if let last = lines.walk(from: lo, to: hi, consumption: first, maxPerUser: maxPerUser,
-                                         channelCaps: channelCaps, work: &work, steps: &steps!) {
-                    sHi += last
-                } else {
-                    steps = nil
-                    sHi += userConsumption(u, hi)
-                }
+        }
+        for u in range {
+            let k = c.userStart[u + 1] - c.userStart[u]
+            let budget = Self.walkBudgetPerCandidate * k + Self.walkBudgetBase
+            var work = budget
+            defer { used += budget - work }
+            if !out.complete {
+                // The walk is incomplete anyway: only the ends count.
+                out.sums[0].add(userConsumption(u, lo))
+                out.sums[1].add(userConsumption(u, hi))
+                continue
             }
-            return (sLo, sHi, steps)
+            lines.start()
+            for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
+                let x = coefficient(i, j, c)
+                let y = reduced(j, mp, c) + mp[i] * x
+                // A line below 0 across the whole window never matters.
+                if x >= 0 ? y - lo * x <= 0 : y - hi * x < 0 { continue }
+                let h = channelCaps != nil && !c.channel.isEmpty ? Int(c.channel[j]) : -1
+                lines.add(x: x, y: y, channel: h)
+            }
+            lines.sort(at: lo)
+            let first = lines.consumption(maxPerUser: maxPerUser, channelCaps: channelCaps)
+            out.sums[0].add(first)
+            work -= lines.count
+            if let last = lines.walk(from: lo, to: hi, consumption: first, maxPerUser: maxPerUser,
+                                     channelCaps: channelCaps, work: &work, steps: &out.steps) {
+                out.sums[1].add(last)
+            } else {
+                out.complete = false
+                out.steps = Breakpoints()
+                out.sums[1].add(userConsumption(u, hi))
+            }
         }
-        var result = Walk(sLo: 0, sHi: 0, steps: Breakpoints())
-        for (lo, hi, steps) in parts {
-            result.sLo += lo
-            result.sHi += hi
-            if let steps, result.steps != nil { result.steps!.append(contentsOf: steps) } else { result.steps = nil }
-        }
-        return result
+        return out
     }
 }
 
@@ -483,13 +485,12 @@ struct UserHull {
     }
 
     /// The edges walked as `λ` grows: from the leftmost point rightwards while the hull rises.
-    func appendEdges(to edges: inout Breakpoints, gains: inout [Double], collectGains: Bool) {
+    func appendEdges(to edges: inout Breakpoints) {
         var k = 1
         while k < hullCount, points[hull[k]].y > points[hull[k - 1]].y {
             let (p, q) = (points[hull[k - 1]], points[hull[k]])
             let dx = q.x - p.x
             edges.append((q.y - p.y) / dx, dx)
-            if collectGains { gains.append(q.uplift - p.uplift) }
             k += 1
         }
     }
@@ -501,7 +502,7 @@ struct UserHull {
 /// `S(λ) = base + Σ { w_e : p_e > λ }` over breakpoints `p_e` with drops `w_e >= 0`. The
 /// multiplier that minimises the dual along that coordinate is the smallest `λ >= 0` with
 /// `S(λ) <= limit`.
-package struct Breakpoints: Sendable {
+package struct Breakpoints: Sendable, Equatable {
     package var points: [Double] = []
     package var drops: [Double] = []
 
@@ -522,63 +523,88 @@ package struct Breakpoints: Sendable {
     /// breakpoint, first exceeds `room`.
     ///
     /// Weighted quickselect (three-way partition around a deterministic median-of-three pivot),
-    /// in place: expected O(n), no sort.
+    /// in place: expected O(n), no sort. Every sum of drops compared with `room` is an
+    /// `ExactSum`, so the answer is a function of the multiset of breakpoints: the same in
+    /// whatever order the slices of users delivered them.
     package mutating func smallestMultiplier(room: Double) -> Double {
-        var total = 0.0
-        for k in points.indices where points[k] > 0 { total += drops[k] }
-        if total <= room { return 0 }
+        var total = ExactSum()
+        for k in points.indices where points[k] > 0 { total.add(drops[k]) }
+        if !total.exceeds(room) { return 0 }
         return points.withUnsafeMutableBufferPointer { p in
             drops.withUnsafeMutableBufferPointer { w in
-                Self.select(p, room: room) { w[$0] } swap: { w.swapAt($0, $1) }
+                var lo = 0
+                var hi = p.count          // active range [lo, hi)
+                var taken = ExactSum()    // the drops above the active range
+                while hi - lo > 0 {
+                    let pivot = Self.medianOfThree(p[lo], p[lo + (hi - lo) / 2], p[hi - 1])
+                    // Partition into [greater | equal | less].
+                    var gt = lo, i = lo, lt = hi
+                    var greater = taken, equal = ExactSum()
+                    while i < lt {
+                        let x = p[i]
+                        if x > pivot {
+                            greater.add(w[i])
+                            p.swapAt(gt, i); w.swapAt(gt, i)
+                            gt += 1; i += 1
+                        } else if x < pivot {
+                            lt -= 1
+                            p.swapAt(i, lt); w.swapAt(i, lt)
+                        } else {
+                            equal.add(w[i])
+                            i += 1
+                        }
+                    }
+                    if greater.exceeds(room) {
+                        hi = gt
+                    } else {
+                        greater.merge(equal)
+                        if greater.exceeds(room) { return max(pivot, 0) }
+                        taken = greater
+                        lo = lt
+                    }
+                }
+                // Everything above the remaining range fitted: only breakpoints <= 0 remain.
+                return 0
             }
         }
     }
 
     /// The same with every drop 1: the smallest `λ >= 0` with at most `room` values above it
-    /// (a coupon cap from its candidates' margins). Reorders `values`.
+    /// (a coupon cap from its candidates' margins), the `(⌊room⌋ + 1)`-th largest value: a
+    /// function of the multiset of values. Reorders `values`. Counts are exact in a double.
     static func smallestMultiplier(units values: UnsafeMutableBufferPointer<Double>, room: Double) -> Double {
         var positive = 0
         for v in values where v > 0 { positive += 1 }
         if Double(positive) <= room { return 0 }
-        return select(values, room: room) { _ in 1 } swap: { _, _ in }
-    }
-
-    /// Weighted selection on `p` (with weights `weight(k)`, swapped alongside by `swap`).
-    @inline(__always)
-    private static func select(_ p: UnsafeMutableBufferPointer<Double>, room: Double,
-                               weight: (Int) -> Double, swap: (Int, Int) -> Void) -> Double {
+        let p = values
         var lo = 0
-        var hi = p.count          // active range [lo, hi)
+        var hi = p.count
         var room = room
         while hi - lo > 0 {
             let pivot = medianOfThree(p[lo], p[lo + (hi - lo) / 2], p[hi - 1])
-            // Partition into [greater | equal | less].
             var gt = lo, i = lo, lt = hi
-            var sumGreater = 0.0, sumEqual = 0.0
             while i < lt {
                 let x = p[i]
                 if x > pivot {
-                    sumGreater += weight(i)
-                    p.swapAt(gt, i); swap(gt, i)
+                    p.swapAt(gt, i)
                     gt += 1; i += 1
                 } else if x < pivot {
                     lt -= 1
-                    p.swapAt(i, lt); swap(i, lt)
+                    p.swapAt(i, lt)
                 } else {
-                    sumEqual += weight(i)
                     i += 1
                 }
             }
-            if sumGreater > room {
+            let greater = Double(gt - lo), equal = Double(lt - gt)
+            if greater > room {
                 hi = gt
-            } else if sumGreater + sumEqual > room {
+            } else if greater + equal > room {
                 return max(pivot, 0)
             } else {
-                room -= sumGreater + sumEqual
+                room -= greater + equal
                 lo = lt
             }
         }
-        // Everything above the remaining range fitted: only breakpoints <= 0 remain.
         return 0
     }
 

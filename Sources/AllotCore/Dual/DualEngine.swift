@@ -25,9 +25,6 @@ public struct DualOptions: Sendable {
     /// When to also run `greedy-marginal` and return its allocation if it is better (a safety
     /// net, reported in the notes when it acts or is skipped).
     public var baselineCheck: BaselineCheck = .automatic
-    /// On instances up to 100,000 candidates, also try the tie-move exchange after the recovery
-    /// (`Recovery.tryTieMoves`; `allot.spark` has no such step, so its tests turn it off).
-    public var tieMoves: Bool = true
     /// Extrapolate the multipliers along successive sweeps' moves (see `DualSearch.extrapolate`).
     public var extrapolate: Bool = true
     /// Start the sweeps from the multipliers of a sample of the users (one in 16) when there
@@ -86,45 +83,36 @@ public enum BaselineCheck: Sendable {
     public static let automaticLimit = 1_000_000
 }
 
-/// The Lagrangian dual engine (method `dual`). See docs/algorithms.md.
+/// The worker of the Lagrangian dual (method `dual`). See docs/algorithms.md.
 ///
-/// Relaxes the global constraints (budgets, per-coupon caps, the ROI floor) with multipliers
-/// `m >= 0`. The rest splits into one problem per user: take the candidates of largest positive
-/// reduced value within the user's frequency and channel caps. For any `m >= 0`,
+/// Relaxes the global constraints of `ConstraintRules` (budgets, per-coupon caps, the ROI
+/// floor), numbered as `ConstraintRules` numbers them, with multipliers `m >= 0`. The rest
+/// splits into one problem per user: take the candidates of largest positive reduced value
+/// within the user's frequency and channel caps. For any `m >= 0`,
 ///
 ///     D(m) = Σ_users max_{allowed sets S} Σ_{j ∈ S} r_j(m) + Σ_i m_i limit_i
 ///
 /// is an upper bound on the optimum (weak duality): that bound is the certificate.
 ///
-/// The engine is immutable (and so `Sendable`): the multipliers and every scratch buffer belong
-/// to the caller or to one worker. The candidate arrays are read through pointers that live
-/// only inside `withColumns`.
+/// The engine is one half of the dual: `work(_:users:)` runs one `DualTask` over any range of
+/// whole users and returns a `DualAggregate`, whose `merge` is exact (see `ExactSum`). The other
+/// half, the coordinator (`DualSearch`, `DualRounds`), never reads a candidate: it sends tasks
+/// through a `DualTransport` (threads here, Spark in allot.spark) and reads merged aggregates.
+///
+/// The engine is immutable (and so `Sendable`): every scratch buffer belongs to one call. The
+/// candidate arrays are read through pointers that live only inside `withColumns`.
 package final class DualEngine: Sendable {
-    enum Kind: Sendable {
-        /// Budget `b` (index into `problem.budgets`).
-        case budget(Int)
-        case coupon(Int32)
-        case roi
-    }
-
     let problem: Problem
     let users: Int
     /// Whether each candidate can be part of a feasible allocation and is worth giving.
     package let eligible: [Bool]
-    let kinds: [Kind]
-    let names: [(ShadowPrice.Kind, String)]
-    let limits: [Double]
-    /// Per coupon, the index of its cap's multiplier, or -1.
+    /// The spec-level description the coordinator reads (limits, which multipliers are
+    /// coordinates and which are coupon caps, names).
+    package let model: DualModel
+    /// Per coupon, the index of its cap's constraint (`ConstraintRules.couponConstraint`), or -1.
     let couponMultiplier: [Int32]
-    /// The multipliers updated one at a time (budgets and the ROI floor), in order.
-    let coordinates: [Int]
-    /// The coupon caps' multipliers, in coupon order: updated together in one block.
-    let capMultipliers: [Int]
-    /// Coupon → candidates index: the eligible candidates of the coupon of cap multiplier
-    /// `capMultipliers[k]` own the slots `capSlotStart[k] ..< capSlotStart[k + 1]`, and
-    /// `slot[j]` is candidate `j`'s slot (-1 when it has none). Empty without coupon caps.
-    let capSlotStart: [Int]
-    let slot: [Int32]
+    /// Per coupon, the position of its cap in `model.capMultipliers`, or -1.
+    let couponCapPosition: [Int32]
     let roiIndex: Int
     let roiRate: Double
     let maxPerUser: Int
@@ -132,62 +120,36 @@ package final class DualEngine: Sendable {
     let channelsCapped: Bool
     let chunks: UserChunks
     let maxCandidatesPerUser: Int
-    /// Candidates visited by the passes over the users (hull, consumption, block pass), for the
-    /// test that a sweep's cost does not grow with the number of coupon caps.
+    /// Candidates visited by the worker passes, for the tests that count work.
     let candidateVisits = Atomic<Int>(0)
-    /// The share of the problem's limits that `limits` holds (1, or a sample's share).
-    let limitScale: Double
+    /// Line visits of the walks (`walk`), for the test that a user's walk stays within its budget.
+    let walkWork = Atomic<Int>(0)
+
+    var kinds: [ConstraintRules.Kind] { problem.rules.kinds }
+    var limits: [Double] { model.limits }
+    var coordinates: [Int] { model.coordinates }
+    var capMultipliers: [Int] { model.capMultipliers }
+    var names: [(ShadowPrice.Kind, String)] { model.names }
+    var limitScale: Double { model.limitScale }
+    package var constraintCount: Int { model.constraintCount }
 
     /// - Parameter limitScale: every relaxed constraint's limit is multiplied by it (the
     ///   warm start solves a sample of the users against their share of the limits).
     package init(_ problem: Problem, threads: Int, limitScale: Double = 1) {
         self.problem = problem
-        self.limitScale = limitScale
         let t = problem.candidates
         users = t.userCount
         eligible = (0..<t.count).map(problem.isEligible)
-
-        // The relaxed constraints are the problem's global ones (`ConstraintRules`), in its
-        // order; a coupon capped at 0 has only ineligible candidates and needs no multiplier.
-        var kinds: [Kind] = []
-        var names: [(ShadowPrice.Kind, String)] = []
-        var limits: [Double] = []
-        var couponMultiplier = [Int32](repeating: -1, count: t.couponCount)
-        var capMultipliers: [Int] = []
-        var coordinates: [Int] = []
-        var roiIndex = -1
-        var roiRate = 0.0
         let rules = problem.rules
-        for (i, kind) in rules.kinds.enumerated() {
-            switch kind {
-            case .budget(let b):
-                coordinates.append(kinds.count)
-                kinds.append(.budget(b))
-                names.append((.budget, problem.budgets[b].name))
-            case .couponCap(let c):
-                guard rules.limits[i] > 0 else { continue }
-                couponMultiplier[c] = Int32(kinds.count)
-                capMultipliers.append(kinds.count)
-                kinds.append(.coupon(Int32(c)))
-                names.append((.couponCap, t.couponIDs[c]))
-            case .minROI(let r):
-                roiIndex = kinds.count
-                roiRate = r
-                coordinates.append(kinds.count)
-                kinds.append(.roi)
-                names.append((.minROI, "min_roi"))
-            }
-            limits.append(rules.limits[i] * limitScale)
+        model = DualModel(problem, limitScale: limitScale)
+        couponMultiplier = rules.couponConstraint.map { Int32($0) }
+        var position = [Int32](repeating: -1, count: t.couponCount)
+        for (k, i) in model.capMultipliers.enumerated() {
+            if case .couponCap(let c) = rules.kinds[i] { position[c] = Int32(k) }
         }
-        self.roiIndex = roiIndex
-        self.roiRate = roiRate
-        self.kinds = kinds
-        self.names = names
-        self.limits = limits
-        self.couponMultiplier = couponMultiplier
-        self.coordinates = coordinates
-        self.capMultipliers = capMultipliers
-        (capSlotStart, slot) = Self.couponIndex(t, eligible, couponMultiplier, capMultipliers)
+        couponCapPosition = position
+        roiIndex = rules.roiConstraint
+        if rules.roiConstraint >= 0, case .minROI(let r) = rules.kinds[rules.roiConstraint] { roiRate = r } else { roiRate = 0 }
         maxPerUser = problem.maxPerUser
         channelCaps = problem.channelCaps
         channelsCapped = problem.maxPerUser > 1 && problem.hasChannelCaps && t.hasChannels
@@ -197,42 +159,12 @@ package final class DualEngine: Sendable {
         maxCandidatesPerUser = k
     }
 
-    /// The coupon → candidates index: slots grouped by cap, in candidate order within a cap.
-    /// - Complexity: O(n + caps).
-    private static func couponIndex(_ t: CandidateTable, _ eligible: [Bool], _ couponMultiplier: [Int32],
-                                    _ capMultipliers: [Int]) -> ([Int], [Int32]) {
-        guard !capMultipliers.isEmpty else { return ([0], []) }
-        var position = [Int](repeating: -1, count: couponMultiplier.count)   // coupon → cap position
-        for (k, i) in capMultipliers.enumerated() {
-            if let c = couponMultiplier.firstIndex(of: Int32(i)) { position[c] = k }
-        }
-        var start = [Int](repeating: 0, count: capMultipliers.count + 1)
-        for j in 0..<t.count where eligible[j] {
-            let k = position[Int(t.coupon[j])]
-            if k >= 0 { start[k + 1] += 1 }
-        }
-        for k in 0..<capMultipliers.count { start[k + 1] += start[k] }
-        var next = start
-        var slot = [Int32](repeating: -1, count: t.count)
-        for j in 0..<t.count where eligible[j] {
-            let k = position[Int(t.coupon[j])]
-            if k >= 0 {
-                slot[j] = Int32(next[k])
-                next[k] += 1
-            }
-        }
-        return (start, slot)
-    }
-
-    package var constraintCount: Int { kinds.count }
-    var capSlotCount: Int { capSlotStart.last ?? 0 }
-
     // MARK: Columns, lent for the duration of a call
 
     /// Read-only views of the candidate arrays, valid only inside `withColumns`. Never stored.
     ///
     /// `@unchecked Sendable` is safe: the views are read-only, and the workers that read them
-    /// (through `mapChunks`) all finish before `withColumns` returns and the arrays' lending ends.
+    /// all finish before `withColumns` returns and the arrays' lending ends.
     struct Columns: @unchecked Sendable {
         let uplift: UnsafeBufferPointer<Double>
         let cost: UnsafeBufferPointer<Double>
@@ -243,7 +175,7 @@ package final class DualEngine: Sendable {
         let eligible: UnsafeBufferPointer<Bool>
         let budgets: [UnsafeBufferPointer<Double>]
         let couponMultiplier: UnsafeBufferPointer<Int32>
-        let slot: UnsafeBufferPointer<Int32>
+        let capPosition: UnsafeBufferPointer<Int32>
     }
 
     /// Lends `body` views of the candidate arrays; they must not escape it.
@@ -256,11 +188,11 @@ package final class DualEngine: Sendable {
                         t.userStart.withUnsafeBufferPointer { userStart in
                             eligible.withUnsafeBufferPointer { eligible in
                                 couponMultiplier.withUnsafeBufferPointer { couponMultiplier in
-                                    slot.withUnsafeBufferPointer { slot in
-                                        Self.withBuffers(problem.budgets.map { t.columns[$0.column] }[...], []) { budgets in
+                                    couponCapPosition.withUnsafeBufferPointer { capPosition in
+                                        Self.withBuffers(problem.rules.budgetColumns[...], []) { budgets in
                                             body(Columns(uplift: uplift, cost: cost, coupon: coupon, channel: channel,
                                                          userStart: userStart, eligible: eligible, budgets: budgets,
-                                                         couponMultiplier: couponMultiplier, slot: slot))
+                                                         couponMultiplier: couponMultiplier, capPosition: capPosition))
                                         }
                                     }
                                 }
@@ -280,7 +212,7 @@ package final class DualEngine: Sendable {
 
     // MARK: Reduced values
 
-    /// `r_j(m) = uplift_j - Σ_i m_i a_ij`.
+    /// `r_j(m) = uplift_j - Σ_i m_i a_ij`, with the coefficients of `ConstraintRules`.
     /// - Complexity: O(budgets).
     @inline(__always)
     func reduced(_ j: Int, _ m: UnsafeBufferPointer<Double>, _ c: Columns) -> Double {
@@ -294,12 +226,8 @@ package final class DualEngine: Sendable {
 
     /// `r_j(m)`, outside the hot loops (`m` lent by the caller for the call).
     package func reduced(_ j: Int, _ m: UnsafePointer<Double>) -> Double {
-        let t = problem.candidates
-        var r = t.uplift[j]
-        for (b, budget) in problem.budgets.enumerated() { r -= m[b] * t.columns[budget.column][j] }
-        let k = Int(couponMultiplier[Int(t.coupon[j])])
-        if k >= 0 { r -= m[k] }
-        if roiIndex >= 0 { r -= m[roiIndex] * (roiRate * t.columns[0][j] - t.uplift[j]) }
+        var r = problem.candidates.uplift[j]
+        problem.rules.forEachCoefficient(of: j) { i, a in r -= m[i] * a }
         return r
     }
 
@@ -308,37 +236,14 @@ package final class DualEngine: Sendable {
         m.withUnsafeBufferPointer { mp in mp.isEmpty ? problem.candidates.uplift[j] : reduced(j, mp.baseAddress!) }
     }
 
-    /// `a_ij`: what candidate `j` consumes of relaxed constraint `i`.
+    /// `a_ij`: what candidate `j` consumes of relaxed constraint `i` (`ConstraintRules`' rule,
+    /// read through the lent columns).
     @inline(__always)
     func coefficient(_ i: Int, _ j: Int, _ c: Columns) -> Double {
         switch kinds[i] {
         case .budget(let b): return c.budgets[b][j]
-        case .coupon(let k): return c.coupon[j] == k ? 1 : 0
-        case .roi: return roiRate * c.cost[j] - c.uplift[j]
-        }
-    }
-
-    /// `a_ij`, outside the hot loops.
-    func coefficient(_ i: Int, _ j: Int) -> Double {
-        let t = problem.candidates
-        switch kinds[i] {
-        case .budget(let b): return t.columns[problem.budgets[b].column][j]
-        case .coupon(let k): return t.coupon[j] == k ? 1 : 0
-        case .roi: return roiRate * t.columns[0][j] - t.uplift[j]
-        }
-    }
-
-    /// Runs `body` on every chunk of users with the columns and the multipliers lent, and
-    /// counts the candidates visited.
-    func mapChunks<T: Sendable>(_ m: [Double], _ body: @Sendable (Range<Int>, Columns, UnsafeBufferPointer<Double>) -> T) -> [T] {
-        withColumns { c in
-            m.withUnsafeBufferPointer { mp in
-                let lent = Lent(mp)
-                return chunks.map { _, range in
-                    self.candidateVisits.add(c.userStart[range.upperBound] - c.userStart[range.lowerBound], ordering: .relaxed)
-                    return body(range, c, lent.buffer)
-                }
-            }
+        case .couponCap(let k): return Int(c.coupon[j]) == k ? 1 : 0
+        case .minROI(let r): return r * c.cost[j] - c.uplift[j]
         }
     }
 
@@ -356,104 +261,112 @@ package final class DualEngine: Sendable {
                  channelCaps: channelsCapped ? channelCaps : nil, value: value, key: key)
     }
 
+    // MARK: The worker
+
+    /// Runs `task` over the users `users` (whole users, any range) and returns what they
+    /// contribute. Pure: the result depends only on the task and on those users' candidates, and
+    /// the coordinator's answer depends only on the exact merge of every range's result.
+    /// - Complexity: see each task (`DualTask`); always O(candidates of `users` x (budgets + log k)).
+    package func work(_ task: DualTask, users: Range<Int>) -> DualAggregate {
+        withColumns { c in
+            candidateVisits.add(c.userStart[users.upperBound] - c.userStart[users.lowerBound], ordering: .relaxed)
+            return task.m.withUnsafeBufferPointer { mp in
+                switch task {
+                case .evaluate(_, let margins): return evaluate(users, c, mp, margins: margins)
+                case .hull(let i, _): return hull(i, users, c, mp)
+                case .consumption(let i, _): return consumption(i, users, c, mp)
+                case .walk(let i, _, let lo, let hi): return walk(i, lo, hi, users, c, mp)
+                case .top(let i, _): return top(i, users, c, mp)
+                }
+            }
+        }
+    }
+
+    /// The task over every user, run by `threads` workers on fixed chunks and merged in chunk order.
+    package func runOnThreads(_ task: DualTask) -> DualAggregate {
+        let parts = chunks.map { _, range in self.work(task, users: range) }
+        var total = parts[0]
+        for p in parts.dropFirst() { total.merge(p) }
+        return total
+    }
+
     // MARK: The full pass: bound, consumption, and the coupon caps' margins
 
-    struct Evaluation {
-        /// D(m): an upper bound on the optimum.
-        var bound: Double
-        /// Σ_j a_ij over the subproblems' choices, per relaxed constraint.
-        var consumption: [Double]
-    }
-
-    /// One pass over all users at multipliers `m`: the bound, every constraint's consumption,
-    /// and, when `margins` is given (one entry per cap slot), each capped candidate's margin:
-    /// the largest value of its coupon's multiplier at which the user still takes it, all other
-    /// multipliers fixed (see `UserSelection.margin`).
+    /// The users' part of the bound, every constraint's consumption (coordinates as exact sums,
+    /// caps as the cap of each capped pick) and, with `margins`, each capped candidate's
+    /// positive margin: the largest value of its coupon's multiplier at which the user still
+    /// takes it, all other multipliers fixed (see `UserSelection.margin`).
     ///
-    /// - Complexity: O(n (budgets + log k) / threads) for k candidates per user (O(n budgets)
-    ///   with one incentive per user), plus O(caps): independent of the number of coupon caps.
-    func evaluate(_ m: [Double], margins: UnsafeMutableBufferPointer<Double>? = nil) -> Evaluation {
+    /// - Complexity: O(candidates (budgets + log k)) (O(candidates x budgets) with one incentive
+    ///   per user): independent of the number of coupon caps.
+    private func evaluate(_ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>, margins: Bool,
+                          everyMargin: ((Int, Double) -> Void)? = nil) -> DualAggregate {
         let coordinates = self.coordinates
         let channelCaps = channelsCapped ? self.channelCaps : nil
-        // Which cap slots the choices hold, to count each cap's consumption.
-        var held = [Bool](repeating: false, count: capSlotCount)
-        // Slots belong to candidates, candidates to one user, users to one chunk: every worker
-        // writes only its own slots of `held` and `margins`.
-        let lentMargins = margins.map(Lent.init)
-        let parts = held.withUnsafeMutableBufferPointer { heldBuffer in
-            let held = Lent(heldBuffer)
-            return mapChunks(m) { range, c, mp -> (Double, [Double]) in
-                let margins = lentMargins?.buffer
-                var s = makeScratch()
-                var total = 0.0
-                var consumption = [Double](repeating: 0, count: coordinates.count)
-                for u in range {
-                    total += select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] })
-                    for a in 0..<s.count {
-                        let j = s.picked[a]
-                        for (q, i) in coordinates.enumerated() { consumption[q] += coefficient(i, j, c) }
-                        if c.slot.count > 0, c.slot[j] >= 0 { held.buffer[Int(c.slot[j])] = true }
-                    }
-                    if let margins, !c.slot.isEmpty {
-                        s.prepareMargins(c, channelCaps: channelCaps)
-                        for j in c.userStart[u] ..< c.userStart[u + 1] where c.slot[j] >= 0 {
-                            let own = mp[Int(c.couponMultiplier[Int(c.coupon[j])])]
-                            margins[Int(c.slot[j])] = s.margin(j, c, value: self.reduced(j, mp, c) + own,
-                                                                channelCaps: channelCaps, maxPerUser: maxPerUser)
-                        }
-                    }
-                    s.reset(c, channelCaps: channelCaps)
+        var out = DualAggregate(sums: coordinates.count)
+        var s = makeScratch()
+        var user = [Double](repeating: 0, count: coordinates.count)
+        let hasCaps = !capMultipliers.isEmpty
+        for u in range {
+            out.bound.add(select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] }))
+            for q in user.indices { user[q] = 0 }
+            for a in 0..<s.count {
+                let j = s.picked[a]
+                for (q, i) in coordinates.enumerated() { user[q] += coefficient(i, j, c) }
+                if hasCaps, c.eligible[j] {
+                    let k = c.capPosition[Int(c.coupon[j])]
+                    if k >= 0 { out.capPicks.append(k) }
                 }
-                return (total, consumption)
             }
+            for q in user.indices { out.sums[q].add(user[q]) }
+            if margins, hasCaps {
+                s.prepareMargins(c, channelCaps: channelCaps)
+                for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
+                    let k = c.capPosition[Int(c.coupon[j])]
+                    guard k >= 0 else { continue }
+                    let own = mp[Int(c.couponMultiplier[Int(c.coupon[j])])]
+                    let margin = s.margin(j, c, value: self.reduced(j, mp, c) + own, channelCaps: channelCaps, maxPerUser: maxPerUser)
+                    if margin > 0 { out.margins.append(CapMargin(cap: k, margin: margin)) }
+                    everyMargin?(j, margin)
+                }
+            }
+            s.reset(c, channelCaps: channelCaps)
         }
-        var bound = 0.0
-        var consumption = [Double](repeating: 0, count: constraintCount)
-        for (value, part) in parts {
-            bound += value
-            for (q, i) in coordinates.enumerated() { consumption[i] += part[q] }
-        }
-        for (k, i) in capMultipliers.enumerated() {
-            var n = 0
-            for p in capSlotStart[k] ..< capSlotStart[k + 1] where held[p] { n += 1 }
-            consumption[i] = Double(n)
-        }
-        for i in 0..<constraintCount { bound += m[i] * limits[i] }
-        return Evaluation(bound: bound, consumption: consumption)
+        return out
     }
 
-    /// The subproblems' choices at `m`, ties to the cheaper candidate.
-    func choices(_ m: [Double]) -> [Int] {
-        let parts = mapChunks(m) { range, c, mp -> [Int] in
-            var s = makeScratch()
-            var picks: [Int] = []
-            for u in range {
-                _ = select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] })
-                for a in 0..<s.count { picks.append(s.picked[a]) }
-                s.reset(c, channelCaps: channelsCapped ? channelCaps : nil)
+    /// Every capped eligible candidate's margin at `m` (positive or not), by candidate: what
+    /// `DualTask.evaluate` computes, for the tests.
+    func capMargins(_ m: [Double]) -> [Int: Double] {
+        var all: [Int: Double] = [:]
+        withColumns { c in
+            m.withUnsafeBufferPointer { mp in
+                _ = evaluate(0..<users, c, mp, margins: true) { all[$0] = $1 }
             }
-            return picks.sorted()
+        }
+        return all
+    }
+
+    /// The subproblems' choices at `m` over all users (ties to the cheaper candidate), for the
+    /// recovery.
+    func choices(_ m: [Double]) -> [Int] {
+        let parts = withColumns { c in
+            m.withUnsafeBufferPointer { mq in
+                let lent = Lent(mq)
+                return chunks.map { _, range -> [Int] in
+                    let mp = lent.buffer
+                    var s = makeScratch()
+                    var picks: [Int] = []
+                    for u in range {
+                        _ = select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] })
+                        for a in 0..<s.count { picks.append(s.picked[a]) }
+                        s.reset(c, channelCaps: channelsCapped ? channelCaps : nil)
+                    }
+                    return picks.sorted()
+                }
+            }
         }
         return parts.flatMap { $0 }
-    }
-
-    // MARK: The coupon caps, in one block
-
-    /// Every cap's coordinate minimiser from the margins of one pass: the smallest `λ >= 0`
-    /// with at most `cap` margins above it, found by selection in the cap's own slots.
-    /// `margins` is reordered in place.
-    ///
-    /// - Complexity: O(slots) expected, in parallel over caps: independent of their number.
-    func capTargets(_ margins: UnsafeMutableBufferPointer<Double>) -> [Double] {
-        let limits = self.limits
-        let capMultipliers = self.capMultipliers
-        let start = capSlotStart
-        // Each cap reorders only its own slots.
-        let lent = Lent(margins)
-        return parallelMap(capMultipliers.count, threads: chunks.threads) { k in
-            let values = UnsafeMutableBufferPointer(rebasing: lent.buffer[start[k] ..< start[k + 1]])
-            return Breakpoints.smallestMultiplier(units: values, room: limits[capMultipliers[k]])
-        }
     }
 }
 

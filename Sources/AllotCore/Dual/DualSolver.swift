@@ -6,8 +6,12 @@ package enum DualSolver {
     }
 
     /// The same, on an engine the caller keeps (polishing reuses it for the users' margins).
-    package static func solve(_ engine: DualEngine, options: DualOptions) -> Solution {
-        var search = DualSearch(engine, options: options, start: sampledStart(engine, options: options))
+    /// `transport` carries the coordinator's tasks to the engine's users (and to its sample's):
+    /// threads by default; the tests pass others, which must give the same solution.
+    package static func solve(_ engine: DualEngine, options: DualOptions,
+                              transport: (DualEngine) -> any DualTransport = { ThreadTransport($0) }) -> Solution {
+        var search = DualSearch(transport(engine), options: options,
+                                start: sampledStart(engine, options: options, transport: transport))
         search.sweep()
         search.subgradientIfStalled()
         var notes = search.notes
@@ -15,7 +19,7 @@ package enum DualSolver {
         if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
                                            maxCandidatesPerUser: engine.maxCandidatesPerUser, gap: search.gap, notes: &notes),
            value > objective {
-            notes.append("greedy-marginal found a better allocation than the dual (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))); returned it")
+            notes.append("the greedy-marginal baseline found a better allocation than the dual's own (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))), so that one is returned")
             allocation = greedy
             objective = value
         }
@@ -24,7 +28,7 @@ package enum DualSolver {
         if solution.relativeGap ?? 1 <= DualTolerance.optimalGap { solution.status = .optimal }
         solution.iterations = search.sweeps
         solution.shadowPrices = (0..<engine.constraintCount).map {
-            ShadowPrice(kind: engine.names[$0].0, name: engine.names[$0].1, value: search.best.multipliers[$0])
+            ShadowPrice(kind: engine.model.names[$0].0, name: engine.model.names[$0].1, value: search.best.multipliers[$0])
         }
         solution.notes = notes
         return solution
@@ -40,7 +44,8 @@ package enum DualSolver {
     /// incentive per user (solved exactly in one pass) and for small instances.
     /// - Complexity: the sample's sweeps, each about a sixteenth of a full one, plus O(n / 16)
     ///   to copy the sample.
-    static func sampledStart(_ engine: DualEngine, options: DualOptions) -> DualSearch.Start? {
+    static func sampledStart(_ engine: DualEngine, options: DualOptions,
+                             transport: (DualEngine) -> any DualTransport) -> DualSearch.Start? {
         // A sample's own warm start may come from a smaller sample: its cold start (the first
         // sweeps, from zero, cost several passes per coordinate) then runs on 1/256 of the users.
         let minimumUsers = engine.limitScale < 1 ? options.sampleMinimumUsers / 4 : options.sampleMinimumUsers
@@ -51,7 +56,8 @@ package enum DualSolver {
         var sampleOptions = options
         sampleOptions.progress = nil
         sampleOptions.subgradientSteps = 0
-        var search = DualSearch(sample, options: sampleOptions, start: sampledStart(sample, options: sampleOptions))
+        var search = DualSearch(transport(sample), options: sampleOptions,
+                                start: sampledStart(sample, options: sampleOptions, transport: transport))
         search.sweep(recovering: false)
         let m = search.best.multipliers
         // The sample's multipliers are off by its sampling error: a window of a few percent.
@@ -59,12 +65,30 @@ package enum DualSolver {
         return DualSearch.Start(multipliers: m, widths: widths)
     }
 
-    /// The engine of one user in `sampleStride` (by a hash of the index) against their share of
-    /// `engine`'s limits (which may already be a sample's share of the problem's).
+    /// The engine of one user in `sampleStride` (by a hash of the user id, so the same users
+    /// whatever the slicing or the order of the scores; a sample of a sample hashes again with
+    /// another seed) against their share of `engine`'s limits (which may already be a sample's
+    /// share of the problem's).
     static func sample(of engine: DualEngine) -> DualEngine {
-        let users = (0..<engine.users).filter { (UInt64($0) &* 0x9E37_79B9_7F4A_7C15) >> 60 == 0 }
+        let ids = engine.problem.candidates.userIDs
+        let seed: UInt64 = engine.limitScale < 1 ? 0x5851_F42D_4C95_7F2D : 0
+        let users = (0..<engine.users).filter { isSampled(ids[$0], seed: seed) }
         return DualEngine(engine.problem.restricted(toUsers: users), threads: engine.chunks.threads,
                           limitScale: engine.limitScale * Double(users.count) / Double(engine.users))
+    }
+
+    /// Whether user `id` is in the warm start's sample: one in `sampleStride` by FNV-1a of its
+    /// UTF-8 bytes (mixed by a multiply-xorshift).
+    package static func isSampled(_ id: String, seed: UInt64) -> Bool {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
+        for byte in id.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        return h >> 60 == 0
     }
 
     /// greedy-marginal from scratch, when `options.baselineCheck` asks for it.
@@ -78,13 +102,13 @@ package enum DualSolver {
             // add less than that.
             return nil
         case .automatic where options.pastDeadline:
-            notes.append("greedy-marginal safety net skipped at the time limit")
+            notes.append("not compared with the greedy-marginal baseline: the time limit came first")
             return nil
         case .automatic where problem.candidates.count > BaselineCheck.automaticLimit:
-            notes.append("not cross-checked against greedy-marginal (done up to \(Readable.count(BaselineCheck.automaticLimit)) candidates)")
+            notes.append("not compared with the greedy-marginal baseline: that check runs up to \(Readable.count(BaselineCheck.automaticLimit)) candidates")
             return nil
         case .automatic where maxCandidatesPerUser > Recovery.largeUser:
-            notes.append("greedy-marginal safety net skipped: a user has more than \(Recovery.largeUser) candidates, where it would be slow")
+            notes.append("not compared with the greedy-marginal baseline: a user has more than \(Readable.count(Recovery.largeUser)) candidates, where it would be slow")
             return nil
         case .always, .automatic:
             let greedy = GreedyMarginal.solve(problem, threads: threads)
@@ -113,7 +137,8 @@ package enum DualSolver {
 ///   per user; a warm-started bracket of a few passes otherwise), each O(n (budgets + log k) /
 ///   threads), plus O(capped candidates) for the block: independent of the number of coupon caps.
 struct DualSearch {
-    let engine: DualEngine
+    let rounds: DualRounds
+    var model: DualModel { rounds.model }
     let options: DualOptions
     var m: [Double]
     var best: (bound: Double, multipliers: [Double])
@@ -133,8 +158,8 @@ struct DualSearch {
     /// deadline: the last durations seen (a recovery costs about an evaluation at first).
     var sweepSeconds = 0.0
     var recoverySeconds = 0.0
-    /// Per cap slot: the margin of its candidate at the last evaluation.
-    var margins: [Double]
+    /// The capped candidates' positive margins at the last evaluation.
+    var margins: [CapMargin] = []
     /// The last sweep's move, the multipliers before a jump, whether `m` is a jump not yet
     /// evaluated, and the sweeps left without jumps (see `extrapolate`).
     var previousMove: [Double]?
@@ -148,14 +173,14 @@ struct DualSearch {
         var widths: [Double]
     }
 
-    init(_ engine: DualEngine, options: DualOptions, start: Start? = nil) {
-        self.engine = engine
+    init(_ transport: any DualTransport, options: DualOptions, start: Start? = nil) {
+        rounds = DualRounds(transport)
         self.options = options
-        m = start?.multipliers ?? [Double](repeating: 0, count: engine.constraintCount)
+        let k = rounds.model.constraintCount
+        m = start?.multipliers ?? [Double](repeating: 0, count: k)
         best = (.infinity, m)
         lastChange = start?.widths ?? m
-        couponStep = engine.constraintCount == 1 ? 1 : options.couponStep
-        margins = [Double](repeating: 0, count: engine.capSlotCount)
+        couponStep = k == 1 ? 1 : options.couponStep
     }
 
     /// Recovers an allocation at the best multipliers, keeps the best one, updates the gap.
@@ -163,7 +188,7 @@ struct DualSearch {
         options.progress?(.recovery)
         let start = monotonicSeconds()
         defer { recoverySeconds = monotonicSeconds() - start }
-        let (a, v) = Recovery.recover(engine, best.multipliers, tieMoves: options.tieMoves)
+        let (a, v) = rounds.transport.recover(best.multipliers)
         recoveredBound = best.bound
         if primal == nil || v > primal!.value { primal = (a, v) }
         gap = primalGap!
@@ -176,7 +201,7 @@ struct DualSearch {
     /// `options.maxSweeps`. With a single multiplier, one exact update suffices. Without
     /// `recovering` (the warm start's sample), only the bound is followed: no allocation is made.
     mutating func sweep(recovering: Bool = true) {
-        let k = engine.constraintCount
+        let k = model.constraintCount
         var stale = 0
         while true {
             let start = monotonicSeconds()
@@ -199,7 +224,7 @@ struct DualSearch {
                 if stale >= options.patience || gap <= options.targetGap { break }
             }
             if timeIsUp() {
-                notes.append("stopped at the time limit after \(Readable.count(sweeps)) sweeps")
+                notes.append("stopped at the time limit after \(Readable.count(sweeps)) passes over the users; the gap above is what was proven by then")
                 break
             }
             update()
@@ -224,13 +249,13 @@ struct DualSearch {
     /// the best bound improved by more than `options.sweepTolerance`. Halves the caps' step when
     /// the bound rose since the last evaluation.
     mutating func evaluate() -> Bool {
-        var evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+        var evaluation = rounds.evaluate(m, margins: true)
         if extrapolated {
             extrapolated = false
             if evaluation.bound >= lastBound {
                 // The jump did not pay: back to where the sweep ended, and no jump for a while.
                 m = beforeJump
-                evaluation = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+                evaluation = rounds.evaluate(m, margins: true)
                 jumpsPaused = 2
             }
         }
@@ -240,6 +265,7 @@ struct DualSearch {
             best = (evaluation.bound, m)
             bestConsumption = evaluation.consumption
         }
+        margins = evaluation.margins
         if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
         lastBound = evaluation.bound
         return improved
@@ -268,7 +294,7 @@ struct DualSearch {
             jumpsPaused -= 1
             return
         }
-        guard engine.constraintCount > 1, let previous = previousMove else { return }
+        guard model.constraintCount > 1, let previous = previousMove else { return }
         let dot = zip(move, previous).reduce(0) { $0 + $1.0 * $1.1 }
         let norm = move.reduce(0) { $0 + $1 * $1 }
         let previousNorm = previous.reduce(0) { $0 + $1 * $1 }
@@ -283,18 +309,18 @@ struct DualSearch {
 
     /// The block update of every coupon cap's multiplier, from the margins of the last pass.
     mutating func updateCaps() {
-        guard !engine.capMultipliers.isEmpty else { return }
-        let targets = margins.withUnsafeMutableBufferPointer { engine.capTargets($0) }
-        for (q, i) in engine.capMultipliers.enumerated() {
+        guard !model.capMultipliers.isEmpty else { return }
+        let targets = rounds.capTargets(margins)
+        for (q, i) in model.capMultipliers.enumerated() {
             m[i] = max(0, m[i] + couponStep * (targets[q] - m[i]))
         }
     }
 
     /// Each budget's and the ROI floor's multiplier in turn, exactly, over-relaxed.
     mutating func updateCoordinates() {
-        let single = engine.constraintCount == 1
-        for i in engine.coordinates {
-            let target = engine.criticalMultiplier(i, m, width: lastChange[i])
+        let single = model.constraintCount == 1
+        for i in model.coordinates {
+            let target = rounds.criticalMultiplier(i, m, width: lastChange[i])
             lastChange[i] = abs(target - m[i])
             m[i] = single ? target : max(0, m[i] + options.relaxation * (target - m[i]))
         }
@@ -303,24 +329,24 @@ struct DualSearch {
     /// The sweeps can stall at a kink of the dual where no block improves; then try projected
     /// subgradient steps (Polyak step towards the best primal value), keeping the best bound.
     mutating func subgradientIfStalled() {
-        let k = engine.constraintCount
+        let k = model.constraintCount
         guard k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
               let objective = primal?.value else { return }
         var x = best.multipliers
         // The best point's evaluation is known: no pass to redo it.
-        var evaluation = bestConsumption.map { DualEngine.Evaluation(bound: best.bound, consumption: $0) } ?? engine.evaluate(x)
+        var evaluation = bestConsumption.map { DualRounds.Evaluation(bound: best.bound, consumption: $0) } ?? rounds.evaluate(x)
         var improved = false
         var sinceImproved = 0
         for step in 0..<options.subgradientSteps {
             // The gap left is then the allocation's, not the bound's.
             if timeIsUp() || sinceImproved == DualTolerance.subgradientPatience { break }
             sinceImproved += 1
-            let g = (0..<k).map { engine.limits[$0] - evaluation.consumption[$0] }
+            let g = (0..<k).map { model.limits[$0] - evaluation.consumption[$0] }
             let norm = g.reduce(0) { $0 + $1 * $1 }
             if norm == 0 { break }
             let alpha = (evaluation.bound - objective) / norm / Double(1 + step / 10)
             for i in 0..<k { x[i] = max(0, x[i] - alpha * g[i]) }
-            evaluation = engine.evaluate(x)
+            evaluation = rounds.evaluate(x)
             if evaluation.bound < best.bound - DualTolerance.improvement * abs(best.bound) {
                 best = (evaluation.bound, x)
                 bestConsumption = evaluation.consumption
@@ -329,7 +355,7 @@ struct DualSearch {
             }
         }
         if improved {
-            notes.append("the bound needed extra refinement steps after the main search slowed down")
+            notes.append("the upper bound took extra steps to tighten (the limits pull against each other)")
             checkGap()
         }
     }
@@ -344,7 +370,7 @@ enum Recovery {
     ///    users trade up (or add) in descending order of extra uplift per extra normalised cost,
     ///    as long as every constraint holds. With one budget and one incentive per user, this
     ///    continues the walk along the hulls exactly where the multiplier stopped it.
-    static func recover(_ engine: DualEngine, _ m: [Double], tieMoves: Bool = true) -> (Allocation, Double) {
+    static func recover(_ engine: DualEngine, _ m: [Double]) -> (Allocation, Double) {
         let problem = engine.problem
         let t = problem.candidates
         var state = CapacityState(problem)
@@ -363,77 +389,8 @@ enum Recovery {
         repair(engine, &state, picks: picks, userOf: userOf, value: value)
         GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
         fillLargeUsers(engine, &state, m)
-        if tieMoves, t.count <= tieMoveLimit { tryTieMoves(engine, &state, value: value) }
         let allocation = state.allocation
         return (allocation, totalUplift(problem, allocation))
-    }
-
-    /// Instances up to this many candidates also try the tie moves (`tryTieMoves`).
-    static let tieMoveLimit = 100_000
-    /// How many tie moves are tried.
-    static let tieMoves = 8
-
-    /// An exchange step for small instances, where one user's rounding is a visible share of
-    /// the value. The recovery drops or fills around the users at the tie of the dual; the
-    /// best allocation may instead take such a user's next step and make room elsewhere (two
-    /// users with one budget of 7: (4, 10) or (2, 6) for the first, (5, 8) or (1, 1) for the
-    /// second; the fill keeps (4, 10) and adds (1, 1) for 11, where (2, 6) and (5, 8) give 14).
-    /// So for the `tieMoves` moves that lose the least reduced value at `m` (an addition, or an
-    /// exchange of a held candidate, allowed by the user's caps but not by the global
-    /// constraints), each is forced in, the others are repaired around it at the least reduced
-    /// value, the capacity left is filled, and the result is kept if it is better.
-    /// Users with more than `largeUser` candidates are left out: their exchanges would be
-    /// O(k x held) (one user with 1e5 candidates and 1e4 held took 13 s).
-    /// - Complexity: O(tieMoves x (n + repair)) plus O(k x F) per user: for small instances only.
-    private static func tryTieMoves(_ engine: DualEngine, _ state: inout CapacityState, value: (Int) -> Double) {
-        let t = engine.problem.candidates
-        // Per user, its least costly move that the global constraints refuse.
-        var moves: [(loss: Double, user: Int, add: Int, remove: Int)] = []
-        for u in 0..<t.userCount where t.candidates(ofUser: u).count <= largeUser {
-            var best: (loss: Double, user: Int, add: Int, remove: Int)?
-            let range = t.candidates(ofUser: u)
-            for j in range where engine.eligible[j] && !state.chosen[j] && t.uplift[j] > 0 {
-                var options: [Int] = state.userAllows(user: u, add: j) ? [-1] : []
-                for i in range where state.chosen[i] && t.uplift[j] > t.uplift[i] && state.userAllows(user: u, add: j, remove: i) {
-                    options.append(i)
-                }
-                for i in options where !state.globalAllows(add: j, remove: i >= 0 ? i : nil) {
-                    let loss = (i >= 0 ? value(i) : 0) - value(j)
-                    if best.map({ (loss, j, i) < ($0.loss, $0.add, $0.remove) }) ?? true { best = (loss, u, j, i) }
-                }
-            }
-            if let best { moves.append(best) }
-        }
-        moves.sort { ($0.loss, $0.user, $0.add) < ($1.loss, $1.user, $1.add) }
-        var bestValue = state.totalUplift
-        for move in moves.prefix(tieMoves) {
-            // An earlier move that was kept may have changed this user's holdings.
-            let remove = move.remove >= 0 ? move.remove : nil
-            guard !state.chosen[move.add], remove.map({ state.chosen[$0] }) ?? true,
-                  state.userAllows(user: move.user, add: move.add, remove: remove) else { continue }
-            var trial = state
-            if move.remove >= 0 { trial.remove(move.remove, user: move.user) }
-            trial.add(move.add, user: move.user)
-            var picks: [Int] = []
-            var userOf: [Int32] = []
-            for u in 0..<t.userCount {
-                for j in t.candidates(ofUser: u) where trial.chosen[j] {
-                    picks.append(j)
-                    userOf.append(Int32(u))
-                }
-            }
-            repair(engine, &trial, picks: picks, userOf: userOf, keeping: move.add, value: value)
-            GreedyMarginal.improve(&trial, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
-            if trial.totalUplift > bestValue + 1e-9 * abs(bestValue), isFeasible(engine, trial) {
-                bestValue = trial.totalUplift
-                state = trial
-            }
-        }
-    }
-
-    /// Whether every relaxed constraint holds (the repair may have had to give up).
-    private static func isFeasible(_ engine: DualEngine, _ state: CapacityState) -> Bool {
-        !excess(engine, state).contains { $0 > 0 }
     }
 
     /// Users with more candidates than this are filled by `fillLargeUsers` rather than by
@@ -456,22 +413,10 @@ enum Recovery {
         }
     }
 
-    /// Excess over each relaxed constraint's limit (0 when kept), with the verifier's tolerance
-    /// turned around: recovery aims strictly inside.
+    /// Excess over each relaxed constraint's limit (0 when kept), in `ConstraintRules`' terms,
+    /// with the verifier's tolerance turned around: recovery aims strictly inside.
     private static func excess(_ engine: DualEngine, _ state: CapacityState) -> [Double] {
-        let problem = engine.problem
-        var e = [Double](repeating: 0, count: engine.constraintCount)
-        for i in 0..<engine.constraintCount {
-            switch engine.kinds[i] {
-            case .budget:
-                e[i] = max(0, state.spend[i] - problem.budgets[i].limit)
-            case .coupon(let c):
-                e[i] = max(0, Double(state.couponCount[Int(c)] - problem.couponCaps[Int(c)]))
-            case .roi:
-                e[i] = max(0, engine.roiRate * state.totalCost - state.totalUplift)
-            }
-        }
-        return e
+        zip(state.used, engine.problem.rules.limits).map { max(0, $0 - $1) }
     }
 
     /// A step back for one user: drop a held candidate, or downgrade it to another of the
@@ -492,22 +437,23 @@ enum Recovery {
     /// removes: users at a tie of the dual give up almost nothing, so they move first, as
     /// complementary slackness asks.
     private static func repair(_ engine: DualEngine, _ state: inout CapacityState, picks: [Int], userOf: [Int32],
-                               keeping kept: Int = -1, value: (Int) -> Double) {
+                               value: (Int) -> Double) {
         var e = excess(engine, state)
         guard e.contains(where: { $0 > 0 }) else { return }
         let t = engine.problem.candidates
+        let rules = engine.problem.rules
         var broken = e.indices.filter { e[$0] > 0 }
         func relief(_ j: Int, _ i: Int?, _ e: [Double]) -> Double {
             var r = 0.0
             for c in broken {
-                r += (engine.coefficient(c, j) - (i.map { engine.coefficient(c, $0) } ?? 0)) / e[c]
+                r += (rules.coefficient(c, j) - (i.map { rules.coefficient(c, $0) } ?? 0)) / e[c]
             }
             return r
         }
         func bestRetreat(_ u: Int, _ e: [Double]) -> Retreat? {
             var best: Retreat?
             let range = t.candidates(ofUser: u)
-            for j in range where state.chosen[j] && j != kept {
+            for j in range where state.chosen[j] {
                 let r = relief(j, nil, e)
                 if r > 0 {
                     let step = Retreat(key: value(j) / r, user: Int32(u), drop: Int32(j), to: -1)
@@ -535,7 +481,7 @@ enum Recovery {
             if isLarge(Int(u)) {
                 let j = picks[a]
                 let r = relief(j, nil, e)
-                if r > 0, j != kept { heap.insert(Retreat(key: value(j) / r, user: u, drop: Int32(j), to: -1)) }
+                if r > 0 { heap.insert(Retreat(key: value(j) / r, user: u, drop: Int32(j), to: -1)) }
             } else if u != last, let r = bestRetreat(Int(u), e) {
                 heap.insert(r)
             }
@@ -558,7 +504,7 @@ enum Recovery {
         }
         // Nothing relieves the excess any more (cannot happen for budgets and caps): drop what consumes it.
         for (a, j) in picks.enumerated() where state.chosen[j] {
-            guard broken.contains(where: { engine.coefficient($0, j) > 0 }) else { continue }
+            guard broken.contains(where: { rules.coefficient($0, j) > 0 }) else { continue }
             state.remove(j, user: Int(userOf[a]))
             e = excess(engine, state)
             broken = e.indices.filter { e[$0] > 0 }

@@ -93,7 +93,11 @@ public struct UncertainScores: Sendable {
     public static let fitSample = 1_500
 
     /// - Parameters:
+    ///   - uplift: each candidate's predicted uplift.
+    ///   - se: each candidate's standard error (finite, >= 0).
     ///   - group: each candidate's coupon (`0..<groupCount`).
+    ///   - groupCount: the number of coupons.
+    ///   - threads: worker threads for the posteriors; the result does not depend on it.
     ///   - userStart: user `u`'s candidates are `userStart[u] ..< userStart[u + 1]`.
     ///   - posteriors: compute every candidate's posterior now (`shrunk`, `posteriorVariance`);
     ///     false when only a few are needed (`--risk` alone: the allocation's, for its expected
@@ -287,12 +291,16 @@ public struct UncertainProblem: Sendable {
         }
         let budgetColumns = spec.extraColumns
         let extra = budgetColumns + (options.isActive ? [seColumn] : [])
-        let signed = truthColumn.map { [$0] } ?? []
+        let rowColumns = spec.signedColumns
+        let signed = rowColumns + (truthColumn.map { [$0] } ?? [])
         let read = try ScoresFile.read(scores, extraColumns: extra, signedColumns: signed, progress: progress)
         let kept = 1 + budgetColumns.count
         var se: [Double]? = nil
         if options.isActive { se = read.columns[kept] }
         let truth = truthColumn.map { _ in read.columns[read.columns.count - 1] }
+        // The problem's columns: cost, the budgets', then the general rows' (after the extra ones).
+        let rowStart = 1 + extra.count
+        let columnIndices = Array(0..<kept) + Array(rowStart ..< rowStart + rowColumns.count)
         let uncertain = se.map {
             UncertainScores(uplift: read.uplift, se: $0, group: read.coupon, groupCount: read.couponCount,
                             userStart: read.userStart, threads: threads, posteriors: options.shrink)
@@ -300,7 +308,7 @@ public struct UncertainProblem: Sendable {
         let table = CandidateTable(userIDs: read.userIDs, couponIDs: read.couponIDs, channelNames: read.channelNames,
                                    userStart: read.userStart, coupon: read.coupon, channel: read.channel,
                                    uplift: uncertain?.solverUplift(options) ?? read.uplift,
-                                   columnNames: Array(read.columnNames[0..<kept]), columns: Array(read.columns[0..<kept]))
+                                   columnNames: columnIndices.map { read.columnNames[$0] }, columns: columnIndices.map { read.columns[$0] })
         let problem = try Problem(candidates: table, spec: spec, specName: specName)
         return UncertainProblem(problem: problem, scores: uncertain, truth: truth, options: options)
     }

@@ -74,12 +74,10 @@ private func dualOnly(threads: Int = 2) -> SolveOptions {
                 if case .budget = engine.kinds[i] { return 0.2 * rng.nextUnit() }
                 return 5 * rng.nextUnit()
             }
-            var margins = [Double](repeating: 0, count: engine.capSlotCount)
-            _ = margins.withUnsafeMutableBufferPointer { engine.evaluate(m, margins: $0) }
+            let margins = engine.capMargins(m)
             var checked = 0
-            for j in 0..<problem.candidates.count where engine.slot[j] >= 0 {
+            for (j, margin) in margins.sorted(by: { $0.key < $1.key }) {
                 let i = Int(engine.couponMultiplier[Int(problem.candidates.coupon[j])])
-                let margin = margins[Int(engine.slot[j])]
                 for (λ, held) in [(margin - 1e-7, true), (margin + 1e-7, false)] where λ >= 0 {
                     var mm = m
                     mm[i] = λ
@@ -105,7 +103,7 @@ private func dualOnly(threads: Int = 2) -> SolveOptions {
                 if maxPerUser > 1 { spec.budgets = [] }
                 let problem = try Problem(candidates: table, spec: spec)
                 let engine = DualEngine(problem, threads: 2)
-                var search = DualSearch(engine, options: DualOptions())
+                var search = DualSearch(ThreadTransport(engine), options: DualOptions())
                 search.step()
                 let before = engine.candidateVisits.load(ordering: .relaxed)
                 search.step()

@@ -43,8 +43,11 @@ private func dualOnly() -> SolveOptions {
 
     /// Two users and one budget of 7, where rounding the dual's choices loses: the fill keeps
     /// u1's (4, 10) and adds u2's (1, 1) for 11, but u1's (2, 6) with u2's (5, 8) gives 14.
-    /// The tie-move exchange finds the optimum (brute force), and the allocation is verified.
-    @Test func tieMoveExchangeFindsTheOptimumOfTheTwoUserCase() throws {
+    /// (The tie-move exchange that found 14 on such small instances was a step that allot.spark
+    /// could not run; it went with issue 20, so one engine serves every transport.) What stays
+    /// true: the allocation is verified, never above the optimum (brute force), and the reported
+    /// gap covers what it loses, since the bound is at least the optimum.
+    @Test func roundingLossIsCoveredByTheGapOfTheTwoUserCase() throws {
         let table = try CandidateTable(rows: [
             CandidateRow(user: "u1", coupon: "c1", uplift: 10, cost: 4, channel: "push"),
             CandidateRow(user: "u1", coupon: "c2", uplift: 6, cost: 2, channel: "email"),
@@ -57,10 +60,13 @@ private func dualOnly() -> SolveOptions {
         options.dual.baselineCheck = .never
         let solution = try solve(problem, method: .dual, options: options)
         let report = Verifier.verify(problem, solution.allocation)
+        let optimum = bruteForceOptimum(problem).value
         #expect(report.isFeasible)
-        #expect(report.objective == bruteForceOptimum(problem).value)
-        #expect(report.objective == 14)
-        #expect(try #require(solution.upperBound) >= 14)
+        #expect(optimum == 14)
+        #expect(report.objective <= optimum)
+        let bound = try #require(solution.upperBound)
+        #expect(bound >= optimum)
+        #expect(try #require(solution.relativeGap) * bound >= optimum - report.objective - 1e-9)
     }
 
     /// Exhaustive reference on tiny instances, every constraint mix: the bound is never below
@@ -216,21 +222,22 @@ private func dualOnly() -> SolveOptions {
         mix.budgetFraction = 0.2
         let problem = mix.make(seed: 21)
         let engine = DualEngine(problem, threads: 2)
+        let rounds = DualRounds(ThreadTransport(engine))
         var m = [Double](repeating: 0, count: engine.constraintCount)
         for sweep in 0..<3 {
             for i in 0..<engine.constraintCount {
-                let hull = engine.criticalByHull(i, m)
-                let bracket = engine.criticalByBracket(i, m, width: 0)
+                let hull = rounds.criticalByHull(i, m)
+                let bracket = rounds.criticalByBracket(i, m, width: 0)
                 var a = m, b = m
                 a[i] = hull
                 b[i] = bracket
-                let da = engine.evaluate(a).bound, db = engine.evaluate(b).bound
+                let da = rounds.evaluate(a).bound, db = rounds.evaluate(b).bound
                 #expect(abs(da - db) <= 1e-9 * abs(da), "sweep \(sweep) constraint \(i): \(hull) vs \(bracket)")
                 // Neither is improved by moving slightly either way.
                 for λ in [hull * (1 - 1e-6), hull * (1 + 1e-6) + 1e-9] {
                     var c = m
                     c[i] = λ
-                    #expect(engine.evaluate(c).bound >= da - 1e-9 * abs(da))
+                    #expect(rounds.evaluate(c).bound >= da - 1e-9 * abs(da))
                 }
                 m[i] = hull
             }

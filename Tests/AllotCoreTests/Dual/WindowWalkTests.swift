@@ -26,23 +26,24 @@ import Testing
             }
             let problem = mix.make(seed: UInt64(10 * maxPerUser + (channels ? 1 : 0)))
             let engine = DualEngine(problem, threads: 2)
+            let rounds = DualRounds(ThreadTransport(engine))
             var rng = SeededGenerator(seed: 7)
             for trial in 0..<6 {
                 let m = (0..<engine.constraintCount).map { _ in 0.5 * rng.nextUnit() }
                 for i in engine.coordinates {
                     let lo = m[i] * rng.nextUnit()
                     let hi = lo + 3 * rng.nextUnit() + 0.01
-                    let walked = engine.walk(i, m, lo, hi)
+                    let walked = rounds.walk(i, m, lo, hi)
                     let steps = try #require(walked.steps, "small users are always walked")
                     let label = "F \(maxPerUser) channels \(channels) roi \(roi) trial \(trial) coordinate \(i)"
-                    #expect(abs(walked.sLo - engine.consumption(i, m, at: lo)) <= 1e-9, "\(label): S(lo)")
-                    #expect(abs(walked.sHi - engine.consumption(i, m, at: hi)) <= 1e-9, "\(label): S(hi)")
+                    #expect(abs(walked.sLo - rounds.consumption(i, m, at: lo)) <= 1e-9, "\(label): S(lo)")
+                    #expect(abs(walked.sHi - rounds.consumption(i, m, at: hi)) <= 1e-9, "\(label): S(hi)")
                     let points = Array(Set(steps.points)).sorted()
                     let probes = zip([lo] + points, points + [hi]).map { 0.5 * ($0 + $1) }
                     for λ in probes {
                         var rebuilt = walked.sHi
                         for (p, w) in zip(steps.points, steps.drops) where p > λ { rebuilt += w }
-                        #expect(abs(rebuilt - engine.consumption(i, m, at: λ)) <= 1e-9, "\(label) at \(λ)")
+                        #expect(abs(rebuilt - rounds.consumption(i, m, at: λ)) <= 1e-9, "\(label) at \(λ)")
                         checked += 1
                     }
                 }
@@ -65,15 +66,16 @@ import Testing
         mix.budgetFraction = 0.25
         let problem = mix.make(seed: 5)
         let engine = DualEngine(problem, threads: 2)
+        let rounds = DualRounds(ThreadTransport(engine))
         var m = [Double](repeating: 0, count: engine.constraintCount)
         var width = [Double](repeating: 0, count: engine.constraintCount)
         for _ in 0..<3 {
             for i in engine.coordinates {
-                let λ = engine.criticalByBracket(i, m, width: width[i])
+                let λ = rounds.criticalByBracket(i, m, width: width[i])
                 let limit = engine.limits[i]
-                #expect(engine.consumption(i, m, at: λ) <= limit + 1e-9, "coordinate \(i) at \(λ)")
+                #expect(rounds.consumption(i, m, at: λ) <= limit + 1e-9, "coordinate \(i) at \(λ)")
                 if λ > 0 {
-                    #expect(engine.consumption(i, m, at: λ * (1 - 1e-9)) > limit, "coordinate \(i) below \(λ)")
+                    #expect(rounds.consumption(i, m, at: λ * (1 - 1e-9)) > limit, "coordinate \(i) below \(λ)")
                 }
                 width[i] = abs(λ - m[i])
                 m[i] = λ
@@ -96,6 +98,7 @@ import Testing
             let problem = try Problem(candidates: table, spec: AllocationSpec(budgets: [.init(name: "cash", limit: 1e9)],
                                                                              maxPerUser: maxPerUser))
             let engine = DualEngine(problem, threads: 1)
+            let rounds = DualRounds(ThreadTransport(engine))
             for λ in [0.0, 0.3, 1.7] {
                 var reduced: [(value: Double, j: Int)] = []
                 for j in 0..<table.count where engine.eligible[j] {
@@ -105,8 +108,8 @@ import Testing
                 reduced.sort { $0.value != $1.value ? $0.value > $1.value : table.cost[$0.j] < table.cost[$1.j] }
                 reduced = Array(reduced.prefix(maxPerUser))
                 let expected = reduced.reduce(0.0) { $0 + table.cost[$1.j] }
-                #expect(abs(engine.consumption(0, [λ], at: λ) - expected) <= 1e-9 * expected, "F \(maxPerUser) at \(λ)")
-                let bound = engine.evaluate([λ]).bound
+                #expect(abs(rounds.consumption(0, [λ], at: λ) - expected) <= 1e-9 * expected, "F \(maxPerUser) at \(λ)")
+                let bound = rounds.evaluate([λ]).bound
                 let value = reduced.reduce(0.0) { $0 + $1.value } + λ * 1e9
                 #expect(abs(bound - value) <= 1e-9 * value, "F \(maxPerUser) at \(λ)")
             }
