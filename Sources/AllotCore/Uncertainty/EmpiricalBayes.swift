@@ -18,11 +18,13 @@ struct GridPrior: Sendable {
     static let iterations = 60
     /// Atoms when the standard errors are wide against the range (the usual case).
     static let baseAtoms = 60
-    /// At most this many atoms: the grid gets finer (down to half the 10th percentile of the
-    /// standard errors) when the errors are small, up to this cap.
+    /// At most this many atoms: the grid gets finer (down to the 10th percentile of the
+    /// standard errors) when the errors are small, up to this cap. A spacing of at most one
+    /// standard error keeps the sums over the Gaussian likelihood accurate (the error of such a
+    /// sum falls as e^(-2π² se² / step²)), and the data cannot resolve a finer prior.
     static let maxAtoms = 1000
-    /// Likelihoods beyond this many standard errors are dropped (below e^-50 of the nearest).
-    static let band = 10.0
+    /// Likelihoods beyond this many standard errors are dropped (below e^-18 of the nearest).
+    static let band = 6.0
 
     /// Fits the prior to `(y, se)` pairs (`se > 0`), the atoms spanning `range`.
     ///
@@ -32,7 +34,7 @@ struct GridPrior: Sendable {
         let width = range.upperBound - range.lowerBound
         var sortedSE = se
         sortedSE.sort()
-        let fine = sortedSE.isEmpty ? width : 0.5 * sortedSE[sortedSE.count / 10]
+        let fine = sortedSE.isEmpty ? width : sortedSE[sortedSE.count / 10]
         var step = width / Double(Self.baseAtoms - 1)
         if fine < step { step = max(fine, width / Double(Self.maxAtoms - 1)) }
         low = range.lowerBound
@@ -59,17 +61,24 @@ struct GridPrior: Sendable {
         }
         var g = [Double](repeating: 1 / Double(atoms), count: atoms)
         var next = g
-        for _ in 0..<Self.iterations {
-            for k in 0..<atoms { next[k] = 0 }
-            for i in y.indices {
-                let a = first[i]
-                var f = 0.0
-                for t in offsets[i]..<offsets[i + 1] { f += values[t] * g[a + t - offsets[i]] }
-                guard f > 0 else { continue }
-                for t in offsets[i]..<offsets[i + 1] { next[a + t - offsets[i]] += values[t] / f }
+        let m = Double(y.count)
+        values.withUnsafeBufferPointer { values in
+            g.withUnsafeMutableBufferPointer { g in
+                next.withUnsafeMutableBufferPointer { next in
+                    for _ in 0..<Self.iterations {
+                        for k in 0..<atoms { next[k] = 0 }
+                        for i in 0..<first.count {
+                            let start = offsets[i], end = offsets[i + 1], shift = first[i] - start
+                            var f = 0.0
+                            for t in start..<end { f += values[t] * g[shift + t] }
+                            guard f > 0 else { continue }
+                            let inverse = 1 / f
+                            for t in start..<end { next[shift + t] += values[t] * inverse }
+                        }
+                        for k in 0..<atoms { g[k] *= next[k] / m }
+                    }
+                }
             }
-            let m = Double(y.count)
-            for k in 0..<atoms { g[k] *= next[k] / m }
         }
         let total = g.reduce(0, +)
         weight = total > 0 ? g.map { $0 / total } : [Double](repeating: 1 / Double(atoms), count: atoms)
@@ -115,13 +124,16 @@ struct GridPrior: Sendable {
         return (centre + m, max(0, w2 / w0 - m * m))
     }
 
-    /// The atoms within `band` standard errors of `y` (at least the nearest one).
+    /// The atoms within `band` standard errors of `y`'s place on the grid (`y` itself when it
+    /// lies within the grid, else the end atom nearest it): every dropped atom's Gaussian weight
+    /// is below e^-18 of the nearest atom's. Always holds the nearest atom.
     static func bandAtoms(_ y: Double, _ se: Double, low: Double, step: Double, atoms: Int) -> (Int, Int) {
         let reach = band * se / step
-        let lo = Int(max(0, ((y - low) / step - reach).rounded(.up)))
-        let hi = Int(min(Double(atoms - 1), ((y - low) / step + reach).rounded(.down)))
-        if lo <= hi { return (min(lo, atoms - 1), max(hi, 0)) }
-        let nearest = min(max(Int(((y - low) / step).rounded()), 0), atoms - 1)
+        let place = min(max((y - low) / step, 0), Double(atoms - 1))
+        let lo = Int(max(0, (place - reach).rounded(.up)))
+        let hi = Int(min(Double(atoms - 1), (place + reach).rounded(.down)))
+        if lo <= hi { return (lo, hi) }
+        let nearest = min(max(Int(place.rounded()), 0), atoms - 1)
         return (nearest, nearest)
     }
 

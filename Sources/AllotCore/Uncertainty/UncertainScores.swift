@@ -74,9 +74,12 @@ public struct UncertainScores: Sendable {
     public let uplift: [Double]
     /// Their standard errors (>= 0).
     public let se: [Double]
-    /// Posterior means (shrunken scores) and posterior variances.
+    /// Posterior means (shrunken scores) and posterior variances, one per candidate; empty when
+    /// made with `posteriors: false` (then `posterior(of:)` computes them one at a time).
     public let shrunk: [Double]
     public let posteriorVariance: [Double]
+    /// Each segment's prior (nil: no score of the segment has a standard error).
+    let priors: [GridPrior?]
     /// Each candidate's segment, and the number of segments.
     public let segment: [Int32]
     public let segmentCount: Int
@@ -96,10 +99,14 @@ public struct UncertainScores: Sendable {
     ///   - groupCount: the number of coupons.
     ///   - threads: worker threads for the posteriors; the result does not depend on it.
     ///   - userStart: user `u`'s candidates are `userStart[u] ..< userStart[u + 1]`.
+    ///   - posteriors: compute every candidate's posterior now (`shrunk`, `posteriorVariance`);
+    ///     false when only a few are needed (`--risk` alone: the allocation's, for its expected
+    ///     objective).
     /// - Complexity: O(n log n) to cut the bins, O(segments · fitSample · a · 60) for the
-    ///   priors and O(n · a) for the posteriors, a the atoms within 10 standard errors of a
+    ///   priors and O(n · a) for the posteriors, a the atoms within 6 standard errors of a
     ///   score (the posteriors over `threads` workers).
-    public init(uplift: [Double], se: [Double], group: [Int32], groupCount: Int, userStart: [Int], threads: Int = 1) {
+    public init(uplift: [Double], se: [Double], group: [Int32], groupCount: Int, userStart: [Int], threads: Int = 1,
+                posteriors: Bool = true) {
         precondition(uplift.count == se.count && uplift.count == group.count)
         self.uplift = uplift
         self.se = se
@@ -120,6 +127,12 @@ public struct UncertainScores: Sendable {
             let every = (noisy.count + Self.fitSample - 1) / Self.fitSample
             let fit = stride(from: 0, to: noisy.count, by: every).map { noisy[$0] }
             return GridPrior(y: fit.map { uplift[$0] }, se: fit.map { se[$0] }, range: low...high)
+        }
+        self.priors = priors
+        guard posteriors else {
+            shrunk = []
+            posteriorVariance = []
+            return
         }
         let chunk = 1 << 16
         let parts = parallelMap((n + chunk - 1) / chunk, threads: threads) { c -> ([Double], [Double]) in
@@ -203,13 +216,25 @@ public struct UncertainScores: Sendable {
         return (ids, next)
     }
 
+    /// Candidate `j`'s posterior mean and variance (its score and 0 without a standard error).
+    /// - Complexity: O(1) when computed at `init`, else O(atoms within 6 se).
+    public func posterior(of j: Int) -> (mean: Double, variance: Double) {
+        if !shrunk.isEmpty { return (shrunk[j], posteriorVariance[j]) }
+        guard se[j] > 0, let prior = priors[Int(segment[j])] else { return (uplift[j], 0) }
+        return prior.posterior(uplift[j], se[j])
+    }
+
     /// The uplift the solver optimises under `options`. `risk = 0` without `shrink` returns
-    /// `uplift` itself. - Complexity: O(n).
+    /// `uplift` itself. - Complexity: O(n), times O(atoms within 6 se) for `shrink` when the
+    /// posteriors were not computed at `init`.
     public func solverUplift(_ options: UncertaintyOptions) -> [Double] {
         let kappa = options.risk ?? 0
         if options.shrink {
-            if kappa == 0 { return shrunk }
-            return shrunk.indices.map { shrunk[$0] - kappa * posteriorVariance[$0].squareRoot() }
+            if kappa == 0 && !shrunk.isEmpty { return shrunk }
+            return uplift.indices.map { j in
+                let p = posterior(of: j)
+                return p.mean - kappa * p.variance.squareRoot()
+            }
         }
         if kappa == 0 { return uplift }
         return uplift.indices.map { uplift[$0] - kappa * se[$0] }
@@ -220,8 +245,9 @@ public struct UncertainScores: Sendable {
     public func expectedObjective(of candidates: [Int], riskKappa: Double?) -> ExpectedObjective {
         var value = 0.0, variance = 0.0
         for j in candidates {
-            value += shrunk[j]
-            variance += posteriorVariance[j]
+            let p = posterior(of: j)
+            value += p.mean
+            variance += p.variance
         }
         let half = 1.959963984540054 * variance.squareRoot()
         return ExpectedObjective(value: value, ci95Low: value - half, ci95High: value + half,
@@ -277,7 +303,7 @@ public struct UncertainProblem: Sendable {
         let columnIndices = Array(0..<kept) + Array(rowStart ..< rowStart + rowColumns.count)
         let uncertain = se.map {
             UncertainScores(uplift: read.uplift, se: $0, group: read.coupon, groupCount: read.couponCount,
-                            userStart: read.userStart, threads: threads)
+                            userStart: read.userStart, threads: threads, posteriors: options.shrink)
         }
         let table = CandidateTable(userIDs: read.userIDs, couponIDs: read.couponIDs, channelNames: read.channelNames,
                                    userStart: read.userStart, coupon: read.coupon, channel: read.channel,
