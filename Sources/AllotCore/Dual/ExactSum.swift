@@ -161,8 +161,12 @@ extension ExactSum {
         return (s.digits, s.special)
     }
 
+    /// From canonical digits (`canonical`); nil unless every digit but the last is in
+    /// 0 ..< 2^32 and the last within ±2^32.
     package init?(digits: [Int64], special: Double) {
-        guard digits.count == Self.count else { return nil }
+        guard digits.count == Self.count,
+              digits.dropLast().allSatisfy({ $0 >= 0 && $0 <= Self.mask }),
+              abs(digits[Self.count - 1]) <= Self.mask else { return nil }
         self.digits = digits
         self.special = special
         pending = 1
