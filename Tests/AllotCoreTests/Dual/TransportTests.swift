@@ -219,3 +219,21 @@ final class RandomSlices: DualTransport, @unchecked Sendable {
         #expect(throws: DualWire.Error.self) { try DualWire.task(huge) }
     }
 }
+
+@Suite struct ExactSelectionTests {
+    /// Ten drops of 0.1 against a room of 1: added in floating point they make
+    /// 0.9999999999999999 (everything fits, multiplier 0); exactly they exceed 1 (the double 0.1
+    /// is a little above a tenth), so the multiplier is the lowest breakpoint. The selection
+    /// decides as the exact sum does, in every order of the breakpoints.
+    @Test func selectionDecidesAsTheExactSum() {
+        var rng = SeededGenerator(seed: 2)
+        for _ in 0..<20 {
+            var points = (1...10).map(Double.init)
+            rng.shuffle(&points)
+            var b = Breakpoints(points: points, drops: [Double](repeating: 0.1, count: 10))
+            #expect(b.smallestMultiplier(room: 1.0) == 1)
+            var c = Breakpoints(points: points, drops: [Double](repeating: 0.1, count: 10))
+            #expect(c.smallestMultiplier(room: 1.0000000000000002) == 0)
+        }
+    }
+}
