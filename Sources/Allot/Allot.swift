@@ -9,10 +9,15 @@
 @_exported import AllotEvaluation
 
 extension MethodRegistry {
-    /// Every method Allot offers: the dual, the exact methods on GLPK and CBC, and the
-    /// baselines. `allot solve --method`, `allot bench` and docs/cli.md read this list.
-    public static let standard = MethodRegistry.core.adding(
-        [MILPMethod(backend: GLPKBackend()), MILPMethod(backend: CBCBackend()),
-         PolishMethod(backend: GLPKBackend()), PolishMethod(backend: CBCBackend())],
+    /// Every method Allot offers: the dual (which finishes small models exactly with CBC, see
+    /// `FinishedDualMethod`), the exact methods on GLPK and CBC, and the baselines.
+    /// `allot solve --method`, `allot bench`, the C ABI and docs/cli.md read this list.
+    public static let standard = MethodRegistry(
+        [FinishedDualMethod(backend: CBCBackend()),
+         MILPMethod(backend: GLPKBackend()), MILPMethod(backend: CBCBackend()),
+         PolishMethod(backend: GLPKBackend()), PolishMethod(backend: CBCBackend())] + MethodRegistry.core.baselines,
         aliases: ["milp": "milp-glpk"])
+
+    /// The default method: `dual`, with the exact finish of small models.
+    public static var defaultMethod: any AllocationMethod { standard.methods[0] }
 }

@@ -198,7 +198,8 @@ final class Builder: Sendable {
     let spec: AllocationSpec
     let specName: String
     let hasChannel: Bool
-    /// "uplift", "cost", then the extra budget columns.
+    /// "uplift", "cost", then the extra budget columns, then the general rows' other columns
+    /// (`AllocationSpec.numericColumns`; these may be negative).
     let numberColumns: [String]
     let numberColumnNames: [CString]
     /// Serialises the calls on one builder; the state holds borrowed pointers, reached only
@@ -211,7 +212,7 @@ final class Builder: Sendable {
         self.spec = spec
         self.specName = specName
         hasChannel = header.contains("channel")
-        numberColumns = ["uplift", "cost"] + spec.extraColumns
+        numberColumns = ["uplift", "cost"] + spec.numericColumns
         numberColumnNames = numberColumns.map(CString.init)
         state = Mutex(BuilderState())
     }
@@ -468,7 +469,7 @@ extension Builder {
 
     func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
         let chunks = try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
-                                               expectedRows: expectedRows)
+                                               expectedRows: expectedRows, signedFrom: 1 + spec.extraColumns.count)
         ReservedStorage.populate(chunks.reservedStorage)
         return chunks
     }
@@ -555,13 +556,14 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         }
         return Int(v)
     }
-    let known = ["gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
+    let known = ["exact_finish_limit", "gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
     // Only types are checked here; ranges by `SolveOptions.validate()`, as for the CLI.
     for key in map.keys.sorted() {
         switch key {
         case "threads": options.threads = try whole(key)
         case "seed": options.seed = UInt64(try whole(key, atLeast: 0))
         case "polish_users": options.polishUsers = try whole(key)
+        case "exact_finish_limit": options.exactFinish.maxCandidates = try whole(key)
         case "gap": options.setGap(try number(key))
         case "time_limit": options.timeLimit = try number(key)
         case "verbose":
@@ -602,7 +604,7 @@ func namedMethod(_ name: String) throws -> any AllocationMethod {
 public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         let handle = try problemHandle(p)
-        let method = try namedMethod(method == nil ? DualMethod().name : try string(method, "method"))
+        let method = try method == nil ? MethodRegistry.defaultMethod : namedMethod(try string(method, "method"))
         let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
         let problem = handle.problem
         let solution = try solve(problem, method: method, options: options)

@@ -66,7 +66,7 @@ public struct CBCBackend: MILPBackend {
                         let left = max(0.01, limit - (monotonicSeconds() - began))
                         Cbc_setMaximumSeconds(cbc, left)
                         // CBC checks its limit only between LPs; the root LP of a large model alone can take minutes.
-                        _ = allot_cbc_lp_deadline(cbc, monotonicSeconds() + left, stopped)
+                        _ = allot_cbc_lp_deadline(cbc, left, stopped)
                     }
                     // Until CBC's search reports (after its root relaxation and preprocessing), the phase shows.
                     options.progress?(.exactPhase("\(solverName): root LP relaxation and preprocessing, \(Readable.count(n)) columns"))

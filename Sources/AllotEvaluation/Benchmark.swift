@@ -60,7 +60,16 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
             row.spend = report.budgetSpend
             row.limits = problem.budgets.map(\.limit)
             row.feasible = report.isFeasible
-            if !report.isFeasible { row.outcome = "failed verification: \(report.violations.first!)" }
+            if solution.status == .infeasible || solution.status == .searchFailed {
+                row.feasible = false
+                row.outcome = solution.status == .infeasible ? "no allocation: the floors are infeasible"
+                    : "no allocation: the search failed to meet the floors"
+            } else if let floor = report.violations.first(where: \.isFloor) {
+                // A method that knows only ceilings: marked, not ranked.
+                row.outcome = "breaks a floor: \(floor)"
+            } else if !report.isFeasible {
+                row.outcome = "failed verification: \(report.violations.first!)"
+            }
         } catch {
             row.outcome = "error: \(error)"
         }

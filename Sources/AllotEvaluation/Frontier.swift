@@ -25,8 +25,13 @@ public enum Frontier {
     /// `allot solve` returns there (recovery and fill included), with its proven bound and the
     /// budget's shadow price.
     ///
-    /// - Parameter onPoint: called after each point with its allocation and the number of points
-    ///   done and to do.
+    /// - Parameters:
+    ///   - problem: the problem; its first budget's limit is varied.
+    ///   - budgets: the limits to solve at, in the order of the points.
+    ///   - methods: the methods, each solved and verified at every budget.
+    ///   - options: the settings of every solve.
+    ///   - onPoint: called after each point with its allocation and the number of points
+    ///     done and to do.
     /// - Throws: `SolveError` when a method fails or an allocation fails verification.
     public static func compute(_ problem: Problem, budgets: [Double], methods: [any AllocationMethod],
                                options: SolveOptions = SolveOptions(),

@@ -51,6 +51,7 @@ public struct PolicyValue: Codable, Equatable, Sendable {
     }
 
     /// - Parameters:
+    ///   - input: the randomised log (CSV: user, treatment, propensity, outcome).
     ///   - assignments: per user id, the coupon ids the allocation gives.
     ///   - outcome: the log column to evaluate.
     /// - Throws: `InputError` with line and column for a malformed log.

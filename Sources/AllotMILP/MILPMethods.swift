@@ -1,7 +1,8 @@
 import AllotCore
 
 /// An exact method: the whole 0-1 program on one backend, warm-started from the dual
-/// (`milp-glpk`, `milp-cbc`).
+/// (`milp-glpk`, `milp-cbc`). A problem with floors or general rows goes to the backend whole,
+/// without the dual (which does not take them yet).
 public struct MILPMethod: AllocationMethod {
     public let backend: any MILPBackend
     public init(backend: any MILPBackend) { self.backend = backend }
@@ -13,6 +14,32 @@ public struct MILPMethod: AllocationMethod {
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()
         return try MILPSolver.solve(problem, backend: backend, options: options.startingClock())
+    }
+}
+
+/// The default method `dual` of `MethodRegistry.standard`: the Lagrangian dual (`DualMethod`),
+/// then, on a small model whose gap it left open, an exact finish on `backend` (COIN-OR CBC in
+/// the registry), warm-started from the dual's allocation.
+///
+/// The size rule and the time budget are `SolveOptions.exactFinish`: at most 2,000 candidates
+/// and 2 s by default (never past `SolveOptions.timeLimit`). A finish that proves the optimum
+/// gives the status `optimal`; one that stops first keeps the better allocation and the tighter
+/// of the two proven bounds. Either way a note says what the exact solver did. The shadow prices
+/// stay the dual's. Never worse than the dual, and on large models exactly the dual.
+/// - Complexity: the dual's, plus at most `exactFinish.seconds` of the backend on small models.
+public struct FinishedDualMethod: AllocationMethod {
+    public let backend: any MILPBackend
+    public init(backend: any MILPBackend) { self.backend = backend }
+    public var name: String { DualMethod().name }
+    public var role: MethodRole { .optimizer }
+    public var summary: String {
+        DualMethod().summary + "; a model of at most 2,000 candidates whose gap stays open is then finished exactly with \(backend.solverName) within 2 s (`--exact-finish-limit`)"
+    }
+    public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
+        try options.validate()
+        let options = options.startingClock()
+        let dual = try DualMethod().solve(problem, options: options)
+        return try MILPSolver.finish(problem, dual: dual, backend: backend, options: options)
     }
 }
 
@@ -28,6 +55,7 @@ public struct PolishMethod: AllocationMethod {
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()
+        try DualMethod.refuseFloors(problem, method: name)
         return try MILPSolver.polish(problem, backend: backend, options: options.startingClock())
     }
 

@@ -58,9 +58,11 @@ public struct MILPModel: Sendable {
 }
 
 /// The one formulation of an allocation problem as a 0-1 program: one binary per candidate,
-/// and rows for budgets, per-user frequency, per-user channel caps, per-coupon caps and the
-/// ROI floor. Rows that cannot bind (a user with no more candidates than its cap, say) are
-/// left out.
+/// and rows for budgets (with their spend floors), per-user frequency, per-user channel caps,
+/// per-coupon caps and floors, the ROI floor and the general rows, as `ConstraintRules` states
+/// them: a row with two finite bounds becomes two rows (`<=` and `>=`, named with `_max` and
+/// `_min` for general rows, `_min` for floors). Ceilings that cannot bind (a user with no
+/// more candidates than its cap, say) are left out; floors are always kept.
 public struct MILPFormulation: Sendable {
     public let model: MILPModel
     /// The candidate of each column.
@@ -68,13 +70,16 @@ public struct MILPFormulation: Sendable {
 
     /// The whole problem.
     ///
-    /// - Parameter eligibleOnly: leave out candidates that cannot be in an optimal allocation
-    ///   (uplift <= 0, capped at 0, or over a budget alone). Export keeps them all.
-    /// - Complexity: O(n x budgets).
+    /// - Parameters:
+    ///   - problem: the problem, every row of its `ConstraintRules` included.
+    ///   - eligibleOnly: leave out candidates that cannot be in an optimal allocation
+    ///     (`Problem.mayBeUseful`: uplift <= 0 and no floor or signed row it helps, capped at 0,
+    ///     or over a budget alone). Export keeps them all.
+    /// - Complexity: O(n x rows).
     public init(_ problem: Problem, eligibleOnly: Bool = true) {
         let t = problem.candidates
-        let columns = eligibleOnly ? (0..<t.count).filter(problem.isEligible) : Array(0..<t.count)
-        self.init(problem, columns: columns, limits: problem.rules.limits)
+        let columns = eligibleOnly ? (0..<t.count).filter(problem.mayBeUseful) : Array(0..<t.count)
+        self.init(problem, columns: columns, limits: problem.rules.limits, lower: problem.rules.lower)
     }
 
     /// A part of the problem: the given candidate columns, with residual limits (for polishing).
@@ -83,28 +88,43 @@ public struct MILPFormulation: Sendable {
     ///   - columns: candidate indices, ascending.
     ///   - limits: the right-hand side of each of `problem.rules`' global constraints: what the
     ///     assignments fixed outside the model leave.
-    init(_ problem: Problem, columns: [Int], limits: [Double]) {
+    ///   - lower: the residual lower bounds likewise (`-∞` for none).
+    init(_ problem: Problem, columns: [Int], limits: [Double], lower: [Double]) {
         let t = problem.candidates
         var model = MILPModel()
         model.objective = columns.map { t.uplift[$0] }
         model.columnNames = columns.map { j in
             "x\(j + 1)_" + Self.sanitize(t.userIDs[t.user(ofCandidate: j)]) + "_" + Self.sanitize(t.couponIDs[Int(t.coupon[j])])
         }
-        // Global constraints, from the one definition: budgets, coupon caps, the ROI floor.
+        // Global constraints, from the one definition: budgets, coupons, the ROI floor, general rows.
         let rules = problem.rules
         var byCoupon = [[Int]](repeating: [], count: t.couponCount)
         for (c, j) in columns.enumerated() { byCoupon[Int(t.coupon[j])].append(c) }
-        for (i, kind) in rules.kinds.enumerated() {
-            switch kind {
+        func terms(_ i: Int) -> [(Int, Double)] { columns.enumerated().map { ($0.offset, rules.coefficient(i, $0.element)) } }
+        for i in 0..<rules.count {
+            let hi = limits[i], lo = lower[i]
+            guard i < rules.generalStart else {
+                let name = "row_" + Self.sanitize(problem.rows[i - rules.generalStart].name)
+                let both = hi < .infinity && lo > -.infinity
+                let row = terms(i)
+                if hi < .infinity { model.addRow(both ? name + "_max" : name, row, .lessEqual, hi) }
+                if lo > -.infinity { model.addRow(both ? name + "_min" : name, row, .greaterEqual, lo) }
+                continue
+            }
+            switch rules.kinds[i] {
             case .budget(let b):
-                model.addRow("budget_" + Self.sanitize(problem.budgets[b].name),
-                             columns.enumerated().map { ($0.offset, rules.coefficient(i, $0.element)) }, .lessEqual, limits[i])
+                let name = "budget_" + Self.sanitize(problem.budgets[b].name)
+                let row = terms(i)
+                model.addRow(name, row, .lessEqual, hi)
+                if lo > -.infinity { model.addRow(name + "_min", row, .greaterEqual, lo) }
             case .couponCap(let coupon):
+                let name = "coupon_" + Self.sanitize(t.couponIDs[coupon])
+                let row = byCoupon[coupon].map { ($0, 1.0) }
                 // A cap at least the coupon's number of columns cannot bind.
-                guard Double(byCoupon[coupon].count) > limits[i] else { continue }
-                model.addRow("coupon_" + Self.sanitize(t.couponIDs[coupon]), byCoupon[coupon].map { ($0, 1.0) }, .lessEqual, limits[i])
+                if Double(byCoupon[coupon].count) > hi { model.addRow(name, row, .lessEqual, hi) }
+                if lo > -.infinity { model.addRow(name + "_min", row, .greaterEqual, lo) }
             case .minROI:
-                model.addRow("min_roi", columns.enumerated().map { ($0.offset, rules.coefficient(i, $0.element)) }, .lessEqual, limits[i])
+                model.addRow("min_roi", terms(i), .lessEqual, hi)
             }
         }
         // Per user: frequency and channel caps.

@@ -4,7 +4,11 @@ import AllotCore
 enum MILPSolver {
     /// The exact method: the dual first (it is fast, and its allocation is the warm start, so a
     /// time-limited run is never worse than the dual), then the whole model on `backend`.
+    ///
+    /// A problem with floors or general rows (`Problem.hasFloorsOrRows`), which the dual does
+    /// not take, goes to the backend whole, with no warm start and no bound but the backend's.
     static func solve(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        if problem.hasFloorsOrRows { return try solveWithFloors(problem, backend: backend, options: options) }
         let dual = DualSolver.solve(problem, options: dualOptions(options), threads: options.threads)
         options.milp.progress?(.exactPhase("building the 0-1 program, \(Readable.count(problem.candidates.count)) candidates"))
         let formulation = MILPFormulation(problem)
@@ -20,6 +24,41 @@ enum MILPSolver {
         let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
         return merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
                      gapTolerance: milp.relativeGap)
+    }
+
+    /// `solve` for a problem with floors or general rows: the whole model on `backend`.
+    private static func solveWithFloors(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        options.milp.progress?(.exactPhase("building the 0-1 program, \(Readable.count(problem.candidates.count)) candidates"))
+        let formulation = MILPFormulation(problem)
+        let empty = Allocation(candidates: [])
+        let emptyFits = Verifier.verify(problem, empty).isFeasible
+        var solution = Solution(method: backend.name, status: emptyFits ? .feasible : .infeasible, allocation: empty,
+                                objective: 0, upperBound: nil)
+        if formulation.model.columnCount == 0 {
+            // No candidate can help: the empty allocation is the only one worth a look.
+            solution.status = emptyFits ? .optimal : .infeasible
+            solution.upperBound = emptyFits ? 0 : nil
+            return solution
+        }
+        guard let milp = backendOptions(options) else {
+            solution.status = emptyFits ? .feasibleAtLimit : .searchFailed
+            solution.notes.append("the time limit came before the exact solve")
+            return solution
+        }
+        let result = try backend.solve(formulation.model, options: milp, start: emptyFits ? formulation.point(empty) : nil)
+        if result.status == .noSolutionAtLimit && !emptyFits {
+            solution.status = .searchFailed
+            solution.notes.append("the solver found no allocation that meets the floors within its limit; the search failed (it did not prove them infeasible)")
+            return solution
+        }
+        var merged = merge(problem, solution: solution, result: result, formulation: formulation, fixed: [], notes: [],
+                           gapTolerance: milp.relativeGap)
+        if merged.status == .infeasible {
+            // Proven by the solver; the reason is the floor the ceilings leave out of reach.
+            let reason = try backendOptions(options).map { try Infeasibility.explain(problem, backend: backend, options: $0) }
+            merged.notes.insert("infeasible: " + (reason ?? "no allocation meets every constraint (the time limit left no time to find which floor)"), at: 0)
+        }
+        return merged
     }
 
     /// The dual's options inside an exact method: no greedy safety net, and under a time limit
@@ -53,12 +92,60 @@ enum MILPSolver {
         var solution = dual
         solution.method = method
         if solution.status != .optimal { solution.status = .feasibleAtLimit }
-        solution.notes.append("the time limit came before the exact solve; returned the dual's allocation")
+        solution.notes.append("the time limit left no time for the exact solver; this is the dual's allocation")
+        return solution
+    }
+
+    /// The exact finish of the default `dual` (see `FinishedDualMethod`): `dual` unchanged
+    /// unless the model is small (`options.exactFinish`) and its gap is open; then the whole
+    /// model on `backend`, started from the dual's allocation and cut off at its value.
+    static func finish(_ problem: Problem, dual: Solution, backend: MILPBackend, options: SolveOptions) throws -> Solution {
+        let rule = options.exactFinish
+        let n = problem.candidates.count
+        guard n <= rule.maxCandidates, dual.status != .infeasible, let gap = dual.relativeGap,
+              gap > options.dual.targetGap else { return dual }
+        guard var milp = backendOptions(options) else {
+            var solution = dual
+            solution.notes.append("the time limit left no time to finish this small model exactly; this is the dual's allocation")
+            return solution
+        }
+        milp.timeLimit = min(milp.timeLimit ?? rule.seconds, rule.seconds)
+        options.milp.progress?(.exactPhase("finishing exactly with \(backend.solverName), \(Readable.count(n)) candidates"))
+        let formulation = MILPFormulation(problem)
+        guard formulation.model.columnCount > 0 else { return dual }
+        let result = try backend.solve(formulation.model, options: milp, start: formulation.point(dual.allocation))
+        guard result.status == .optimal || result.status == .feasibleAtLimit else {
+            // With the dual's allocation as its start the solver always has a solution; if it
+            // says otherwise, the dual's verified answer stands.
+            var solution = dual
+            solution.notes.append("\(backend.solverName) could not finish this small model exactly; this is the dual's allocation")
+            return solution
+        }
+        var solution = merge(problem, solution: dual, result: result, formulation: formulation, fixed: [], notes: [],
+                             gapTolerance: milp.relativeGap)
+        let small = "the model is small (\(Readable.count(n)) candidates), so \(backend.solverName)"
+        let improved = solution.objective > dual.objective
+        let dualValue = "the dual alone reached \(Readable.grouped(dual.objective, decimals: 2))"
+        if solution.status == .optimal {
+            solution.notes.append(small + " finished it exactly: "
+                                  + (improved ? "\(Readable.grouped(solution.objective, decimals: 2)) is optimal (\(dualValue))" : "the dual's allocation is optimal"))
+        } else {
+            // The finish's own budget stopped it, not the user's time limit (unless that is past).
+            solution.status = (options.dual.deadline.map { monotonicSeconds() >= $0 } ?? false) ? .feasibleAtLimit : .feasible
+            solution.notes.append(small + " searched \(Readable.significant(milp.timeLimit!, 2)) s for a better allocation and "
+                                  + (improved ? "found \(Readable.grouped(solution.objective, decimals: 2)) (\(dualValue))" : "found none")
+                                  + "; not proven optimal: the gap above is what is proven")
+        }
         return solution
     }
 
     /// Polishing: fix every user whose choice at the dual's multipliers is clear, and solve the
     /// users nearest the tie exactly, with the capacity the others leave.
+    ///
+    /// - Complexity: the dual's solve, then O(n log k) for n candidates and k per user (each
+    ///   user's reduced values sorted for its margin), O(U log U) to rank U users, and the
+    ///   backend's search on `options.polishUsers` users' candidates (exponential in the worst
+    ///   case, bounded by the time limit).
     static func polish(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
         let engine = DualEngine(problem, threads: options.threads)
         let dual = DualSolver.solve(engine, options: dualOptions(options))
@@ -100,11 +187,12 @@ enum MILPSolver {
         }
         // Residual capacity: what the fixed assignments leave of each global constraint.
         var limits = problem.rules.limits
-        for j in fixed { problem.rules.forEachCoefficient(of: j) { i, a in limits[i] -= a } }
-        let formulation = MILPFormulation(problem, columns: columns, limits: limits)
+        var lower = problem.rules.lower
+        for j in fixed { problem.rules.forEachCoefficient(of: j) { i, a in limits[i] -= a; lower[i] -= a } }
+        let formulation = MILPFormulation(problem, columns: columns, limits: limits, lower: lower)
         var solution = dual
         solution.method = PolishMethod.name(backend)
-        let notes = ["polished the \(Readable.count(free.count)) users nearest the tie (\(Readable.count(columns.count)) candidates) with \(backend.solverName)"]
+        let notes = ["\(backend.solverName) re-solved exactly the \(Readable.count(free.count)) users whose choice was closest to changing (\(Readable.count(columns.count)) candidates); the others keep the dual's choice"]
         guard formulation.model.columnCount > 0 else {
             solution.notes += notes
             return solution
@@ -142,7 +230,7 @@ enum MILPSolver {
             return solution
         case .noSolutionAtLimit:
             solution.status = .feasibleAtLimit
-            solution.notes.append("the solver found no solution within its limit; returned the dual's")
+            solution.notes.append("the exact solver found nothing better within its time limit; this is the dual's allocation")
             return solution
         case .optimal, .feasibleAtLimit:
             break
@@ -150,7 +238,7 @@ enum MILPSolver {
         let allocation = Allocation(candidates: fixed + formulation.allocation(result.values!).candidates)
         let report = Verifier.verify(problem, allocation)
         if !report.isFeasible {
-            solution.notes.append("the solver's answer failed verification (\(report.violations.first!)); returned the dual's")
+            solution.notes.append("the exact solver's answer broke a rule (\(report.violations.first!)); this is the dual's allocation instead")
             solution.status = .feasibleAtLimit
             return solution
         }

@@ -23,15 +23,21 @@ public final class LiveService: @unchecked Sendable {
     /// The UTC day: days since 1970-01-01.
     public static let utcDay: @Sendable () -> Int = { Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)) }
 
-    /// Starts the day from the journal under `stateDirectory` (empty when there is none). With
-    /// `day`, a journal of an earlier day is first moved aside (`Journal.archive`), and so it is
-    /// at the first decision of each later day: spend and counters start again from 0.
-    /// - Throws: `InputError` for a journal that cannot be opened or read.
     /// With exploration, its log (docs/serve.md, "Exploration").
     public let decisionLog: DecisionLog?
 
+    /// Starts the day from the journal under `stateDirectory` (empty when there is none). With
+    /// `day`, a journal of an earlier day is first moved aside (`Journal.archive`), and so it is
+    /// at the first decision of each later day: spend and counters start again from 0.
+    ///
     /// - Parameters:
+    ///   - snapshot: the multipliers, spec and spend plan to decide with.
+    ///   - stateDirectory: where the journal lives; nil keeps the state in memory only.
+    ///   - pacing: how the multipliers follow spend against the plan.
     ///   - exploration: randomised decisions, each written to `decisionLog` (a CSV path).
+    ///   - decisionLog: the CSV path of the exploration's decisions.
+    ///   - clock: the fraction of the day gone, in [0, 1) (UTC by default; tests inject one).
+    ///   - day: the current day number; nil never rolls the day over.
     /// - Throws: `InputError` for a journal or decision log that cannot be opened or read.
     public init(snapshot: Snapshot, stateDirectory: String?, pacing: Pacing = Pacing(),
                 exploration: Exploration? = nil, decisionLog: String? = nil,

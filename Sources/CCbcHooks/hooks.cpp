@@ -90,11 +90,11 @@ extern "C" void allot_cbc_log_free(void *log) {
     delete static_cast<CoinMessageHandler *>(log);
 }
 
-extern "C" int allot_cbc_lp_deadline(void *cbc_model, double deadline, int *fired) {
+extern "C" int allot_cbc_lp_deadline(void *cbc_model, double seconds_left, int *fired) {
     Cbc_Model *model = static_cast<Cbc_Model *>(cbc_model);
     OsiClpSolverInterface *clp = dynamic_cast<OsiClpSolverInterface *>(model->model_->solver());
     if (clp == nullptr) return 0;
-    DeadlineHandler handler(deadline, fired);
+    DeadlineHandler handler(monotonic_seconds() + seconds_left, fired);
     clp->getModelPtr()->passInEventHandler(&handler);   /* keeps a copy */
     return 1;
 }

@@ -5,7 +5,7 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the allocation problem as a 0-1 program (CPLEX LP or free MPS) for any solver.",
         discussion: """
-            One binary column per candidate, named x<index>_<user>_<coupon> (index: the candidate's 1-based position, users in scores order); rows for budgets, per-user frequency and channel caps, coupon caps and the ROI floor. The objective is maximised.
+            One binary column per candidate, named x<index>_<user>_<coupon> (index: the candidate's 1-based position, users in scores order); rows for budgets (and their spend floors, NAME_min), per-user frequency and channel caps, coupon caps and floors, the ROI floor, and the general rows of the spec (row_NAME, or row_NAME_min and row_NAME_max), each as the spec states it. The objective is maximised.
 
             Example:
               allot export scores.csv --spec spec.json --format lp --out model.lp

@@ -6,7 +6,7 @@ struct ProblemOptions: ParsableArguments {
     @Argument(help: "Scores CSV (or TSV, or either gzip-compressed): user_id,coupon_id,uplift,cost[,channel][,...]; '-' reads standard input.")
     var scores: String
 
-    @Option(help: "Spec JSON with budgets, max_per_user, coupon_caps, channel_caps, min_roi.")
+    @Option(help: "Spec JSON with budgets (limit, min), max_per_user, coupon_caps, coupon_floors, channel_caps, min_roi, constraints.")
     var spec: String?
 
     // Unconditional: `--budget -5` reaches the range check instead of reading as a flag.
@@ -15,6 +15,13 @@ struct ProblemOptions: ParsableArguments {
 
     @Option(name: .customLong("max-per-user"), parsing: .unconditional, help: "At most this many incentives per user (default: 1, or the spec's).")
     var maxPerUser: Int?
+
+    @Option(name: .customLong("budget-min"), parsing: .unconditional, help: "Spend floor of the budget on the cost column: spend at least this much (the spec's min for that budget).")
+    var budgetMin: Double?
+
+    @Option(name: .customLong("constraint"), help: ArgumentHelp("A general row, MIN <= sum of COLUMN over the allocation <= MAX, either bound empty (e.g. new_users:is_new:3000: ); repeatable, added after the spec's constraints.", valueName: "NAME:COLUMN:MIN:MAX"),
+            transform: ConstraintArgument.parse)
+    var constraints: [AllocationSpec.Constraint] = []
 
     @Option(name: .customLong("column"), help: ArgumentHelp("Read the file's column OWN as the standard column NAME (user_id, coupon_id, uplift, cost, channel, or a spec's column); repeatable.", valueName: "NAME=OWN"),
             transform: ColumnMapping.parse)
@@ -32,11 +39,12 @@ struct ProblemOptions: ParsableArguments {
 
     func load(progress: ProgressLine) throws -> Problem {
         try Self.load(scores: scores, spec: spec, budget: budget, maxPerUser: maxPerUser, delimiter: delimiter,
-                      columns: columns, progress: progress)
+                      columns: columns, budgetMin: budgetMin, constraints: constraints, progress: progress)
     }
 
     static func load(scores: String, spec: String?, budget: Double?, maxPerUser: Int?, delimiter: Delimiter? = nil,
-                     columns: [ColumnMapping] = [], progress: ProgressLine) throws -> Problem {
+                     columns: [ColumnMapping] = [], budgetMin: Double? = nil, constraints: [AllocationSpec.Constraint] = [],
+                     progress: ProgressLine) throws -> Problem {
         progress.begin("reading \(scores == "-" ? "<stdin>" : scores)")
         defer { progress.end() }
         let scoresInput = try InputBytes(path: scores)
@@ -45,7 +53,8 @@ struct ProblemOptions: ParsableArguments {
         let specInput = try spec.map { try InputBytes(path: $0) }
         let fraction = Terminal.fraction(progress)
         return try ProblemLoader.load(scores: scoresInput, spec: specInput,
-                                      overrides: .init(budget: budget, maxPerUser: maxPerUser),
+                                      overrides: .init(budget: budget, maxPerUser: maxPerUser, budgetMin: budgetMin,
+                                                       constraints: constraints),
                                       progress: fraction)
     }
 }
@@ -76,6 +85,31 @@ func commandLineMessage(_ error: InvalidOption) -> String {
 enum Delimiter: String, ExpressibleByArgument, CaseIterable {
     case comma, tab
     var byte: UInt8 { self == .comma ? 0x2C : 0x09 }
+}
+
+/// `--constraint NAME:COLUMN:MIN:MAX`: a general row of the spec, either bound empty.
+enum ConstraintArgument {
+    static func parse(_ text: String) throws -> AllocationSpec.Constraint {
+        let shown = escapingControlCharacters(text)
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
+        guard parts.count == 4, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw ValidationError("--constraint '\(shown)' must be NAME:COLUMN:MIN:MAX with either bound empty, e.g. new_users:is_new:3000:")
+        }
+        var bounds: [Double?] = [nil, nil]
+        for (k, side) in ["MIN", "MAX"].enumerated() where !parts[2 + k].isEmpty {
+            guard let v = Double(parts[2 + k]), v.isFinite else {
+                throw ValidationError("--constraint '\(shown)': \(side) '\(escapingControlCharacters(parts[2 + k]))' must be a finite number or empty")
+            }
+            bounds[k] = v
+        }
+        guard bounds[0] != nil || bounds[1] != nil else {
+            throw ValidationError("--constraint '\(shown)' has neither MIN nor MAX")
+        }
+        if let lo = bounds[0], let hi = bounds[1], lo > hi {
+            throw ValidationError("--constraint '\(shown)': MIN \(lo) > MAX \(hi)")
+        }
+        return AllocationSpec.Constraint(name: parts[0], column: parts[1], min: bounds[0], max: bounds[1])
+    }
 }
 
 /// `--column NAME=OWN`: the file calls the standard column NAME by OWN.

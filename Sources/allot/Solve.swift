@@ -21,7 +21,7 @@ struct Solve: ParsableCommand {
 
     @Option(help: ArgumentHelp("Method: \(MethodRegistry.standard.names.joined(separator: ", ")) (milp = milp-glpk).", valueName: "method"),
             transform: MethodArgument.parse)
-    var method = MethodArgument(DualMethod())
+    var method = MethodArgument(MethodRegistry.defaultMethod)
 
     @Option(help: "Allocation CSV output ('-' for standard output, the default unless --json is given).")
     var out: String?
@@ -49,6 +49,9 @@ struct Solve: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Relative gap at which the dual and the exact methods stop, from 0 to below 1 (default: 1e-5 for dual, 1e-6 for the exact methods).")
     var gap: Double?
+
+    @Option(name: .customLong("exact-finish-limit"), parsing: .unconditional, help: "The dual finishes a model of at most this many candidates exactly with COIN-OR CBC (2 s at most) when its gap is open; 0: never.")
+    var exactFinishLimit = ExactFinishOptions().maxCandidates
 
     @Flag(name: .customLong("no-budget"), help: "Allocate with no budget at all (otherwise a budget, from --budget or the spec, is required).")
     var noBudget = false
@@ -86,6 +89,7 @@ struct Solve: ParsableCommand {
         var options = SolveOptions(seed: seed)
         if let threads { options.threads = threads }
         options.timeLimit = timeLimit
+        options.exactFinish.maxCandidates = exactFinishLimit
         options.milp.verbose = verbose
         if let gap { options.setGap(gap) }
         return options
@@ -98,7 +102,7 @@ struct Solve: ParsableCommand {
             for path in [allocationPath, summary, snapshot].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
             let uncertain = uncertainty.options.isActive
-                ? try self.problem.loadUncertain(options: uncertainty.options, progress: progress) : nil
+                ? try self.problem.loadUncertain(options: uncertainty.options, threads: options().threads, progress: progress) : nil
             let problem = try uncertain?.problem ?? problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
                 Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")
@@ -109,6 +113,7 @@ struct Solve: ParsableCommand {
             solveOptions.milp.progress = solveOptions.dual.progress
             progress.begin("solving with \(method.name)")
             var solution = try Allot.solve(problem, method: method, options: solveOptions)
+            try Self.refuseWithoutAllocation(solution)
             solution.expectedObjective = uncertain?.expectedObjective(of: solution.allocation)
             if getenv("ALLOT_TEST_BREAK_ALLOCATION") != nil {
                 // For the test of a failed verification only (docs/reliability.md): every candidate.
@@ -142,6 +147,28 @@ struct Solve: ParsableCommand {
 }
 
 extension Solve {
+    /// Exit status 4: the constraints admit no allocation (proven); 5: none was found within
+    /// the limits and none was proven impossible (docs/cli.md).
+    static let infeasibleStatus: Int32 = 4, searchFailedStatus: Int32 = 5
+
+    /// Ends the run, writing nothing, when the method found no allocation that meets every
+    /// floor: one line naming the floor out of reach (status 4), or saying that only the
+    /// search failed (status 5).
+    static func refuseWithoutAllocation(_ solution: Solution) throws {
+        switch solution.status {
+        case .infeasible:
+            let reason = solution.notes.first { $0.hasPrefix("infeasible: ") }.map { String($0.dropFirst(12)) }
+                ?? "no allocation meets every constraint"
+            Terminal.error("infeasible: \(reason); nothing was written")
+            throw ExitCode(infeasibleStatus)
+        case .searchFailed:
+            Terminal.error("\(solution.method) found no allocation that meets every floor within its limits (the search failed; the floors were not proven infeasible); nothing was written")
+            throw ExitCode(searchFailedStatus)
+        default:
+            return
+        }
+    }
+
     /// Shows the solver's progress events on `line`.
     static func report(_ line: ProgressLine) -> ProgressHandler {
         { event in

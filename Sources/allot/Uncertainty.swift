@@ -4,7 +4,7 @@ import ArgumentParser
 /// `--shrink` and `--risk`: solving on scores made cautious by their standard errors
 /// (`UncertaintyOptions`, docs/algorithms.md).
 struct UncertaintyFlags: ParsableArguments {
-    @Flag(help: "Shrink each score towards its coupon's mean by empirical Bayes (needs a column uplift_se).")
+    @Flag(help: "Replace each score by its empirical-Bayes posterior mean, the prior fitted per coupon and per level of the user's other scores (needs a column uplift_se; docs/algorithms.md).")
     var shrink = false
 
     @Option(help: ArgumentHelp("Solve on the lower confidence bound uplift - K x uplift_se (needs a column uplift_se); 0 is the plug-in allocation.", valueName: "K"))
@@ -19,7 +19,7 @@ struct UncertaintyFlags: ParsableArguments {
 
 extension ProblemOptions {
     /// The problem with its uncertainty columns (`UncertainProblem.load`).
-    func loadUncertain(options: UncertaintyOptions, truthColumn: String? = nil,
+    func loadUncertain(options: UncertaintyOptions, truthColumn: String? = nil, threads: Int = SolveOptions().threads,
                        progress: ProgressLine) throws -> UncertainProblem {
         progress.begin("reading \(scores == "-" ? "<stdin>" : scores)")
         defer { progress.end() }
@@ -27,8 +27,9 @@ extension ProblemOptions {
         scoresInput.delimiter = delimiter?.byte
         let specInput = try spec.map { try InputBytes(path: $0) }
         return try UncertainProblem.load(scores: scoresInput, spec: specInput,
-                                         overrides: .init(budget: budget, maxPerUser: maxPerUser),
-                                         options: options, truthColumn: truthColumn,
+                                         overrides: .init(budget: budget, maxPerUser: maxPerUser, budgetMin: budgetMin,
+                                                          constraints: constraints),
+                                         options: options, truthColumn: truthColumn, threads: threads,
                                          progress: Terminal.fraction(progress))
     }
 }

@@ -129,7 +129,7 @@ private let scores = """
     @Test func unknownMethodIsAUsageError() throws {
         let r = try AllotBinary.run(["solve", "x.csv", "--method", "magic"])
         #expect(r.status == 64)
-        #expect(r.stderr.hasPrefix("Error: The value 'magic' is invalid for '--method <method>': unknown method 'magic'; choose one of: dual, milp-glpk, milp-cbc, dual+milp, dual+milp-cbc, greedy-marginal, greedy-ratio, greedy-uplift, blanket, random\n"))
+        #expect(r.stderr.hasPrefix("Error: The value 'magic' is invalid for '--method <method>': unknown method 'magic'; choose one of: dual, milp-glpk, milp-cbc, dual+milp, dual+milp-cbc, greedy-marginal, greedy-floors, greedy-ratio, greedy-uplift, blanket, random\n"))
     }
 
     @Test(arguments: [["--help"], ["solve", "--help"], ["generate", "--help"], ["evaluate", "--help"]])

@@ -133,7 +133,7 @@ private let scores = """
         }
         if command == "frontier" {
             let flat = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            #expect(flat.contains("(default: dual,greedy-marginal,greedy-ratio)"))
+            #expect(flat.contains("(default: dual,greedy-marginal,greedy-ratio; with --floor-range: milp-cbc,greedy-floors)"))
         }
     }
 

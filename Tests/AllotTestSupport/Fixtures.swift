@@ -21,6 +21,12 @@ public struct RandomProblem: Sendable {
     public init() {}
 
     public func make(seed: UInt64) -> Problem {
+        let (table, spec) = tableAndSpec(seed: seed)
+        return try! Problem(candidates: table, spec: spec)
+    }
+
+    /// The scores and the spec of `make(seed:)`.
+    public func tableAndSpec(seed: UInt64) -> (CandidateTable, AllocationSpec) {
         var rng = SeededGenerator(seed: seed)
         var rows: [CandidateRow] = []
         var totals = [Double](repeating: 0, count: budgets)
@@ -55,8 +61,54 @@ public struct RandomProblem: Sendable {
             spec.channelCaps = Dictionary(uniqueKeysWithValues: channels.filter(table.channelNames.contains).map { ($0, channelCap) })
         }
         spec.minROI = minROI
+        return (table, spec)
+    }
+}
+
+/// Random problems with floors of every kind (issue 23), for property tests: a spend floor on
+/// the first budget, a coverage row over a 0-1 column `is_new` (every other user), a coupon
+/// floor on `c0`, and a parity row over a signed column `a_minus_b` (+1 for users `u % 3 == 0`,
+/// -1 for `u % 3 == 1`). Each is left out when nil. Seeded.
+public struct RandomFloors: Sendable {
+    public var base = RandomProblem()
+    /// The spend floor as a fraction of the first budget's limit.
+    public var spendFloor: Double? = 0.7
+    /// The coverage row's min as a fraction of the `is_new` users.
+    public var coverage: Double? = 0.5
+    public var couponFloor: Int? = 1
+    /// The parity row's bounds: `-parity <= Σ a_minus_b x <= parity`.
+    public var parity: Double? = 1
+
+    public init() {}
+
+    public func make(seed: UInt64) -> Problem {
+        var (table, spec) = base.tableAndSpec(seed: seed)
+        let users = (0..<table.count).map { table.user(ofCandidate: $0) }
+        table = try! table.addingColumn("is_new", users.map { $0 % 2 == 0 ? 1 : 0 })
+        table = try! table.addingColumn("a_minus_b", users.map { $0 % 3 == 0 ? 1 : ($0 % 3 == 1 ? -1 : 0) }, allowingNegative: true)
+        if let spendFloor, !spec.budgets.isEmpty { spec.budgets[0].min = (spec.budgets[0].limit * spendFloor * 100).rounded(.down) / 100 }
+        if let coverage {
+            let newUsers = Double((0..<table.userCount).filter { $0 % 2 == 0 }.count)
+            spec.constraints.append(.init(name: "new_users", column: "is_new", min: (coverage * newUsers).rounded(.up)))
+        }
+        if let couponFloor, table.couponIDs.contains("c0") { spec.couponFloors["c0"] = couponFloor }
+        if let parity { spec.constraints.append(.init(name: "parity", column: "a_minus_b", min: -parity, max: parity)) }
         return try! Problem(candidates: table, spec: spec)
     }
+}
+
+/// The exact optimum by trying every subset of candidates, or nil when no subset meets every
+/// constraint: the naive reference for tiny problems with floors (at most about 16 candidates).
+public func bruteForce(_ problem: Problem) -> (value: Double, allocation: Allocation)? {
+    let n = problem.candidates.count
+    precondition(n <= 20, "brute force is for tiny problems")
+    var best: (value: Double, allocation: Allocation)?
+    for mask in 0..<(1 << n) {
+        let allocation = Allocation(candidates: (0..<n).filter { mask & (1 << $0) != 0 })
+        let report = Verifier.verify(problem, allocation)
+        if report.isFeasible, report.objective > (best?.value ?? -.infinity) + 1e-12 { best = (report.objective, allocation) }
+    }
+    return best
 }
 
 /// The exact optimum by trying every subset of candidates: the naive reference for tiny

@@ -138,8 +138,9 @@ void allot_problem_free(allot_problem *p);
 /*
  * Solving. `method` is one of allot_methods() (NULL: "dual"). `options_json` is NULL or a JSON
  * object with any of: "threads" (>= 1), "seed" (>= 0), "gap" (> 0, the target relative gap),
- * "time_limit" (seconds > 0, exact methods), "polish_users" (>= 1, dual+milp), "verbose"
- * (bool). The allocation is verified as the CLI verifies it; one that fails gives
+ * "time_limit" (seconds > 0, exact methods), "polish_users" (>= 1, dual+milp),
+ * "exact_finish_limit" (>= 0: the dual finishes models of at most this many candidates exactly,
+ * 2000 by default, 0 never), "verbose" (bool). The allocation is verified as the CLI verifies it; one that fails gives
  * ALLOT_ERR_VERIFICATION and no result.
  */
 allot_result *allot_solve(const allot_problem *p, const char *method, const char *options_json);

@@ -19,7 +19,7 @@ package enum DualSolver {
         if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
                                            maxCandidatesPerUser: engine.maxCandidatesPerUser, gap: search.gap, notes: &notes),
            value > objective {
-            notes.append("greedy-marginal found a better allocation than the dual (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))); returned it")
+            notes.append("the greedy-marginal baseline found a better allocation than the dual's own (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))), so that one is returned")
             allocation = greedy
             objective = value
         }
@@ -102,13 +102,13 @@ package enum DualSolver {
             // add less than that.
             return nil
         case .automatic where options.pastDeadline:
-            notes.append("greedy-marginal safety net skipped at the time limit")
+            notes.append("not compared with the greedy-marginal baseline: the time limit came first")
             return nil
         case .automatic where problem.candidates.count > BaselineCheck.automaticLimit:
-            notes.append("not cross-checked against greedy-marginal (done up to \(Readable.count(BaselineCheck.automaticLimit)) candidates)")
+            notes.append("not compared with the greedy-marginal baseline: that check runs up to \(Readable.count(BaselineCheck.automaticLimit)) candidates")
             return nil
         case .automatic where maxCandidatesPerUser > Recovery.largeUser:
-            notes.append("greedy-marginal safety net skipped: a user has more than \(Recovery.largeUser) candidates, where it would be slow")
+            notes.append("not compared with the greedy-marginal baseline: a user has more than \(Readable.count(Recovery.largeUser)) candidates, where it would be slow")
             return nil
         case .always, .automatic:
             let greedy = GreedyMarginal.solve(problem, threads: threads)
@@ -224,7 +224,7 @@ struct DualSearch {
                 if stale >= options.patience || gap <= options.targetGap { break }
             }
             if timeIsUp() {
-                notes.append("stopped at the time limit after \(Readable.count(sweeps)) sweeps")
+                notes.append("stopped at the time limit after \(Readable.count(sweeps)) passes over the users; the gap above is what was proven by then")
                 break
             }
             update()
@@ -355,7 +355,7 @@ struct DualSearch {
             }
         }
         if improved {
-            notes.append("the bound needed extra refinement steps after the main search slowed down")
+            notes.append("the upper bound took extra steps to tighten (the limits pull against each other)")
             checkGap()
         }
     }

@@ -54,7 +54,7 @@ package enum ColumnarScores {
     package static func checkHeader(_ header: [String], spec: AllocationSpec, source: String, specName: String) throws {
         try ProblemLoader.checkBudgetColumns(spec, header: header, scoresName: source, specName: specName)
         do {
-            _ = try ScoresFile.Layout(header: header, columns: Array(1...max(1, header.count)), extraColumns: spec.extraColumns, file: source)
+            _ = try ScoresFile.Layout(header: header, columns: Array(1...max(1, header.count)), extraColumns: spec.numericColumns, file: source)
         } catch let error as InputError {
             throw InputError(file: source, error.message)  // a table has no header line to point at
         }
@@ -65,15 +65,18 @@ package enum ColumnarScores {
     ///
     /// - Parameters:
     ///   - columns: `cost` first, then the extra consumption columns named in `columnNames`.
+    ///   - signedFrom: the columns from this index on may hold negative values (a general
+    ///     row's); nil: none may.
     /// - Returns: the table and, for each of its candidates, the row it came from (nil when
     ///   the rows were grouped by user: candidate j is row j).
     /// - Throws: `InputError` naming `source` and the row of the first problem.
     /// - Complexity: O(rows + dictionary sizes).
     package static func table(source: String, rows n: Int, user: IDs, coupon: IDs, channel: IDs?,
                               uplift: UnsafeBufferPointer<Double>, columnNames: [String],
-                              columns: [UnsafeBufferPointer<Double>]) throws -> (table: CandidateTable, rows: [Int32]?) {
+                              columns: [UnsafeBufferPointer<Double>], signedFrom: Int? = nil) throws -> (table: CandidateTable, rows: [Int32]?) {
         guard n >= 1 else { throw InputError(file: source, "the table has no rows") }
-        var chunks = try Chunks(source: source, columnNames: columnNames, hasChannel: channel != nil, expectedRows: n)
+        var chunks = try Chunks(source: source, columnNames: columnNames, hasChannel: channel != nil, expectedRows: n,
+                                signedFrom: signedFrom)
         try chunks.append(rows: n, user: user, coupon: coupon, channel: channel, uplift: uplift, columns: columns)
         return try chunks.build()
     }
@@ -96,6 +99,8 @@ package enum ColumnarScores {
         private var rowUser: [Int32] = [], rowCoupon: [Int32] = [], rowChannel: [Int32] = []
         /// Rows appended so far.
         package private(set) var rows = 0
+        /// Columns from this index on may hold negative values.
+        private let signedFrom: Int
         /// The storage the rows will fill when `expectedRows` was given: a caller may have it
         /// mapped ahead, on another thread (AllotIO's `ReservedStorage.populate`).
         package private(set) var reservedStorage: [ReservedArray] = []
@@ -103,11 +108,14 @@ package enum ColumnarScores {
         /// - Parameters:
         ///   - columnNames: the consumption columns, `cost` first.
         ///   - expectedRows: the table's rows if known (sizes the arrays once), else 0.
-        package init(source: String, columnNames: [String], hasChannel: Bool, expectedRows: Int) throws {
+        ///   - signedFrom: the columns from this index on may hold negative values (a general
+        ///     row's, `AllocationSpec.signedColumns`); nil: none may.
+        package init(source: String, columnNames: [String], hasChannel: Bool, expectedRows: Int, signedFrom: Int? = nil) throws {
             guard columnNames.first == "cost" else {
                 throw InputError(file: source, "the consumption columns must start with cost (got \(columnNames))")
             }
             self.source = source
+            self.signedFrom = signedFrom ?? columnNames.count
             builder = CandidateTableBuilder(source: source, extraColumns: Array(columnNames.dropFirst()), hasChannel: hasChannel)
             builder.numbersRowsFromZero = true
             let expected = max(0, min(expectedRows, Int(Int32.max)))
@@ -153,7 +161,7 @@ package enum ColumnarScores {
                 for r in 0..<n {
                     let v = values[r]
                     if !v.isFinite { throw fail(r, "'\(v)' in column '\(columnNames[k])' is not a finite number") }
-                    if v < 0 { throw fail(r, "\(columnNames[k]) must be >= 0, got \(v)") }
+                    if v < 0 && k < signedFrom { throw fail(r, "\(columnNames[k]) must be >= 0, got \(v)") }
                 }
             }
             // Only a chunk that passed every check is added.

@@ -132,26 +132,39 @@ public struct SyntheticScores: Sendable {
 
     /// The scores as CSV bytes: `user_id,coupon_id,uplift,cost[,channel]`.
     /// - Complexity: O(users x coupons).
-    public func csv() -> [UInt8] {
+    public func csv() -> [UInt8] { csv(noise: nil) }
+
+    /// The CSV writer of `csv()` and `noisyCSV(noise:)`: with `noise`, each row's uplift is
+    /// `noise(trueUplift).uplift`, followed by the columns `uplift_se,true_uplift`.
+    func csv(noise: ((Double) -> (uplift: Double, se: Double))?) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(users * perUser * (channels.isEmpty ? 28 : 34) + 64)
-        out.append(contentsOf: (channels.isEmpty ? "user_id,coupon_id,uplift,cost\n" : "user_id,coupon_id,uplift,cost,channel\n").utf8)
+        out.reserveCapacity(users * perUser * ((channels.isEmpty ? 28 : 34) + (noise == nil ? 0 : 16)) + 64)
+        let header = "user_id,coupon_id,uplift,cost" + (channels.isEmpty ? "" : ",channel")
+            + (noise == nil ? "" : ",uplift_se,true_uplift") + "\n"
+        out.append(contentsOf: header.utf8)
         let couponBytes = (0..<coupons).map { Array(Self.couponID($0).utf8) }
         let channelBytes = channels.map { Array($0.utf8) }
         var userBytes: [UInt8] = []
         var lastUser = -1
-        forEachCandidate { u, c, uplift, cost in
+        forEachCandidate { u, c, trueUplift, cost in
+            let noisy = noise?(trueUplift)
             if u != lastUser { userBytes = Array(Self.userID(u).utf8); lastUser = u }
             out.append(contentsOf: userBytes)
             out.append(0x2C)
             out.append(contentsOf: couponBytes[c])
             out.append(0x2C)
-            appendFixed4(uplift, to: &out)
+            appendFixed4(noisy?.uplift ?? trueUplift, to: &out)
             out.append(0x2C)
             appendFixed4(cost, to: &out)
             if !channels.isEmpty {
                 out.append(0x2C)
                 out.append(contentsOf: channelBytes[c % channels.count])
+            }
+            if let noisy {
+                out.append(0x2C)
+                appendFixed4(noisy.se, to: &out)
+                out.append(0x2C)
+                appendFixed4(trueUplift, to: &out)
             }
             out.append(0x0A)
         }

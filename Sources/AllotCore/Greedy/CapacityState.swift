@@ -12,11 +12,14 @@ struct CapacityState {
     private(set) var totalUplift = 0.0
     private(set) var totalCost = 0.0
     private let rules: ConstraintRules
+    /// Whether some row has a floor or is a general row (`Problem.hasFloorsOrRows`).
+    private let twoSided: Bool
 
     init(_ problem: Problem) {
         self.problem = problem
         let t = problem.candidates
         rules = problem.rules
+        twoSided = problem.hasFloorsOrRows
         used = [Double](repeating: 0, count: rules.count)
         couponCount = [Int](repeating: 0, count: t.couponCount)
         userCount = [Int32](repeating: 0, count: t.userCount)
@@ -26,16 +29,38 @@ struct CapacityState {
     /// Spend per budget.
     var spend: ArraySlice<Double> { used[0..<problem.budgets.count] }
 
-    /// Whether the global constraints (budgets, coupon caps, ROI) allow adding `add` and,
-    /// optionally, removing `remove` in the same step: no constraint that the step increases
-    /// goes over its limit.
-    /// - Complexity: O(budgets).
+    /// Whether the global constraints (budgets, coupons, ROI, general rows) allow adding `add`
+    /// and, optionally, removing `remove` in the same step: no row that the step increases goes
+    /// over its upper bound, and no row that it decreases goes under its lower bound (a floor).
+    /// Without floors, only the first holds anything back.
+    /// - Complexity: O(budgets + general rows).
     @inline(__always)
     func globalAllows(add j: Int, remove i: Int? = nil) -> Bool {
         var allowed = true
         rules.forEachCoefficient(of: j) { k, a in
             let delta = a - (i.map { rules.coefficient(k, $0) } ?? 0)
             if delta > 0, used[k] + delta > rules.limits[k] { allowed = false }
+            if delta < 0, used[k] + delta < rules.lower[k] { allowed = false }
+        }
+        if let i, twoSided {
+            // Rows that `remove` enters and `add` does not (another coupon's row): only a floor
+            // or a signed row can stop the step there.
+            rules.forEachCoefficient(of: i) { k, a in
+                if rules.coefficient(k, j) == 0, a > 0, used[k] - a < rules.lower[k] { allowed = false }
+                if rules.coefficient(k, j) == 0, a < 0, used[k] - a > rules.limits[k] { allowed = false }
+            }
+        }
+        return allowed
+    }
+
+    /// Whether removing `j` alone keeps every row within its bounds (no floor left short, no
+    /// ceiling passed by dropping a negative coefficient).
+    /// - Complexity: O(budgets + general rows).
+    func globalAllows(remove j: Int) -> Bool {
+        var allowed = true
+        rules.forEachCoefficient(of: j) { k, a in
+            if a > 0, used[k] - a < rules.lower[k] { allowed = false }
+            if a < 0, used[k] - a > rules.limits[k] { allowed = false }
         }
         return allowed
     }

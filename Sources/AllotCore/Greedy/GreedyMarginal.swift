@@ -61,6 +61,11 @@ enum GreedyMarginal {
     /// applied. While every move only uses capacity this takes the same moves as the plain
     /// greedy; a move that frees one budget while using another can make it differ slightly
     /// (the plain greedy would have sought a later user's move after it).
+    ///
+    /// - Complexity: O(n F / threads) for the first moves of all users (a user's move search is
+    ///   O(k F) for k candidates and F held), then O(log U) per heap operation for U users and
+    ///   O(k F) per move sought again; at most one applied move per candidate, so
+    ///   O(n (F k_max + log U)) in all for n candidates.
     static func improve(_ state: inout CapacityState, threads: Int = 1, maxCandidates: Int = .max, batched: Bool = false) {
         let weight = NormalizedWeight(state.problem)
         let snapshot = state

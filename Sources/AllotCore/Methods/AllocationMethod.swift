@@ -44,6 +44,9 @@ public struct SolveOptions: Sendable {
     public var milp = MILPOptions()
     /// How many users nearest the tie `dual+milp` solves exactly.
     public var polishUsers = 2_000
+    /// When the default `dual` of `MethodRegistry.standard` (`import Allot`) finishes a small
+    /// model exactly; `DualMethod` itself (AllotCore, no C library) ignores it.
+    public var exactFinish = ExactFinishOptions()
     /// Seconds of wall time for the whole solve, nil for none. The dual and the exact methods
     /// stop by then (within about 5% + 1 s) and return the best allocation found; the greedy
     /// methods have no limit (they take one pass).
@@ -57,6 +60,23 @@ public struct SolveOptions: Sendable {
         var copy = self
         copy.dual.deadline = monotonicSeconds() + timeLimit
         return copy
+    }
+}
+
+/// The size rule and the time budget of the exact finish: on a model of at most
+/// `maxCandidates` candidates whose gap the dual left open (above its target gap), the `dual`
+/// of `MethodRegistry.standard` hands its allocation and bound to an exact solver (COIN-OR CBC)
+/// for at most `seconds` (and never past `SolveOptions.timeLimit`). The finish proves the
+/// allocation optimal, or returns the better of the two with the tighter of the two bounds.
+public struct ExactFinishOptions: Sendable {
+    /// Models with more candidates keep the dual's answer; 0 turns the finish off
+    /// (`--exact-finish-limit 0`, `exact_finish_limit=0`).
+    public var maxCandidates = 2_000
+    /// Seconds of wall time for the exact solver.
+    public var seconds = 2.0
+    public init(maxCandidates: Int = 2_000, seconds: Double = 2.0) {
+        self.maxCandidates = maxCandidates
+        self.seconds = seconds
     }
 }
 
@@ -82,6 +102,10 @@ public struct MILPOptions: Sendable {
 ///     let solution = try solve(problem, method: .dual)
 ///
 /// - Throws: `InvalidOption` for an option out of range, `SolveError` when the method fails.
+/// - Complexity: the method's. For ``DualMethod``, O(n (B + log k) / threads) per sweep of the
+///   multiplier search for n candidates, B budgets and k candidates per user, and a recovery of
+///   about the same order (docs/algorithms.md); for the exact methods, the backend's search,
+///   bounded by `options.timeLimit`.
 public func solve(_ problem: Problem, method: some AllocationMethod = DualMethod(),
                   options: SolveOptions = SolveOptions()) throws -> Solution {
     try options.validate()

@@ -8,20 +8,38 @@ public struct DualMethod: AllocationMethod {
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()
+        try Self.refuseFloors(problem, method: name)
         let options = options.startingClock()
         return DualSolver.solve(problem, options: options.dual, threads: options.threads)
     }
+
+    /// Throws for a problem with floors or general rows, which the dual does not take yet
+    /// (issue 23): it would ignore them. The exact methods do.
+    /// - Throws: `SolveError` naming the first such constraint and the methods that take it.
+    package static func refuseFloors(_ problem: Problem, method: String) throws {
+        guard problem.hasFloorsOrRows else { return }
+        let rules = problem.rules
+        let first = (0..<rules.count).first { $0 >= rules.generalStart || rules.lower[$0] > -.infinity } ?? 0
+        let what = first >= rules.generalStart ? "the general row '\(rules.name(first, in: problem))'"
+            : "the floor on '\(rules.name(first, in: problem))'"
+        throw SolveError("\(method) does not take floors or general rows yet (\(what)); use --method milp-cbc or milp-glpk (exact), or greedy-floors")
+    }
 }
 
-/// A baseline: what marketing teams run today. None assigns a candidate with uplift <= 0,
-/// and each returns a feasible allocation with no bound.
+/// A baseline: what marketing teams run today. Each keeps every ceiling and returns an
+/// allocation with no bound. None but `greedy-floors` knows floors: on a problem with floors
+/// the others may break them (`allot bench` marks them), and none assigns a candidate with
+/// uplift <= 0. `greedy-floors` meets the floors first (with such candidates if it must),
+/// or reports `search_failed` when it cannot.
 public struct BaselineMethod: AllocationMethod {
-    enum Rule: String, CaseIterable { case greedyMarginal = "greedy-marginal", greedyRatio = "greedy-ratio",
-                                          greedyUplift = "greedy-uplift", blanket, random }
+    enum Rule: String, CaseIterable { case greedyMarginal = "greedy-marginal", greedyFloors = "greedy-floors",
+                                          greedyRatio = "greedy-ratio", greedyUplift = "greedy-uplift", blanket, random }
     let rule: Rule
 
     /// `greedy-marginal`: the incremental-ratio greedy of the multiple-choice knapsack.
     public static let greedyMarginal = BaselineMethod(rule: .greedyMarginal)
+    /// `greedy-floors`: floors first (cheapest per unit of shortfall), then `greedy-marginal`.
+    public static let greedyFloors = BaselineMethod(rule: .greedyFloors)
     /// `greedy-ratio`: candidates by uplift per cost, each taken if it fits.
     public static let greedyRatio = BaselineMethod(rule: .greedyRatio)
     /// `greedy-uplift`: candidates by uplift, each taken if it fits.
@@ -39,6 +57,8 @@ public struct BaselineMethod: AllocationMethod {
         switch rule {
         case .greedyMarginal:
             "incremental-ratio greedy of the multiple-choice knapsack: users trade up to better coupons in order of extra uplift per extra cost (the strong baseline)"
+        case .greedyFloors:
+            "floor-aware greedy: meets the floors first, cheapest per unit of shortfall, then greedy-marginal with moves that keep them"
         case .greedyRatio: "candidates by uplift per cost, each taken if it fits"
         case .greedyUplift: "candidates by uplift, each taken if it fits"
         case .blanket: "everyone gets the one coupon with the best average uplift per cost, users in seeded random order, until a limit binds"
@@ -52,6 +72,13 @@ public struct BaselineMethod: AllocationMethod {
         let allocation: Allocation
         switch rule {
         case .greedyMarginal: allocation = GreedyMarginal.solve(problem, threads: options.threads)
+        case .greedyFloors:
+            guard let met = GreedyFloors.solve(problem, threads: options.threads) else {
+                var failed = Solution(method: name, status: .searchFailed, allocation: Allocation(candidates: []), objective: 0)
+                failed.notes = ["greedy-floors left a floor short (the greedy search failed; this does not prove the floors infeasible: try milp-cbc)"]
+                return failed
+            }
+            allocation = met
         case .greedyRatio: allocation = GreedyBaselines.ratio(problem)
         case .greedyUplift: allocation = GreedyBaselines.uplift(problem)
         case .random: allocation = GreedyBaselines.random(problem, seed: options.seed)
@@ -74,6 +101,8 @@ extension AllocationMethod where Self == DualMethod {
 extension AllocationMethod where Self == BaselineMethod {
     /// `greedy-marginal`.
     public static var greedyMarginal: BaselineMethod { .greedyMarginal }
+    /// `greedy-floors`.
+    public static var greedyFloors: BaselineMethod { .greedyFloors }
     /// `greedy-ratio`.
     public static var greedyRatio: BaselineMethod { .greedyRatio }
     /// `greedy-uplift`.

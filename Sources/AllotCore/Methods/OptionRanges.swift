@@ -20,6 +20,9 @@ extension SolveOptions {
         try check("threads", threads, threads >= 1 && threads <= 4096, "a whole number from 1 to 4096")
         try check("polishUsers", polishUsers, polishUsers >= 1, "a whole number >= 1")
         if let timeLimit { try check("timeLimit", timeLimit, timeLimit.isFinite && timeLimit > 0, "a finite number of seconds > 0") }
+        try check("exactFinish.maxCandidates", exactFinish.maxCandidates, exactFinish.maxCandidates >= 0, "a whole number >= 0")
+        try check("exactFinish.seconds", exactFinish.seconds, exactFinish.seconds.isFinite && exactFinish.seconds > 0,
+                  "a finite number of seconds > 0")
         try dual.validate()
         try milp.validate()
     }
@@ -78,6 +81,7 @@ extension SolveOptions {
         FrontEndOption(paths: ["timeLimit", "milp.timeLimit"], flag: "--time-limit", key: "time_limit"),
         FrontEndOption(paths: ["milp.relativeGap", "dual.targetGap"], flag: "--gap", key: "gap"),
         FrontEndOption(paths: ["polishUsers"], flag: nil, key: "polish_users"),
+        FrontEndOption(paths: ["exactFinish.maxCandidates"], flag: "--exact-finish-limit", key: "exact_finish_limit"),
     ]
 
     /// The front-end option that sets the field `path`, if any.

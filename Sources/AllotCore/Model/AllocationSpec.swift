@@ -3,9 +3,14 @@ import Foundation
 /// The constraints of an allocation, by name, as written in a spec file:
 ///
 /// ```json
-/// {"budgets":[{"name":"cash","column":"cost","limit":50000}],"max_per_user":1,
-///  "coupon_caps":{"c3":1000},"channel_caps":{"push":1,"email":2},"min_roi":2.0}
+/// {"budgets":[{"name":"cash","column":"cost","limit":50000,"min":45000}],"max_per_user":1,
+///  "coupon_caps":{"c3":1000},"coupon_floors":{"c7":500},"channel_caps":{"push":1,"email":2},
+///  "min_roi":2.0,"constraints":[{"name":"new_users","column":"is_new","min":3000}]}
 /// ```
+///
+/// A budget's `min` is a spend floor; `coupon_floors` says how many users must at least
+/// receive a coupon; each of `constraints` is a general row `min <= Σ_j column_j x_j <= max`
+/// (either bound or both) over any numeric column of the scores, whose values may be negative.
 ///
 /// Every key is optional. A `Problem` resolves the names against a `CandidateTable`.
 public struct AllocationSpec: Equatable, Sendable {
@@ -14,10 +19,28 @@ public struct AllocationSpec: Equatable, Sendable {
         /// The consumption column this budget limits (`cost` or an extra numeric column).
         public var column: String
         public var limit: Double
-        public init(name: String, column: String = "cost", limit: Double) {
+        /// The spend floor (at most `limit`), when set.
+        public var min: Double?
+        public init(name: String, column: String = "cost", limit: Double, min: Double? = nil) {
             self.name = name
             self.column = column
             self.limit = limit
+            self.min = min
+        }
+    }
+
+    /// A general row: `min <= Σ_j column_j x_j <= max`, with `min`, `max` or both.
+    public struct Constraint: Equatable, Sendable {
+        public var name: String
+        /// Any numeric column of the scores (`uplift`, `cost`, or another); values may be negative.
+        public var column: String
+        public var min: Double?
+        public var max: Double?
+        public init(name: String, column: String, min: Double? = nil, max: Double? = nil) {
+            self.name = name
+            self.column = column
+            self.min = min
+            self.max = max
         }
     }
 
@@ -30,22 +53,43 @@ public struct AllocationSpec: Equatable, Sendable {
     public var channelCaps: [String: Int]
     /// Total uplift must be at least `minROI` times total cost.
     public var minROI: Double?
+    /// At least this many users receive each named coupon.
+    public var couponFloors: [String: Int]
+    /// The general rows, in order.
+    public var constraints: [Constraint]
 
     public init(budgets: [Budget] = [], maxPerUser: Int? = nil, couponCaps: [String: Int] = [:],
-                channelCaps: [String: Int] = [:], minROI: Double? = nil) {
+                channelCaps: [String: Int] = [:], minROI: Double? = nil, couponFloors: [String: Int] = [:],
+                constraints: [Constraint] = []) {
         self.budgets = budgets
         self.maxPerUser = maxPerUser
         self.couponCaps = couponCaps
         self.channelCaps = channelCaps
         self.minROI = minROI
+        self.couponFloors = couponFloors
+        self.constraints = constraints
     }
 
-    /// The names of the consumption columns the budgets use, other than `cost`, in order.
+    /// The names of the consumption columns the budgets use, other than `cost`, in order:
+    /// read as numbers >= 0.
     public var extraColumns: [String] {
         var seen: [String] = []
         for b in budgets where b.column != "cost" && !seen.contains(b.column) { seen.append(b.column) }
         return seen
     }
+
+    /// The columns the general rows use that no budget does, other than `cost` and `uplift`, in
+    /// order: read as finite numbers of either sign.
+    public var signedColumns: [String] {
+        let taken = Set(extraColumns + ["cost", "uplift"])
+        var seen: [String] = []
+        for r in constraints where !taken.contains(r.column) && !seen.contains(r.column) { seen.append(r.column) }
+        return seen
+    }
+
+    /// Every column of the scores the spec names besides the required ones: `extraColumns`,
+    /// then `signedColumns`.
+    public var numericColumns: [String] { extraColumns + signedColumns }
 
     /// Parses a spec from JSON text.
     ///
@@ -74,7 +118,7 @@ public struct AllocationSpec: Equatable, Sendable {
         guard let root = object as? [String: Any] else {
             throw InputError(file: file, "the spec must be a JSON object")
         }
-        let known: Set = ["budgets", "max_per_user", "coupon_caps", "channel_caps", "min_roi"]
+        let known: Set = ["budgets", "max_per_user", "coupon_caps", "channel_caps", "min_roi", "coupon_floors", "constraints"]
         for key in root.keys.sorted() where !known.contains(key) {
             throw InputError(file: file, "unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -83,8 +127,8 @@ public struct AllocationSpec: Equatable, Sendable {
             guard let list = value as? [Any] else { throw InputError(file: file, "'budgets' must be an array") }
             for (k, item) in list.enumerated() {
                 guard let b = item as? [String: Any] else { throw InputError(file: file, "budgets[\(k)] must be an object") }
-                for key in b.keys.sorted() where !["name", "column", "limit"].contains(key) {
-                    throw InputError(file: file, "budgets[\(k)]: unknown key '\(key)' (known: column, limit, name)")
+                for key in b.keys.sorted() where !["name", "column", "limit", "min"].contains(key) {
+                    throw InputError(file: file, "budgets[\(k)]: unknown key '\(key)' (known: column, limit, min, name)")
                 }
                 guard let limit = number(b["limit"]) else {
                     throw InputError(file: file, "budgets[\(k)]: 'limit' must be a number")
@@ -93,24 +137,61 @@ public struct AllocationSpec: Equatable, Sendable {
                 guard let column else { throw InputError(file: file, "budgets[\(k)]: 'column' must be a string") }
                 let name = b["name"].map { $0 as? String } ?? column
                 guard let name else { throw InputError(file: file, "budgets[\(k)]: 'name' must be a string") }
-                spec.budgets.append(Budget(name: name, column: column, limit: limit))
+                var floor: Double?
+                if let value = b["min"] {
+                    guard let m = number(value) else { throw InputError(file: file, "budgets[\(k)]: 'min' must be a number") }
+                    guard m <= limit else { throw InputError(file: file, "budgets[\(k)] '\(name)': min \(m) > limit \(limit)") }
+                    floor = m
+                }
+                spec.budgets.append(Budget(name: name, column: column, limit: limit, min: floor))
             }
         }
         if let value = root["max_per_user"] {
             spec.maxPerUser = try integer(value, "'max_per_user'", file: file)
         }
-        for (key, assign) in [("coupon_caps", 0), ("channel_caps", 1)] {
+        for (key, assign) in [("coupon_caps", 0), ("channel_caps", 1), ("coupon_floors", 2)] {
             guard let value = root[key] else { continue }
             guard let map = value as? [String: Any] else { throw InputError(file: file, "'\(key)' must be an object of name: count") }
             var caps: [String: Int] = [:]
             for name in map.keys.sorted() {
                 caps[name] = try integer(map[name]!, "\(key)['\(name)']", file: file)
             }
-            if assign == 0 { spec.couponCaps = caps } else { spec.channelCaps = caps }
+            switch assign {
+            case 0: spec.couponCaps = caps
+            case 1: spec.channelCaps = caps
+            default: spec.couponFloors = caps
+            }
         }
         if let value = root["min_roi"] {
             guard let r = number(value) else { throw InputError(file: file, "'min_roi' must be a number") }
             spec.minROI = r
+        }
+        if let value = root["constraints"] {
+            guard let list = value as? [Any] else { throw InputError(file: file, "'constraints' must be an array") }
+            for (k, item) in list.enumerated() {
+                guard let c = item as? [String: Any] else { throw InputError(file: file, "constraints[\(k)] must be an object") }
+                for key in c.keys.sorted() where !["name", "column", "min", "max"].contains(key) {
+                    throw InputError(file: file, "constraints[\(k)]: unknown key '\(key)' (known: column, max, min, name)")
+                }
+                guard let column = c["column"] as? String else {
+                    throw InputError(file: file, "constraints[\(k)]: 'column' must be a string (the scores' column the row sums)")
+                }
+                let name = c["name"].map { $0 as? String } ?? column
+                guard let name else { throw InputError(file: file, "constraints[\(k)]: 'name' must be a string") }
+                var bounds: [Double?] = [nil, nil]
+                for (s, side) in ["min", "max"].enumerated() {
+                    guard let v = c[side] else { continue }
+                    guard let d = number(v) else { throw InputError(file: file, "constraints[\(k)] '\(name)': '\(side)' must be a number") }
+                    bounds[s] = d
+                }
+                guard bounds[0] != nil || bounds[1] != nil else {
+                    throw InputError(file: file, "constraints[\(k)] '\(name)': give 'min', 'max' or both")
+                }
+                if let lo = bounds[0], let hi = bounds[1], lo > hi {
+                    throw InputError(file: file, "constraints[\(k)] '\(name)': min \(lo) > max \(hi)")
+                }
+                spec.constraints.append(Constraint(name: name, column: column, min: bounds[0], max: bounds[1]))
+            }
         }
         return spec
     }

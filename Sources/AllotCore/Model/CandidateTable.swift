@@ -82,17 +82,22 @@ public struct CandidateTable: Sendable {
         self.columns = columns
     }
 
-    /// The same table with one more consumption column, for an extra budget.
+    /// The same table with one more consumption column, for an extra budget (or, with
+    /// `allowingNegative`, for a general row of the spec's `constraints`, whose values may be
+    /// negative).
     ///
-    /// - Throws: `InputError` when the name is taken, the count is wrong, or a value is negative
-    ///   or not finite.
+    /// - Throws: `InputError` when the name is taken, the count is wrong, or a value is not
+    ///   finite or (without `allowingNegative`) negative.
     /// - Complexity: O(n).
-    public func addingColumn(_ name: String, _ values: [Double]) throws -> CandidateTable {
+    public func addingColumn(_ name: String, _ values: [Double], allowingNegative: Bool = false) throws -> CandidateTable {
         guard !columnNames.contains(name) else { throw InputError(file: "candidates", "column '\(name)' exists already") }
         guard values.count == count else {
             throw InputError(file: "candidates", "column '\(name)' has \(values.count) values for \(count) candidates")
         }
-        if let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+        if let bad = values.firstIndex(where: { !$0.isFinite }), allowingNegative {
+            throw InputError(file: "candidates", "column '\(name)': value \(values[bad]) at candidate \(bad) must be a finite number")
+        }
+        if !allowingNegative, let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
             throw InputError(file: "candidates", "column '\(name)': value \(values[bad]) at candidate \(bad) must be a finite number >= 0")
         }
         return CandidateTable(userIDs: userIDs, couponIDs: couponIDs, channelNames: channelNames, userStart: userStart,

@@ -49,8 +49,12 @@ public enum SolveStatus: String, Sendable, Codable {
     case feasible
     /// Feasible, best found when a time or iteration limit stopped the solver.
     case feasibleAtLimit = "feasible_at_limit"
-    /// The constraints admit no allocation at all.
+    /// The constraints admit no allocation at all (proven: by the exact solver, or by a floor
+    /// that the ceilings leave out of reach).
     case infeasible
+    /// No allocation that meets every floor was found before a limit stopped the search, and
+    /// none was proven impossible: the search failed, which says nothing of the constraints.
+    case searchFailed = "search_failed"
 }
 
 /// The marginal value of relaxing one constraint by one unit, from the dual.

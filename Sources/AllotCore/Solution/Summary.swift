@@ -7,13 +7,24 @@ public struct Summary: Codable, Equatable, Sendable {
         public var column: String
         public var spend: Double
         public var limit: Double
+        /// The spend floor, when the spec sets one.
+        public var min: Double?
         /// Incremental GMV per extra unit of this budget, when known.
         public var shadowPrice: Double?
 
         enum CodingKeys: String, CodingKey {
-            case name, column, spend, limit
+            case name, column, spend, limit, min
             case shadowPrice = "shadow_price"
         }
+    }
+
+    /// One general row of the spec's `constraints`: its sum over the allocation and its bounds.
+    public struct ConstraintLine: Codable, Equatable, Sendable {
+        public var name: String
+        public var column: String
+        public var value: Double
+        public var min: Double?
+        public var max: Double?
     }
 
     public var method: String
@@ -25,6 +36,10 @@ public struct Summary: Codable, Equatable, Sendable {
     public var assignments: Int
     public var assignmentsPerCoupon: [String: Int]
     public var assignmentsPerChannel: [String: Int]?
+    /// The general rows, in spec order; nil when the spec has none.
+    public var constraints: [ConstraintLine]?
+    /// The coupon floors by coupon id; nil when the spec sets none.
+    public var couponFloors: [String: Int]?
     public var upperBound: Double?
     public var relativeGap: Double?
     /// Set when `status` is `optimal` because the search stopped within this relative gap
@@ -45,7 +60,8 @@ public struct Summary: Codable, Equatable, Sendable {
     public var allocationRows: Int?
 
     enum CodingKeys: String, CodingKey {
-        case method, status, objective, budgets, notes, feasible, violations, iterations, assignments
+        case method, status, objective, budgets, notes, feasible, violations, iterations, assignments, constraints
+        case couponFloors = "coupon_floors"
         case totalCost = "total_cost"
         case usersReached = "users_reached"
         case assignmentsPerCoupon = "assignments_per_coupon"
@@ -68,7 +84,7 @@ public struct Summary: Codable, Equatable, Sendable {
         objective = report.objective
         budgets = problem.budgets.enumerated().map { b, budget in
             BudgetLine(name: budget.name, column: t.columnNames[budget.column], spend: report.budgetSpend[b],
-                       limit: budget.limit,
+                       limit: budget.limit, min: budget.min,
                        shadowPrice: solution.shadowPrices.first { $0.kind == .budget && $0.name == budget.name }?.value)
         }
         totalCost = report.totalCost
@@ -82,6 +98,15 @@ public struct Summary: Codable, Equatable, Sendable {
             for (h, n) in report.assignmentsPerChannel.enumerated() where n > 0 { perChannel[t.channelNames[h]] = n }
             assignmentsPerChannel = perChannel
         }
+        if !problem.rows.isEmpty {
+            constraints = problem.rows.enumerated().map { k, row in
+                ConstraintLine(name: row.name, column: row.column == Problem.Row.upliftColumn ? "uplift" : t.columnNames[row.column],
+                               value: report.rowValues[k], min: row.min, max: row.max)
+            }
+        }
+        var floors: [String: Int] = [:]
+        for c in 0..<t.couponCount { if let f = problem.floor(ofCoupon: c) { floors[t.couponIDs[c]] = f } }
+        if !floors.isEmpty { couponFloors = floors }
         upperBound = solution.upperBound
         relativeGap = solution.relativeGap
         gapTolerance = solution.status == .optimal ? solution.gapTolerance : nil

@@ -7,6 +7,24 @@ public enum Violation: Equatable, Sendable, CustomStringConvertible {
     case channelCap(user: String, channel: String, count: Int, cap: Int)
     case couponCap(coupon: String, count: Int, cap: Int)
     case minROI(uplift: Double, cost: Double, required: Double)
+    /// A budget's spend below its `min`.
+    case budgetFloor(name: String, spend: Double, min: Double)
+    /// A coupon given to fewer users than its floor (`coupon_floors`).
+    case couponFloor(coupon: String, count: Int, floor: Int)
+    /// A general row (`constraints`) below its `min`.
+    case rowBelow(name: String, value: Double, min: Double)
+    /// A general row above its `max`.
+    case rowAbove(name: String, value: Double, max: Double)
+
+    /// Whether this is a floor left short (a budget's min, a coupon floor, a general row's min,
+    /// or a general row's max below 0 passed): what a method that knows only ceilings breaks.
+    public var isFloor: Bool {
+        switch self {
+        case .budgetFloor, .couponFloor, .rowBelow: return true
+        case .rowAbove(_, _, let max): return max < 0
+        default: return false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -17,6 +35,10 @@ public enum Violation: Equatable, Sendable, CustomStringConvertible {
         case .channelCap(let u, let h, let n, let cap): return "user '\(u)' gets \(n) on channel '\(h)', more than its cap \(cap)"
         case .couponCap(let c, let n, let cap): return "coupon '\(c)' goes to \(n) users, more than its cap \(cap)"
         case .minROI(let u, let c, let r): return "ROI: uplift \(u) is below \(r) x cost \(c) = \(r * c)"
+        case .budgetFloor(let n, let s, let m): return "budget '\(n)': spend \(s) is below its min \(m)"
+        case .couponFloor(let c, let n, let f): return "coupon '\(c)' goes to \(n) users, fewer than its floor \(f)"
+        case .rowBelow(let n, let v, let m): return "constraint '\(n)': \(v) is below its min \(m)"
+        case .rowAbove(let n, let v, let m): return "constraint '\(n)': \(v) exceeds its max \(m)"
         }
     }
 }
@@ -27,6 +49,8 @@ public struct VerificationReport: Sendable {
     public var objective: Double
     /// Spend per budget of the problem, in order.
     public var budgetSpend: [Double]
+    /// The sum of each general row (`Problem.rows`), in order.
+    public var rowValues: [Double] = []
     /// Total of the `cost` column.
     public var totalCost: Double
     public var usersReached: Int
@@ -43,9 +67,10 @@ public struct VerificationReport: Sendable {
 /// Re-checks an allocation against a problem, independently of any solver: it shares no code
 /// with them beyond the problem model and its constraint definitions (`ConstraintRules`).
 ///
-/// Tolerance: a sum constraint `s <= L` passes when `s <= L + tolerance x max(1, |L|)`, which
-/// absorbs the rounding of summing up to 1e8 doubles in different orders (for the ROI floor
-/// the scale is `r x total cost`); counts are exact.
+/// Tolerance: a sum constraint `s <= L` passes when `s <= L + tolerance x max(1, |L|)`, and a
+/// floor `s >= L` when `s >= L - tolerance x max(1, |L|)`, which absorbs the rounding of
+/// summing up to 1e8 doubles in different orders (for the ROI floor the scale is
+/// `r x total cost`); counts (coupon caps and floors) are exact.
 public enum Verifier {
     public static let defaultTolerance = Tolerance.feasibility
     public static let maxListed = 100
@@ -79,24 +104,36 @@ public enum Verifier {
         var total = Tally(problem)
         for part in tallies { total.add(part) }
         let rules = problem.rules
-        for (i, kind) in rules.kinds.enumerated() {
-            let limit = rules.limits[i], used = total.used[i]
-            switch kind {
-            case .budget(let b) where used > limit + tolerance * max(1, abs(limit)):
-                total.report(.budget(name: problem.budgets[b].name, spend: used, limit: limit))
-            case .couponCap(let c) where used > limit:   // a count: exact
-                total.report(.couponCap(coupon: t.couponIDs[c], count: Int(used), cap: Int(limit)))
+        func above(_ s: Double, _ bound: Double) -> Bool { bound < .infinity && s > bound + tolerance * max(1, abs(bound)) }
+        func below(_ s: Double, _ bound: Double) -> Bool { bound > -.infinity && s < bound - tolerance * max(1, abs(bound)) }
+        for i in 0..<rules.count {
+            let limit = rules.limits[i], floor = rules.lower[i], used = total.used[i]
+            guard i < rules.generalStart else {
+                let name = problem.rows[i - rules.generalStart].name
+                if above(used, limit) { total.report(.rowAbove(name: name, value: used, max: limit)) }
+                if below(used, floor) { total.report(.rowBelow(name: name, value: used, min: floor)) }
+                continue
+            }
+            switch rules.kinds[i] {
+            case .budget(let b):
+                if above(used, limit) { total.report(.budget(name: problem.budgets[b].name, spend: used, limit: limit)) }
+                if below(used, floor) { total.report(.budgetFloor(name: problem.budgets[b].name, spend: used, min: floor)) }
+            case .couponCap(let c):   // a count: exact
+                if used > limit { total.report(.couponCap(coupon: t.couponIDs[c], count: Int(used), cap: Int(limit))) }
+                if used < floor { total.report(.couponFloor(coupon: t.couponIDs[c], count: Int(used), floor: Int(floor))) }
             case .minROI(let r) where used > limit + tolerance * max(1, abs(r * total.totalCost)):
                 total.report(.minROI(uplift: total.objective, cost: total.totalCost, required: r))
-            default:
+            case .minROI:
                 break
             }
         }
         let spend = problem.budgets.indices.map { total.used[$0] }
-        return VerificationReport(objective: total.objective, budgetSpend: spend, totalCost: total.totalCost,
-                                  usersReached: total.usersReached, assignmentsPerCoupon: total.perCoupon,
-                                  assignmentsPerChannel: total.perChannel, violations: total.violations,
-                                  violationCount: total.count)
+        var report = VerificationReport(objective: total.objective, budgetSpend: spend, totalCost: total.totalCost,
+                                        usersReached: total.usersReached, assignmentsPerCoupon: total.perCoupon,
+                                        assignmentsPerChannel: total.perChannel, violations: total.violations,
+                                        violationCount: total.count)
+        report.rowValues = Array(total.used[rules.generalStart...])
+        return report
     }
 
     /// Where the parts of `chosen` (ascending candidates) start, and its end: even cuts moved

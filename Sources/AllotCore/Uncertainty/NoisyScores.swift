@@ -21,38 +21,11 @@ extension SyntheticScores {
         }
         let mean = sum / max(n, 1)
         let sd = (max(0, sumSquares / max(n, 1) - mean * mean)).squareRoot()
-        var noise = SeededGenerator(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        var out: [UInt8] = []
-        out.reserveCapacity(users * perUser * 48 + 64)
-        let header = channels.isEmpty ? "user_id,coupon_id,uplift,cost,uplift_se,true_uplift\n"
-            : "user_id,coupon_id,uplift,cost,channel,uplift_se,true_uplift\n"
-        out.append(contentsOf: header.utf8)
-        let couponBytes = (0..<coupons).map { Array(Self.couponID($0).utf8) }
-        let channelBytes = channels.map { Array($0.utf8) }
-        var userBytes: [UInt8] = []
-        var lastUser = -1
-        forEachCandidate { u, c, trueUplift, cost in
-            let se = Self.round4(sigma * sd * (0.5 + noise.nextUnit()))
-            let z = noise.nextNormal()
-            let uplift = Self.round4(trueUplift + se * z)
-            if u != lastUser { userBytes = Array(Self.userID(u).utf8); lastUser = u }
-            out.append(contentsOf: userBytes)
-            out.append(0x2C)
-            out.append(contentsOf: couponBytes[c])
-            out.append(0x2C)
-            appendFixed4(uplift, to: &out)
-            out.append(0x2C)
-            appendFixed4(cost, to: &out)
-            if !channels.isEmpty {
-                out.append(0x2C)
-                out.append(contentsOf: channelBytes[c % channels.count])
-            }
-            out.append(0x2C)
-            appendFixed4(se, to: &out)
-            out.append(0x2C)
-            appendFixed4(trueUplift, to: &out)
-            out.append(0x0A)
+        var rng = SeededGenerator(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+        return csv { trueUplift in
+            let se = Self.round4(sigma * sd * (0.5 + rng.nextUnit()))
+            let z = rng.nextNormal()
+            return (Self.round4(trueUplift + se * z), se)
         }
-        return out
     }
 }

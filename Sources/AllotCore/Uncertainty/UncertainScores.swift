@@ -24,8 +24,9 @@ public struct UncertaintyOptions: Sendable, Equatable {
 }
 
 /// An allocation's value under the scores' uncertainty: the sum of the shrunken scores
-/// (the empirical-Bayes posterior means) of its candidates, with a 95% normal interval from
-/// the sum of their posterior variances (independent errors assumed).
+/// (the empirical-Bayes posterior means, `UncertainScores`) of its candidates, with a 95%
+/// normal interval from the sum of their posterior variances (independent errors assumed; the
+/// prior's own estimation error is not in it).
 public struct ExpectedObjective: Codable, Sendable, Equatable {
     public var value: Double
     public var ci95Low: Double
@@ -51,14 +52,23 @@ public struct ExpectedObjective: Codable, Sendable, Equatable {
     }
 }
 
-/// Scores with standard errors, and their empirical-Bayes shrinkage.
+/// Scores with standard errors, and their empirical-Bayes shrinkage (docs/algorithms.md,
+/// "Decisions under noisy scores").
 ///
-/// The model, per group `g` (a coupon): `uplift_j = θ_j + e_j`, `θ_j ~ (m_g, τ²_g)`,
-/// `e_j ~ (0, se_j²)` independent. Method of moments: `m_g` is the group's mean uplift,
-/// `τ²_g = max(0, var_g - mean_g(se²))` (the spread of the scores less the noise's share), and
-/// the posterior mean is `m_g + w_j (uplift_j - m_g)` with `w_j = τ²_g / (τ²_g + se_j²)`
-/// (1 when both are 0), posterior variance `w_j se_j²` (exact for normal θ and e).
-/// Deterministic: sums in candidate order.
+/// The model: `uplift_j = θ_j + e_j`, `e_j ~ Normal(0, se_j²)` independent of each other and of
+/// `θ`. The prior of `θ` is estimated per **segment**, nonparametrically (`GridPrior`, the
+/// Kiefer-Wolfowitz maximum-likelihood prior on a grid), and each score is replaced by its
+/// posterior mean and variance under its segment's prior. A segment is a coupon (coupons
+/// with fewer than `minGroup` candidates share one) cut into up to `maxBins` bins by the
+/// user's **other** scores: the mean of the user's other candidates' standardised scores
+/// (`(uplift - coupon mean) / coupon sd`; 0 for a user with one candidate). The bins carry
+/// what the user's other scores say about `θ_j` (users differ in responsiveness): without
+/// them the posterior of a candidate the optimiser picked because it beat the user's other
+/// scores is too high. Their noise is independent of `e_j`, so the model holds within a bin.
+/// A score with `se = 0` is kept as it is (posterior variance 0).
+///
+/// Deterministic whatever the thread count: segments, subsamples and sums depend only on the
+/// data in candidate order, and each posterior only on its own score and segment.
 public struct UncertainScores: Sendable {
     /// The scores as read.
     public let uplift: [Double]
@@ -67,37 +77,130 @@ public struct UncertainScores: Sendable {
     /// Posterior means (shrunken scores) and posterior variances.
     public let shrunk: [Double]
     public let posteriorVariance: [Double]
+    /// Each candidate's segment, and the number of segments.
+    public let segment: [Int32]
+    public let segmentCount: Int
 
-    /// - Complexity: O(n + groups).
-    public init(uplift: [Double], se: [Double], group: [Int32], groupCount: Int) {
+    /// Coupons with fewer candidates share one group.
+    public static let minGroup = 2_000
+    /// At most this many bins per group, each of at least `binSize` candidates.
+    public static let maxBins = 20
+    public static let binSize = 1_000
+    /// Each segment's prior is fitted on at most this many of its scores (every k-th).
+    public static let fitSample = 1_500
+
+    /// - Parameters:
+    ///   - uplift: each candidate's predicted uplift.
+    ///   - se: each candidate's standard error (finite, >= 0).
+    ///   - group: each candidate's coupon (`0..<groupCount`).
+    ///   - groupCount: the number of coupons.
+    ///   - threads: worker threads for the posteriors; the result does not depend on it.
+    ///   - userStart: user `u`'s candidates are `userStart[u] ..< userStart[u + 1]`.
+    /// - Complexity: O(n log n) to cut the bins, O(segments · fitSample · a · 60) for the
+    ///   priors and O(n · a) for the posteriors, a the atoms within 10 standard errors of a
+    ///   score (the posteriors over `threads` workers).
+    public init(uplift: [Double], se: [Double], group: [Int32], groupCount: Int, userStart: [Int], threads: Int = 1) {
         precondition(uplift.count == se.count && uplift.count == group.count)
         self.uplift = uplift
         self.se = se
-        var n = [Double](repeating: 0, count: groupCount)
-        var sum = n, sumSquares = n, noise = n
-        for j in uplift.indices {
-            let g = Int(group[j])
-            n[g] += 1
-            sum[g] += uplift[j]
-            sumSquares[g] += uplift[j] * uplift[j]
-            noise[g] += se[j] * se[j]
+        let n = uplift.count
+        let segment = Self.segments(uplift: uplift, group: group, groupCount: groupCount, userStart: userStart)
+        self.segment = segment.ids
+        segmentCount = segment.count
+        // Each segment's members, in candidate order.
+        var membersOf = [[Int]](repeating: [], count: segment.count)
+        for j in 0..<n { membersOf[Int(segment.ids[j])].append(j) }
+        let members = membersOf
+        let priors: [GridPrior?] = parallelMap(segment.count, threads: threads) { s in
+            let all = members[s]
+            let noisy = all.filter { se[$0] > 0 }
+            guard !noisy.isEmpty else { return nil }
+            var low = uplift[all[0]], high = low
+            for j in all { low = min(low, uplift[j]); high = max(high, uplift[j]) }
+            let every = (noisy.count + Self.fitSample - 1) / Self.fitSample
+            let fit = stride(from: 0, to: noisy.count, by: every).map { noisy[$0] }
+            return GridPrior(y: fit.map { uplift[$0] }, se: fit.map { se[$0] }, range: low...high)
         }
-        var mean = n, signal = n
-        for g in 0..<groupCount where n[g] > 0 {
-            mean[g] = sum[g] / n[g]
-            let variance = n[g] > 1 ? max(0, (sumSquares[g] - n[g] * mean[g] * mean[g]) / (n[g] - 1)) : 0
-            signal[g] = max(0, variance - noise[g] / n[g])
+        let chunk = 1 << 16
+        let parts = parallelMap((n + chunk - 1) / chunk, threads: threads) { c -> ([Double], [Double]) in
+            let range = c * chunk ..< min(n, (c + 1) * chunk)
+            var mean = [Double](repeating: 0, count: range.count), variance = mean
+            for j in range {
+                guard se[j] > 0, let prior = priors[Int(segment.ids[j])] else {
+                    mean[j - range.lowerBound] = uplift[j]
+                    continue
+                }
+                (mean[j - range.lowerBound], variance[j - range.lowerBound]) = prior.posterior(uplift[j], se[j])
+            }
+            return (mean, variance)
         }
-        var shrunk = uplift, posterior = se
-        for j in uplift.indices {
-            let g = Int(group[j])
-            let s2 = se[j] * se[j]
-            let w = signal[g] + s2 > 0 ? signal[g] / (signal[g] + s2) : 1
-            shrunk[j] = mean[g] + w * (uplift[j] - mean[g])
-            posterior[j] = w * s2
+        var shrunk: [Double] = [], posterior: [Double] = []
+        shrunk.reserveCapacity(n)
+        posterior.reserveCapacity(n)
+        for part in parts {
+            shrunk.append(contentsOf: part.0)
+            posterior.append(contentsOf: part.1)
         }
         self.shrunk = shrunk
         self.posteriorVariance = posterior
+    }
+
+    /// Each candidate's segment (see the type's documentation). - Complexity: O(n log n).
+    static func segments(uplift: [Double], group: [Int32], groupCount: Int, userStart: [Int]) -> (ids: [Int32], count: Int) {
+        let n = uplift.count
+        var count = [Double](repeating: 0, count: groupCount)
+        var sum = count, sumSquares = count
+        for j in 0..<n {
+            let g = Int(group[j])
+            count[g] += 1
+            sum[g] += uplift[j]
+            sumSquares[g] += uplift[j] * uplift[j]
+        }
+        var z = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            let g = Int(group[j])
+            let mean = sum[g] / count[g]
+            let sd = (max(0, sumSquares[g] / count[g] - mean * mean)).squareRoot()
+            z[j] = sd > 0 ? (uplift[j] - mean) / sd : 0
+        }
+        // The mean of the user's other standardised scores.
+        var others = [Double](repeating: 0, count: n)
+        for u in 0..<(userStart.count - 1) {
+            let range = userStart[u] ..< userStart[u + 1]
+            guard range.count > 1 else { continue }
+            var total = 0.0
+            for j in range { total += z[j] }
+            for j in range { others[j] = (total - z[j]) / Double(range.count - 1) }
+        }
+        // Groups: the coupons with at least minGroup candidates, then one for the others.
+        var groupOf = [Int](repeating: 0, count: groupCount)
+        var groups = 0
+        for g in 0..<groupCount where count[g] >= Double(minGroup) { groupOf[g] = groups; groups += 1 }
+        let pooled = groups
+        var anyPooled = false
+        for g in 0..<groupCount where count[g] < Double(minGroup) { groupOf[g] = pooled; anyPooled = true }
+        if anyPooled { groups += 1 }
+        var groupMembers = [[Int]](repeating: [], count: groups)
+        for j in 0..<n { groupMembers[groupOf[Int(group[j])]].append(j) }
+        var ids = [Int32](repeating: 0, count: n)
+        var next = 0
+        for members in groupMembers where !members.isEmpty {
+            let bins = max(1, min(maxBins, members.count / binSize))
+            var sorted = members.map { others[$0] }
+            sorted.sort()
+            let cuts = (1..<bins).map { sorted[members.count * $0 / bins] }
+            for j in members {
+                // The number of cuts at or below the value: its bin.
+                var lo = 0, hi = cuts.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if cuts[mid] <= others[j] { lo = mid + 1 } else { hi = mid }
+                }
+                ids[j] = Int32(next + lo)
+            }
+            next += bins
+        }
+        return (ids, next)
     }
 
     /// The uplift the solver optimises under `options`. `risk = 0` without `shrink` returns
@@ -148,7 +251,8 @@ public struct UncertainProblem: Sendable {
     /// - Complexity: O(bytes).
     public static func load(scores: InputBytes, spec specInput: InputBytes?,
                             overrides: ProblemLoader.Overrides = .init(), options: UncertaintyOptions = .init(),
-                            truthColumn: String? = nil, progress: ((Double) -> Void)? = nil) throws -> UncertainProblem {
+                            truthColumn: String? = nil, threads: Int = SolveOptions().threads,
+                            progress: ((Double) -> Void)? = nil) throws -> UncertainProblem {
         let (spec, specName) = try ProblemLoader.resolvedSpec(scores: scores, spec: specInput, overrides: overrides)
         let header = try ScoresFile.header(of: scores)
         if options.isActive && !header.contains(seColumn) {
@@ -161,17 +265,24 @@ public struct UncertainProblem: Sendable {
         }
         let budgetColumns = spec.extraColumns
         let extra = budgetColumns + (options.isActive ? [seColumn] : [])
-        let signed = truthColumn.map { [$0] } ?? []
+        let rowColumns = spec.signedColumns
+        let signed = rowColumns + (truthColumn.map { [$0] } ?? [])
         let read = try ScoresFile.read(scores, extraColumns: extra, signedColumns: signed, progress: progress)
         let kept = 1 + budgetColumns.count
         var se: [Double]? = nil
         if options.isActive { se = read.columns[kept] }
         let truth = truthColumn.map { _ in read.columns[read.columns.count - 1] }
-        let uncertain = se.map { UncertainScores(uplift: read.uplift, se: $0, group: read.coupon, groupCount: read.couponCount) }
+        // The problem's columns: cost, the budgets', then the general rows' (after the extra ones).
+        let rowStart = 1 + extra.count
+        let columnIndices = Array(0..<kept) + Array(rowStart ..< rowStart + rowColumns.count)
+        let uncertain = se.map {
+            UncertainScores(uplift: read.uplift, se: $0, group: read.coupon, groupCount: read.couponCount,
+                            userStart: read.userStart, threads: threads)
+        }
         let table = CandidateTable(userIDs: read.userIDs, couponIDs: read.couponIDs, channelNames: read.channelNames,
                                    userStart: read.userStart, coupon: read.coupon, channel: read.channel,
                                    uplift: uncertain?.solverUplift(options) ?? read.uplift,
-                                   columnNames: Array(read.columnNames[0..<kept]), columns: Array(read.columns[0..<kept]))
+                                   columnNames: columnIndices.map { read.columnNames[$0] }, columns: columnIndices.map { read.columns[$0] })
         let problem = try Problem(candidates: table, spec: spec, specName: specName)
         return UncertainProblem(problem: problem, scores: uncertain, truth: truth, options: options)
     }

@@ -21,10 +21,11 @@ typedef void (*allot_cbc_progress)(void *context, int has_incumbent, double incu
  * argument. Call after setting the objective sense. */
 void allot_cbc_watch(void *cbc_model, allot_cbc_progress report, void *context);
 
-/* Makes every LP that CLP solves for the next Cbc_solve(cbc_model) stop once CLOCK_MONOTONIC
- * passes deadline (seconds), setting *fired to 1; fired must stay valid during the solve.
- * CBC's own time limit is checked only between LPs. Returns 0 when the LP solver is not CLP. */
-int allot_cbc_lp_deadline(void *cbc_model, double deadline, int *fired);
+/* Makes every LP that CLP solves for the next Cbc_solve(cbc_model) stop once seconds_left
+ * seconds have passed from this call (on CLOCK_MONOTONIC), setting *fired to 1; fired must stay
+ * valid during the solve. Relative, so that no clock is shared across the boundary. CBC's own
+ * time limit is checked only between LPs. Returns 0 when the LP solver is not CLP. */
+int allot_cbc_lp_deadline(void *cbc_model, double seconds_left, int *fired);
 
 /* Sends the model's log (CBC's and its LP solver's, at the log level set so far) to standard
  * error: standard output may carry the allocation. Returns the message handler, to free with

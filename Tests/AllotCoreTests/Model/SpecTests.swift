@@ -38,7 +38,7 @@ private func message(_ spec: String) -> String? {
     }
 
     @Test func unknownKey() {
-        #expect(message(#"{"budget": 5}"#) == "spec.json: unknown key 'budget' (known: budgets, channel_caps, coupon_caps, max_per_user, min_roi)")
+        #expect(message(#"{"budget": 5}"#) == "spec.json: unknown key 'budget' (known: budgets, channel_caps, constraints, coupon_caps, coupon_floors, max_per_user, min_roi)")
     }
 
     @Test func unknownCoupon() {

@@ -1,39 +1,142 @@
-import AllotCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+@testable import AllotCore
 import Testing
 
 /// Shrinkage, the risk-adjusted uplift and the expected objective (docs/algorithms.md).
 @Suite struct UncertaintyTests {
-    /// The estimator against the formulas written out group by group.
-    @Test func shrinkageMatchesADirectComputation() {
+    /// The grid prior's EM and posteriors written out densely (every atom, one exponential
+    /// each, no band), against the library's banded fit and running-product posteriors.
+    @Test func gridPriorMatchesADirectComputation() {
+        let y = [10.0, 2, -1, 7, 30, 5, 6, 4, 12, -3]
+        let se = [1.0, 3, 0.5, 2, 10, 1.5, 1, 2, 4, 0.8]
+        let prior = GridPrior(y: y, se: se, range: -3...30)
+        let atoms = prior.weight.count
+        let theta = (0..<atoms).map { prior.low + Double($0) * prior.step }
+        // The grid: 60 atoms unless half the 10th percentile of se is finer.
+        #expect(prior.step == min(33.0 / 59, 0.5 * se.sorted()[1]))
+        let likelihood = y.indices.map { i in theta.map { exp(-0.5 * (y[i] - $0) * (y[i] - $0) / (se[i] * se[i])) } }
+        var g = [Double](repeating: 1 / Double(atoms), count: atoms)
+        for _ in 0..<GridPrior.iterations {
+            var next = [Double](repeating: 0, count: atoms)
+            for i in y.indices {
+                let f = (0..<atoms).map { likelihood[i][$0] * g[$0] }.reduce(0, +)
+                for k in 0..<atoms { next[k] += likelihood[i][k] * g[k] / f }
+            }
+            g = next.map { $0 / Double(y.count) }
+        }
+        for k in 0..<atoms { #expect(abs(prior.weight[k] - g[k]) < 1e-9) }
+        for (yj, sj) in [(10.0, 1.0), (2, 3), (25, 10), (-2, 0.7), (40, 2)] {
+            let w = theta.indices.map { g[$0] * exp(-0.5 * (yj - theta[$0]) * (yj - theta[$0]) / (sj * sj)) }
+            let total = w.reduce(0, +)
+            let mean = theta.indices.map { w[$0] * theta[$0] }.reduce(0, +) / total
+            let second = theta.indices.map { w[$0] * theta[$0] * theta[$0] }.reduce(0, +) / total
+            let p = prior.posterior(yj, sj)
+            #expect(abs(p.mean - mean) < 1e-9, "y \(yj): \(p.mean) against \(mean)")
+            #expect(abs(p.variance - (second - mean * mean)) < 1e-7)
+        }
+    }
+
+    /// On a few candidates (one pooled group, one bin) the scores are the posteriors under one
+    /// prior fitted to every score with a standard error; a score without one is kept.
+    @Test func smallProblemsHaveOneSegment() {
         let uplift = [10.0, 2, -1, 7, 30, 5, 6, 4]
         let se = [1.0, 3, 0.5, 2, 10, 0, 1, 2]
-        let group: [Int32] = [0, 0, 0, 0, 1, 1, 1, 1]
-        let s = UncertainScores(uplift: uplift, se: se, group: group, groupCount: 2)
-        for g in 0..<2 {
-            let members = group.indices.filter { group[$0] == Int32(g) }
-            let m = members.map { uplift[$0] }.reduce(0, +) / Double(members.count)
-            let sampleVariance = members.map { (uplift[$0] - m) * (uplift[$0] - m) }.reduce(0, +) / Double(members.count - 1)
-            let noise = members.map { se[$0] * se[$0] }.reduce(0, +) / Double(members.count)
-            let tau2 = max(0, sampleVariance - noise)
-            for j in members {
-                let w = tau2 / (tau2 + se[j] * se[j])
-                #expect(abs(s.shrunk[j] - (m + w * (uplift[j] - m))) < 1e-12)
-                #expect(abs(s.posteriorVariance[j] - w * se[j] * se[j]) < 1e-12)
-            }
+        let s = UncertainScores(uplift: uplift, se: se, group: [0, 0, 0, 0, 1, 1, 1, 1], groupCount: 2,
+                                userStart: [0, 2, 4, 6, 8])
+        #expect(s.segmentCount == 1)
+        let noisy = se.indices.filter { se[$0] > 0 }
+        let prior = GridPrior(y: noisy.map { uplift[$0] }, se: noisy.map { se[$0] }, range: -1...30)
+        for j in noisy {
+            let p = prior.posterior(uplift[j], se[j])
+            #expect(s.shrunk[j] == p.mean && s.posteriorVariance[j] == p.variance)
         }
-        // A score with no noise is kept as it is.
         #expect(s.shrunk[5] == 5)
         #expect(s.posteriorVariance[5] == 0)
     }
 
-    /// A group whose spread is all noise is pulled to its mean.
-    @Test func pureNoiseShrinksToTheMean() {
-        let s = UncertainScores(uplift: [1, 3], se: [10, 10], group: [0, 0], groupCount: 1)
-        #expect(s.shrunk == [2, 2])
+    /// A known two-point prior (θ = 0 or 10, even odds) seen through noise of sd 3: the fitted
+    /// prior's posteriors are close to the exact Bayes posterior `10 / (1 + e^((5 - y) 10 / 9))`
+    /// (on average within 0.3, a third of a linear shrinkage's error).
+    @Test func recoversAKnownPrior() {
+        var rng = SeededGenerator(seed: 11)
+        var theta: [Double] = [], y: [Double] = []
+        for _ in 0..<4000 {
+            let t: Double = rng.nextUnit() < 0.5 ? 0 : 10
+            theta.append(t)
+            y.append(t + 3 * rng.nextNormal())
+        }
+        let s = UncertainScores(uplift: y, se: [Double](repeating: 3, count: y.count), group: [Int32](repeating: 0, count: y.count),
+                                groupCount: 1, userStart: Array(0...y.count))
+        // The linear (normal-normal) shrinkage with the moments known: mean 5, variance 25.
+        let linear = y.map { 5 + 25 / (25 + 9) * ($0 - 5) }
+        var error = 0.0, linearError = 0.0
+        for j in y.indices {
+            let exact = 10 / (1 + exp((5 - y[j]) * 10 / 9))
+            error += abs(s.shrunk[j] - exact) / Double(y.count)
+            linearError += abs(linear[j] - exact) / Double(y.count)
+        }
+        #expect(error < 0.3 && error < linearError / 3, "mean error \(error), linear \(linearError)")
+        // Selection: the sum over the scores above 8 against their true sum (within 2%).
+        let chosen = y.indices.filter { y[$0] > 8 }
+        let truth = chosen.map { theta[$0] }.reduce(0, +)
+        let estimate = chosen.map { s.shrunk[$0] }.reduce(0, +)
+        #expect(abs(estimate - truth) < 0.02 * truth, "estimate \(estimate), truth \(truth)")
+    }
+
+    /// The segments: coupons of at least 2,000 candidates alone, the others pooled, each cut
+    /// into bins of at least 2,500 by the mean of the user's other standardised scores.
+    @Test func segmentsFollowTheUsersOtherScores() {
+        let g = SyntheticScores(users: 2000, coupons: 3, seed: 2)
+        let t = g.table()
+        var couponOf = t.coupon
+        for j in couponOf.indices where couponOf[j] == 2 { couponOf[j] = 1 }   // c2, c3: 4,000
+        let (ids, count) = UncertainScores.segments(uplift: t.uplift, group: couponOf, groupCount: 3, userStart: t.userStart)
+        #expect(count == 2 + 4)
+        // Within a coupon, a higher mean of the user's other scores never gets a lower bin.
+        var mean = [0.0, 0, 0], sd = [0.0, 0, 0], n = [0.0, 0, 0]
+        for j in 0..<t.count { mean[Int(couponOf[j])] += t.uplift[j]; n[Int(couponOf[j])] += 1 }
+        for c in 0..<2 { mean[c] /= n[c] }
+        for j in 0..<t.count { let d = t.uplift[j] - mean[Int(couponOf[j])]; sd[Int(couponOf[j])] += d * d }
+        for c in 0..<2 { sd[c] = (sd[c] / n[c]).squareRoot() }
+        let z = (0..<t.count).map { (t.uplift[$0] - mean[Int(couponOf[$0])]) / sd[Int(couponOf[$0])] }
+        let others = (0..<t.count).map { j -> Double in
+            let first = j / 3 * 3
+            let total: Double = z[first] + z[first + 1] + z[first + 2]
+            return (total - z[j]) / 2
+        }
+        for c in Int32(0)..<2 {
+            let members = (0..<t.count).filter { couponOf[$0] == c }.sorted { others[$0] < others[$1] }
+            for (a, b) in zip(members, members.dropFirst()) { #expect(ids[a] <= ids[b]) }
+            let sizes = Dictionary(grouping: members, by: { ids[$0] }).values.map(\.count)
+            #expect(sizes.count == (c == 0 ? 2 : 4) && sizes.allSatisfy { abs($0 - members.count / sizes.count) <= 1 })
+        }
+    }
+
+    /// The posteriors are the same whatever the thread count.
+    @Test func threadsDoNotChangeThePosteriors() {
+        let t = SyntheticScores(users: 2000, coupons: 2, seed: 4).table()
+        let se = t.uplift.indices.map { 5 + Double($0 % 7) }
+        let one = UncertainScores(uplift: t.uplift, se: se, group: t.coupon, groupCount: 2, userStart: t.userStart, threads: 1)
+        let four = UncertainScores(uplift: t.uplift, se: se, group: t.coupon, groupCount: 2, userStart: t.userStart, threads: 4)
+        #expect(one.segmentCount == 4)
+        #expect(one.shrunk == four.shrunk && one.posteriorVariance == four.posteriorVariance)
+    }
+
+    /// Standard errors of 0 (no noise) keep every score as it is.
+    @Test func noNoiseKeepsTheScores() {
+        let t = SyntheticScores(users: 500, coupons: 3, seed: 4).table()
+        let s = UncertainScores(uplift: t.uplift, se: [Double](repeating: 0, count: t.count), group: t.coupon,
+                                groupCount: 3, userStart: t.userStart)
+        #expect(s.shrunk == t.uplift)
+        #expect(s.posteriorVariance.allSatisfy { $0 == 0 })
     }
 
     @Test func riskAdjustedUplift() {
-        let s = UncertainScores(uplift: [10, 2, 7, 1], se: [1, 3, 2, 0], group: [0, 0, 0, 0], groupCount: 1)
+        let s = UncertainScores(uplift: [10, 2, 7, 1], se: [1, 3, 2, 0], group: [0, 0, 0, 0], groupCount: 1, userStart: [0, 1, 2, 3, 4])
         #expect(s.solverUplift(.init()) == [10, 2, 7, 1])
         #expect(s.solverUplift(.init(risk: 0)) == [10, 2, 7, 1])
         #expect(s.solverUplift(.init(risk: 2)) == [8, -4, 3, 1])
@@ -43,7 +146,7 @@ import Testing
     }
 
     @Test func expectedObjectiveSumsThePosterior() {
-        let s = UncertainScores(uplift: [10, 2, 7, 1], se: [1, 3, 2, 0], group: [0, 0, 0, 0], groupCount: 1)
+        let s = UncertainScores(uplift: [10, 2, 7, 1], se: [1, 3, 2, 0], group: [0, 0, 0, 0], groupCount: 1, userStart: [0, 1, 2, 3, 4])
         let e = s.expectedObjective(of: [0, 2], riskKappa: 1)
         let value = s.shrunk[0] + s.shrunk[2]
         let half = 1.959963984540054 * (s.posteriorVariance[0] + s.posteriorVariance[2]).squareRoot()
@@ -112,5 +215,13 @@ import Testing
         #expect(noisy.columns[2] == plain.uplift)
         #expect(noisy.columns[1].allSatisfy { $0 == 0 })
         #expect(noisy.cost == plain.cost)
+        // With noise, the same rows (ids, costs, channels) and the noiseless uplift as truth.
+        let h = SyntheticScores(users: 50, coupons: 3, channels: ["a", "b"], seed: 7)
+        let clean = try ScoresFile.read(InputBytes(name: "c", bytes: h.csv()))
+        let noised = try ScoresFile.read(InputBytes(name: "d", bytes: h.noisyCSV(noise: 1)), extraColumns: ["uplift_se"],
+                                         signedColumns: ["true_uplift"])
+        #expect(noised.columns[2] == clean.uplift && noised.cost == clean.cost && noised.channel == clean.channel)
+        #expect(noised.userIDs == clean.userIDs && noised.coupon == clean.coupon && noised.uplift != clean.uplift)
+        #expect(noised.columns[1].allSatisfy { $0 > 0 })
     }
 }

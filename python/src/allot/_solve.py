@@ -161,8 +161,10 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, n
         `budget=` nor budgets in the spec), solve refuses, as the CLI does, unless
         `no_budget=True` (the CLI's --no-budget).
     columns: the scores' names for the columns Allot reads, e.g. {"uplift": "tau"}.
-    options: threads, seed, gap, time_limit, polish_users, verbose, with the CLI's ranges (one
-        table in the library: `gap=0` is accepted as `--gap 0` is).
+    options: threads, seed, gap, time_limit, polish_users, exact_finish_limit, verbose, with the
+        CLI's ranges (one table in the library: `gap=0` is accepted as `--gap 0` is);
+        exact_finish_limit=0 keeps the dual from finishing small models exactly with CBC (the
+        CLI's --exact-finish-limit).
 
     Raises InputError (a ValueError) for bad scores, spec or options, TypeError for an argument of
     the wrong type, SolveError when the method fails (python/README.md lists them).

@@ -151,7 +151,7 @@ def mutate_spec(rng, spec):
 def mutate_arguments(rng, kwargs):
     op = rng.randrange(10)
     if op == 0:
-        kwargs[rng.choice(["threads", "seed", "gap", "time_limit", "polish_users"])] = rng.choice(
+        kwargs[rng.choice(["threads", "seed", "gap", "time_limit", "polish_users", "exact_finish_limit"])] = rng.choice(
             [0, -1, 1.5, "2", True, None, float("nan"), 1e20, 2 ** 80, [1]])
     elif op == 1:
         kwargs["thread"] = 2
@@ -168,7 +168,7 @@ def mutate_arguments(rng, kwargs):
     elif op == 7:
         kwargs["verbose"] = rng.choice(["no", 2])
     elif op == 8:
-        kwargs["tie_moves"] = rng.choice([None, "false"])
+        kwargs["exact_finish_limit"] = rng.choice([None, "many", -1])
     return kwargs
 
 
