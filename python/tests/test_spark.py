@@ -92,7 +92,7 @@ def test_sort_order_is_numpys_stable_argsort():
 def test_one_budget_gives_the_single_machine_multiplier_and_objective(spark):
     frame = scores()
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 1500}]}
-    single = allot.solve(frame, spec)
+    single = allot.solve(frame, spec, exact_finish_limit=0)  # allot.spark has no exact finish
     result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=3)
     assert result.summary["feasible"]
     assert_schema(result.summary)
@@ -153,7 +153,7 @@ def test_rounds_inside_the_layout_and_verification_jobs_change_nothing(spark, mo
 def test_several_per_user_one_budget_with_channel_caps(spark):
     frame = scores(users=300, channels=True)
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 900}], "max_per_user": 2, "channel_caps": {"push": 1}}
-    single = allot.solve(frame, spec)
+    single = allot.solve(frame, spec, exact_finish_limit=0)  # allot.spark has no exact finish
     result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2)
     assert result.shadow_prices["budget:cash"] == pytest.approx(single.shadow_prices["budget:cash"], rel=1e-12)
     assert result.objective == pytest.approx(single.objective, rel=1e-6)
@@ -164,7 +164,7 @@ def test_several_constraints_objective_and_a_valid_bound(spark):
     frame = scores(users=800, extra=True)
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 2000}, {"name": "points", "column": "points", "limit": 700}],
             "coupon_caps": {"c1": 60, "c3": 40}, "min_roi": 0.1}
-    single = allot.solve(frame, spec)
+    single = allot.solve(frame, spec, exact_finish_limit=0)  # allot.spark has no exact finish
     result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2, gap=1e-6)
     objective = independent_check(to_pandas(result), frame, spec)
     assert objective == pytest.approx(result.objective, rel=1e-12)
@@ -196,7 +196,7 @@ def test_a_warm_start_from_a_sample_is_the_same_whatever_the_partitioning(spark)
     allocations = [to_pandas(r)[["user_id", "coupon_id"]].values.tolist() for r in results]
     assert allocations[0] == allocations[1] == allocations[2]
     assert results[0].shadow_prices == results[1].shadow_prices == results[2].shadow_prices
-    single = allot.solve(frame, spec)
+    single = allot.solve(frame, spec, exact_finish_limit=0)  # allot.spark has no exact finish
     assert results[0].summary["feasible"]
     assert independent_check(to_pandas(results[0]), frame, spec) == pytest.approx(results[0].objective, rel=1e-12)
     assert results[0].bound >= single.objective * (1 - 1e-12)
@@ -218,7 +218,7 @@ def test_the_descent_stops_at_the_target_gap(spark):
     frame = scores(users=800, extra=True)
     spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 2000}, {"name": "points", "column": "points", "limit": 700}],
             "coupon_caps": {"c1": 60, "c3": 40}}
-    single = allot.solve(frame, spec)
+    single = allot.solve(frame, spec, exact_finish_limit=0)  # allot.spark has no exact finish
     result = allot_spark.solve(spark.createDataFrame(frame), spec, partitions=2, gap=1e-2, check_every=2)
     # stopped by a gap check (an even round), before the rounds ran out, with the gap reached
     assert result.rounds_to_gap is not None and result.rounds_to_gap % 2 == 0
@@ -266,7 +266,7 @@ def test_command_line_writes_parquet_and_summary(spark, tmp_path):
     assert written["feasible"] is True
     assert_schema(written)
     assert independent_check(allocation, frame, spec) == pytest.approx(written["objective"], rel=1e-12)
-    assert written["objective"] == pytest.approx(allot.solve(frame, spec).objective, rel=1e-9)
+    assert written["objective"] == pytest.approx(allot.solve(frame, spec, exact_finish_limit=0).objective, rel=1e-9)
     # bad input: exit status 1, nothing written
     assert main([str(tmp_path / "missing.parquet"), "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "never")]) == 1
     assert not (tmp_path / "never").exists()

@@ -523,43 +523,50 @@ package struct Breakpoints: Sendable, Equatable {
     /// breakpoint, first exceeds `room`.
     ///
     /// Weighted quickselect (three-way partition around a deterministic median-of-three pivot),
-    /// in place: expected O(n), no sort. Every sum of drops compared with `room` is an
-    /// `ExactSum`, so the answer is a function of the multiset of breakpoints: the same in
-    /// whatever order the slices of users delivered them.
+    /// in place: expected O(n), no sort. Every comparison of a sum of drops with `room` is
+    /// decided as the exact sum would decide it (`exceeds`), so the answer is a function of the
+    /// multiset of breakpoints: the same in whatever order the slices of users delivered them.
     package mutating func smallestMultiplier(room: Double) -> Double {
-        var total = ExactSum()
-        for k in points.indices where points[k] > 0 { total.add(drops[k]) }
-        if !total.exceeds(room) { return 0 }
+        var total = 0.0
+        for k in points.indices where points[k] > 0 { total += drops[k] }
+        let all = Self.exceeds(total, terms: points.count, room: room) {
+            var s = ExactSum()
+            for k in points.indices where points[k] > 0 { s.add(drops[k]) }
+            return s
+        }
+        if !all { return 0 }
         return points.withUnsafeMutableBufferPointer { p in
             drops.withUnsafeMutableBufferPointer { w in
                 var lo = 0
                 var hi = p.count          // active range [lo, hi)
-                var taken = ExactSum()    // the drops above the active range
+                var taken = 0.0           // the drops of p[0 ..< lo], all above the active range
                 while hi - lo > 0 {
                     let pivot = Self.medianOfThree(p[lo], p[lo + (hi - lo) / 2], p[hi - 1])
                     // Partition into [greater | equal | less].
                     var gt = lo, i = lo, lt = hi
-                    var greater = taken, equal = ExactSum()
+                    var greater = 0.0, equal = 0.0
                     while i < lt {
                         let x = p[i]
                         if x > pivot {
-                            greater.add(w[i])
+                            greater += w[i]
                             p.swapAt(gt, i); w.swapAt(gt, i)
                             gt += 1; i += 1
                         } else if x < pivot {
                             lt -= 1
                             p.swapAt(i, lt); w.swapAt(i, lt)
                         } else {
-                            equal.add(w[i])
+                            equal += w[i]
                             i += 1
                         }
                     }
-                    if greater.exceeds(room) {
+                    // The drops above the pivot are those of p[0 ..< gt]; with it, p[0 ..< lt].
+                    let weights = UnsafeBufferPointer(w)
+                    if Self.exceeds(taken + greater, terms: gt, room: room, exact: { Self.exactSum(weights, gt) }) {
                         hi = gt
+                    } else if Self.exceeds(taken + greater + equal, terms: lt, room: room, exact: { Self.exactSum(weights, lt) }) {
+                        return max(pivot, 0)
                     } else {
-                        greater.merge(equal)
-                        if greater.exceeds(room) { return max(pivot, 0) }
-                        taken = greater
+                        taken += greater + equal
                         lo = lt
                     }
                 }
@@ -567,6 +574,24 @@ package struct Breakpoints: Sendable, Equatable {
                 return 0
             }
         }
+    }
+
+    private static func exactSum(_ w: UnsafeBufferPointer<Double>, _ n: Int) -> ExactSum {
+        var s = ExactSum()
+        for k in 0..<n { s.add(w[k]) }
+        return s
+    }
+
+    /// Whether a sum of `terms` nonnegative drops exceeds `room`, given `sum`, its value added
+    /// in some order in floating point: decided from `sum` when it is farther from `room` than
+    /// its rounding error can be (`terms` ulps of `sum`, doubled), else from `exact()`. Either way
+    /// the answer is the exact sum's, so it does not depend on the order of the additions.
+    @inline(__always)
+    static func exceeds(_ sum: Double, terms: Int, room: Double, exact: () -> ExactSum) -> Bool {
+        let error = 2 * Double(terms + 1) * Double.ulpOfOne * abs(sum) + Double.leastNormalMagnitude
+        if sum - room > error { return true }
+        if room - sum > error { return false }
+        return exact().exceeds(room)
     }
 
     /// The same with every drop 1: the smallest `λ >= 0` with at most `room` values above it

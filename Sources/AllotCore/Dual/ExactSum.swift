@@ -53,14 +53,18 @@ package struct ExactSum: Sendable, Equatable {
         let p0 = Int64(lo & 0xFFFF_FFFF)
         let p1 = Int64(lo >> 32)
         let p2 = Int64(hi)
-        if x < 0 {
-            digits[d] -= p0
-            digits[d + 1] -= p1
-            digits[d + 2] -= p2
-        } else {
-            digits[d] += p0
-            digits[d + 1] += p1
-            digits[d + 2] += p2
+        // One uniqueness check, no bounds checks (d + 2 <= 65 < 67), and no overflow: a digit
+        // takes less than 2^32 per addition and is carried every 2^30 additions.
+        digits.withUnsafeMutableBufferPointer { p in
+            if x < 0 {
+                p[d] &-= p0
+                p[d + 1] &-= p1
+                p[d + 2] &-= p2
+            } else {
+                p[d] &+= p0
+                p[d + 1] &+= p1
+                p[d + 2] &+= p2
+            }
         }
         pending += 1
         if pending >= 1 << 30 { normalise() }
@@ -161,8 +165,12 @@ extension ExactSum {
         return (s.digits, s.special)
     }
 
+    /// From canonical digits (`canonical`); nil unless every digit but the last is in
+    /// 0 ..< 2^32 and the last within ±2^32.
     package init?(digits: [Int64], special: Double) {
-        guard digits.count == Self.count else { return nil }
+        guard digits.count == Self.count,
+              digits.dropLast().allSatisfy({ $0 >= 0 && $0 <= Self.mask }),
+              digits[Self.count - 1] >= -Self.mask, digits[Self.count - 1] <= Self.mask else { return nil }
         self.digits = digits
         self.special = special
         pending = 1

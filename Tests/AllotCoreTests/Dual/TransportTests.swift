@@ -176,3 +176,64 @@ final class RandomSlices: DualTransport, @unchecked Sendable {
         }
     }
 }
+
+@Suite struct DualWireTests {
+    /// Every task and every slice's aggregate survives its bytes, and merging decoded
+    /// aggregates gives the merged original; bad bytes give an error naming what is wrong.
+    @Test func tasksAndAggregatesRoundTrip() throws {
+        var mix = RandomProblem()
+        mix.users = 200
+        mix.coupons = 6
+        mix.couponsPerUser = 4
+        mix.budgets = 2
+        mix.maxPerUser = 2
+        mix.couponCap = 20
+        mix.minROI = 1.1
+        let engine = DualEngine(mix.make(seed: 3), threads: 1)
+        let m = (0..<engine.constraintCount).map { 0.05 * Double($0 + 1) }
+        let tasks: [DualTask] = [.evaluate(m: m, margins: true), .hull(constraint: 0, m: m), .consumption(constraint: 1, m: m),
+                                 .walk(constraint: 0, m: m, lo: 0.01, hi: 0.4), .top(constraint: 1, m: m)]
+        for task in tasks {
+            #expect(try DualWire.task(DualWire.encode(task)) == task)
+            let a = engine.work(task, users: 0..<77), b = engine.work(task, users: 77..<200)
+            let da = try DualWire.aggregate(DualWire.encode(a)), db = try DualWire.aggregate(DualWire.encode(b))
+            #expect(da == a && db == b, "\(task)")
+            var merged = da
+            merged.merge(db)
+            var original = a
+            original.merge(b)
+            #expect(merged == original, "\(task)")
+        }
+        let bytes = DualWire.encode(engine.work(tasks[0], users: 0..<200))
+        #expect(throws: DualWire.Error(description: "aggregate: truncated at top (byte \(bytes.count - 8))")) {
+            try DualWire.aggregate(Array(bytes.dropLast(5)))
+        }
+        var future = bytes
+        future[3] = 9
+        #expect(throws: DualWire.Error(description: "aggregate: format version 9; this library reads version 1")) {
+            try DualWire.aggregate(future)
+        }
+        #expect(throws: DualWire.Error(description: "task: not an Allot dual task (bad tag)")) { try DualWire.task(bytes) }
+        var huge = DualWire.encode(DualTask.evaluate(m: m, margins: false))
+        huge.replaceSubrange(5..<13, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
+        #expect(throws: DualWire.Error.self) { try DualWire.task(huge) }
+    }
+}
+
+@Suite struct ExactSelectionTests {
+    /// Ten drops of 0.1 against a room of 1: added in floating point they make
+    /// 0.9999999999999999 (everything fits, multiplier 0); exactly they exceed 1 (the double 0.1
+    /// is a little above a tenth), so the multiplier is the lowest breakpoint. The selection
+    /// decides as the exact sum does, in every order of the breakpoints.
+    @Test func selectionDecidesAsTheExactSum() {
+        var rng = SeededGenerator(seed: 2)
+        for _ in 0..<20 {
+            var points = (1...10).map(Double.init)
+            rng.shuffle(&points)
+            var b = Breakpoints(points: points, drops: [Double](repeating: 0.1, count: 10))
+            #expect(b.smallestMultiplier(room: 1.0) == 1)
+            var c = Breakpoints(points: points, drops: [Double](repeating: 0.1, count: 10))
+            #expect(c.smallestMultiplier(room: 1.0000000000000002) == 0)
+        }
+    }
+}
