@@ -270,3 +270,28 @@ def test_command_line_writes_parquet_and_summary(spark, tmp_path):
     # bad input: exit status 1, nothing written
     assert main([str(tmp_path / "missing.parquet"), "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "never")]) == 1
     assert not (tmp_path / "never").exists()
+
+
+def test_executors_that_cannot_import_allot_get_one_clear_error(tmp_path):
+    """Issue 25, finding 8: executors whose Python lacks allot (here a bare venv, given as
+    PYSPARK_PYTHON) make `python -m allot.spark` fail with one line naming the module, that
+    Python, PYSPARK_PYTHON and the packed-environment route, not a Py4J traceback; nothing is
+    written."""
+    import subprocess
+    import sys
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+    scores(users=50, seed=3).to_parquet(tmp_path / "scores.parquet", index=False)
+    (tmp_path / "spec.json").write_text(json.dumps({"budgets": [{"name": "cash", "column": "cost", "limit": 100}]}))
+    env = dict(os.environ, PYSPARK_PYTHON=str(python), SPARK_LOCAL_IP="127.0.0.1")
+    out = tmp_path / "allocation.parquet"
+    done = subprocess.run([sys.executable, "-m", "allot.spark", str(tmp_path / "scores.parquet"), "--spec",
+                           str(tmp_path / "spec.json"), "--out", str(out), "--master", "local[2]"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 3, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: allot.spark: the Spark executors cannot import '"), last
+    assert f"(their Python: {python})" in last and "PYSPARK_PYTHON" in last and "packed environment" in last
+    assert not out.exists()

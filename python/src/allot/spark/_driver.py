@@ -285,9 +285,30 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
     try:
         return _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress,
                       sample_users)
+    except Exception as error:  # Spark's own exception types differ across versions
+        missing = _executor_missing_module(error)
+        if missing is None:
+            raise
+        python = conf.get("spark.pyspark.python", None) or os.environ.get("PYSPARK_PYTHON") or "python3 from the PATH"
+        raise SolveError(
+            f"allot.spark: the Spark executors cannot import {missing} (their Python: {python}). Give them a Python "
+            "that has allot and its dependencies installed: set PYSPARK_PYTHON (or spark.pyspark.python) to it, or ship a packed "
+            "environment (venv-pack or conda-pack, with --archives) as Spark's Python package management guide "
+            "shows; `python -m allot.spark` uses its own interpreter unless PYSPARK_PYTHON is set") from None
     finally:
         for key in unset:
             conf.unset(key)
+
+
+def _executor_missing_module(error):
+    """The module an executor's Python could not import, when that is why a Spark job failed
+    (Spark reports the worker's ModuleNotFoundError inside its own exception's text); else None."""
+    import re
+
+    if isinstance(error, (InputError, SolveError)):
+        return None
+    found = re.search(r"ModuleNotFoundError: No module named '([^']+)'", str(error))
+    return f"'{found.group(1)}'" if found else None
 
 
 def _solve(df, spec, method, gap, max_rounds, partitions, relaxation, check_every, chunk_rows, verify, progress, sample_users):
