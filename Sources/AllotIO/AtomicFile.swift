@@ -51,7 +51,34 @@ package enum AtomicFile {
     /// `installingSignalHandlers: false` (a library inside a host process, such as Python, whose
     /// own SIGINT and SIGTERM handling must stay as it is) leaves the handlers alone: the
     /// temporary files are then removed on every error, but not by a signal's default action.
-    package static func commit(_ outputs: [(path: String, bytes: [UInt8])], installingSignalHandlers: Bool = true) throws {
+    /// Pauses inside a commit, the seam of the signal-handling tests (docs/reliability.md): a
+    /// test holds the commit with its temporary files written, or between its renames, and
+    /// sends a signal then.
+    package struct Pauses: Sendable {
+        /// Seconds after every temporary file is written, before the first rename.
+        package var beforeRename: Double = 0
+        /// Seconds after the first rename of a pair, before the second.
+        package var betweenRenames: Double = 0
+        package init(beforeRename: Double = 0, betweenRenames: Double = 0) {
+            self.beforeRename = beforeRename
+            self.betweenRenames = betweenRenames
+        }
+
+        /// None in a release build. A debug build (what the tests run as a separate process,
+        /// since a signal ends it) reads them from `ALLOT_TEST_PAUSE_BEFORE_RENAME` and
+        /// `ALLOT_TEST_PAUSE_BETWEEN_RENAMES`.
+        package static var standard: Pauses {
+            #if DEBUG
+            func seconds(_ name: String) -> Double { getenv(name).flatMap { Double(String(cString: $0)) }.map { min(max($0, 0), 60) } ?? 0 }
+            return Pauses(beforeRename: seconds("ALLOT_TEST_PAUSE_BEFORE_RENAME"), betweenRenames: seconds("ALLOT_TEST_PAUSE_BETWEEN_RENAMES"))
+            #else
+            return Pauses()
+            #endif
+        }
+    }
+
+    package static func commit(_ outputs: [(path: String, bytes: [UInt8])], installingSignalHandlers: Bool = true,
+                               pauses: Pauses = .standard) throws {
         if installingSignalHandlers { TemporaryFiles.install() }
         var pending: [(temp: String, path: String, slot: Int)] = []
         defer {
@@ -75,10 +102,7 @@ package enum AtomicFile {
             }
             if close(fd) != 0 { throw InputError(file: path, "cannot write output: \(String(cString: strerror(errno)))") }
         }
-        if let pause = getenv("ALLOT_TEST_PAUSE_BEFORE_RENAME").flatMap({ Double(String(cString: $0)) }), pause > 0 {
-            // For the tests of signal handling only (docs/reliability.md).
-            usleep(useconds_t(min(pause, 60) * 1e6))
-        }
+        if pauses.beforeRename > 0 { usleep(useconds_t(pauses.beforeRename * 1e6)) }
         var directories: [String] = []
         // SIGINT and SIGTERM stay blocked from before the first rename to after the last, so that
         // a signal cannot split the pair: it is delivered (and the process dies of it) once every
@@ -98,10 +122,7 @@ package enum AtomicFile {
             if !renamed { throw InputError(file: p.path, "cannot write output: \(String(cString: strerror(reason)))") }
             let dir = directory(of: p.path)
             if !directories.contains(dir) { directories.append(dir) }
-            if pending.count == 1, let pause = getenv("ALLOT_TEST_PAUSE_BETWEEN_RENAMES").flatMap({ Double(String(cString: $0)) }), pause > 0 {
-                // For the tests of signal handling only (docs/reliability.md).
-                usleep(useconds_t(min(pause, 60) * 1e6))
-            }
+            if pending.count == 1, pauses.betweenRenames > 0 { usleep(useconds_t(pauses.betweenRenames * 1e6)) }
         }
         for dir in directories {
             let fd = open(dir, O_RDONLY | O_DIRECTORY)

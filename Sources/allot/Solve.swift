@@ -115,10 +115,13 @@ struct Solve: ParsableCommand {
             var solution = try Allot.solve(problem, method: method, options: solveOptions)
             try Self.refuseWithoutAllocation(solution)
             solution.expectedObjective = uncertain?.expectedObjective(of: solution.allocation)
+            #if DEBUG
             if getenv("ALLOT_TEST_BREAK_ALLOCATION") != nil {
                 // For the test of a failed verification only (docs/reliability.md): every candidate.
+                // Debug builds only: no release build of allot reads it.
                 solution.allocation = Allocation(candidates: Array(0..<problem.candidates.count))
             }
+            #endif
             progress.begin("verifying")
             let verifyStart = monotonicSeconds()
             let report = Verifier.verify(problem, solution.allocation)
