@@ -17,13 +17,7 @@ package enum Gunzip {
         defer { inflateEnd(&stream) }
         var consumed = 0
         while true {
-            if length == capacity {
-                let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
-                bigger.copyMemory(from: output, byteCount: length)
-                output.deallocate()
-                output = bigger
-                capacity *= 2
-            }
+            if length == capacity { doubleBuffer(&output, capacity: &capacity, keeping: length) }
             // zlib counts in 32-bit units: feed at most 1 GiB at a time.
             let inChunk = min(inputCount - consumed, 1 << 30)
             let outChunk = min(capacity - length, 1 << 30)

@@ -47,13 +47,7 @@ extension InputBytes {
         var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         var length = 0
         while true {
-            if length == capacity {
-                let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
-                bigger.copyMemory(from: buffer, byteCount: length)
-                buffer.deallocate()
-                buffer = bigger
-                capacity *= 2
-            }
+            if length == capacity { doubleBuffer(&buffer, capacity: &capacity, keeping: length) }
             let n = read(fd, buffer + length, capacity - length)
             if n < 0 {
                 if errno == EINTR { continue }
@@ -80,4 +74,16 @@ extension InputBytes {
         let (output, length) = try Gunzip.decompress(UnsafePointer(bytes), count, name: name)
         return (output, length)
     }
+}
+
+/// Doubles a raw buffer's capacity, keeping its first `length` bytes (the growth of the buffers
+/// that a pipe or a decompression fills).
+///
+/// - Complexity: O(length).
+func doubleBuffer(_ buffer: inout UnsafeMutableRawPointer, capacity: inout Int, keeping length: Int) {
+    let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+    bigger.copyMemory(from: buffer, byteCount: length)
+    buffer.deallocate()
+    buffer = bigger
+    capacity *= 2
 }
