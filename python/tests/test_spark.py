@@ -295,3 +295,28 @@ def test_executors_that_cannot_import_allot_get_one_clear_error(tmp_path):
     assert last.startswith("error: allot.spark: the Spark executors cannot import '"), last
     assert f"(their Python: {python})" in last and "PYSPARK_PYTHON" in last and "packed environment" in last
     assert not out.exists()
+
+
+def test_the_command_line_runs_its_executors_on_its_own_python(tmp_path):
+    """Issue 25, finding 8: with PYSPARK_PYTHON unset, `python -m allot.spark` gives the executors
+    its own interpreter, even when the `python3` first on the PATH (here a bare venv's) lacks
+    allot: a local master ignores spark.pyspark.python, so the command sets PYSPARK_PYTHON."""
+    import subprocess
+    import sys
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    frame = scores(users=50, seed=4)
+    frame.to_parquet(tmp_path / "scores.parquet", index=False)
+    spec = {"budgets": [{"name": "cash", "column": "cost", "limit": 100}]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    env = {k: v for k, v in os.environ.items() if k != "PYSPARK_PYTHON"}
+    env.update(PATH=f"{bare / 'bin'}{os.pathsep}{os.environ['PATH']}", SPARK_LOCAL_IP="127.0.0.1")
+    out, summary = tmp_path / "allocation.parquet", tmp_path / "summary.json"
+    done = subprocess.run([sys.executable, "-m", "allot.spark", str(tmp_path / "scores.parquet"), "--spec",
+                           str(tmp_path / "spec.json"), "--out", str(out), "--summary", str(summary), "--master", "local[2]"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = json.loads(summary.read_text())
+    assert written["feasible"] is True
+    assert independent_check(pd.read_parquet(out), frame, spec) == pytest.approx(written["objective"], rel=1e-12)

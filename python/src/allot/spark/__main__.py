@@ -37,9 +37,10 @@ def main(argv=None):
     if args.master:
         builder = builder.master(args.master)
     # The executors' Python is this one (where allot is installed) unless the user chose another:
-    # otherwise Spark starts `python3` from the PATH, which may lack allot.
+    # otherwise Spark starts `python3` from the PATH, which may lack allot. PySpark's context
+    # reads PYSPARK_PYTHON when it starts (a local master ignores spark.pyspark.python).
     if own and not os.environ.get("PYSPARK_PYTHON"):
-        builder = builder.config("spark.pyspark.python", sys.executable)
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
     try:
         if not Path(args.scores).exists():

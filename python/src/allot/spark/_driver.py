@@ -289,7 +289,7 @@ def solve(df, spec=None, method="dual", *, gap=1e-3, max_rounds=40, partitions=N
         missing = _executor_missing_module(error)
         if missing is None:
             raise
-        python = conf.get("spark.pyspark.python", None) or os.environ.get("PYSPARK_PYTHON") or "python3 from the PATH"
+        python = getattr(df.sparkSession.sparkContext, "pythonExec", None) or "python3 from the PATH"
         raise SolveError(
             f"allot.spark: the Spark executors cannot import {missing} (their Python: {python}). Give them a Python "
             "that has allot and its dependencies installed: set PYSPARK_PYTHON (or spark.pyspark.python) to it, or ship a packed "
