@@ -78,9 +78,66 @@ import Testing
         try dir.write("s.csv", "user_id,coupon_id,uplift,cost\nu1,c1,10,4\n")
         let r = try AllotBinary.run(["solve", "s.csv", "--budget", "5", "--risk", "1"], in: dir.url)
         #expect(r.status != 0)
-        #expect(r.stderr == "allot: error: s.csv:1:1: --risk needs the scores' standard errors, a column 'uplift_se' (found: user_id,coupon_id,uplift,cost)\n")
+        #expect(r.stderr == "allot: error: s.csv:1:1: --risk needs the scores' standard errors, a column 'uplift_se', or draws uplift_1 to uplift_B (found: user_id,coupon_id,uplift,cost)\n")
         let bad = try AllotBinary.run(["solve", "s.csv", "--budget", "5", "--risk=-1"], in: dir.url)
         #expect(bad.status == 64)
-        #expect(bad.stderr.hasPrefix("Error: --risk must be a finite number >= 0\n"))
+        #expect(bad.stderr.hasPrefix("Error: --risk must be a finite number >= 0, or auto\n"))
+    }
+
+    /// `--risk auto` on generated draws: the same allocation and κ whatever the thread count;
+    /// the summary reports the κ chosen (the best held-out value of those tried) and the
+    /// held-out expected objective; the draws' mean is the `uplift` column.
+    @Test func riskAutoOnDrawsIsDeterministicAndReported() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let g = try AllotBinary.run(["generate", "--users", "300", "--coupons", "3", "--seed", "5", "--noise", "1", "--draws", "6",
+                                     "--out", "s.csv", "--spec", "spec.json"], in: dir.url)
+        #expect(g.status == 0, "\(g.stderr)")
+        for r in rows(dir.read("s.csv")!).prefix(50) {
+            let draws: [Double] = (1...6).map { Double(r["uplift_\($0)"]!)! }
+            let mean: Double = draws.reduce(0, +) / 6
+            let uplift: Double = Double(r["uplift"]!)!
+            #expect(abs(mean - uplift) <= 0.0000501)
+        }
+        var outputs: [String?] = [], summaries: [String?] = []
+        for threads in ["1", "2"] {
+            let r = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--risk", "auto", "--threads", threads,
+                                         "--out", "a\(threads).csv", "--summary", "s\(threads).json"], in: dir.url)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stderr.contains("chosen; solved in"), "\(r.stderr)")
+            outputs.append(dir.read("a\(threads).csv"))
+            summaries.append(dir.read("s\(threads).json"))
+        }
+        #expect(outputs[0] != nil && outputs[0] == outputs[1])
+        let text = try #require(summaries[0])
+        #expect(try summarySchemaViolations(text) == [])
+        let summary = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        let expected = summary["expected_objective"] as! [String: Any]
+        let points = expected["cross_validation"] as! [[String: Double]]
+        let best = points.max { $0["held_out_value"]! < $1["held_out_value"]! }!
+        #expect(expected["risk_kappa"] as? Double == best["kappa"])
+        #expect(abs((expected["value"] as! Double) - best["held_out_value"]! / 2) < 1e-6)
+        let other = try JSONSerialization.jsonObject(with: Data(summaries[1]!.utf8)) as! [String: Any]
+        #expect(NSDictionary(dictionary: other["expected_objective"] as! [String: Any]) == NSDictionary(dictionary: expected))
+    }
+
+    @Test func badDrawsAreOneLine() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("gap.csv", "user_id,coupon_id,uplift,cost,uplift_1,uplift_2,uplift_4,uplift_5\nu1,c1,10,4,1,2,3,4\n")
+        let gap = try AllotBinary.run(["solve", "gap.csv", "--budget", "5", "--risk", "auto"], in: dir.url)
+        #expect(gap.status != 0)
+        #expect(gap.stderr == "allot: error: gap.csv:1:49: draw columns must be uplift_1 to uplift_B without a gap: found 'uplift_4' but no uplift_3\n")
+        try dir.write("nan.csv", "user_id,coupon_id,uplift,cost,uplift_1,uplift_2,uplift_3,uplift_4\nu1,c1,10,4,1,2,3,4\nu2,c1,10,4,1,NaN,3,4\n")
+        let nan = try AllotBinary.run(["solve", "nan.csv", "--budget", "5", "--risk-quantile", "0.2"], in: dir.url)
+        #expect(nan.stderr == "allot: error: nan.csv:3:14: 'NaN' in column 'uplift_2' is not a finite number\n")
+        try dir.write("se.csv", "user_id,coupon_id,uplift,cost,uplift_se\nu1,c1,10,4,1\n")
+        let noDraws = try AllotBinary.run(["solve", "se.csv", "--budget", "5", "--risk", "auto"], in: dir.url)
+        #expect(noDraws.stderr == "allot: error: se.csv:1:1: --risk auto needs draws of the scores, columns uplift_1 to uplift_B (found: user_id,coupon_id,uplift,cost,uplift_se)\n")
+        let both = try AllotBinary.run(["solve", "se.csv", "--budget", "5", "--shrink", "--risk-quantile", "0.2"], in: dir.url)
+        #expect(both.status == 64)
+        #expect(both.stderr.hasPrefix("Error: --risk-quantile solves on a quantile of the draws: give it without --shrink and --risk\n"))
+        let word = try AllotBinary.run(["solve", "se.csv", "--budget", "5", "--risk", "high"], in: dir.url)
+        #expect(word.stderr.hasPrefix("Error: --risk must be a finite number >= 0, or auto\n"))
     }
 }
