@@ -34,11 +34,13 @@ public struct UncertainProblem: Sendable {
     ///   - options: how the solver's uplift is made.
     ///   - source: the scores' name, for messages.
     ///   - threads: worker threads for the posteriors; the result does not depend on it.
+    ///   - naming: the front end's name of an option from its key (`shrink`, `risk`,
+    ///     `risk_quantile`), for messages; nil: the command line's (`--risk`).
     /// - Throws: `InputError` naming `source` when the options need standard errors or draws
     ///   that were not given.
     /// - Complexity: that of `UncertainScores.init` when the options are active; O(n · B) for draws.
     public init(plugIn: Problem, se: [Double]?, draws: ScoreDraws?, truth: [Double]? = nil, options: UncertaintyOptions,
-                source: String, threads: Int = SolveOptions().threads) throws {
+                source: String, threads: Int = SolveOptions().threads, naming: ((String) -> String)? = nil) throws {
         self.plugIn = plugIn
         self.problem = plugIn
         self.draws = draws
@@ -46,13 +48,14 @@ public struct UncertainProblem: Sendable {
         self.options = options
         self.threads = threads
         guard options.isActive else { return }
+        let flag = naming.map { options.flag(naming: $0) } ?? options.flag
         if options.needsDraws && draws == nil {
-            throw InputError(file: source, "\(options.flag) needs draws of the scores, columns uplift_1 to uplift_B (at least \(ScoreDraws.minimum))")
+            throw InputError(file: source, "\(flag) needs draws of the scores, columns uplift_1 to uplift_B (at least \(ScoreDraws.minimum))")
         }
         let t = plugIn.candidates
         let basis: (mean: [Double], se: [Double])? = draws.map { $0.meanAndStandardError() } ?? se.map { (t.uplift, $0) }
         guard let basis else {
-            throw InputError(file: source, "\(options.flag) needs the scores' standard errors, a column '\(Self.seColumn)', or draws uplift_1 to uplift_B")
+            throw InputError(file: source, "\(flag) needs the scores' standard errors, a column '\(Self.seColumn)', or draws uplift_1 to uplift_B")
         }
         if options.quantile == nil {
             scores = UncertainScores(uplift: basis.mean, se: basis.se, group: t.coupon, groupCount: t.couponCount,

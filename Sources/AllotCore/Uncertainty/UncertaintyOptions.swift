@@ -64,10 +64,16 @@ public struct UncertaintyOptions: Sendable, Equatable {
     }
 
     /// The option as the command line names it, for messages.
-    var flag: String {
-        if quantile != nil { return "--risk-quantile" }
-        if risk == .auto { return "--risk auto" }
-        return risk != nil ? "--risk" : "--shrink"
+    var flag: String { flag { "--" + $0.replacing("_", with: "-") } }
+
+    /// The option in use as `name` names it from its key, for messages.
+    func flag(naming name: (String) -> String) -> String {
+        if quantile != nil { return name("risk_quantile") }
+        if risk == .auto {
+            let risk = name("risk")
+            return risk.hasSuffix("=") ? risk + "\"auto\"" : risk + " auto"
+        }
+        return name(risk != nil ? "risk" : "shrink")
     }
 }
 
