@@ -28,8 +28,8 @@ struct UncertaintyFlags: ParsableArguments {
 
 extension ProblemOptions {
     /// The problem with its uncertainty columns (`UncertainProblem.load`).
-    func loadUncertain(options: UncertaintyOptions, truthColumn: String? = nil, threads: Int = SolveOptions().threads,
-                       progress: ProgressLine) throws -> UncertainProblem {
+    func loadUncertain(options: UncertaintyOptions, truthColumn: String? = nil, otherColumns: [String] = [],
+                       threads: Int = SolveOptions().threads, progress: ProgressLine) throws -> UncertainProblem {
         progress.begin("reading \(scores == "-" ? "<stdin>" : scores)")
         defer { progress.end() }
         let scoresInput = try InputBytes(path: scores)
@@ -38,7 +38,7 @@ extension ProblemOptions {
         return try UncertainProblem.load(scores: scoresInput, spec: specInput,
                                          overrides: .init(budget: budget, maxPerUser: maxPerUser, budgetMin: budgetMin,
                                                           constraints: constraints),
-                                         options: options, truthColumn: truthColumn, threads: threads,
+                                         options: options, truthColumn: truthColumn, otherColumns: otherColumns, threads: threads,
                                          progress: Terminal.fraction(progress))
     }
 }

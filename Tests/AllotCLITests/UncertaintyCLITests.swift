@@ -140,4 +140,47 @@ import Testing
         let word = try AllotBinary.run(["solve", "se.csv", "--budget", "5", "--risk", "high"], in: dir.url)
         #expect(word.stderr.hasPrefix("Error: --risk must be a finite number >= 0, or auto\n"))
     }
+
+    /// `allot evaluate --predicted`: the prediction is the direct sum of the column over the
+    /// allocation's rows (every generated user is in the log); realised is the log's IPW value;
+    /// the difference is theirs. With the truth as the prediction the log cannot tell them
+    /// apart; the noisy plug-in scores overstate the allocation's value.
+    @Test func predictedAgainstRealisedOnAGeneratedLog() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let g = try AllotBinary.run(["generate", "--users", "3000", "--coupons", "3", "--seed", "2", "--noise", "1",
+                                     "--out", "s.csv", "--spec", "spec.json", "--log", "log.csv"], in: dir.url)
+        #expect(g.status == 0, "\(g.stderr)")
+        let s = try AllotBinary.run(["solve", "s.csv", "--spec", "spec.json", "--out", "a.csv"], in: dir.url)
+        #expect(s.status == 0, "\(s.stderr)")
+        var byKey: [String: [String: String]] = [:]
+        for r in rows(dir.read("s.csv")!) { byKey[r["user_id"]! + "/" + r["coupon_id"]!] = r }
+        let assigned = rows(dir.read("a.csv")!).map { byKey[$0["user_id"]! + "/" + $0["coupon_id"]!]! }
+        var reports: [String: [String: Any]] = [:]
+        for column in ["uplift", "true_uplift"] {
+            let e = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--log", "log.csv",
+                                         "--predicted", column, "--json"], in: dir.url)
+            #expect(e.status == 0, "\(e.stderr)")
+            #expect(try summarySchemaViolations(e.stdout) == [])
+            let report = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+            let p = report["predicted_against_realised"] as! [String: Any]
+            let direct = assigned.map { Double($0[column]!)! }.reduce(0, +)
+            #expect(abs((p["predicted"] as! Double) - direct) < 1e-6)
+            let realised = (p["realised"] as! [String: Any])["incremental_outcome"] as! Double
+            #expect(realised == (report["policy_value"] as! [String: Any])["incremental_outcome"] as! Double)
+            #expect(abs((p["difference"] as! Double) - (realised - direct)) < 1e-6)
+            #expect((p["ci95_low"] as! Double) < (p["difference"] as! Double) && (p["difference"] as! Double) < (p["ci95_high"] as! Double))
+            reports[column] = p
+        }
+        #expect((reports["true_uplift"]!["ci95_low"] as! Double) < 0 && (reports["true_uplift"]!["ci95_high"] as! Double) > 0)
+        #expect((reports["uplift"]!["ci95_high"] as! Double) < 0)
+        let text = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--log", "log.csv", "--predicted", "uplift"],
+                                       in: dir.url)
+        #expect(text.stdout.contains("realised - predicted, same rows: ") && text.stdout.contains("the prediction overstates it"), "\(text.stdout)")
+        let missing = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--log", "log.csv", "--predicted", "nosuch"],
+                                          in: dir.url)
+        #expect(missing.stderr == "allot: error: s.csv:1:1: no column 'nosuch' in the header (found: user_id,coupon_id,uplift,cost,uplift_se,true_uplift)\n")
+        let noLog = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--spec", "spec.json", "--predicted", "uplift"], in: dir.url)
+        #expect(noLog.status == 64 && noLog.stderr.hasPrefix("Error: --predicted needs --log\n"))
+    }
 }

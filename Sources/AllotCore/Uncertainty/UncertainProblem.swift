@@ -16,6 +16,8 @@ public struct UncertainProblem: Sendable {
     public var draws: ScoreDraws?
     /// The named truth column (`--truth`), in candidate order.
     public var truth: [Double]?
+    /// Further scores columns read by name (`load`'s `otherColumns`), in candidate order.
+    public var columns: [String: [Double]] = [:]
     public var options: UncertaintyOptions
     /// `--risk auto`: the κ chosen (after `prepare`).
     public private(set) var chosenKappa: Double?
@@ -154,7 +156,8 @@ public struct UncertainProblem: Sendable {
 
 extension UncertainProblem {
     /// Reads scores and spec as `ProblemLoader.load` does, plus `uplift_se` or the draws
-    /// `uplift_1 ... uplift_B` when `options` is active, and the `truthColumn` when given.
+    /// `uplift_1 ... uplift_B` when `options` is active, the `truthColumn` when given, and
+    /// `otherColumns` (finite numbers of any sign) into `columns`.
     ///
     /// - Throws: `InputError`: `options` active and neither `uplift_se` nor draws (or, for
     ///   `auto` and quantiles, no draws) in the header (file, line 1, column 1); draw columns
@@ -164,7 +167,7 @@ extension UncertainProblem {
     /// - Complexity: O(bytes).
     public static func load(scores: InputBytes, spec specInput: InputBytes?,
                             overrides: ProblemLoader.Overrides = .init(), options: UncertaintyOptions = .init(),
-                            truthColumn: String? = nil, threads: Int = SolveOptions().threads,
+                            truthColumn: String? = nil, otherColumns: [String] = [], threads: Int = SolveOptions().threads,
                             progress: ((Double) -> Void)? = nil) throws -> UncertainProblem {
         let (spec, specName) = try ProblemLoader.resolvedSpec(scores: scores, spec: specInput, overrides: overrides)
         let header = try ScoresFile.header(of: scores)
@@ -187,25 +190,34 @@ extension UncertainProblem {
             throw InputError(file: scores.name, line: 1, column: 1,
                              "--truth names column '\(truthColumn)', which the header does not have (found: \(header.joined(separator: ",")))")
         }
+        for name in otherColumns where !header.contains(name) {
+            throw InputError(file: scores.name, line: 1, column: 1,
+                             "no column '\(name)' in the header (found: \(header.joined(separator: ",")))")
+        }
+        var named: [String] = truthColumn.map { [$0] } ?? []
+        for name in otherColumns where !named.contains(name) { named.append(name) }
         let readSE = options.isActive && drawColumns.isEmpty
         let budgetColumns = spec.extraColumns
         let extra = budgetColumns + (readSE ? [seColumn] : [])
         let rowColumns = spec.signedColumns
-        let signed = rowColumns + drawColumns + (truthColumn.map { [$0] } ?? [])
+        let signed = rowColumns + drawColumns + named
         let read = try ScoresFile.read(scores, extraColumns: extra, signedColumns: signed, progress: progress)
         let kept = 1 + budgetColumns.count
         let se = readSE ? read.columns[kept] : nil
         let rowStart = 1 + extra.count
         let drawStart = rowStart + rowColumns.count
         let draws = drawColumns.isEmpty ? nil : ScoreDraws(values: Array(read.columns[drawStart ..< drawStart + drawColumns.count]))
-        let truth = truthColumn.map { _ in read.columns[read.columns.count - 1] }
+        let namedStart = drawStart + drawColumns.count
+        let truth = truthColumn.map { _ in read.columns[namedStart] }
         // The problem's columns: cost, the budgets', then the general rows'.
         let columnIndices = Array(0..<kept) + Array(rowStart ..< rowStart + rowColumns.count)
         let table = CandidateTable(userIDs: read.userIDs, couponIDs: read.couponIDs, channelNames: read.channelNames,
                                    userStart: read.userStart, coupon: read.coupon, channel: read.channel, uplift: read.uplift,
                                    columnNames: columnIndices.map { read.columnNames[$0] }, columns: columnIndices.map { read.columns[$0] })
         let plugIn = try Problem(candidates: table, spec: spec, specName: specName)
-        return try UncertainProblem(plugIn: plugIn, se: se, draws: draws, truth: truth, options: options,
-                                    source: scores.name, threads: threads)
+        var problem = try UncertainProblem(plugIn: plugIn, se: se, draws: draws, truth: truth, options: options,
+                                           source: scores.name, threads: threads)
+        for (k, name) in named.enumerated() { problem.columns[name] = read.columns[namedStart + k] }
+        return problem
     }
 }
