@@ -223,9 +223,22 @@ final class ProblemHandle: Sendable {
     let problem: Problem
     /// nil: candidate j is row j.
     let rows: [Int32]?
+    /// The dual's worker over this problem's users, made by the first worker call (a part's
+    /// problem, see `allot_builder_build_part`, serves every pass of a solve).
+    let dualEngine = Mutex<DualEngine?>(nil)
     init(problem: Problem, rows: [Int32]?) {
         self.problem = problem
         self.rows = rows
+    }
+
+    /// The dual's worker, single-threaded (a transport's parallelism is its partitions).
+    var engine: DualEngine {
+        dualEngine.withLock { engine in
+            if let engine { return engine }
+            let made = DualEngine(problem, threads: 1)
+            engine = made
+            return made
+        }
     }
 
     /// The caller's rows of these candidates.
@@ -269,6 +282,8 @@ enum Handle: Sendable {
     case allocation(AllocationHandle)
     case log(RandomisedLog)
     case report(ReportHandle)
+    case bytes(BytesHandle)
+    case coordinator(CoordinatorHandle)
 }
 
 /// The live handles, by number. A handle given to the caller is its number as a pointer:
@@ -501,19 +516,26 @@ public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
-        let built: (table: CandidateTable, rows: [Int32]?) = try b.state.withLock { state in
-            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
-            if var chunks = state.chunks.take() {
-                if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
-                return try chunks.build()
-            }
-            var chunks = try b.newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
-            try b.append(state, to: &chunks, requireRows: true)
-            return try chunks.build()
-        }
+        let built = try b.table()
         let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
         let handle = ProblemHandle(problem: problem, rows: built.rows)
         return register(.problem(handle))
+    }
+}
+
+extension Builder {
+    /// The table of the rows given so far (see `allot_builder_build`), and each candidate's row.
+    func table() throws -> (table: CandidateTable, rows: [Int32]?) {
+        try state.withLock { state in
+            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
+            if var chunks = state.chunks.take() {
+                if !state.ids.isEmpty || !state.numbers.isEmpty { try append(state, to: &chunks) }
+                return try chunks.build()
+            }
+            var chunks = try newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
+            try append(state, to: &chunks, requireRows: true)
+            return try chunks.build()
+        }
     }
 }
 
