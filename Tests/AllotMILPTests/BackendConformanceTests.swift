@@ -60,19 +60,16 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
         return mix.make(seed: 4)
     }
 
-    /// Finding 10: the backend stops within its limit + 5% + 1 s of wall time (CBC counts wall
-    /// time, not CPU time), and returns an incumbent no worse than the start.
+    /// Finding 10: the limit, not a proof, ends a backend's search on a hard instance, and the
+    /// backend returns an incumbent no worse than the start. (How close to the limit it stops in
+    /// wall time is a benchmark, not a test: `Benchmarks/time_limits.py`, docs/benchmarks.md.)
     @Test(arguments: backends)
-    func timeLimitIsWallClockAndReturnsTheIncumbent(name: String) throws {
+    func timeLimitEndsTheSearchAndReturnsTheIncumbent(name: String) throws {
         let problem = Self.hardProblem()
         let formulation = MILPFormulation(problem)
         let greedy = try solve(problem, method: .greedyMarginal)
         let start = formulation.point(greedy.allocation)
-        let limit = 2.0
-        let began = monotonicSeconds()
-        let result = try backend(name).solve(formulation.model, options: MILPOptions(timeLimit: limit, relativeGap: 0), start: start)
-        let elapsed = monotonicSeconds() - began
-        #expect(elapsed <= limit * 1.05 + 1, "\(name) took \(elapsed) s")
+        let result = try backend(name).solve(formulation.model, options: MILPOptions(timeLimit: 2, relativeGap: 0), start: start)
         // The instance is hard enough that the limit, not a proof, ends the search.
         #expect(result.status == .feasibleAtLimit)
         let allocation = formulation.allocation(try #require(result.values))
