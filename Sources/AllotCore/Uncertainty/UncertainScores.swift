@@ -1,57 +1,3 @@
-/// How the uplift the solver optimises is made from uncertain scores (docs/algorithms.md,
-/// "Decisions under noisy scores").
-///
-/// - `shrink`: empirical-Bayes shrinkage of each score towards its coupon's mean.
-/// - `risk = κ`: solve on the lower confidence bound `uplift - κ · se` (with `shrink`, the
-///   shrunken score less κ posterior standard deviations). `κ = 0` without `shrink` is the
-///   plug-in allocation, exactly today's.
-///
-/// Either needs the scores' standard errors, column `uplift_se`.
-public struct UncertaintyOptions: Sendable, Equatable {
-    public var shrink: Bool
-    public var risk: Double?
-
-    public init(shrink: Bool = false, risk: Double? = nil) {
-        self.shrink = shrink
-        self.risk = risk
-    }
-
-    /// True when the scores' uncertainty is used at all.
-    public var isActive: Bool { shrink || risk != nil }
-
-    /// The option as the command line names it, for messages.
-    var flag: String { risk != nil ? "--risk" : "--shrink" }
-}
-
-/// An allocation's value under the scores' uncertainty: the sum of the shrunken scores
-/// (the empirical-Bayes posterior means, `UncertainScores`) of its candidates, with a 95%
-/// normal interval from the sum of their posterior variances (independent errors assumed; the
-/// prior's own estimation error is not in it).
-public struct ExpectedObjective: Codable, Sendable, Equatable {
-    public var value: Double
-    public var ci95Low: Double
-    public var ci95High: Double
-    /// What the estimate rests on, e.g. "shrunken scores".
-    public var basis: String
-    /// The κ of `--risk` the allocation was solved with, if any.
-    public var riskKappa: Double?
-
-    public init(value: Double, ci95Low: Double, ci95High: Double, basis: String, riskKappa: Double? = nil) {
-        self.value = value
-        self.ci95Low = ci95Low
-        self.ci95High = ci95High
-        self.basis = basis
-        self.riskKappa = riskKappa
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case value, basis
-        case ci95Low = "ci95_low"
-        case ci95High = "ci95_high"
-        case riskKappa = "risk_kappa"
-    }
-}
-
 /// Scores with standard errors, and their empirical-Bayes shrinkage (docs/algorithms.md,
 /// "Decisions under noisy scores").
 ///
@@ -228,8 +174,13 @@ public struct UncertainScores: Sendable {
     /// `uplift` itself. - Complexity: O(n), times O(atoms within 6 se) for `shrink` when the
     /// posteriors were not computed at `init`.
     public func solverUplift(_ options: UncertaintyOptions) -> [Double] {
-        let kappa = options.risk ?? 0
-        if options.shrink {
+        solverUplift(shrink: options.shrink, kappa: options.kappa)
+    }
+
+    /// The posterior means (with `shrink`) or the scores, less `kappa` posterior standard
+    /// deviations or standard errors. - Complexity: as `solverUplift(_:)`.
+    public func solverUplift(shrink: Bool, kappa: Double) -> [Double] {
+        if shrink {
             if kappa == 0 && !shrunk.isEmpty { return shrunk }
             return uplift.indices.map { j in
                 let p = posterior(of: j)
@@ -255,75 +206,3 @@ public struct UncertainScores: Sendable {
     }
 }
 
-/// A problem read with its uncertainty columns.
-public struct UncertainProblem: Sendable {
-    /// The problem to solve: its uplift is `UncertainScores.solverUplift` when options are active.
-    public var problem: Problem
-    /// The scores' uncertainty, when `uplift_se` was read.
-    public var scores: UncertainScores?
-    /// The named truth column (`--truth`), in candidate order.
-    public var truth: [Double]?
-    public var options: UncertaintyOptions
-
-    /// The name of the standard errors' column.
-    public static let seColumn = "uplift_se"
-
-    /// Reads scores and spec as `ProblemLoader.load` does, plus `uplift_se` when `options` is
-    /// active and the `truthColumn` when given.
-    ///
-    /// - Throws: `InputError`: `options` active and no `uplift_se` column (file, line 1,
-    ///   column 1); a negative, empty or non-finite `uplift_se` or truth value (file, line,
-    ///   column); and every error of `ProblemLoader.load`.
-    /// - Complexity: O(bytes).
-    public static func load(scores: InputBytes, spec specInput: InputBytes?,
-                            overrides: ProblemLoader.Overrides = .init(), options: UncertaintyOptions = .init(),
-                            truthColumn: String? = nil, threads: Int = SolveOptions().threads,
-                            progress: ((Double) -> Void)? = nil) throws -> UncertainProblem {
-        let (spec, specName) = try ProblemLoader.resolvedSpec(scores: scores, spec: specInput, overrides: overrides)
-        let header = try ScoresFile.header(of: scores)
-        if options.isActive && !header.contains(seColumn) {
-            throw InputError(file: scores.name, line: 1, column: 1,
-                             "\(options.flag) needs the scores' standard errors, a column '\(seColumn)' (found: \(header.joined(separator: ",")))")
-        }
-        if let truthColumn, !header.contains(truthColumn) {
-            throw InputError(file: scores.name, line: 1, column: 1,
-                             "--truth names column '\(truthColumn)', which the header does not have (found: \(header.joined(separator: ",")))")
-        }
-        let budgetColumns = spec.extraColumns
-        let extra = budgetColumns + (options.isActive ? [seColumn] : [])
-        let rowColumns = spec.signedColumns
-        let signed = rowColumns + (truthColumn.map { [$0] } ?? [])
-        let read = try ScoresFile.read(scores, extraColumns: extra, signedColumns: signed, progress: progress)
-        let kept = 1 + budgetColumns.count
-        var se: [Double]? = nil
-        if options.isActive { se = read.columns[kept] }
-        let truth = truthColumn.map { _ in read.columns[read.columns.count - 1] }
-        // The problem's columns: cost, the budgets', then the general rows' (after the extra ones).
-        let rowStart = 1 + extra.count
-        let columnIndices = Array(0..<kept) + Array(rowStart ..< rowStart + rowColumns.count)
-        let uncertain = se.map {
-            UncertainScores(uplift: read.uplift, se: $0, group: read.coupon, groupCount: read.couponCount,
-                            userStart: read.userStart, threads: threads, posteriors: options.shrink)
-        }
-        let table = CandidateTable(userIDs: read.userIDs, couponIDs: read.couponIDs, channelNames: read.channelNames,
-                                   userStart: read.userStart, coupon: read.coupon, channel: read.channel,
-                                   uplift: uncertain?.solverUplift(options) ?? read.uplift,
-                                   columnNames: columnIndices.map { read.columnNames[$0] }, columns: columnIndices.map { read.columns[$0] })
-        let problem = try Problem(candidates: table, spec: spec, specName: specName)
-        return UncertainProblem(problem: problem, scores: uncertain, truth: truth, options: options)
-    }
-
-    /// The expected value of `allocation` (nil without standard errors).
-    public func expectedObjective(of allocation: Allocation) -> ExpectedObjective? {
-        scores?.expectedObjective(of: allocation.candidates, riskKappa: options.risk)
-    }
-
-    /// The allocation's exact value under the truth column: the sum of its candidates' values.
-    /// - Complexity: O(allocation size).
-    public func trueValue(of allocation: Allocation) -> Double? {
-        guard let truth else { return nil }
-        var total = 0.0
-        for j in allocation.candidates { total += truth[j] }
-        return total
-    }
-}
