@@ -66,13 +66,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
     /// total reduced value under the frequency and channel caps, by trying every subset; where
     /// the floor would bind, the decision still keeps it.
     @Test func reducedValueWithCouponAndROIMultipliersMatchesBruteForce() throws {
-        var mix = RandomProblem()
-        mix.users = 1
-        mix.coupons = 6
-        mix.couponsPerUser = 6
-        mix.budgets = 2
-        mix.budgetFraction = 100
-        mix.channels = ["push", "email"]
+        var mix = RandomProblem(users: 1, coupons: 6, couponsPerUser: 6, budgets: 2, budgetFraction: 100, channels: ["push", "email"])
         let rate = 0.8
         var compared = 0
         for (maxPerUser, channelCap) in [(1, 1), (2, 1), (3, 2), (6, 3)] {
