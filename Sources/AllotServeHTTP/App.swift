@@ -116,7 +116,11 @@ public struct ServeHTTP: Sendable {
         do {
             let text = try buffer.withUnsafeReadableBytes { try body($0) }
             latency.record(ContinuousClock.now - start)
-            return Self.json(.ok, text + "\n")
+            var out = ByteBuffer()
+            out.reserveCapacity(text.utf8.count + 1)
+            out.writeString(text)
+            out.writeInteger(UInt8(ascii: "\n"))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out))
         } catch let e as DecisionError {
             refused.increment()
             return Self.json(.badRequest, DecideRequest.error(e.message))
