@@ -44,7 +44,7 @@ def main():
                 began = time.monotonic()
                 subprocess.run([args.allot, "solve", scores, "--spec", spec, "--method", method,
                                 "--time-limit", str(args.limit), "--gap", "0", "--out", os.path.join(tmp, "a.csv"),
-                                "--summary", summary], check=True, stdout=subprocess.DEVNULL)
+                                "--summary", summary], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 walls.append(time.monotonic() - began)
                 with open(summary) as f:
                     status = json.load(f)["status"]

@@ -241,6 +241,9 @@ final class ProblemHandle: Sendable {
     let source: String
     let drawColumns: [String]
     let drawsError: InputError?
+    /// The dual's worker over this problem's users, made by the first worker call (a part's
+    /// problem, see `allot_builder_build_part`, serves every pass of a solve).
+    let dualEngine = Mutex<DualEngine?>(nil)
     init(problem: Problem, rows: [Int32]?, source: String = "scores", drawColumns: [String] = [], drawsError: InputError? = nil) {
         self.problem = problem
         self.rows = rows
@@ -259,6 +262,16 @@ final class ProblemHandle: Sendable {
         let draws = drawColumns.isEmpty ? nil : ScoreDraws(values: drawColumns.map { t.columns[t.column(named: $0)!] })
         return try UncertainProblem(plugIn: problem, se: se, draws: draws, options: options, source: source,
                                     threads: threads, naming: name)
+    }
+
+    /// The dual's worker, single-threaded (a transport's parallelism is its partitions).
+    var engine: DualEngine {
+        dualEngine.withLock { engine in
+            if let engine { return engine }
+            let made = DualEngine(problem, threads: 1)
+            engine = made
+            return made
+        }
     }
 
     /// The caller's rows of these candidates.
@@ -302,6 +315,8 @@ enum Handle: Sendable {
     case allocation(AllocationHandle)
     case log(RandomisedLog)
     case report(ReportHandle)
+    case bytes(BytesHandle)
+    case coordinator(CoordinatorHandle)
 }
 
 /// The live handles, by number. A handle given to the caller is its number as a pointer:
@@ -535,20 +550,27 @@ public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
-        let built: (table: CandidateTable, rows: [Int32]?) = try b.state.withLock { state in
-            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
-            if var chunks = state.chunks.take() {
-                if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
-                return try chunks.build()
-            }
-            var chunks = try b.newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
-            try b.append(state, to: &chunks, requireRows: true)
-            return try chunks.build()
-        }
+        let built = try b.table()
         let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
         let handle = ProblemHandle(problem: problem, rows: built.rows, source: b.source, drawColumns: b.drawColumns,
                                    drawsError: b.drawsError)
         return register(.problem(handle))
+    }
+}
+
+extension Builder {
+    /// The table of the rows given so far (see `allot_builder_build`), and each candidate's row.
+    func table() throws -> (table: CandidateTable, rows: [Int32]?) {
+        try state.withLock { state in
+            if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
+            if var chunks = state.chunks.take() {
+                if !state.ids.isEmpty || !state.numbers.isEmpty { try append(state, to: &chunks) }
+                return try chunks.build()
+            }
+            var chunks = try newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
+            try append(state, to: &chunks, requireRows: true)
+            return try chunks.build()
+        }
     }
 }
 

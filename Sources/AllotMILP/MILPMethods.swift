@@ -55,7 +55,6 @@ public struct PolishMethod: AllocationMethod {
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()
-        try DualMethod.refuseFloors(problem, method: name)
         return try MILPSolver.polish(problem, backend: backend, options: options.startingClock())
     }
 

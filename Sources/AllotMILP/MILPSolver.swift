@@ -118,6 +118,20 @@ enum MILPSolver {
     static func finish(_ problem: Problem, dual: Solution, backend: MILPBackend, options: SolveOptions) throws -> Solution {
         let rule = options.exactFinish
         let n = problem.candidates.count
+        if dual.status == .searchFailed, n <= rule.maxCandidates {
+            // The dual's recovery met not every floor (and the dual proved none out of reach):
+            // on a small model the backend settles it, finding an allocation or proving none.
+            var exactOptions = options
+            exactOptions.milp.timeLimit = min(options.milp.timeLimit ?? rule.seconds, rule.seconds)
+            var exact = try solveWithFloors(problem, backend: backend, options: exactOptions)
+            exact.method = dual.method
+            exact.iterations = dual.iterations
+            exact.notes = dual.notes + ["the model is small (\(Readable.count(n)) candidates), so \(backend.solverName) searched it whole"] + exact.notes
+            if exact.status == .optimal || exact.status == .feasible || exact.status == .feasibleAtLimit {
+                exact.shadowPrices = dual.shadowPrices
+            }
+            return exact
+        }
         guard n <= rule.maxCandidates, dual.status != .infeasible, let gap = dual.relativeGap,
               gap > options.dual.targetGap else { return dual }
         guard var milp = backendOptions(options) else {
@@ -164,8 +178,13 @@ enum MILPSolver {
     ///   case, bounded by the time limit).
     static func polish(_ problem: Problem, backend: MILPBackend, options: SolveOptions) throws -> Solution {
         let engine = DualEngine(problem, threads: options.threads)
-        let dual = DualSolver.solve(engine, options: dualOptions(options))
-        let m = dual.shadowPrices.map(\.value)
+        var dual = DualSolver.solve(engine, options: dualOptions(options))
+        if dual.status == .infeasible || dual.status == .searchFailed {
+            // Proven impossible, or no allocation meeting the floors to start from: nothing to polish.
+            dual.method = PolishMethod.name(backend)
+            return dual
+        }
+        let m = dual.shadowPrices.map(\.multiplier)
         let t = problem.candidates
         // Each user's margin: how far its choice is from changing (see docs/algorithms.md).
         var margin = [(Double, Int)]()

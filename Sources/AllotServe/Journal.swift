@@ -173,15 +173,38 @@ public final class Journal: @unchecked Sendable {
         return state
     }
 
+    /// A record's line: `{"u":USER,"g":[{"c":COUPON,"v":UPLIFT,"k":COST,"h":CHANNEL,"a":{BUDGET:AMOUNT,...}},...]}`,
+    /// budgets by name.
+    /// - Complexity: O(the line's length), appended to one string.
     static func line(_ r: DecisionRecord) -> String {
-        var s = "{\"u\":" + quoted(r.user) + ",\"g\":["
+        var s = ""
+        s.reserveCapacity(32 + r.user.utf8.count + r.given.count * 96)
+        s += "{\"u\":"
+        appendQuoted(r.user, to: &s)
+        s += ",\"g\":["
         for (k, g) in r.given.enumerated() {
-            if k > 0 { s += "," }
-            s += "{\"c\":" + quoted(g.coupon) + ",\"v\":\(g.uplift),\"k\":\(g.cost)"
-            if let h = g.channel { s += ",\"h\":" + quoted(h) }
-            s += ",\"a\":{" + g.consumption.sorted { $0.key < $1.key }.map { quoted($0.key) + ":\($0.value)" }.joined(separator: ",") + "}}"
+            s += k > 0 ? ",{\"c\":" : "{\"c\":"
+            appendQuoted(g.coupon, to: &s)
+            s += ",\"v\":"
+            s += g.uplift.description
+            s += ",\"k\":"
+            s += g.cost.description
+            if let h = g.channel {
+                s += ",\"h\":"
+                appendQuoted(h, to: &s)
+            }
+            s += ",\"a\":{"
+            let amounts = g.consumption.count == 1 ? Array(g.consumption) : g.consumption.sorted { $0.key < $1.key }
+            for (n, (name, amount)) in amounts.enumerated() {
+                if n > 0 { s += "," }
+                appendQuoted(name, to: &s)
+                s += ":"
+                s += amount.description
+            }
+            s += "}}"
         }
-        return s + "]}\n"
+        s += "]}\n"
+        return s
     }
 
     static func quoted(_ text: String) -> String {

@@ -149,18 +149,22 @@ public struct ServeHTTP: Sendable {
     /// request's handler runs on the loop that read it, with no hop to another thread and back
     /// (docs/benchmarks.md, "Live decisions"). Call once, from the main thread, before any task
     /// starts; false when it could not be installed (the server then runs as it would without).
+    /// - Parameter threads: the number of event loops (threads); nil: one per core.
     @discardableResult
-    public static func runHandlersOnTheEventLoops() -> Bool {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    public static func runHandlersOnTheEventLoops(threads: Int? = nil) -> Bool {
+        if let threads { NIOSingletons.groupLoopCountSuggestion = threads }
+        return NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
-    /// The application, template-style: the router on `host:port`, graceful shutdown on
-    /// SIGTERM and SIGINT when run with `runService()`.
+    /// The application, template-style: the router on `host:port` over HTTP/1.1, each
+    /// connection's task on its channel's event loop (`EventLoopExecutor`), graceful shutdown
+    /// on SIGTERM and SIGINT when run with `runService()`.
     public func buildApplication(host: String, port: Int, logger: Logger? = nil, echo: Bool = false,
                                  onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        var log = logger ?? Logger(label: "allot-serve")
-        if logger == nil { log.logLevel = .warning }
-        return Application(router: echo ? Self.echoRouter(bodyLimit: bodyLimit) : buildRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
-                           onServerRunning: { await onServerRunning($0.localAddress?.port ?? port) }, logger: log)
+        let log = logger ?? Logger(label: "allot-serve") { ServerLogHandler(label: $0) }
+        let group = MultiThreadedEventLoopGroup.singleton
+        return Application(router: echo ? Self.echoRouter(bodyLimit: bodyLimit) : buildRouter(), server: .http1OnTheChannelsLoop(group: group),
+                           configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
+                           onServerRunning: { await onServerRunning($0.localAddress?.port ?? port) }, eventLoopGroupProvider: .shared(group), logger: log)
     }
 }

@@ -58,10 +58,18 @@ private let scores = """
                                      "--out", "a.csv"], in: dir.url)
         #expect(g.status == 5, "\(g.stderr)")
         #expect(g.stderr.hasPrefix("allot: error: greedy-floors found no allocation that meets every floor within its limits (the search failed; the floors were not proven infeasible)"))
-        // The dual refuses floors, naming the methods that take them.
-        let d = try AllotBinary.run(["solve", "s.csv", "--budget", "2", "--constraint", "new_users:is_new:1:"], in: dir.url)
-        #expect(d.status == 1)
-        #expect(d.stderr == "allot: error: dual does not take floors or general rows yet (the general row 'new_users'); use --method milp-cbc or milp-glpk (exact), or greedy-floors\n")
+        // The dual takes floors: a reachable one is met (verified before writing).
+        let d = try AllotBinary.run(["solve", "s.csv", "--budget", "2", "--constraint", "new_users:is_new:1:", "--out", "d.csv"], in: dir.url)
+        #expect(d.status == 0, "\(d.stderr)")
+        // u1 and the best new user, u4: 9 + 2.
+        #expect(dir.read("d.csv") == "user_id,coupon_id,uplift,cost\nu1,c1,9.0,1.0\nu4,c1,2.0,1.0\n")
+        // The pure dual (no exact finish) proves an out-of-reach floor by its ray: three new
+        // users, one incentive each, can never make five.
+        let ray = try AllotBinary.run(["solve", "s.csv", "--budget", "9", "--constraint", "new_users:is_new:5:", "--exact-finish-limit", "0",
+                                       "--out", "a.csv"], in: dir.url)
+        #expect(ray.status == 4, "\(ray.stderr)")
+        #expect(ray.stderr == "allot: error: infeasible: constraint new_users needs at least 5, at most 3 is reachable under max_per_user (the dual's bound falls without limit along its multiplier); nothing was written\n")
+        #expect(dir.read("a.csv") == "old\n")
     }
 
     @Test func badFloorOptionsAreOneLineErrors() throws {

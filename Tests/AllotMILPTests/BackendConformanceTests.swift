@@ -49,15 +49,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
     /// still running after a few seconds (its root relaxation, which no limit interrupts, is
     /// kept small so that a loaded machine still stops in time).
     static func hardProblem() -> Problem {
-        var mix = RandomProblem()
-        mix.users = 1_200
-        mix.coupons = 8
-        mix.couponsPerUser = 6
-        mix.budgets = 3
-        mix.maxPerUser = 2
-        mix.couponCap = 360
-        mix.budgetFraction = 0.2
-        return mix.make(seed: 4)
+        RandomProblem.hardForMILP.make(seed: 4)
     }
 
     /// Finding 10: the limit, not a proof, ends a backend's search on a hard instance, and the
@@ -160,12 +152,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
     }
 
     @Test func polishingNeverLosesAndKeepsTheDualBound() throws {
-        var mix = RandomProblem()
-        mix.users = 1_500
-        mix.coupons = 5
-        mix.couponsPerUser = 5
-        mix.budgets = 2
-        mix.couponCap = 250
+        let mix = RandomProblem(users: 1_500, coupons: 5, couponsPerUser: 5, budgets: 2, couponCap: 250)
         let problem = mix.make(seed: 8)
         var options = exactOptions()
         options.polishUsers = 300

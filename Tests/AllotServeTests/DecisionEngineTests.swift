@@ -28,13 +28,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
     /// With no global constraint binding, one user's decision is the subset of best total
     /// reduced value under the frequency and channel caps, found by trying every subset.
     @Test func oneUserMatchesBruteForce() throws {
-        var mix = RandomProblem()
-        mix.users = 1
-        mix.coupons = 7
-        mix.couponsPerUser = 7
-        mix.budgets = 2
-        mix.budgetFraction = 100
-        mix.channels = ["push", "email", "sms"]
+        var mix = RandomProblem(users: 1, coupons: 7, couponsPerUser: 7, budgets: 2, budgetFraction: 100, channels: ["push", "email", "sms"])
         for (maxPerUser, channelCap) in [(1, 1), (2, 1), (3, 1), (3, 2), (7, 2)] {
             mix.maxPerUser = maxPerUser
             mix.channelCap = channelCap
@@ -183,11 +177,7 @@ final class RecordList: @unchecked Sendable {
     /// allocation passes the verifier on the day, and none beats the hindsight optimum's bound.
     @Test(arguments: [0.7, 1.0, 1.3])
     func policiesAreFeasibleAndBelowHindsight(traffic: Double) throws {
-        var mix = RandomProblem()
-        mix.users = 120
-        mix.coupons = 4
-        mix.couponsPerUser = 3
-        mix.budgetFraction = 0.15
+        let mix = RandomProblem(users: 120, coupons: 4, couponsPerUser: 3, budgetFraction: 0.15)
         let day = mix.make(seed: 11)
         let forecast = day.restricted(toUsers: Array(stride(from: 0, to: 120, by: 2)))
         let snapshot = try Snapshot(problem: forecast, solution: solve(forecast))

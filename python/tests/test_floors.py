@@ -1,5 +1,6 @@
 """Issue 23: floors and general rows through the C ABI: the CLI's exact allocation, the signed
-column of a row read from a data frame, and an infeasible spec refused with its reason."""
+column of a row read from a data frame, an infeasible spec refused with its reason, and the dual
+with floors."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,6 +54,19 @@ def test_an_infeasible_floor_is_refused_with_its_reason(small):
         allot.solve(read_scores(small), spec, method="milp-cbc")
 
 
-def test_the_dual_refuses_floors(small):
-    with pytest.raises(Exception, match="dual does not take floors or general rows yet"):
-        allot.solve(read_scores(small), SPEC, method="dual")
+def test_the_dual_takes_floors_as_the_cli_does(cli, small, tmp_path):
+    cli_allocation, cli_summary = cli_solve(cli, small, SPEC, tmp_path, "--method", "dual")
+    result = allot.solve(read_scores(small), SPEC, method="dual")
+    assert result.summary["feasible"] is True and cli_summary["feasible"] is True
+    assert result.allocation[["user_id", "coupon_id"]].values.tolist() == cli_allocation[["user_id", "coupon_id"]].values.tolist()
+    rows = {r["name"]: r for r in result.summary["constraints"]}
+    assert rows["new_users"]["value"] >= 60 and -10 <= rows["tilt"]["value"] <= 10
+    # A floor's shadow price is what one more unit of it costs: <= 0.
+    assert result.summary["shadow_prices"]["constraint_min:new_users"] <= 0
+
+
+def test_the_dual_proves_an_out_of_reach_floor_by_its_ray(small):
+    # 100 users are new; with one incentive each no allocation reaches 200, whatever the ceilings.
+    spec = dict(SPEC, constraints=[{"name": "new_users", "column": "is_new", "min": 200}])
+    with pytest.raises(allot.SolveError, match=r"^infeasible: constraint new_users needs at least 200, at most 100 is reachable under max_per_user \(the dual's bound falls without limit along its multiplier\)$"):
+        allot.solve(read_scores(small), spec, method="dual", exact_finish_limit=0)

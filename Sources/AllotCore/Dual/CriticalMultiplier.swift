@@ -1,14 +1,38 @@
-/// The exact minimiser of the dual along one coordinate (a budget or the ROI floor), found by
-/// the coordinator from merged worker aggregates.
+/// The exact minimiser of the dual along one coordinate (a side of a budget, a coupon floor,
+/// the ROI floor or a general row), found by the coordinator from merged worker aggregates.
 ///
-/// A relaxed constraint's consumption as a function of its own multiplier, `S(λ)`, is a
-/// nonincreasing step function; the coordinate minimiser is the smallest `λ >= 0` with
-/// `S(λ) <= limit`.
+/// A side's consumption in ceiling form as a function of its own multiplier, `S(λ)`, is a
+/// nonincreasing step function (for a floor side, `-Σ a_ij x_j`: the row's sum rises with the
+/// floor's multiplier); the coordinate minimiser is the smallest `λ >= 0` with `S(λ) <= limit`.
+/// When even `S(∞)`, the least the users' own caps allow, is above the limit, there is none:
+/// the dual falls without limit along the side (a ray), which proves the side unreachable.
 extension DualRounds {
-    /// The multiplier of constraint `i` that minimises the dual with the others fixed.
+    /// What a coordinate update found.
+    enum CoordinateMinimiser: Equatable {
+        /// The minimiser.
+        case at(Double)
+        /// No minimiser: `S(λ)` stays at `consumption` (above the limit beyond the verifier's
+        /// tolerance) however large `λ` grows. No allocation meets this side, whatever the others.
+        case ray(consumption: Double)
+
+        /// The minimiser, or `+∞` along a ray.
+        var multiplier: Double {
+            if case .at(let λ) = self { return λ }
+            return .infinity
+        }
+    }
+
+    /// The multiplier of side `i` that minimises the dual with the others fixed.
     /// `width` is how far this multiplier moved at its previous update: the warm start's step.
-    func criticalMultiplier(_ i: Int, _ m: [Double], width: Double) -> Double {
+    func criticalMultiplier(_ i: Int, _ m: [Double], width: Double) -> CoordinateMinimiser {
         model.maxPerUser == 1 ? criticalByHull(i, m) : criticalByBracket(i, m, width: width)
+    }
+
+    /// Whether `S(∞) = consumption` proves side `i` unreachable: above its limit by more than the
+    /// verifier's tolerance (so an allocation the verifier accepts is never called impossible).
+    func isRay(_ i: Int, _ consumption: Double) -> Bool {
+        let limit = model.limits[i]
+        return consumption > limit + Tolerance.feasibility * max(1, abs(limit))
     }
 
     // MARK: One incentive per user: hulls
@@ -18,9 +42,12 @@ extension DualRounds {
     /// leftmost. The hull's edges are the breakpoints; selection finds the critical one.
     ///
     /// - Complexity: one pass (O(n log k)), expected O(breakpoints) for the selection.
-    func criticalByHull(_ i: Int, _ m: [Double]) -> Double {
+    func criticalByHull(_ i: Int, _ m: [Double]) -> CoordinateMinimiser {
         var merged = transport.run(.hull(constraint: i, m: m))
-        return merged.steps.smallestMultiplier(room: max(0, model.limits[i] - merged.sums[0].value))
+        // The leftmost hull points are the choices at λ = ∞.
+        let least = merged.sums[0].value
+        if isRay(i, least) { return .ray(consumption: least) }
+        return .at(merged.steps.smallestMultiplier(room: max(0, model.limits[i] - least)))
     }
 
     // MARK: Several incentives per user: a window, walked exactly
@@ -38,15 +65,17 @@ extension DualRounds {
     /// If the window cannot be narrowed enough to walk (users with huge numbers of candidates at
     /// the step), its feasible end `hi` is returned: the bound stays valid (any multipliers give
     /// one); only the coordinate's exactness is given up.
-    func criticalByBracket(_ i: Int, _ m: [Double], width: Double) -> Double {
+    func criticalByBracket(_ i: Int, _ m: [Double], width: Double) -> CoordinateMinimiser {
         let limit = model.limits[i]
         let current = m[i]
         var b: Bracket
+        // Above `ceiling` (`top`) no user's choice changes: S(ceiling) = S(∞).
+        var ceiling: Double?
         if current > 0, width > 0 {
             let w = max(min(2 * width, 0.5 * current), 1e-6 * current)
             b = Bracket(lo: max(0, current - w), hi: current + w, sLo: .nan, sHi: .nan)
         } else {
-            guard let start = bracket(i, m, width: width) else { return 0 }
+            guard let start = bracket(i, m, width: width) else { return .at(0) }
             b = start
         }
         for _ in 0..<200 {
@@ -55,31 +84,33 @@ extension DualRounds {
             b.sHi = walked.sHi
             if b.sLo <= limit {
                 // The minimiser is at or below lo.
-                if b.lo <= 0 { return 0 }
+                if b.lo <= 0 { return .at(0) }
                 let w = b.hi - b.lo
                 (b.lo, b.hi) = (max(0, b.lo - 4 * w), b.lo)
                 b.sHi = walked.sLo
                 continue
             }
             if b.sHi > limit {
-                // The minimiser is above hi.
+                // The minimiser is above hi, if anywhere: past the ceiling S stays at S(∞).
+                if ceiling == nil { ceiling = top(i, m) }
+                if b.hi >= ceiling! { return isRay(i, b.sHi) ? .ray(consumption: b.sHi) : .at(b.hi) }
                 let w = b.hi - b.lo
-                (b.lo, b.hi) = (b.hi, b.hi + 4 * w)
+                (b.lo, b.hi) = (b.hi, min(b.hi + 4 * w, ceiling!))
                 continue
             }
             guard var steps = walked.steps else {
                 // Too many crossings to walk: narrow by false position, then walk again.
                 let relativeWidth = (b.hi - b.lo) / b.hi
-                if relativeWidth <= DualTolerance.finalBracketWidth { return b.hi }
+                if relativeWidth <= DualTolerance.finalBracketWidth { return .at(b.hi) }
                 narrow(&b, i, m, relativeWidth: max(DualTolerance.finalBracketWidth,
                                                     min(DualTolerance.bracketWidth, 0.01 * relativeWidth)))
                 continue
             }
-            guard steps.count > 0 else { return b.hi }
+            guard steps.count > 0 else { return .at(b.hi) }
             let critical = steps.smallestMultiplier(room: max(0, limit - b.sHi))
-            return critical > b.lo ? critical : b.hi
+            return .at(critical > b.lo ? critical : b.hi)
         }
-        return b.hi
+        return .at(b.hi)
     }
 
     /// A bracket `lo < λ* <= hi` with the consumption at both ends when known (NaN otherwise).
@@ -144,7 +175,9 @@ extension DualRounds {
         }
     }
 
-    /// Above the largest ratio y/x over x > 0, no candidate consuming `i` has positive value.
+    /// A multiplier above which no user's choice changes (`DualTask.top`): above the largest
+    /// ratio y/x over x > 0 no candidate consuming `i` has positive value, and users with
+    /// negative coefficients have their last crossing below it too.
     func top(_ i: Int, _ m: [Double]) -> Double {
         transport.run(.top(constraint: i, m: m)).top * (1 + 1e-12) + 1e-300
     }
@@ -204,14 +237,15 @@ extension DualEngine {
     /// Every user's hull edges for constraint `i` at `m` (the others' multipliers folded into
     /// the reduced values), and the consumption at the users' leftmost hull points (`sums[0]`).
     /// - Complexity: O(candidates log k).
-    func hull(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+    func hull(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>,
+              _ np: UnsafeBufferPointer<Double>) -> DualAggregate {
         var hull = UserHull(maxCandidatesPerUser)
         var out = DualAggregate(sums: 1)
         for u in range {
             hull.start()
             for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
                 let x = coefficient(i, j, c)
-                hull.add(x: x, y: reduced(j, mp, c) + mp[i] * x, uplift: c.uplift[j])
+                hull.add(x: x, y: reduced(j, np, c) + mp[i] * x, uplift: c.uplift[j])
             }
             out.sums[0].add(hull.build())
             hull.appendEdges(to: &out.steps)
@@ -219,24 +253,47 @@ extension DualEngine {
         return out
     }
 
-    /// The largest ratio y/x over the candidates with x > 0 (`top`).
-    func top(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+    /// A multiplier above which no user's choice changes along side `i` (`top`): the largest
+    /// ratio y/x over the candidates with x > 0 (above it none of them has a positive value);
+    /// for a user with a candidate of x < 0 (a floor side, a signed row), whose lines keep
+    /// rising, the largest `(max y - min y) / (smallest gap between distinct x)` over its lines
+    /// and the line 0, beyond which no two of its lines cross.
+    /// - Complexity: O(candidates), O(k log k) for a user with a negative coefficient.
+    func top(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>,
+             _ np: UnsafeBufferPointer<Double>) -> DualAggregate {
         var out = DualAggregate(sums: 0)
-        for j in c.userStart[range.lowerBound] ..< c.userStart[range.upperBound] where c.eligible[j] {
-            let x = coefficient(i, j, c)
-            if x > 0 { out.top = max(out.top, (reduced(j, mp, c) + mp[i] * x) / x) }
+        var xs: [Double] = []
+        for u in range {
+            var negative = false
+            var yMin = 0.0, yMax = 0.0
+            for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
+                let x = coefficient(i, j, c)
+                let y = reduced(j, np, c) + mp[i] * x
+                if x > 0 { out.top = max(out.top, y / x) }
+                if x < 0 { negative = true }
+                yMin = min(yMin, y)
+                yMax = max(yMax, y)
+            }
+            guard negative else { continue }
+            xs.removeAll(keepingCapacity: true)
+            xs.append(0)
+            for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] { xs.append(coefficient(i, j, c)) }
+            xs.sort()
+            var gap = Double.infinity
+            for a in 1..<xs.count where xs[a] > xs[a - 1] { gap = min(gap, xs[a] - xs[a - 1]) }
+            if gap < .infinity { out.top = max(out.top, (yMax - yMin) / gap) }
         }
         return out
     }
 
     /// Σ_users a_i(choice) at `m` (`sums[0]`), ties to the smaller `a_ij`.
     /// - Complexity: O(candidates (budgets + log k)).
-    func consumption(_ i: Int, _ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+    func consumption(_ i: Int, _ range: Range<Int>, _ c: Columns, _ np: UnsafeBufferPointer<Double>) -> DualAggregate {
         let channelCaps = channelsCapped ? self.channelCaps : nil
         var s = makeScratch()
         var out = DualAggregate(sums: 1)
         for u in range {
-            _ = select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { self.coefficient(i, $0, c) })
+            _ = select(u, &s, c, value: { self.reduced($0, np, c) }, key: { self.coefficient(i, $0, c) })
             var total = 0.0
             for a in 0..<s.count { total += coefficient(i, s.picked[a], c) }
             out.sums[0].add(total)
@@ -266,17 +323,21 @@ extension DualEngine {
     /// - Complexity: O(k log k + e k) for a user with k candidates and e crossings in the
     ///   window, at most about nine passes over its candidates (its budget).
     func walk(_ i: Int, _ lo: Double, _ hi: Double, _ range: Range<Int>, _ c: Columns,
-              _ mp: UnsafeBufferPointer<Double>) -> DualAggregate {
+              _ mp: UnsafeBufferPointer<Double>, _ np: UnsafeBufferPointer<Double>) -> DualAggregate {
         let channelCaps = channelsCapped ? self.channelCaps : nil
         var lines = KineticLines(maxCandidatesPerUser, channels: max(c.channel.isEmpty ? 0 : channelCaps?.count ?? 0, 1))
         var out = DualAggregate(sums: 2)
         var used = 0
         defer { walkWork.add(used, ordering: .relaxed) }
         var local = Array(mp)
+        var localNet = Array(np)
+        let row = model.sides[i].row
         var s = makeScratch()
         func userConsumption(_ u: Int, _ λ: Double) -> Double {
             local[i] = λ
-            return local.withUnsafeBufferPointer { lp in
+            localNet[row] = (model.ceilingSide[row] >= 0 ? local[model.ceilingSide[row]] : 0)
+                - (model.floorSide[row] >= 0 ? local[model.floorSide[row]] : 0)
+            return localNet.withUnsafeBufferPointer { lp in
                 _ = select(u, &s, c, value: { self.reduced($0, lp, c) }, key: { self.coefficient(i, $0, c) })
                 var total = 0.0
                 for a in 0..<s.count { total += coefficient(i, s.picked[a], c) }
@@ -298,7 +359,7 @@ extension DualEngine {
             lines.start()
             for j in c.userStart[u] ..< c.userStart[u + 1] where c.eligible[j] {
                 let x = coefficient(i, j, c)
-                let y = reduced(j, mp, c) + mp[i] * x
+                let y = reduced(j, np, c) + mp[i] * x
                 // A line below 0 across the whole window never matters.
                 if x >= 0 ? y - lo * x <= 0 : y - hi * x < 0 { continue }
                 let h = channelCaps != nil && !c.channel.isEmpty ? Int(c.channel[j]) : -1

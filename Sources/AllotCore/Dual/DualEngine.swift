@@ -85,14 +85,18 @@ public enum BaselineCheck: Sendable {
 
 /// The worker of the Lagrangian dual (method `dual`). See docs/algorithms.md.
 ///
-/// Relaxes the global constraints of `ConstraintRules` (budgets, per-coupon caps, the ROI
-/// floor), numbered as `ConstraintRules` numbers them, with multipliers `m >= 0`. The rest
-/// splits into one problem per user: take the candidates of largest positive reduced value
-/// within the user's frequency and channel caps. For any `m >= 0`,
+/// Relaxes the global constraints of `ConstraintRules` (budgets, per-coupon caps and floors, the
+/// ROI floor, general rows) with one multiplier `m_s >= 0` per finite side `s` of every row
+/// (`DualModel.sides`: a floor `lo <= a x` is the ceiling `-a x <= -lo`, so its multiplier raises
+/// the reduced value of the candidates it needs). The rest splits into one problem per user:
+/// take the candidates of largest positive reduced value within the user's frequency and
+/// channel caps. For any `m >= 0`,
 ///
-///     D(m) = Σ_users max_{allowed sets S} Σ_{j ∈ S} r_j(m) + Σ_i m_i limit_i
+///     D(m) = Σ_users max_{allowed sets S} Σ_{j ∈ S} r_j(m) + Σ_s m_s limit_s
 ///
-/// is an upper bound on the optimum (weak duality): that bound is the certificate.
+/// is an upper bound on the optimum of every feasible allocation (weak duality, floors as
+/// ceilings: docs/algorithms.md): that bound is the certificate. The worker folds the sides into
+/// one net multiplier per row (`DualModel.net`), so a pass costs what it did without floors.
 ///
 /// The engine is one half of the dual: `work(_:users:)` runs one `DualTask` over any range of
 /// whole users and returns a `DualAggregate`, whose `merge` is exact (see `ExactSum`). The other
@@ -104,13 +108,18 @@ public enum BaselineCheck: Sendable {
 package final class DualEngine: Sendable {
     let problem: Problem
     let users: Int
-    /// Whether each candidate can be part of a feasible allocation and is worth giving.
+    /// Whether each candidate may be part of an optimal allocation (`Problem.mayBeUseful`: it
+    /// fits alone and is worth giving or helps a row). Without floors and general rows, the
+    /// candidates of uplift > 0 that fit alone.
     package let eligible: [Bool]
     /// The spec-level description the coordinator reads (limits, which multipliers are
     /// coordinates and which are coupon caps, names).
     package let model: DualModel
-    /// Per coupon, the index of its cap's constraint (`ConstraintRules.couponConstraint`), or -1.
+    /// Per coupon, the multiplier of its cap (its row's ceiling side), or -1.
     let couponMultiplier: [Int32]
+    /// Per coupon, its count row (`ConstraintRules.couponConstraint`), or -1.
+    let couponRow: [Int32]
+    let generalStart: Int
     /// Per coupon, the position of its cap in `model.capMultipliers`, or -1.
     let couponCapPosition: [Int32]
     let roiIndex: Int
@@ -139,13 +148,16 @@ package final class DualEngine: Sendable {
         self.problem = problem
         let t = problem.candidates
         users = t.userCount
-        eligible = (0..<t.count).map(problem.isEligible)
+        eligible = (0..<t.count).map(problem.mayBeUseful)
         let rules = problem.rules
-        model = DualModel(problem, limitScale: limitScale)
-        couponMultiplier = rules.couponConstraint.map { Int32($0) }
+        let model = DualModel(problem, limitScale: limitScale)
+        self.model = model
+        couponRow = rules.couponConstraint.map { Int32($0) }
+        couponMultiplier = rules.couponConstraint.map { Int32($0 >= 0 ? model.ceilingSide[$0] : -1) }
+        generalStart = rules.generalStart
         var position = [Int32](repeating: -1, count: t.couponCount)
-        for (k, i) in model.capMultipliers.enumerated() {
-            if case .couponCap(let c) = rules.kinds[i] { position[c] = Int32(k) }
+        for (k, s) in model.capMultipliers.enumerated() {
+            if case .couponCap(let c) = rules.kinds[model.sides[s].row] { position[c] = Int32(k) }
         }
         couponCapPosition = position
         roiIndex = rules.roiConstraint
@@ -174,7 +186,10 @@ package final class DualEngine: Sendable {
         let userStart: UnsafeBufferPointer<Int>
         let eligible: UnsafeBufferPointer<Bool>
         let budgets: [UnsafeBufferPointer<Double>]
+        /// The general rows' columns.
+        let general: [UnsafeBufferPointer<Double>]
         let couponMultiplier: UnsafeBufferPointer<Int32>
+        let couponRow: UnsafeBufferPointer<Int32>
         let capPosition: UnsafeBufferPointer<Int32>
     }
 
@@ -189,10 +204,17 @@ package final class DualEngine: Sendable {
                             eligible.withUnsafeBufferPointer { eligible in
                                 couponMultiplier.withUnsafeBufferPointer { couponMultiplier in
                                     couponCapPosition.withUnsafeBufferPointer { capPosition in
-                                        Self.withBuffers(problem.rules.budgetColumns[...], []) { budgets in
-                                            body(Columns(uplift: uplift, cost: cost, coupon: coupon, channel: channel,
-                                                         userStart: userStart, eligible: eligible, budgets: budgets,
-                                                         couponMultiplier: couponMultiplier, capPosition: capPosition))
+                                        couponRow.withUnsafeBufferPointer { couponRow in
+                                            let rules = problem.rules
+                                            let budgetCount = rules.budgetColumns.count
+                                            return Self.withBuffers((rules.budgetColumns + rules.generalColumns)[...], []) { columns in
+                                                body(Columns(uplift: uplift, cost: cost, coupon: coupon, channel: channel,
+                                                             userStart: userStart, eligible: eligible,
+                                                             budgets: Array(columns[..<budgetCount]),
+                                                             general: Array(columns[budgetCount...]),
+                                                             couponMultiplier: couponMultiplier, couponRow: couponRow,
+                                                             capPosition: capPosition))
+                                            }
                                         }
                                     }
                                 }
@@ -212,22 +234,27 @@ package final class DualEngine: Sendable {
 
     // MARK: Reduced values
 
-    /// `r_j(m) = uplift_j - Σ_i m_i a_ij`, with the coefficients of `ConstraintRules`.
-    /// - Complexity: O(budgets).
+    /// `r_j(m) = uplift_j - Σ_i net_i a_ij`, with the coefficients of `ConstraintRules` and the
+    /// rows' net multipliers `net` (`DualModel.net`: a row's ceiling multiplier less its floor's).
+    /// - Complexity: O(budgets + general rows).
     @inline(__always)
-    func reduced(_ j: Int, _ m: UnsafeBufferPointer<Double>, _ c: Columns) -> Double {
+    func reduced(_ j: Int, _ net: UnsafeBufferPointer<Double>, _ c: Columns) -> Double {
         var r = c.uplift[j]
-        for b in 0..<c.budgets.count { r -= m[b] * c.budgets[b][j] }
-        let k = Int(c.couponMultiplier[Int(c.coupon[j])])
-        if k >= 0 { r -= m[k] }
-        if roiIndex >= 0 { r -= m[roiIndex] * (roiRate * c.cost[j] - c.uplift[j]) }
+        for b in 0..<c.budgets.count { r -= net[b] * c.budgets[b][j] }
+        let k = Int(c.couponRow[Int(c.coupon[j])])
+        if k >= 0 { r -= net[k] }
+        if roiIndex >= 0 { r -= net[roiIndex] * (roiRate * c.cost[j] - c.uplift[j]) }
+        for g in 0..<c.general.count { r -= net[generalStart + g] * c.general[g][j] }
         return r
     }
 
-    /// `r_j(m)`, outside the hot loops (`m` lent by the caller for the call).
+    /// `r_j(m)` at the side multipliers `m`, outside the hot loops (`m` lent by the caller for the call).
     package func reduced(_ j: Int, _ m: UnsafePointer<Double>) -> Double {
         var r = problem.candidates.uplift[j]
-        problem.rules.forEachCoefficient(of: j) { i, a in r -= m[i] * a }
+        let up = model.ceilingSide, down = model.floorSide
+        problem.rules.forEachCoefficient(of: j) { i, a in
+            r -= ((up[i] >= 0 ? m[up[i]] : 0) - (down[i] >= 0 ? m[down[i]] : 0)) * a
+        }
         return r
     }
 
@@ -236,10 +263,19 @@ package final class DualEngine: Sendable {
         m.withUnsafeBufferPointer { mp in mp.isEmpty ? problem.candidates.uplift[j] : reduced(j, mp.baseAddress!) }
     }
 
-    /// `a_ij`: what candidate `j` consumes of relaxed constraint `i` (`ConstraintRules`' rule,
-    /// read through the lent columns).
+    /// What candidate `j` consumes of side `s` in ceiling form: `a_ij` of its row `i` for a
+    /// ceiling, `-a_ij` for a floor (`ConstraintRules`' rule, read through the lent columns).
     @inline(__always)
-    func coefficient(_ i: Int, _ j: Int, _ c: Columns) -> Double {
+    func coefficient(_ s: Int, _ j: Int, _ c: Columns) -> Double {
+        let side = model.sides[s]
+        let a = rowCoefficient(side.row, j, c)
+        return side.floor ? -a : a
+    }
+
+    /// `a_ij` of row `i` (`ConstraintRules.coefficient`, through the lent columns).
+    @inline(__always)
+    func rowCoefficient(_ i: Int, _ j: Int, _ c: Columns) -> Double {
+        guard i < generalStart else { return c.general[i - generalStart][j] }
         switch kinds[i] {
         case .budget(let b): return c.budgets[b][j]
         case .couponCap(let k): return Int(c.coupon[j]) == k ? 1 : 0
@@ -271,12 +307,14 @@ package final class DualEngine: Sendable {
         withColumns { c in
             candidateVisits.add(c.userStart[users.upperBound] - c.userStart[users.lowerBound], ordering: .relaxed)
             return task.m.withUnsafeBufferPointer { mp in
-                switch task {
-                case .evaluate(_, let margins): return evaluate(users, c, mp, margins: margins)
-                case .hull(let i, _): return hull(i, users, c, mp)
-                case .consumption(let i, _): return consumption(i, users, c, mp)
-                case .walk(let i, _, let lo, let hi): return walk(i, lo, hi, users, c, mp)
-                case .top(let i, _): return top(i, users, c, mp)
+                model.net(mp).withUnsafeBufferPointer { np in
+                    switch task {
+                    case .evaluate(_, let margins): return evaluate(users, c, mp, np, margins: margins)
+                    case .hull(let i, _): return hull(i, users, c, mp, np)
+                    case .consumption(let i, _): return consumption(i, users, c, np)
+                    case .walk(let i, _, let lo, let hi): return walk(i, lo, hi, users, c, mp, np)
+                    case .top(let i, _): return top(i, users, c, mp, np)
+                    }
                 }
             }
         }
@@ -299,7 +337,8 @@ package final class DualEngine: Sendable {
     ///
     /// - Complexity: O(candidates (budgets + log k)) (O(candidates x budgets) with one incentive
     ///   per user): independent of the number of coupon caps.
-    private func evaluate(_ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>, margins: Bool,
+    private func evaluate(_ range: Range<Int>, _ c: Columns, _ mp: UnsafeBufferPointer<Double>,
+                          _ np: UnsafeBufferPointer<Double>, margins: Bool,
                           everyMargin: ((Int, Double) -> Void)? = nil) -> DualAggregate {
         let coordinates = self.coordinates
         let channelCaps = channelsCapped ? self.channelCaps : nil
@@ -308,7 +347,7 @@ package final class DualEngine: Sendable {
         var user = [Double](repeating: 0, count: coordinates.count)
         let hasCaps = !capMultipliers.isEmpty
         for u in range {
-            out.bound.add(select(u, &s, c, value: { self.reduced($0, mp, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] }))
+            out.bound.add(select(u, &s, c, value: { self.reduced($0, np, c) }, key: { c.budgets.first?[$0] ?? c.cost[$0] }))
             for q in user.indices { user[q] = 0 }
             for a in 0..<s.count {
                 let j = s.picked[a]
@@ -325,7 +364,7 @@ package final class DualEngine: Sendable {
                     let k = c.capPosition[Int(c.coupon[j])]
                     guard k >= 0 else { continue }
                     let own = mp[Int(c.couponMultiplier[Int(c.coupon[j])])]
-                    let margin = s.margin(j, c, value: self.reduced(j, mp, c) + own, channelCaps: channelCaps, maxPerUser: maxPerUser)
+                    let margin = s.margin(j, c, value: self.reduced(j, np, c) + own, channelCaps: channelCaps, maxPerUser: maxPerUser)
                     if margin > 0 { out.margins.append(CapMargin(cap: k, margin: margin)) }
                     everyMargin?(j, margin)
                 }
@@ -341,7 +380,9 @@ package final class DualEngine: Sendable {
         var all: [Int: Double] = [:]
         withColumns { c in
             m.withUnsafeBufferPointer { mp in
-                _ = evaluate(0..<users, c, mp, margins: true) { all[$0] = $1 }
+                model.net(mp).withUnsafeBufferPointer { np in
+                    _ = evaluate(0..<users, c, mp, np, margins: true) { all[$0] = $1 }
+                }
             }
         }
         return all
@@ -351,7 +392,7 @@ package final class DualEngine: Sendable {
     /// recovery.
     func choices(_ m: [Double]) -> [Int] {
         let parts = withColumns { c in
-            m.withUnsafeBufferPointer { mq in
+            model.net(m).withUnsafeBufferPointer { mq in
                 let lent = Lent(mq)
                 return chunks.map { _, range -> [Int] in
                     let mp = lent.buffer

@@ -68,15 +68,36 @@ package struct DualAggregate: Sendable, Equatable {
     }
 }
 
-/// What the coordinator knows of the problem without its candidates: the relaxed constraints
-/// (numbered as `ConstraintRules` numbers them), their limits and names, and the per-user
-/// frequency cap (which chooses the coordinate update).
+/// What the coordinator knows of the problem without its candidates: the relaxed constraints'
+/// sides, their limits and names, and the per-user frequency cap (which chooses the
+/// coordinate update).
+///
+/// **Sides.** Every finite side of every row of `ConstraintRules` has its own multiplier, in
+/// row order, the ceiling (`hi`) before the floor (`lo`). The worker writes each side as a
+/// ceiling: the ceiling side keeps `Σ_j a_ij x_j <= hi_i`, the floor side `Σ_j (-a_ij) x_j <=
+/// -lo_i`, so a floor's multiplier raises the reduced value of the candidates its row needs.
+/// Without floors and general rows every row has one side, its ceiling, and the numbering is
+/// the rows' own.
 package struct DualModel: Sendable {
-    /// Right-hand sides, times `limitScale`.
+    /// One multiplier: a row of `ConstraintRules` and which of its bounds.
+    package struct Side: Sendable, Equatable {
+        package var row: Int
+        /// The floor side (`lo`), written as the ceiling `-a x <= -lo`; else the ceiling (`hi`).
+        package var floor: Bool
+        /// -1 for a floor side, 1 for a ceiling side: the side's coefficients are `sign x a_ij`.
+        package var sign: Double { floor ? -1 : 1 }
+    }
+    /// The multipliers' sides, in order.
+    package let sides: [Side]
+    /// Per row, the index of its ceiling side's multiplier and of its floor side's (-1: none).
+    package let ceilingSide: [Int]
+    package let floorSide: [Int]
+    /// Right-hand sides in ceiling form (`hi`, or `-lo` for a floor side), times `limitScale`.
     package let limits: [Double]
-    /// The multipliers updated one at a time (budgets and the ROI floor), in order.
+    /// The multipliers updated one at a time (budgets' sides, coupon floors, the ROI floor,
+    /// general rows' sides), in order.
     package let coordinates: [Int]
-    /// The coupon caps' multipliers, in constraint order: updated together in one block.
+    /// The coupon caps' multipliers (their ceiling sides), in order: updated together in one block.
     package let capMultipliers: [Int]
     package let names: [(ShadowPrice.Kind, String)]
     package let maxPerUser: Int
@@ -87,23 +108,60 @@ package struct DualModel: Sendable {
 
     package init(_ problem: Problem, limitScale: Double = 1) {
         let rules = problem.rules
+        var sides: [Side] = []
+        var ceilingSide = [Int](repeating: -1, count: rules.count)
+        var floorSide = [Int](repeating: -1, count: rules.count)
         var coordinates: [Int] = []
         var caps: [Int] = []
         var names: [(ShadowPrice.Kind, String)] = []
-        for (i, kind) in rules.kinds.enumerated() {
-            switch kind {
-            case .budget: coordinates.append(i); names.append((.budget, rules.name(i, in: problem)))
-            case .couponCap: caps.append(i); names.append((.couponCap, rules.name(i, in: problem)))
-            case .minROI: coordinates.append(i); names.append((.minROI, rules.name(i, in: problem)))
+        var limits: [Double] = []
+        for i in 0..<rules.count {
+            let name = rules.name(i, in: problem)
+            let kind: ConstraintRules.Kind? = i < rules.generalStart ? rules.kinds[i] : nil
+            if rules.limits[i] < .infinity {
+                ceilingSide[i] = sides.count
+                if case .couponCap = kind { caps.append(sides.count) } else { coordinates.append(sides.count) }
+                switch kind {
+                case .budget: names.append((.budget, name))
+                case .couponCap: names.append((.couponCap, name))
+                case .minROI: names.append((.minROI, name))
+                case nil: names.append((.constraint, name))
+                }
+                sides.append(Side(row: i, floor: false))
+                limits.append(rules.limits[i] * limitScale)
+            }
+            if rules.lower[i] > -.infinity {
+                floorSide[i] = sides.count
+                coordinates.append(sides.count)
+                switch kind {
+                case .budget: names.append((.budgetMin, name))
+                case .couponCap: names.append((.couponFloor, name))
+                case .minROI, nil: names.append((.constraintMin, name))
+                }
+                sides.append(Side(row: i, floor: true))
+                limits.append(-rules.lower[i] * limitScale)
             }
         }
+        self.sides = sides
+        self.ceilingSide = ceilingSide
+        self.floorSide = floorSide
         self.coordinates = coordinates
         capMultipliers = caps
         self.names = names
-        limits = rules.limits.map { $0 * limitScale }
+        self.limits = limits
         maxPerUser = problem.maxPerUser
         self.limitScale = limitScale
     }
+
+    /// Each row's net multiplier `m_ceiling - m_floor` at side multipliers `m`: the reduced value
+    /// is `v_j - Σ_i net_i a_ij`.
+    package func net(_ m: UnsafeBufferPointer<Double>) -> [Double] {
+        (0..<ceilingSide.count).map { i in
+            (ceilingSide[i] >= 0 ? m[ceilingSide[i]] : 0) - (floorSide[i] >= 0 ? m[floorSide[i]] : 0)
+        }
+    }
+
+    package func net(_ m: [Double]) -> [Double] { m.withUnsafeBufferPointer { net($0) } }
 }
 
 /// Runs a task over every user and merges the slices' aggregates.

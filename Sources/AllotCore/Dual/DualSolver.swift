@@ -15,23 +15,65 @@ package enum DualSolver {
         search.sweep()
         search.subgradientIfStalled()
         var notes = search.notes
+        if let (side, least) = search.unreachable {
+            var proof = Solution(method: DualMethod().name, status: .infeasible, allocation: Allocation(candidates: []), objective: 0)
+            proof.iterations = search.sweeps
+            proof.notes = ["infeasible: " + unreachableReason(engine, side: side, least: least)] + notes
+            return proof
+        }
         var (allocation, objective) = search.primal!
+        let floors = engine.problem.hasFloorsOrRows
         if let (greedy, value) = safetyNet(engine.problem, options: options, threads: engine.chunks.threads,
                                            maxCandidatesPerUser: engine.maxCandidatesPerUser, gap: search.gap, notes: &notes),
            value > objective {
-            notes.append("the greedy-marginal baseline found a better allocation than the dual's own (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))), so that one is returned")
+            let baseline = floors ? "greedy-floors" : "greedy-marginal"
+            notes.append(objective == -.infinity
+                ? "the dual's recovery met not every floor; the \(baseline) baseline did (\(Readable.grouped(value, decimals: 2))), so its allocation is returned under the dual's bound"
+                : "the \(baseline) baseline found a better allocation than the dual's own (\(Readable.grouped(value, decimals: 2)) against \(Readable.grouped(objective, decimals: 2))), so that one is returned")
             allocation = greedy
             objective = value
+        }
+        if objective == -.infinity {
+            // No allocation meeting every floor was found; none is returned, and nothing is proven.
+            var failed = Solution(method: DualMethod().name, status: .searchFailed, allocation: Allocation(candidates: []),
+                                  objective: 0)
+            failed.iterations = search.sweeps
+            failed.notes = notes + ["the recovery at the dual's best multipliers left a floor short (upper bound \(Readable.grouped(search.best.bound, decimals: 2)))"]
+            return failed
         }
         var solution = Solution(method: DualMethod().name, status: .feasible, allocation: allocation, objective: objective,
                                 upperBound: max(search.best.bound, objective))
         if solution.relativeGap ?? 1 <= DualTolerance.optimalGap { solution.status = .optimal }
         solution.iterations = search.sweeps
         solution.shadowPrices = (0..<engine.constraintCount).map {
-            ShadowPrice(kind: engine.model.names[$0].0, name: engine.model.names[$0].1, value: search.best.multipliers[$0])
+            let (kind, name) = engine.model.names[$0]
+            let m = search.best.multipliers[$0]
+            return ShadowPrice(kind: kind, name: name, value: kind.isFloor && m != 0 ? -m : m)
         }
         solution.notes = notes
         return solution
+    }
+
+    /// Why side `side` is out of reach: `least` is `S(∞)`, its least consumption in ceiling form
+    /// under the users' own caps (max_per_user, channel caps), which the dual's ray found.
+    static func unreachableReason(_ engine: DualEngine, side: Int, least: Double) -> String {
+        let problem = engine.problem
+        let rules = problem.rules
+        let s = engine.model.sides[side]
+        let name = rules.name(s.row, in: problem)
+        var what = "constraint \(name)"
+        if s.row < rules.generalStart {
+            switch rules.kinds[s.row] {
+            case .budget: what = "spend floor of budget \(name)"
+            case .couponCap: what = "coupon floor \(name)"
+            case .minROI: what = name
+            }
+        }
+        func number(_ x: Double) -> String { x == x.rounded() ? Readable.grouped(x, decimals: 0) : Readable.significant(x, 6) }
+        let limits = "under max_per_user\(problem.hasChannelCaps ? " and the channel caps" : "") (the dual's bound falls without limit along its multiplier)"
+        return s.floor
+            ? "\(what) needs at least \(number(rules.lower[s.row])), at most \(number(-least)) is reachable \(limits)"
+            : "\(what) needs at most \(number(rules.limits[s.row])), at least \(number(least)) is unavoidable \(limits)"
     }
 
     /// One user in `sampleStride` (chosen by a hash of its index) forms the warm start's sample.
@@ -111,6 +153,12 @@ package enum DualSolver {
             notes.append("not compared with the greedy-marginal baseline: a user has more than \(Readable.count(Recovery.largeUser)) candidates, where it would be slow")
             return nil
         case .always, .automatic:
+            if problem.hasFloorsOrRows {
+                // greedy-marginal knows no floor: the floor-aware baseline, when it meets them.
+                guard let greedy = GreedyFloors.solve(problem, threads: threads),
+                      Verifier.verify(problem, greedy).isFeasible else { return nil }
+                return (greedy, totalUplift(problem, greedy))
+            }
             let greedy = GreedyMarginal.solve(problem, threads: threads)
             return (greedy, totalUplift(problem, greedy))
         }
@@ -163,6 +211,9 @@ struct DualSearch {
     /// The last sweep's move, the multipliers before a jump, whether `m` is a jump not yet
     /// evaluated, and the sweeps left without jumps (see `extrapolate`).
     var previousMove: [Double]?
+    /// A side the dual proved out of reach (a ray of the full problem's dual) and its least
+    /// consumption `S(∞)`: then no allocation meets it, and the search stops.
+    var unreachable: (side: Int, least: Double)?
     var beforeJump: [Double] = []
     var extrapolated = false
     var jumpsPaused = 0
@@ -229,6 +280,7 @@ struct DualSearch {
             }
             update()
             sweepSeconds = monotonicSeconds() - start
+            if unreachable != nil { return }
         }
         if recovering, primal == nil || gap.isInfinite { checkGap() }
     }
@@ -277,6 +329,7 @@ struct DualSearch {
         let before = m
         updateCaps()
         updateCoordinates()
+        if unreachable != nil { return }
         if options.extrapolate { extrapolate(from: before) }
     }
 
@@ -320,7 +373,16 @@ struct DualSearch {
     mutating func updateCoordinates() {
         let single = model.constraintCount == 1
         for i in model.coordinates {
-            let target = rounds.criticalMultiplier(i, m, width: lastChange[i])
+            let target: Double
+            switch rounds.criticalMultiplier(i, m, width: lastChange[i]) {
+            case .at(let t): target = t
+            case .ray(let least):
+                // A sample's share of a floor can be out of its reach when the whole's is not:
+                // only the full problem's ray proves anything. The sample keeps its multiplier.
+                guard model.limitScale == 1 else { continue }
+                unreachable = (i, least)
+                return
+            }
             lastChange[i] = abs(target - m[i])
             m[i] = single ? target : max(0, m[i] + options.relaxation * (target - m[i]))
         }
@@ -330,7 +392,7 @@ struct DualSearch {
     /// subgradient steps (Polyak step towards the best primal value), keeping the best bound.
     mutating func subgradientIfStalled() {
         let k = model.constraintCount
-        guard k > 1, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
+        guard k > 1, unreachable == nil, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
               let objective = primal?.value else { return }
         var x = best.multipliers
         // The best point's evaluation is known: no pass to redo it.
@@ -370,6 +432,10 @@ enum Recovery {
     ///    users trade up (or add) in descending order of extra uplift per extra normalised cost,
     ///    as long as every constraint holds. With one budget and one incentive per user, this
     ///    continues the walk along the hulls exactly where the multiplier stopped it.
+    ///
+    /// With floors or general rows, step 2 is `meetRows` (moves that relieve the rows on either
+    /// side), and the fill keeps every floor met. The value is `-∞` when the allocation breaks a
+    /// floor still: the recovery failed (which proves nothing about the floors).
     static func recover(_ engine: DualEngine, _ m: [Double]) -> (Allocation, Double) {
         let problem = engine.problem
         let t = problem.candidates
@@ -386,11 +452,100 @@ enum Recovery {
             }
         }
         let value = { engine.reduced($0, at: m) }
-        repair(engine, &state, picks: picks, userOf: userOf, value: value)
+        let twoSided = problem.hasFloorsOrRows
+        if twoSided {
+            meetRows(engine, &state, value: value)
+        } else {
+            repair(engine, &state, picks: picks, userOf: userOf, value: value)
+        }
         GreedyMarginal.improve(&state, threads: engine.chunks.threads, maxCandidates: largeUser, batched: true)
         fillLargeUsers(engine, &state, m)
         let allocation = state.allocation
+        if twoSided, !Verifier.verify(problem, allocation).isFeasible { return (allocation, -.infinity) }
         return (allocation, totalUplift(problem, allocation))
+    }
+
+    /// One user's move in `meetRows`: add `add`, drop `drop`, or both (a swap); -1 for none.
+    struct RowMove: Comparable {
+        /// Reduced value given up per unit of violation removed.
+        var key: Double
+        var user: Int32
+        var drop: Int32
+        var add: Int32
+        static func < (a: RowMove, b: RowMove) -> Bool {
+            (a.key, a.user, a.drop, a.add) < (b.key, b.user, b.drop, b.add)
+        }
+    }
+
+    /// With floors or general rows: until every row is within its bounds, the user moves (an
+    /// addition, a drop, or a swap of a held candidate for another) that give up the least
+    /// reduced value at the multipliers (`value`) per unit of violation removed. The violation
+    /// is the sum over rows of the distance to the bound passed, scaled by `max(1, |bound|)`
+    /// (`GreedyFloors.rowShortfall`), so a move may trade a little of one row for more of
+    /// another, but every move lowers the total: the loop ends. Users at a tie of the dual give
+    /// up almost nothing, so they move first. Lazy: a popped move is recomputed against the
+    /// current rows and taken only if it still comes first. Ends short when no move relieves.
+    /// - Complexity: O(k x F x rows) per user move search (k candidates, F held), once per
+    ///   user and once per move taken or re-keyed, plus the heap's O(log users).
+    static func meetRows(_ engine: DualEngine, _ state: inout CapacityState, value: (Int) -> Double) {
+        let problem = engine.problem
+        let rules = problem.rules
+        let t = problem.candidates
+        func total() -> Double {
+            var v = 0.0
+            for k in 0..<rules.count { v += GreedyFloors.rowShortfall(rules, k, state.used[k]) }
+            return v
+        }
+        guard total() > 0 else { return }
+        var delta = [Double](repeating: 0, count: rules.count)
+        func relief(add i: Int, drop j: Int) -> Double {
+            if i >= 0 { rules.forEachCoefficient(of: i) { k, a in delta[k] += a } }
+            if j >= 0 { rules.forEachCoefficient(of: j) { k, a in delta[k] -= a } }
+            var r = 0.0
+            for k in 0..<rules.count where delta[k] != 0 {
+                r += GreedyFloors.rowShortfall(rules, k, state.used[k]) - GreedyFloors.rowShortfall(rules, k, state.used[k] + delta[k])
+                delta[k] = 0
+            }
+            return r
+        }
+        func best(_ u: Int) -> RowMove? {
+            var found: RowMove?
+            func consider(add i: Int, drop j: Int) {
+                let r = relief(add: i, drop: j)
+                guard r > 0 else { return }
+                let lost = (j >= 0 ? value(j) : 0) - (i >= 0 ? value(i) : 0)
+                let move = RowMove(key: lost / r, user: Int32(u), drop: Int32(j), add: Int32(i))
+                if found.map({ move < $0 }) ?? true { found = move }
+            }
+            let range = t.candidates(ofUser: u)
+            for j in range where state.chosen[j] {
+                consider(add: -1, drop: j)
+                for i in range where !state.chosen[i] && engine.eligible[i] && state.userAllows(user: u, add: i, remove: j) {
+                    consider(add: i, drop: j)
+                }
+            }
+            if Int(state.userCount[u]) < problem.maxPerUser {
+                for i in range where !state.chosen[i] && engine.eligible[i] && state.userAllows(user: u, add: i) {
+                    consider(add: i, drop: -1)
+                }
+            }
+            return found
+        }
+        var heap = Heap<RowMove>((0..<t.userCount).compactMap { best($0) })
+        var moves = 0
+        while let top = heap.popMin(), moves < 4 * t.count + 1_000 {
+            let u = Int(top.user)
+            guard let fresh = best(u) else { continue }
+            if let next = heap.min, next < fresh {
+                heap.insert(fresh)
+                continue
+            }
+            if fresh.drop >= 0 { state.remove(Int(fresh.drop), user: u) }
+            if fresh.add >= 0 { state.add(Int(fresh.add), user: u) }
+            moves += 1
+            if total() <= 0 { return }
+            if let next = best(u) { heap.insert(next) }
+        }
     }
 
     /// Users with more candidates than this are filled by `fillLargeUsers` rather than by

@@ -8,21 +8,8 @@ public struct DualMethod: AllocationMethod {
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()
-        try Self.refuseFloors(problem, method: name)
         let options = options.startingClock()
         return DualSolver.solve(problem, options: options.dual, threads: options.threads)
-    }
-
-    /// Throws for a problem with floors or general rows, which the dual does not take yet
-    /// (issue 23): it would ignore them. The exact methods do.
-    /// - Throws: `SolveError` naming the first such constraint and the methods that take it.
-    package static func refuseFloors(_ problem: Problem, method: String) throws {
-        guard problem.hasFloorsOrRows else { return }
-        let rules = problem.rules
-        let first = (0..<rules.count).first { $0 >= rules.generalStart || rules.lower[$0] > -.infinity } ?? 0
-        let what = first >= rules.generalStart ? "the general row '\(rules.name(first, in: problem))'"
-            : "the floor on '\(rules.name(first, in: problem))'"
-        throw SolveError("\(method) does not take floors or general rows yet (\(what)); use --method milp-cbc or milp-glpk (exact), or greedy-floors")
     }
 }
 

@@ -59,12 +59,23 @@ public enum SolveStatus: String, Sendable, Codable {
 
 /// The marginal value of relaxing one constraint by one unit, from the dual.
 public struct ShadowPrice: Equatable, Sendable {
-    public enum Kind: String, Sendable { case budget, couponCap = "coupon_cap", minROI = "min_roi" }
+    /// Which side of which row: a ceiling (`budget`, `coupon_cap`, `min_roi`, `constraint`: a
+    /// general row's `max`) or a floor (`budget_min`, `coupon_floor`, `constraint_min`).
+    public enum Kind: String, Sendable {
+        case budget, couponCap = "coupon_cap", minROI = "min_roi", constraint
+        case budgetMin = "budget_min", couponFloor = "coupon_floor", constraintMin = "constraint_min"
+        /// Whether this is a floor side (a lower bound).
+        public var isFloor: Bool { self == .budgetMin || self == .couponFloor || self == .constraintMin }
+    }
     public var kind: Kind
-    /// The budget name, the coupon id, or `min_roi`.
+    /// The budget name, the coupon id, `min_roi`, or the general row's name.
     public var name: String
-    /// For a budget: incremental GMV per extra unit of budget.
+    /// The objective's change per unit the bound is raised: for a ceiling its multiplier
+    /// `m >= 0` (for a budget, incremental GMV per extra unit of budget); for a floor `-μ <= 0`
+    /// (what one more unit of floor costs, with a minus sign).
     public var value: Double
+    /// The dual's multiplier of this side (`>= 0`): `value` for a ceiling, `-value` for a floor.
+    public var multiplier: Double { kind.isFloor ? -value : value }
     public init(kind: Kind, name: String, value: Double) {
         self.kind = kind
         self.name = name

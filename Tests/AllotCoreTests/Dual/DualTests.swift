@@ -226,8 +226,8 @@ private func dualOnly() -> SolveOptions {
         var m = [Double](repeating: 0, count: engine.constraintCount)
         for sweep in 0..<3 {
             for i in 0..<engine.constraintCount {
-                let hull = rounds.criticalByHull(i, m)
-                let bracket = rounds.criticalByBracket(i, m, width: 0)
+                let hull = rounds.criticalByHull(i, m).multiplier
+                let bracket = rounds.criticalByBracket(i, m, width: 0).multiplier
                 var a = m, b = m
                 a[i] = hull
                 b[i] = bracket

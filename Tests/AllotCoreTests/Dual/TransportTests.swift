@@ -105,6 +105,59 @@ final class RandomSlices: DualTransport, @unchecked Sendable {
         }
     }
 
+    /// Floors and general rows (issue 23): a spend floor, a coverage floor, a coupon floor and
+    /// a signed parity row, with one incentive per user and with several (and channel caps):
+    /// the same status, allocation, bound and multipliers, bit for bit, from the threads and
+    /// from random slices, with and without the warm start; an allocation passes the verifier.
+    @Test(arguments: [false, true])
+    func randomSlicesGiveTheThreadsAnswerWithFloors(sampled: Bool) throws {
+        var statuses: Set<String> = []
+        for (maxPerUser, channels, budgets) in [(1, false, 1), (2, false, 2), (3, true, 1)] {
+            var mix = RandomFloors()
+            mix.base.users = 400
+            mix.base.coupons = 8
+            mix.base.couponsPerUser = 5
+            mix.base.budgets = budgets
+            mix.base.maxPerUser = maxPerUser
+            mix.base.couponCap = 60
+            mix.base.budgetFraction = 0.2
+            mix.spendFloor = 0.95
+            mix.coverage = 0.4
+            mix.couponFloor = 20
+            mix.parity = 10
+            if channels {
+                mix.base.channels = ["push", "email", "sms"]
+                mix.base.channelCap = 1
+            }
+            let problem = mix.make(seed: UInt64(3 * maxPerUser + budgets))
+            var options = DualOptions()
+            options.baselineCheck = .never
+            options.sampledWarmStart = sampled
+            options.sampleMinimumUsers = 16
+            let threads = DualSolver.solve(DualEngine(problem, threads: 2), options: options)
+            statuses.insert(threads.status.rawValue)
+            for seed in [1, 2] as [UInt64] {
+                var transports: [RandomSlices] = []
+                let sliced = DualSolver.solve(DualEngine(problem, threads: 1), options: options) { engine in
+                    let t = RandomSlices(engine, seed: seed &+ UInt64(transports.count))
+                    transports.append(t)
+                    return t
+                }
+                let what = "F \(maxPerUser) channels \(channels) budgets \(budgets) sampled \(sampled) seed \(seed)"
+                #expect(transports.allSatisfy { $0.tasks > 0 }, "\(what): the random slices ran")
+                #expect(sliced.status == threads.status, "\(what): status")
+                #expect(sliced.allocation == threads.allocation, "\(what): allocation")
+                #expect(sliced.upperBound?.bitPattern == threads.upperBound?.bitPattern, "\(what): bound")
+                #expect(sliced.shadowPrices.map(\.value.bitPattern) == threads.shadowPrices.map(\.value.bitPattern), "\(what): multipliers")
+                if sliced.status != .searchFailed && sliced.status != .infeasible {
+                    let report = Verifier.verify(problem, sliced.allocation)
+                    #expect(report.isFeasible, "\(what): \(report.violations)")
+                }
+            }
+        }
+        #expect(statuses.isSubset(of: ["feasible", "optimal"]), "\(statuses)")
+    }
+
     /// An exact sum does not depend on the order or grouping of its terms, even with
     /// cancellation over 600 binades and subnormals; it is exact where the answer is known.
     @Test func exactSumIsOrderFree() {

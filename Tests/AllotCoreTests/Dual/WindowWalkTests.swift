@@ -71,7 +71,7 @@ import Testing
         var width = [Double](repeating: 0, count: engine.constraintCount)
         for _ in 0..<3 {
             for i in engine.coordinates {
-                let λ = rounds.criticalByBracket(i, m, width: width[i])
+                let λ = rounds.criticalByBracket(i, m, width: width[i]).multiplier
                 let limit = engine.limits[i]
                 #expect(rounds.consumption(i, m, at: λ) <= limit + 1e-9, "coordinate \(i) at \(λ)")
                 if λ > 0 {

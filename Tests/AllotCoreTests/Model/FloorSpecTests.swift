@@ -120,14 +120,17 @@ private func message(_ spec: String, scores: String = scores) -> String? {
         #expect(fine.rowValues == [3, 0.5])
     }
 
-    @Test func theDualRefusesFloorsNamingTheExactMethods() throws {
-        let p = try load(#"{"budgets":[{"name":"cash","limit":6,"min":4}]}"#)
-        #expect(throws: SolveError("dual does not take floors or general rows yet (the floor on 'cash'); use --method milp-cbc or milp-glpk (exact), or greedy-floors")) {
-            try solve(p, method: .dual)
-        }
-        let rows = try load(#"{"budgets":[{"name":"cash","limit":6}],"constraints":[{"name":"tilt","column":"tilt","max":1}]}"#)
-        #expect(throws: SolveError("dual does not take floors or general rows yet (the general row 'tilt'); use --method milp-cbc or milp-glpk (exact), or greedy-floors")) {
-            try solve(rows, method: .dual)
+    @Test func theDualTakesFloorsAndGeneralRows() throws {
+        for spec in [#"{"budgets":[{"name":"cash","limit":6,"min":4}]}"#,
+                     #"{"budgets":[{"name":"cash","limit":6}],"constraints":[{"name":"tilt","column":"tilt","max":1}]}"#,
+                     #"{"budgets":[{"name":"cash","limit":6,"min":4}],"coupon_floors":{"c2":1},"constraints":[{"name":"new_users","column":"is_new","min":2},{"name":"tilt","column":"tilt","min":-1,"max":1.5}],"max_per_user":2}"#] {
+            let p = try load(spec)
+            let solution = try solve(p, method: .dual)
+            let report = Verifier.verify(p, solution.allocation)
+            #expect(report.isFeasible, "\(spec): \(report.violations)")
+            let optimum = try #require(bruteForce(p))
+            #expect(report.objective <= optimum.value + 1e-9, "\(spec)")
+            #expect(try #require(solution.upperBound) >= optimum.value - 1e-9, "\(spec)")
         }
     }
 }

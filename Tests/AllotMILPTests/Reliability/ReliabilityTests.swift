@@ -223,12 +223,7 @@ import Testing
     /// start is returned as the best known, feasible.
     @Test(arguments: ["CBC", "GLPK"])
     func rootRelaxationStopsAtTheLimit(backend name: String) throws {
-        var mix = RandomProblem()
-        mix.users = 30_000
-        mix.coupons = 5
-        mix.couponsPerUser = 5
-        mix.budgets = 2
-        mix.maxPerUser = 2
+        let mix = RandomProblem(users: 30_000, coupons: 5, couponsPerUser: 5, budgets: 2, maxPerUser: 2)
         let problem = mix.make(seed: 8)
         let formulation = MILPFormulation(problem)
         let dual = DualSolver.solve(problem, options: DualOptions(), threads: 1)
@@ -248,12 +243,7 @@ import Testing
     @Test(arguments: ["milp-glpk", "milp-cbc"])
     func optimalWithinToleranceSaysSo(name: String) throws {
         let method = try #require(MethodRegistry.standard.method(named: name))
-        var mix = RandomProblem()
-        mix.users = 40
-        mix.coupons = 5
-        mix.couponsPerUser = 4
-        mix.budgets = 2
-        mix.maxPerUser = 2
+        let mix = RandomProblem(users: 40, coupons: 5, couponsPerUser: 4, budgets: 2, maxPerUser: 2)
         var flagged = 0
         for seed in 1...6 as ClosedRange<UInt64> {
             let problem = mix.make(seed: seed)
