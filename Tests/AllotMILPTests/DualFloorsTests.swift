@@ -40,6 +40,7 @@ import Testing
                 var search = DualSearch(ThreadTransport(engine), options: DualOptions())
                 search.sweep(recovering: false)
                 #expect(search.unreachable == nil, "\(label) seed \(seed): a ray on a feasible instance")
+                #expect(search.conflict == nil, "\(label) seed \(seed): a conflict on a feasible instance")
                 #expect(search.best.bound >= optimum - Self.tolerance(optimum), "\(label) seed \(seed)")
                 checked += 1
             }
@@ -146,6 +147,22 @@ import Testing
         }
     }
 
+    /// Floors each within reach but not together under a ceiling: three new users, one
+    /// incentive each, a budget that pays for two. The dual's bound falls below the least value
+    /// any allocation can have (0 here), which proves it; the floor pulling is named.
+    @Test func aConflictIsProvenWhenTheBoundFallsBelowEveryAllocation() throws {
+        let text = "user_id,coupon_id,uplift,cost,is_new\nu1,c1,5,2,1\nu2,c1,4,2,1\nu3,c1,3,2,1\nu4,c1,9,1,0\n"
+        let problem = try ProblemLoader.load(scores: InputBytes(name: "s.csv", text: text),
+                                             spec: InputBytes(name: "spec.json", text: #"{"budgets":[{"name":"cash","limit":4}],"constraints":[{"name":"new_users","column":"is_new","min":3}]}"#))
+        #expect(bruteForce(problem) == nil)
+        let solution = try Allot.solve(problem, method: DualMethod(), options: Self.pureDual)
+        #expect(solution.status == .infeasible)
+        #expect(solution.allocation.count == 0)
+        let message = try #require(solution.noAllocationMessage)
+        #expect(message.hasPrefix("infeasible: the floors constraint_min:new_users cannot all be met together under the ceilings and max_per_user (the dual's bound fell to "), "\(message)")
+        #expect(message.hasSuffix(", below 0.00, the least any allocation can be worth)"), "\(message)")
+    }
+
     /// Random small instances with floors (40 users, two budgets, caps, coverage and parity
     /// rows; too large for brute force) against both exact backends: never `infeasible` where
     /// they find the optimum, never an allocation where they prove none; what the dual returns
@@ -192,27 +209,34 @@ import Testing
     /// `constraint:` for a general row's max, `constraint_min:`), floors `<= 0` (what one more
     /// unit of floor costs) and ceilings `>= 0`; the summary carries them and meets the schema.
     @Test func eachSideHasANamedSignedShadowPrice() throws {
-        var mix = RandomFloors()
-        mix.base.users = 60
-        mix.base.couponsPerUser = 3
-        mix.base.budgetFraction = 0.2
-        mix.coverage = 0.9
-        let problem = mix.make(seed: 3)
+        // The budget pays for three; the two floors on new users and on c1 force the weak new
+        // users u4 and u5 in beside u1 (9 + 2 + 1 = 12, against 24 without the floors).
+        let text = """
+            user_id,coupon_id,uplift,cost,is_new,tilt
+            u1,c0,9,1,0,1
+            u2,c0,8,1,0,-1
+            u3,c1,7,1,0,0
+            u4,c1,2,1,1,1
+            u5,c0,1,1,1,-1
+            u6,c1,1,1,1,0
+
+            """
+        let spec = #"{"budgets":[{"name":"cash","limit":3,"min":2}],"coupon_caps":{"c0":2},"coupon_floors":{"c1":1},"constraints":[{"name":"new_users","column":"is_new","min":2},{"name":"parity","column":"tilt","min":-1,"max":1}]}"#
+        let problem = try ProblemLoader.load(scores: InputBytes(name: "s.csv", text: text), spec: InputBytes(name: "spec.json", text: spec))
+        let optimum = try #require(bruteForce(problem))
+        #expect(optimum.value == 12)
         let solution = try Allot.solve(problem, method: DualMethod(), options: Self.pureDual)
         let report = Verifier.verify(problem, solution.allocation)
         #expect(report.isFeasible, "\(solution.status) \(report.violations)")
-        let names = Set(solution.shadowPrices.map { "\($0.kind.rawValue):\($0.name)" })
-        let budget = problem.budgets[0].name
-        for name in ["budget:\(budget)", "budget_min:\(budget)", "coupon_floor:c0", "constraint_min:new_users",
-                     "constraint:parity", "constraint_min:parity"] {
-            #expect(names.contains(name), "\(name) in \(names)")
-        }
-        #expect(solution.shadowPrices.count == DualModel(problem).constraintCount)
+        #expect(try #require(solution.upperBound) >= optimum.value - 1e-9)
+        let names = solution.shadowPrices.map { "\($0.kind.rawValue):\($0.name)" }
+        #expect(names == ["budget:cash", "budget_min:cash", "coupon_cap:c0", "coupon_floor:c1", "constraint_min:new_users",
+                          "constraint:parity", "constraint_min:parity"])
         for price in solution.shadowPrices {
             #expect(price.kind.isFloor ? price.value <= 0 : price.value >= 0, "\(price)")
             #expect(price.multiplier >= 0)
         }
-        // The coverage floor at 90% of the new users binds under a tight budget: it has a price.
+        // The coverage floor binds: it has a price, what one more new user would cost.
         #expect(solution.shadowPrices.contains { $0.kind == .constraintMin && $0.name == "new_users" && $0.value < 0 })
         let summary = Summary(problem: problem, solution: solution, report: report).json()
         #expect(try summarySchemaViolations(summary) == [])

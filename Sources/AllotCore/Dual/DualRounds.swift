@@ -103,6 +103,13 @@ package struct DualModel: Sendable {
     package let maxPerUser: Int
     /// The share of the problem's limits that `limits` holds (1, or a sample's share).
     package let limitScale: Double
+    /// With floors or general rows: a value no allocation meeting the users' caps can fall
+    /// below, `Σ_u` of the user's `max_per_user` most negative uplifts among the candidates the
+    /// dual keeps (0 when none is negative). A bound `D(m)` below it proves the floors infeasible
+    /// together (weak duality). Computed once here, where the problem is whole; nil otherwise.
+    package let valueFloor: Double?
+    /// The first general row (`ConstraintRules.generalStart`).
+    package let generalStart: Int
 
     package var constraintCount: Int { limits.count }
 
@@ -151,6 +158,22 @@ package struct DualModel: Sendable {
         self.limits = limits
         maxPerUser = problem.maxPerUser
         self.limitScale = limitScale
+        valueFloor = problem.hasFloorsOrRows ? Self.valueFloor(problem) : nil
+        generalStart = rules.generalStart
+    }
+
+    /// See `valueFloor`. - Complexity: O(candidates log k).
+    static func valueFloor(_ problem: Problem) -> Double {
+        let t = problem.candidates
+        var total = 0.0
+        var negative: [Double] = []
+        for u in 0..<t.userCount {
+            negative.removeAll(keepingCapacity: true)
+            for j in t.candidates(ofUser: u) where t.uplift[j] < 0 && problem.mayBeUseful(j) { negative.append(t.uplift[j]) }
+            negative.sort()
+            for v in negative.prefix(problem.maxPerUser) { total += v }
+        }
+        return total
     }
 
     /// Each row's net multiplier `m_ceiling - m_floor` at side multipliers `m`: the reduced value

@@ -15,6 +15,12 @@ package enum DualSolver {
         search.sweep()
         search.subgradientIfStalled()
         var notes = search.notes
+        if let conflict = search.conflict {
+            var proof = Solution(method: DualMethod().name, status: .infeasible, allocation: Allocation(candidates: []), objective: 0)
+            proof.iterations = search.sweeps
+            proof.notes = ["infeasible: " + conflictReason(engine, conflict)] + notes
+            return proof
+        }
         if let (side, least) = search.unreachable {
             var proof = Solution(method: DualMethod().name, status: .infeasible, allocation: Allocation(candidates: []), objective: 0)
             proof.iterations = search.sweeps
@@ -74,6 +80,18 @@ package enum DualSolver {
         return s.floor
             ? "\(what) needs at least \(number(rules.lower[s.row])), at most \(number(-least)) is reachable \(limits)"
             : "\(what) needs at most \(number(rules.limits[s.row])), at least \(number(least)) is unavoidable \(limits)"
+    }
+
+    /// Why the floors conflict: the bound fell below the least value any allocation within the
+    /// users' caps can have, so none meets every row. Names the floor sides pulling (positive
+    /// multipliers), largest first.
+    static func conflictReason(_ engine: DualEngine, _ conflict: (bound: Double, multipliers: [Double])) -> String {
+        let model = engine.model
+        let pulling = model.sides.indices.filter { (model.sides[$0].floor || model.limits[$0] < 0) && conflict.multipliers[$0] > 0 }
+            .sorted { conflict.multipliers[$0] > conflict.multipliers[$1] }
+            .map { "\(model.names[$0].0.rawValue):\(model.names[$0].1)" }
+        let floor = model.valueFloor ?? 0
+        return "the floors \(pulling.joined(separator: ", ")) cannot all be met together under the ceilings and max_per_user (the dual's bound fell to \(Readable.grouped(conflict.bound, decimals: 2)), below \(Readable.grouped(floor, decimals: 2)), the least any allocation can be worth)"
     }
 
     /// One user in `sampleStride` (chosen by a hash of its index) forms the warm start's sample.
@@ -214,6 +232,11 @@ struct DualSearch {
     /// A side the dual proved out of reach (a ray of the full problem's dual) and its least
     /// consumption `S(∞)`: then no allocation meets it, and the search stops.
     var unreachable: (side: Int, least: Double)?
+    /// A bound below `DualModel.valueFloor` (the least value of any allocation within the users'
+    /// caps): the floors cannot all be met together. The bound and the multipliers that gave it.
+    var conflict: (bound: Double, multipliers: [Double])?
+    /// Every side's consumption at the last evaluation (for skipping slack floor sides).
+    var lastConsumption: [Double]?
     var beforeJump: [Double] = []
     var extrapolated = false
     var jumpsPaused = 0
@@ -278,6 +301,7 @@ struct DualSearch {
                 notes.append("stopped at the time limit after \(Readable.count(sweeps)) passes over the users; the gap above is what was proven by then")
                 break
             }
+            if conflict != nil { return }
             update()
             sweepSeconds = monotonicSeconds() - start
             if unreachable != nil { return }
@@ -318,6 +342,12 @@ struct DualSearch {
             bestConsumption = evaluation.consumption
         }
         margins = evaluation.margins
+        lastConsumption = evaluation.consumption
+        if let floor = model.valueFloor, model.limitScale == 1, conflict == nil {
+            var scale = abs(floor) + 1
+            for i in m.indices { scale += abs(m[i] * model.limits[i]) }
+            if evaluation.bound < floor - 1e-9 * scale { conflict = (evaluation.bound, m) }
+        }
         if evaluation.bound > lastBound { couponStep = max(DualTolerance.minimumCouponStep, 0.5 * couponStep) }
         lastBound = evaluation.bound
         return improved
@@ -373,6 +403,12 @@ struct DualSearch {
     mutating func updateCoordinates() {
         let single = model.constraintCount == 1
         for i in model.coordinates {
+            // A floor side or general row at 0 that the last evaluation found slack has its
+            // minimiser at 0 there: no pass (the bound holds at any multipliers; only this
+            // coordinate's update waits for the next sweep if others moved it since).
+            let side = model.sides[i]
+            if m[i] == 0, side.floor || side.row >= model.generalStart,
+               let c = lastConsumption, c[i] <= model.limits[i] { continue }
             let target: Double
             switch rounds.criticalMultiplier(i, m, width: lastChange[i]) {
             case .at(let t): target = t
@@ -392,7 +428,7 @@ struct DualSearch {
     /// subgradient steps (Polyak step towards the best primal value), keeping the best bound.
     mutating func subgradientIfStalled() {
         let k = model.constraintCount
-        guard k > 1, unreachable == nil, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
+        guard k > 1, unreachable == nil, conflict == nil, gap > options.targetGap, options.subgradientSteps > 0, !timeIsUp(),
               let objective = primal?.value else { return }
         var x = best.multipliers
         // The best point's evaluation is known: no pass to redo it.

@@ -13,9 +13,8 @@
 ///
 /// Rows `0 ..< kinds.count` are budgets (in spec order), then coupons with a cap or a floor (by
 /// coupon index), then the ROI floor; rows `kinds.count ..< count` are the general rows, in
-/// spec order (`Problem.rows`). (The general rows have no `Kind` case so that the dual engine,
-/// which takes no general row and no floor, keeps its exhaustive switch over `kinds`; a row
-/// kind for them joins `Kind` when the one dual engine reads both bounds.)
+/// spec order (`Problem.rows`), which have no `Kind` case: an index at or past `generalStart` is
+/// one. The dual gives every finite side of every row its own multiplier (`DualModel.sides`).
 ///
 /// A floor (a finite `lo`) is what `x = 0` may fail: a problem with one can be infeasible.
 ///

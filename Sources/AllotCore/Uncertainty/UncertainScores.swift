@@ -57,7 +57,7 @@ public struct UncertainScores: Sendable {
         self.uplift = uplift
         self.se = se
         let n = uplift.count
-        let segment = Self.segments(uplift: uplift, group: group, groupCount: groupCount, userStart: userStart)
+        let segment = Self.segments(uplift: uplift, group: group, groupCount: groupCount, userStart: userStart, threads: threads)
         self.segment = segment.ids
         segmentCount = segment.count
         // Each segment's members, in candidate order.
@@ -104,8 +104,11 @@ public struct UncertainScores: Sendable {
         self.posteriorVariance = posterior
     }
 
-    /// Each candidate's segment (see the type's documentation). - Complexity: O(n log n).
-    static func segments(uplift: [Double], group: [Int32], groupCount: Int, userStart: [Int]) -> (ids: [Int32], count: Int) {
+    /// Each candidate's segment (see the type's documentation). The bins' cuts are exact order
+    /// statistics, found by selection rather than a sort; the groups are cut on `threads`
+    /// workers. - Complexity: O(n log bins).
+    static func segments(uplift: [Double], group: [Int32], groupCount: Int, userStart: [Int],
+                         threads: Int = 1) -> (ids: [Int32], count: Int) {
         let n = uplift.count
         var count = [Double](repeating: 0, count: groupCount)
         var sum = count, sumSquares = count
@@ -141,25 +144,67 @@ public struct UncertainScores: Sendable {
         if anyPooled { groups += 1 }
         var groupMembers = [[Int]](repeating: [], count: groups)
         for j in 0..<n { groupMembers[groupOf[Int(group[j])]].append(j) }
-        var ids = [Int32](repeating: 0, count: n)
-        var next = 0
-        for members in groupMembers where !members.isEmpty {
+        let members = groupMembers.filter { !$0.isEmpty }
+        let values = others
+        // Per group: its bins, and each member's bin.
+        let cut: [(bins: Int, bin: [Int32])] = parallelMap(members.count, threads: threads) { g in
+            let members = members[g]
             let bins = max(1, min(maxBins, members.count / binSize))
-            var sorted = members.map { others[$0] }
-            sorted.sort()
-            let cuts = (1..<bins).map { sorted[members.count * $0 / bins] }
-            for j in members {
+            var scratch = members.map { values[$0] }
+            let cuts = orderStatistics(&scratch, ranks: (1..<bins).map { members.count * $0 / bins })
+            return (bins, members.map { j in
                 // The number of cuts at or below the value: its bin.
                 var lo = 0, hi = cuts.count
                 while lo < hi {
                     let mid = (lo + hi) / 2
-                    if cuts[mid] <= others[j] { lo = mid + 1 } else { hi = mid }
+                    if cuts[mid] <= values[j] { lo = mid + 1 } else { hi = mid }
                 }
-                ids[j] = Int32(next + lo)
-            }
-            next += bins
+                return Int32(lo)
+            })
+        }
+        var ids = [Int32](repeating: 0, count: n)
+        var next = 0
+        for (g, group) in members.enumerated() {
+            for (k, j) in group.enumerated() { ids[j] = Int32(next) + cut[g].bin[k] }
+            next += cut[g].bins
         }
         return (ids, next)
+    }
+
+    /// The values at `ranks` (ascending, each in `0..<values.count`) of `values` sorted, as
+    /// `values.sorted()[rank]`, by multi-quickselect: `values` is reordered. Deterministic
+    /// (median-of-three pivots). - Complexity: O(n log ranks) expected.
+    static func orderStatistics(_ values: inout [Double], ranks: [Int]) -> [Double] {
+        var result = [Double](repeating: 0, count: ranks.count)
+        values.withUnsafeMutableBufferPointer { v in
+            // Work items: a range of `v` and the ranks (indices into `ranks`) that fall in it.
+            var work: [(lo: Int, hi: Int, first: Int, last: Int)] = ranks.isEmpty ? [] : [(0, v.count, 0, ranks.count)]
+            while let (lo, hi, first, last) = work.popLast() {
+                if hi - lo <= 16 {
+                    var small = Array(v[lo..<hi])
+                    small.sort()
+                    for r in first..<last { result[r] = small[ranks[r] - lo] }
+                    continue
+                }
+                let a = v[lo], b = v[(lo + hi) / 2], c = v[hi - 1]
+                let pivot = max(min(a, b), min(max(a, b), c))
+                // Three-way partition: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot.
+                var lt = lo, i = lo, gt = hi
+                while i < gt {
+                    if v[i] < pivot { v.swapAt(lt, i); lt += 1; i += 1 }
+                    else if v[i] > pivot { gt -= 1; v.swapAt(i, gt) }
+                    else { i += 1 }
+                }
+                var r = first
+                var below = r
+                while below < last && ranks[below] < lt { below += 1 }
+                if below > r { work.append((lo, lt, r, below)) }
+                r = below
+                while r < last && ranks[r] < gt { result[r] = pivot; r += 1 }
+                if r < last { work.append((gt, hi, r, last)) }
+            }
+        }
+        return result
     }
 
     /// Candidate `j`'s posterior mean and variance (its score and 0 without a standard error).

@@ -167,3 +167,18 @@ import Testing
         }
     }
 }
+
+/// The bins' cuts by selection are the sorted values' order statistics.
+@Suite struct OrderStatisticsTests {
+    @Test(arguments: [1, 5, 17, 100, 2_000])
+    func selectionMatchesASort(count: Int) {
+        var rng = SeededGenerator(seed: UInt64(count))
+        // Many ties (a few distinct values) and distinct values, both.
+        for distinct in [3, 1_000_000] {
+            var values = (0..<count).map { _ in Double(rng.nextIndex(below: distinct)) }
+            let sorted = values.sorted()
+            let ranks = [0, count / 7, count / 3, count / 3, count / 2, count - 1].filter { $0 < count }.sorted()
+            #expect(UncertainScores.orderStatistics(&values, ranks: ranks) == ranks.map { sorted[$0] })
+        }
+    }
+}
