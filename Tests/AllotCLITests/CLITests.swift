@@ -182,7 +182,7 @@ private let scores = """
         let value = try #require(summary["policy_value"] as? [String: Any])
         // Shares: c1 2/6, control 3/6, c2 1/6. u1 follows (c1): +30/(1/3); u1 control: -10/(1/2);
         // u2 gets c2, logged c1: 0; u2 control: -4/(1/2). Total 90 - 20 - 8 = 62.
-        #expect(abs((value["incremental_outcome"] as! Double) - 62) < 1e-9)
+        #expect(abs((value["incremental_outcome"] as! Double) - 62) < TestTolerance.reordered)
         #expect(value["matched_rows"] as? Int == 1)
         #expect(value["log_users"] as? Int == 4)
         #expect(value["allocation_users_missing_from_log"] as? Int == 0)
@@ -209,7 +209,7 @@ private let scores = """
         let named = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "ctrl.csv", "--control", "ctrl", "--json"], in: dir.url)
         #expect(named.status == 0, "\(named.stderr)")
         let value = try #require((try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as! [String: Any])["policy_value"] as? [String: Any])
-        #expect(abs((value["incremental_outcome"] as! Double) - 62) < 1e-9)
+        #expect(abs((value["incremental_outcome"] as! Double) - 62) < TestTolerance.reordered)
         // Two rows of a coupon the scores do not have: 2 of 8 rows, past the default 1%.
         try dir.write("typo.csv", log + "u1,C1,50\nu3,C1,2\n")
         let typo = try AllotBinary.run(["evaluate", "s.csv", "a.csv", "--log", "typo.csv"], in: dir.url)
@@ -239,10 +239,10 @@ private let scores = """
             let value = Dictionary(uniqueKeysWithValues: mine.map { ($0["method"] as! String, $0["objective"] as! Double) })
             #expect(value["dual"]! >= value["greedy-marginal"]!)
             #expect(value["dual"]! >= value["greedy-ratio"]!)
-            #expect(mine.allSatisfy { ($0["percent_of_bound"] as! Double) <= 100 + 1e-9 })
+            #expect(mine.allSatisfy { ($0["percent_of_bound"] as! Double) <= 100 + TestTolerance.reordered })
             let best = max(value["greedy-marginal"]!, value["greedy-ratio"]!, value["random"]!)
             let gain = mine.first { $0["method"] as! String == "dual" }!["gain_over_best_greedy_percent"] as! Double
-            #expect(abs(gain - 100 * (value["dual"]! - best) / best) < 1e-9)
+            #expect(abs(gain - 100 * (value["dual"]! - best) / best) < TestTolerance.reordered)
         }
         // Same objectives again, and with each method in its own process.
         let b = try Self.rows(try AllotBinary.run(args).stdout)

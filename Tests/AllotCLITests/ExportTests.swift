@@ -42,9 +42,9 @@ import Testing
         let sign = format == "mps" ? -1.0 : 1.0
         _ = try Self.run("glpsol", [format == "lp" ? "--lp" : "--freemps", dir.path("model.\(format)"), "-o", dir.path("glpk.sol")])
         let glpk = try #require(Self.objective(dir.read("glpk.sol") ?? "", after: "Objective:"))
-        #expect(abs(sign * glpk - optimum) < 1e-6 * max(1, optimum), "glpsol \(glpk) vs \(optimum)")
+        #expect(abs(sign * glpk - optimum) < TestTolerance.exactGap * max(1, optimum), "glpsol \(glpk) vs \(optimum)")
         let cbcOutput = try Self.run("cbc", [dir.path("model.\(format)"), "solve", "quit"])
         let cbc = try #require(Self.objective(cbcOutput, after: "Objective value:"))
-        #expect(abs(sign * cbc - optimum) < 1e-6 * max(1, optimum), "cbc \(cbc) vs \(optimum)")
+        #expect(abs(sign * cbc - optimum) < TestTolerance.exactGap * max(1, optimum), "cbc \(cbc) vs \(optimum)")
     }
 }

@@ -70,12 +70,12 @@ private final class SVGReader: NSObject, XMLParserDelegate {
         let dual = rows.filter { $0[0] == "dual" }
         let prices = dual.map { Double($0[5])! }
         #expect(zip(prices, prices.dropFirst()).allSatisfy { $0 >= $1 })
-        #expect(dual.allSatisfy { Double($0[2])! <= Double($0[4])! + 1e-9 })
+        #expect(dual.allSatisfy { Double($0[2])! <= Double($0[4])! + TestTolerance.reordered })
         // Each dual point is what `allot solve` returns at that budget, and no worse than the greedy methods.
         for row in dual {
             let b = row[1]
             let others = rows.filter { $0[1] == b && $0[0] != "dual" }.map { Double($0[2])! }
-            #expect(others.allSatisfy { $0 <= Double(row[2])! + 1e-9 })
+            #expect(others.allSatisfy { $0 <= Double(row[2])! + TestTolerance.reordered })
         }
         for row in [dual[1], dual[4]] {
             let s = try AllotBinary.run(["solve", "s.csv", "--budget", row[1], "--json", "--out", "a.csv"], in: dir.url)

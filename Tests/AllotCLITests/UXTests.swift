@@ -323,13 +323,13 @@ private let scores = """
         // Shares: c1 2/6, control 3/6, c2 1/6. Per row, a: u1 c1 +90, u1 control -20, u2 c1 0,
         // u2 control -8; b (u2 gets c1): u2 c1 +15, u2 control -8. Differences: 90, -20, -15, 0, 0, 0.
         let c = try comparison(["--against", "b.csv"])
-        #expect(abs((c["difference"] as! Double) - 55) < 1e-9)
+        #expect(abs((c["difference"] as! Double) - 55) < TestTolerance.reordered)
         let d = [90.0, -20, -15, 0, 0, 0]
         let mean = d.reduce(0, +) / 6
         let se = (6 * d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 5).squareRoot()
-        #expect(abs((c["standard_error"] as! Double) - se) < 1e-9)
-        #expect(abs((c["ci95_low"] as! Double) - (55 - 1.96 * se)) < 1e-9)
-        #expect(abs(((c["baseline"] as! [String: Any])["incremental_outcome"] as! Double) - 7) < 1e-9)
+        #expect(abs((c["standard_error"] as! Double) - se) < TestTolerance.reordered)
+        #expect(abs((c["ci95_low"] as! Double) - (55 - 1.96 * se)) < TestTolerance.reordered)
+        #expect(abs(((c["baseline"] as! [String: Any])["incremental_outcome"] as! Double) - 7) < TestTolerance.reordered)
     }
 
     @Test func againstRandomIsTheExactExpectation() throws {
@@ -339,17 +339,17 @@ private let scores = """
         // u2 c1 5x3x1/3 = 5, u2 control -4x2x2/3 = -16/3, u3 control -1x2x2/3 = -4/3, u9 0.
         let c = try comparison(["--against", "random"])
         let random = 30 - 40.0 / 3 + 5 - 16.0 / 3 - 4.0 / 3
-        #expect(abs(((c["baseline"] as! [String: Any])["incremental_outcome"] as! Double) - random) < 1e-9)
-        #expect(abs((c["difference"] as! Double) - (62 - random)) < 1e-9)
+        #expect(abs(((c["baseline"] as! [String: Any])["incremental_outcome"] as! Double) - random) < TestTolerance.reordered)
+        #expect(abs((c["difference"] as! Double) - (62 - random)) < TestTolerance.reordered)
         #expect(c["against"] as? String == "random")
     }
 
     @Test func againstNoneIsThePolicyValueAndOutcomePicksTheColumn() throws {
         let c = try comparison(["--against", "none"])
-        #expect(abs((c["difference"] as! Double) - 62) < 1e-9)
+        #expect(abs((c["difference"] as! Double) - 62) < TestTolerance.reordered)
         // visits: u1 c1 +1x3, u1 control 0, u2 control -1x2: 1.
         let v = try comparison(["--against", "none", "--outcome", "visits"])
-        #expect(abs((v["difference"] as! Double) - 1) < 1e-9)
+        #expect(abs((v["difference"] as! Double) - 1) < TestTolerance.reordered)
         #expect(v["outcome_column"] as? String == "visits")
     }
 

@@ -29,7 +29,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
                 let allocation = formulation.allocation(try #require(result.values))
                 let report = Verifier.verify(problem, allocation)
                 #expect(report.isFeasible, "\(name) \(mixName) seed \(seed): \(report.violations)")
-                #expect(abs(report.objective - optimum) <= 1e-6 * max(1, optimum), "\(name) \(mixName) seed \(seed): \(report.objective) vs \(optimum)")
+                #expect(abs(report.objective - optimum) <= TestTolerance.exactGap * max(1, optimum), "\(name) \(mixName) seed \(seed): \(report.objective) vs \(optimum)")
             }
         }
     }
@@ -68,10 +68,10 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
         let report = Verifier.verify(problem, allocation)
         #expect(report.isFeasible)
         // With the greedy allocation as a start, the incumbent is never worse than it.
-        #expect(report.objective >= greedy.objective - 1e-6)
+        #expect(report.objective >= greedy.objective - TestTolerance.exactGap)
         // Finding 11: a reported bound is a real one: at least every value known.
         if let bound = result.bestBound {
-            #expect(bound >= report.objective - 1e-9 * abs(bound))
+            #expect(bound >= report.objective - TestTolerance.reordered * abs(bound))
         }
     }
 
@@ -91,13 +91,13 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
                     #expect(result.status == .optimal)
                     let value = try #require(result.objective)
                     if let bound = result.bestBound {
-                        #expect(bound >= optimum - 1e-6 * max(1, optimum), "\(mixName) seed \(seed) gap \(gap)")
+                        #expect(bound >= optimum - TestTolerance.exactGap * max(1, optimum), "\(mixName) seed \(seed) gap \(gap)")
                         checked += 1
                     }
                     if !result.withinGapTolerance {
-                        #expect(abs(value - optimum) <= 1e-6 * max(1, optimum), "\(mixName) seed \(seed): \(value) vs \(optimum)")
+                        #expect(abs(value - optimum) <= TestTolerance.exactGap * max(1, optimum), "\(mixName) seed \(seed): \(value) vs \(optimum)")
                     } else {
-                        #expect(value >= optimum * (1 - gap) - 1e-6, "\(mixName) seed \(seed)")
+                        #expect(value >= optimum * (1 - gap) - TestTolerance.exactGap, "\(mixName) seed \(seed)")
                     }
                 }
             }
@@ -117,7 +117,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
         let formulation = MILPFormulation(problem)
         let result = try GLPKBackend().solve(formulation.model, options: MILPOptions(relativeGap: 0), start: nil)
         #expect(result.status == .optimal)
-        #expect(abs(result.objective! - bruteForceOptimum(problem).value) < 1e-6)
+        #expect(abs(result.objective! - bruteForceOptimum(problem).value) < TestTolerance.exactGap)
     }
 
     /// OR-Library mknapcb1: the first three instances reach their best known values.
@@ -130,7 +130,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
             let solution = try MILPSolver.solve(problems[k], backend: backend(name), options: exactOptions())
             #expect(Verifier.verify(problems[k], solution.allocation).isFeasible)
             #expect(solution.status == .optimal)
-            #expect(abs(solution.objective - best[k]) < 1e-6, "\(name) instance \(k + 1): \(solution.objective) vs \(best[k])")
+            #expect(abs(solution.objective - best[k]) < TestTolerance.exactGap, "\(name) instance \(k + 1): \(solution.objective) vs \(best[k])")
         }
     }
 
@@ -143,11 +143,11 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
             let report = Verifier.verify(problem, solution.allocation)
             #expect(report.isFeasible, "\(name) \(mixName)")
             let optimum = bruteForceOptimum(problem).value
-            #expect(report.objective <= optimum + 1e-9)
+            #expect(report.objective <= optimum + TestTolerance.reordered)
             if !(method is PolishMethod) {
-                #expect(abs(report.objective - optimum) <= 1e-6 * max(1, optimum), "\(name) \(mixName)")
+                #expect(abs(report.objective - optimum) <= TestTolerance.exactGap * max(1, optimum), "\(name) \(mixName)")
             }
-            #expect((solution.upperBound ?? .infinity) >= optimum - 1e-6)
+            #expect((solution.upperBound ?? .infinity) >= optimum - TestTolerance.exactGap)
         }
     }
 
@@ -160,7 +160,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
         let dual = try solve(problem, method: .dual, options: options)
         let polished = try solve(problem, method: .dualMILP, options: options)
         #expect(Verifier.verify(problem, polished.allocation).isFeasible)
-        #expect(polished.objective >= dual.objective - 1e-9)
+        #expect(polished.objective >= dual.objective - TestTolerance.reordered)
         #expect(polished.upperBound == dual.upperBound)
         #expect(polished.notes.contains { $0.contains("re-solved exactly the 300 users whose choice was closest to changing") })
     }

@@ -25,9 +25,9 @@ import Testing
             let solution = try solve(problem, method: finished, options: options)
             let report = Verifier.verify(problem, solution.allocation)
             #expect(report.isFeasible, "seed \(seed)")
-            #expect(abs(report.objective - optimum) <= 1e-9 * max(1, optimum), "seed \(seed): \(report.objective) vs \(optimum)")
+            #expect(abs(report.objective - optimum) <= TestTolerance.reordered * max(1, optimum), "seed \(seed): \(report.objective) vs \(optimum)")
             let bound = try #require(solution.upperBound)
-            #expect(bound >= optimum - 1e-9 * max(1, optimum), "seed \(seed)")
+            #expect(bound >= optimum - TestTolerance.reordered * max(1, optimum), "seed \(seed)")
         }
     }
 
@@ -48,7 +48,7 @@ import Testing
             #expect(Verifier.verify(problem, solution.allocation).isFeasible)
             #expect(Verifier.verify(problem, exact.allocation).isFeasible)
             #expect(exact.status == .optimal)
-            #expect(abs(solution.objective - exact.objective) <= 1e-9 * exact.objective, "seed \(seed)")
+            #expect(abs(solution.objective - exact.objective) <= TestTolerance.reordered * exact.objective, "seed \(seed)")
             #expect(solution.objective >= dual.objective)
             #expect(solution.shadowPrices == dual.shadowPrices)
             if dual.relativeGap! > exactOptions.dual.targetGap {

@@ -44,7 +44,7 @@ import Testing
         options.milp.progress = recorder.handler
         let solution = try MILPSolver.solve(problem, backend: backend(name), options: options)
         #expect(Verifier.verify(problem, solution.allocation).isFeasible)
-        let tolerance = 1e-9 * optimum.objective
+        let tolerance = TestTolerance.reordered * optimum.objective
         #expect(abs(solution.objective - optimum.objective) <= tolerance)
         let pairs = recorder.pairs
         // The phases that report nothing else come first: the build, then (CBC) the root relaxation.
@@ -86,8 +86,8 @@ import Testing
         #expect(!pairs.isEmpty)
         expectConsistent(pairs, name)
         let first = try #require(pairs.first?.incumbent)
-        #expect(abs(first - dual.objective) <= 1e-6 * max(1, dual.objective), "\(first) vs the dual's \(dual.objective)")
-        #expect(pairs.compactMap(\.incumbent).allSatisfy { $0 <= report.objective + 1e-6 * max(1, report.objective) })
+        #expect(abs(first - dual.objective) <= TestTolerance.exactGap * max(1, dual.objective), "\(first) vs the dual's \(dual.objective)")
+        #expect(pairs.compactMap(\.incumbent).allSatisfy { $0 <= report.objective + TestTolerance.exactGap * max(1, report.objective) })
     }
 
     /// The relay's rules, without a solver: the start is the incumbent until beaten, a better

@@ -55,7 +55,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
                     best = max(best, set.map(value).reduce(0, +))
                 }
                 let got = allocation.candidates.map(value).reduce(0, +)
-                #expect(abs(got - best) < 1e-9, "seed \(seed), max \(maxPerUser), channel cap \(channelCap)")
+                #expect(abs(got - best) < TestTolerance.reordered, "seed \(seed), max \(maxPerUser), channel cap \(channelCap)")
                 #expect(allocation.candidates.allSatisfy { value($0) > 0 })
             }
         }
@@ -91,7 +91,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
                 #expect(Verifier.verify(problem, allocation).isFeasible)
                 let uplift = allocation.candidates.map { t.uplift[$0] }.reduce(0, +)
                 let cost = allocation.candidates.map { t.cost[$0] }.reduce(0, +)
-                #expect(uplift >= rate * cost - 1e-9, "the ROI floor: seed \(seed)")
+                #expect(uplift >= rate * cost - TestTolerance.reordered, "the ROI floor: seed \(seed)")
                 let value = { (j: Int) in
                     t.uplift[j] - lambda[0] * t.cost[j] - lambda[1] * t.columns[1][j] - mu[t.couponIDs[Int(t.coupon[j])]]!
                         - rho * (rate * t.cost[j] - t.uplift[j])
@@ -111,7 +111,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
                 guard keepsFloor else { continue }
                 compared += 1
                 let got = allocation.candidates.map(value).reduce(0, +)
-                #expect(abs(got - best) < 1e-9, "seed \(seed), max \(maxPerUser), channel cap \(channelCap)")
+                #expect(abs(got - best) < TestTolerance.reordered, "seed \(seed), max \(maxPerUser), channel cap \(channelCap)")
             }
         }
         #expect(compared >= 40, "only \(compared) of 80 cases had a non-binding floor")
@@ -141,7 +141,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
                 #expect(rebuilt == engine.currentState)
                 #expect(records.all.count == problem.candidates.userCount)
                 for (b, budget) in problem.budgets.enumerated() {
-                    #expect(abs(engine.currentState.spend[budget.name, default: 0] - report.budgetSpend[b]) < 1e-9)
+                    #expect(abs(engine.currentState.spend[budget.name, default: 0] - report.budgetSpend[b]) < TestTolerance.reordered)
                 }
             }
         }
@@ -246,8 +246,8 @@ final class RecordList: @unchecked Sendable {
         for run in report.runs {
             let check = Verifier.verify(day, run.allocation)
             #expect(check.isFeasible, "\(run.policy): \(check.violations)")
-            #expect(abs(check.objective - run.gmv) < 1e-9)
-            #expect(run.gmv <= bound + 1e-9)
+            #expect(abs(check.objective - run.gmv) < TestTolerance.reordered)
+            #expect(run.gmv <= bound + TestTolerance.reordered)
             #expect(run.path.count == 48)
             #expect(run.path.last == run.spend)
         }

@@ -131,7 +131,7 @@ public func bruteForce(_ problem: Problem) -> (value: Double, allocation: Alloca
     for mask in 0..<(1 << n) {
         let allocation = Allocation(candidates: (0..<n).filter { mask & (1 << $0) != 0 })
         let report = Verifier.verify(problem, allocation)
-        if report.isFeasible, report.objective > (best?.value ?? -.infinity) + 1e-12 { best = (report.objective, allocation) }
+        if report.isFeasible, report.objective > (best?.value ?? -.infinity) + TestTolerance.rounding { best = (report.objective, allocation) }
     }
     return best
 }
@@ -147,7 +147,7 @@ public func bruteForceOptimum(_ problem: Problem) -> (value: Double, allocation:
         let chosen = (0..<n).filter { mask & (1 << $0) != 0 }
         let allocation = Allocation(candidates: chosen)
         let report = Verifier.verify(problem, allocation)
-        if report.isFeasible, report.objective > best + 1e-12 {
+        if report.isFeasible, report.objective > best + TestTolerance.rounding {
             best = report.objective
             bestSet = allocation
         }

@@ -14,10 +14,10 @@ let baselineNames = MethodRegistry.core.baselines.map(\.name)
                 let solution = try solve(problem, method: method, options: SolveOptions(seed: seed))
                 let report = Verifier.verify(problem, solution.allocation)
                 #expect(report.isFeasible, "\(method.name) on \(name) seed \(seed): \(report.violations)")
-                #expect(abs(report.objective - solution.objective) < 1e-9)
+                #expect(abs(report.objective - solution.objective) < TestTolerance.reordered)
                 #expect(solution.allocation.candidates.allSatisfy { problem.candidates.uplift[$0] > 0 })
                 let optimum = bruteForceOptimum(problem).value
-                #expect(report.objective <= optimum + 1e-9, "\(method.name) on \(name) seed \(seed)")
+                #expect(report.objective <= optimum + TestTolerance.reordered, "\(method.name) on \(name) seed \(seed)")
             }
         }
     }
@@ -57,8 +57,8 @@ let baselineNames = MethodRegistry.core.baselines.map(\.name)
             #expect(Verifier.verify(problem, solution.allocation).isFeasible)
             let optimum = knapsackOptimum(problem)
             let largest = problem.candidates.uplift.max()!
-            #expect(solution.objective <= optimum + 1e-9)
-            #expect(solution.objective >= optimum - largest - 1e-9, "seed \(seed): \(solution.objective) vs \(optimum)")
+            #expect(solution.objective <= optimum + TestTolerance.reordered)
+            #expect(solution.objective >= optimum - largest - TestTolerance.reordered, "seed \(seed): \(solution.objective) vs \(optimum)")
         }
     }
 

@@ -97,9 +97,9 @@ import Testing
                 #expect(r.violations == whole.violations && r.violationCount == whole.violationCount)
                 #expect(r.usersReached == whole.usersReached && r.assignmentsPerCoupon == whole.assignmentsPerCoupon
                         && r.assignmentsPerChannel == whole.assignmentsPerChannel)
-                #expect(abs(r.objective - whole.objective) <= 1e-12 * max(1, abs(whole.objective)))
-                #expect(zip(r.budgetSpend, whole.budgetSpend).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) })
-                #expect(abs(r.totalCost - whole.totalCost) <= 1e-12 * max(1, abs(whole.totalCost)))
+                #expect(abs(r.objective - whole.objective) <= TestTolerance.rounding * max(1, abs(whole.objective)))
+                #expect(zip(r.budgetSpend, whole.budgetSpend).allSatisfy { abs($0 - $1) <= TestTolerance.rounding * max(1, abs($1)) })
+                #expect(abs(r.totalCost - whole.totalCost) <= TestTolerance.rounding * max(1, abs(whole.totalCost)))
             }
             // Whatever the threads, the same cut gives the same bits.
             #expect(Verifier.verify(problem, allocation, threads: 1, partSize: 2).objective

@@ -1,4 +1,5 @@
 @testable import AllotCore
+import AllotTestSupport
 import Testing
 
 /// Draws `uplift_1 ... uplift_B`: their columns, summaries, folds, `--risk auto` and the
@@ -24,14 +25,14 @@ import Testing
         let (mean, se) = d.meanAndStandardError()
         #expect(mean == [3, 12])
         // Sample variances 14/3 and 24/3; se = sqrt(var / 4).
-        #expect(abs(se[0] - (14.0 / 3 / 4).squareRoot()) < 1e-12 && abs(se[1] - (8.0 / 4).squareRoot()) < 1e-12)
+        #expect(abs(se[0] - (14.0 / 3 / 4).squareRoot()) < TestTolerance.rounding && abs(se[1] - (8.0 / 4).squareRoot()) < TestTolerance.rounding)
         #expect(d.meanAndStandardError(of: [0, 2]).mean == [1.5, 13])
         // Sorted draws of candidate 0: 1, 2, 3, 6; the 0.5 quantile at position 1.5.
         #expect(d.quantile(0.5) == [2.5, 11])
         #expect(d.quantile(0.25, of: [1, 3]) == [3.75, 10.5])
         // Both candidates chosen, valued on draws 1 and 3: sums 13 and 18.
         let v = d.value(of: [0, 1], under: [1, 3])
-        #expect(v.value == 15.5 && abs(v.se - 2.5) < 1e-12)
+        #expect(v.value == 15.5 && abs(v.se - 2.5) < TestTolerance.rounding)
     }
 
     @Test func foldsSplitTheDrawsInHalvesForASeed() {
@@ -97,11 +98,11 @@ import Testing
                 let test = folds[f]
                 total += chosen.reduce(0.0) { s, j in s + test.reduce(0.0) { $0 + draws.values[$1][j] } / Double(test.count) }
             }
-            #expect(abs(point.heldOutValue - total) < 1e-9)
+            #expect(abs(point.heldOutValue - total) < TestTolerance.reordered)
         }
         let top = points.max { $0.heldOutValue < $1.heldOutValue }!
         #expect(u.chosenKappa == top.kappa && e.riskKappa == top.kappa)
-        #expect(abs(e.value - top.heldOutValue / 2) < 1e-9 && e.ci95Low < e.value && e.value < e.ci95High)
+        #expect(abs(e.value - top.heldOutValue / 2) < TestTolerance.reordered && e.ci95Low < e.value && e.value < e.ci95High)
         let (mean, se) = draws.meanAndStandardError()
         #expect(u.problem.candidates.uplift == zip(mean, se).map { $0 - top.kappa * $1 })
     }

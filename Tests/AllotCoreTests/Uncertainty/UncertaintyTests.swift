@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 @testable import AllotCore
+import AllotTestSupport
 import Testing
 
 /// Shrinkage, the risk-adjusted uplift and the expected objective (docs/algorithms.md).
@@ -28,7 +29,7 @@ import Testing
             }
             g = next.map { $0 / Double(y.count) }
         }
-        for k in 0..<atoms { #expect(abs(prior.weight[k] - g[k]) < 1e-6) }
+        for k in 0..<atoms { #expect(abs(prior.weight[k] - g[k]) < TestTolerance.iterative) }
         for (yj, sj) in [(10.0, 1.0), (2, 3), (25, 10), (-2, 0.7), (40, 2)] {
             let w = theta.indices.map { g[$0] * exp(-0.5 * (yj - theta[$0]) * (yj - theta[$0]) / (sj * sj)) }
             let total = w.reduce(0, +)
@@ -36,8 +37,8 @@ import Testing
             let second = theta.indices.map { w[$0] * theta[$0] * theta[$0] }.reduce(0, +) / total
             let p = prior.posterior(yj, sj)
             // The band drops atoms beyond 6 standard errors (weights below e^-18 of the nearest).
-            #expect(abs(p.mean - mean) < 1e-6 * (1 + abs(mean)), "y \(yj): \(p.mean) against \(mean)")
-            #expect(abs(p.variance - (second - mean * mean)) < 1e-5 * (1 + second))
+            #expect(abs(p.mean - mean) < TestTolerance.iterative * (1 + abs(mean)), "y \(yj): \(p.mean) against \(mean)")
+            #expect(abs(p.variance - (second - mean * mean)) < (10 * TestTolerance.iterative) * (1 + second))
         }
     }
 
@@ -153,7 +154,7 @@ import Testing
         #expect(s.solverUplift(.init(risk: 2)) == [8, -4, 3, 1])
         #expect(s.solverUplift(.init(shrink: true)) == s.shrunk)
         let both = s.solverUplift(.init(shrink: true, risk: 1.5))
-        for j in 0..<4 { #expect(abs(both[j] - (s.shrunk[j] - 1.5 * s.posteriorVariance[j].squareRoot())) < 1e-12) }
+        for j in 0..<4 { #expect(abs(both[j] - (s.shrunk[j] - 1.5 * s.posteriorVariance[j].squareRoot())) < TestTolerance.rounding) }
     }
 
     @Test func expectedObjectiveSumsThePosterior() {
@@ -161,9 +162,9 @@ import Testing
         let e = s.expectedObjective(of: [0, 2], riskKappa: 1)
         let value = s.shrunk[0] + s.shrunk[2]
         let half = 1.959963984540054 * (s.posteriorVariance[0] + s.posteriorVariance[2]).squareRoot()
-        #expect(abs(e.value - value) < 1e-12)
-        #expect(abs(e.ci95Low - (value - half)) < 1e-12)
-        #expect(abs(e.ci95High - (value + half)) < 1e-12)
+        #expect(abs(e.value - value) < TestTolerance.rounding)
+        #expect(abs(e.ci95Low - (value - half)) < TestTolerance.rounding)
+        #expect(abs(e.ci95High - (value + half)) < TestTolerance.rounding)
         #expect(e.riskKappa == 1)
     }
 

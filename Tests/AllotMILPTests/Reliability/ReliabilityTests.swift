@@ -211,8 +211,8 @@ import Testing
         }
         let report = Verifier.verify(problem, solution.allocation)
         #expect(report.isFeasible)
-        #expect(abs(report.objective - solution.objective) <= 1e-6 * max(1, abs(report.objective)))
-        if let bound = solution.upperBound { #expect(bound >= report.objective - 1e-9 * abs(bound)) }
+        #expect(abs(report.objective - solution.objective) <= TestTolerance.exactGap * max(1, abs(report.objective)))
+        if let bound = solution.upperBound { #expect(bound >= report.objective - TestTolerance.reordered * abs(bound)) }
     }
 
     /// Issue 25, finding 1: each backend's root relaxation honours the limit. CBC checks its own
@@ -260,12 +260,12 @@ import Testing
             if let tolerance = solution.gapTolerance {
                 flagged += 1
                 #expect(tolerance == 0.05)
-                #expect(solution.objective >= optimum.objective * (1 - tolerance) - 1e-9)
+                #expect(solution.objective >= optimum.objective * (1 - tolerance) - TestTolerance.reordered)
             } else {
                 #expect(abs(solution.objective - optimum.objective) <= 1e-7 * max(1, optimum.objective),
                         "\(name) seed \(seed): optimal \(solution.objective) vs \(optimum.objective) without a tolerance")
             }
-            if let bound = solution.upperBound { #expect(bound >= optimum.objective - 1e-6) }
+            if let bound = solution.upperBound { #expect(bound >= optimum.objective - TestTolerance.exactGap) }
         }
         _ = flagged
     }
