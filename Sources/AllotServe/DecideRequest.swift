@@ -112,26 +112,6 @@ public struct DecideRequest: Equatable, Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The request written back as JSON (the benchmark's echo handler, docs/benchmarks.md).
-    public static func echo(_ r: DecideRequest) -> String {
-        var out = "{\"user_id\":"
-        Journal.appendQuoted(r.user, to: &out)
-        out += ",\"candidates\":["
-        for (k, c) in r.candidates.enumerated() {
-            out += k == 0 ? "{\"coupon_id\":" : ",{\"coupon_id\":"
-            Journal.appendQuoted(c.coupon, to: &out)
-            out += ",\"uplift\":" + c.uplift.description + ",\"cost\":" + c.cost.description
-            if let h = c.channel { out += ",\"channel\":"; Journal.appendQuoted(h, to: &out) }
-            for (name, v) in c.columns.sorted(by: { $0.key < $1.key }) {
-                out += ","
-                Journal.appendQuoted(name, to: &out)
-                out += ":" + v.description
-            }
-            out += "}"
-        }
-        return out + "]}"
-    }
-
     /// A one-line error body.
     public static func error(_ message: String) -> String { "{\"error\":" + Journal.quoted(message) + "}\n" }
 }

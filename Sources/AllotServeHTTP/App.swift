@@ -135,7 +135,7 @@ public struct ServeHTTP: Sendable {
     /// body with the same parser (`RequestParser`) and echoes it (the body's own bytes), with no
     /// decision, journal or metrics.
     ///
-    /// It once wrote the parsed request back as JSON (`DecideRequest.echo`): printing its 20
+    /// It once wrote the parsed request back as JSON: printing its 20
     /// numbers in shortest form cost more than a decision and its journal line (78,000 against
     /// 47,000 instructions a request), so the "bare" reference was slower than the server.
     public static func echoRouter(bodyLimit: Int) -> Router<BasicRequestContext> {

@@ -32,7 +32,7 @@ public struct ScoreDraws: Sendable {
     ///     no header line: nil).
     /// - Throws: `InputError` (file, line 1 and the column) for a numbering that is not
     ///   `1 ... B` without gaps, or fewer than `minimum` draws.
-    public static func columns(in header: [String], file: String, columns: [Int]? = nil) throws -> [String] {
+    package static func columns(in header: [String], file: String, columns: [Int]? = nil) throws -> [String] {
         var found: [(number: Int, at: Int)] = []
         for (k, name) in header.enumerated() {
             guard name.hasPrefix("uplift_") else { continue }
@@ -58,7 +58,7 @@ public struct ScoreDraws: Sendable {
     /// The mean of the draws in `subset` (all when nil) and its standard error, `sd / √m` for `m`
     /// draws (`sd` the sample standard deviation, divisor `m - 1`), per candidate.
     /// - Complexity: O(n · m).
-    public func meanAndStandardError(of subset: [Int]? = nil) -> (mean: [Double], se: [Double]) {
+    package func meanAndStandardError(of subset: [Int]? = nil) -> (mean: [Double], se: [Double]) {
         let draws = subset ?? Array(0..<count)
         let n = values.first?.count ?? 0
         let m = Double(draws.count)
@@ -82,7 +82,7 @@ public struct ScoreDraws: Sendable {
     /// The `p` quantile of each candidate's draws in `subset` (all when nil), interpolated
     /// linearly between order statistics (position `p · (m - 1)`).
     /// - Complexity: O(n · m log m).
-    public func quantile(_ p: Double, of subset: [Int]? = nil) -> [Double] {
+    package func quantile(_ p: Double, of subset: [Int]? = nil) -> [Double] {
         let draws = subset ?? Array(0..<count)
         let n = values.first?.count ?? 0
         let position = p * Double(draws.count - 1)
@@ -98,7 +98,7 @@ public struct ScoreDraws: Sendable {
 
     /// The draws cut into two folds by a seeded shuffle: each fold's allocation is chosen on the
     /// other fold's draws and valued on its own. Depends only on `count` and `seed`.
-    public func folds(seed: UInt64) -> [[Int]] {
+    package func folds(seed: UInt64) -> [[Int]] {
         var order = Array(0..<count)
         var rng = SeededGenerator(seed: seed ^ 0xD1B5_4A32_D192_ED03)
         for k in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(k, rng.nextIndex(below: k + 1)) }
@@ -109,7 +109,7 @@ public struct ScoreDraws: Sendable {
     /// An allocation's value under the draws of `subset`: their mean summed over its candidates,
     /// with the standard error of that mean from the spread of the per-draw sums.
     /// - Complexity: O(allocation size · m).
-    public func value(of candidates: [Int], under subset: [Int]) -> (value: Double, se: Double) {
+    package func value(of candidates: [Int], under subset: [Int]) -> (value: Double, se: Double) {
         let sums = subset.map { b in candidates.reduce(0.0) { $0 + values[b][$1] } }
         let m = Double(sums.count)
         let mean = sums.reduce(0, +) / m

@@ -41,7 +41,7 @@ public struct UncertaintyOptions: Sendable, Equatable {
     public var isActive: Bool { shrink || risk != nil || quantile != nil }
 
     /// True when only draws can serve (`--risk auto`, a quantile).
-    public var needsDraws: Bool { risk == .auto || quantile != nil }
+    package var needsDraws: Bool { risk == .auto || quantile != nil }
 
     /// The fixed κ (0 for none or `auto`, whose κ is chosen later).
     public var kappa: Double {
@@ -52,7 +52,7 @@ public struct UncertaintyOptions: Sendable, Equatable {
     /// What is wrong with the combination, in one line, or nil. `name` gives the front end's
     /// name of an option from its key (`shrink`, `risk`, `risk_quantile`): `--risk-quantile` on
     /// the command line, `risk_quantile=` in Python.
-    public func problem(naming name: (String) -> String) -> String? {
+    package func problem(naming name: (String) -> String) -> String? {
         if case .kappa(let k) = risk, !(k.isFinite && k >= 0) { return "\(name("risk")) must be a finite number >= 0, or auto" }
         if let q = quantile {
             guard q.isFinite, q > 0, q < 1 else { return "\(name("risk_quantile")) must be a number above 0 and below 1" }
