@@ -28,6 +28,24 @@ SPEC
     "$ALLOT" solve "$out/scores.csv" --spec "$out/spec-$budget.json" --method "$method" \
       --out "$out/allocation-$method-$budget.csv" 2>/dev/null
   done
+  # Noisy scores (docs/algorithms.md): the dual on empirical-Bayes posterior means (--shrink, on
+  # uplift_se), and at a risk level chosen by cross-validation over the draws (--risk auto).
+  # The plain dual with --risk 0 only adds expected_objective to its summary (same allocation).
+  "$ALLOT" solve "$out/scores.csv" --spec "$out/spec-$budget.json" --risk 0 \
+    --out "$out/allocation-plugin-$budget.csv" --summary "$out/summary-plugin-$budget.json" 2>/dev/null
+  "$ALLOT" solve "$out/scores.csv" --spec "$out/spec-$budget.json" --shrink \
+    --out "$out/allocation-shrink-$budget.csv" --summary "$out/summary-shrink-$budget.json" 2>/dev/null
+  "$ALLOT" solve "$out/scores-draws.csv" --spec "$out/spec-$budget.json" --risk auto --seed 1 \
+    --out "$out/allocation-riskauto-$budget.csv" --summary "$out/summary-riskauto-$budget.json" 2>/dev/null
+  for outcome in spend visit; do
+    for rule in plugin shrink riskauto; do
+      for against in none "$out/allocation-plugin-$budget.csv"; do
+        name="$(basename "$against" .csv)"
+        "$ALLOT" evaluate "$out/scores.csv" "$out/allocation-$rule-$budget.csv" --spec "$out/spec-$budget.json" \
+          --log "$out/log.csv" --outcome "$outcome" --against "$against" --json > "$out/noisy-$budget-$outcome-$rule-$name.json"
+      done
+    done
+  done
   # Paired comparisons on the same log rows, for each outcome: the dual's allocation against
   # e-mailing nobody, against random targeting of as many customers (exact expectation), and
   # against the blanket campaign.
@@ -40,3 +58,4 @@ SPEC
   done
 done
 python3 "$here/table.py" "$out" $budgets | tee "$out/table.md"
+python3 "$here/table.py" --noisy "$out" $budgets | tee "$out/table-noisy.md"
