@@ -198,9 +198,14 @@ final class Builder: Sendable {
     let spec: AllocationSpec
     let specName: String
     let hasChannel: Bool
-    /// "uplift", "cost", then the extra budget columns, then the general rows' other columns
-    /// (`AllocationSpec.numericColumns`; these may be negative).
+    /// "uplift", "cost", then the extra budget columns, `uplift_se` when the table has it, then
+    /// the general rows' other columns (these may be negative), then the draws `uplift_1...`.
     let numberColumns: [String]
+    /// The uncertainty columns the table has (read when given, used by `allot_solve`'s `shrink`
+    /// and `risk` options), and why its draw columns cannot serve, if they cannot.
+    let hasStandardErrors: Bool
+    let drawColumns: [String]
+    let drawsError: InputError?
     let numberColumnNames: [CString]
     /// Serialises the calls on one builder; the state holds borrowed pointers, reached only
     /// under this lock and only while the caller keeps them valid (the ABI's contract).
@@ -212,7 +217,16 @@ final class Builder: Sendable {
         self.spec = spec
         self.specName = specName
         hasChannel = header.contains("channel")
-        numberColumns = ["uplift", "cost"] + spec.numericColumns
+        hasStandardErrors = header.contains(UncertainProblem.seColumn)
+        do {
+            drawColumns = try ScoreDraws.columns(in: header, file: source)
+            drawsError = nil
+        } catch let error as InputError {
+            drawColumns = []
+            drawsError = error
+        }
+        numberColumns = ["uplift", "cost"] + spec.extraColumns + (hasStandardErrors ? [UncertainProblem.seColumn] : [])
+            + spec.signedColumns + drawColumns
         numberColumnNames = numberColumns.map(CString.init)
         state = Mutex(BuilderState())
     }
@@ -223,9 +237,41 @@ final class ProblemHandle: Sendable {
     let problem: Problem
     /// nil: candidate j is row j.
     let rows: [Int32]?
-    init(problem: Problem, rows: [Int32]?) {
+    /// The scores' name, and the builder's uncertainty columns (see `Builder`).
+    let source: String
+    let drawColumns: [String]
+    let drawsError: InputError?
+    /// The dual's worker over this problem's users, made by the first worker call (a part's
+    /// problem, see `allot_builder_build_part`, serves every pass of a solve).
+    let dualEngine = Mutex<DualEngine?>(nil)
+    init(problem: Problem, rows: [Int32]?, source: String = "scores", drawColumns: [String] = [], drawsError: InputError? = nil) {
         self.problem = problem
         self.rows = rows
+        self.source = source
+        self.drawColumns = drawColumns
+        self.drawsError = drawsError
+    }
+
+    /// The problem with its uncertainty (`shrink`, `risk`, `risk_quantile` options), as the CLI
+    /// makes it from the same columns.
+    func uncertain(_ options: UncertaintyOptions, threads: Int) throws -> UncertainProblem {
+        let t = problem.candidates
+        let name: (String) -> String = { "\($0)=" }
+        if let drawsError, options.isActive { throw drawsError }
+        let se = t.column(named: UncertainProblem.seColumn).map { t.columns[$0] }
+        let draws = drawColumns.isEmpty ? nil : ScoreDraws(values: drawColumns.map { t.columns[t.column(named: $0)!] })
+        return try UncertainProblem(plugIn: problem, se: se, draws: draws, options: options, source: source,
+                                    threads: threads, naming: name)
+    }
+
+    /// The dual's worker, single-threaded (a transport's parallelism is its partitions).
+    var engine: DualEngine {
+        dualEngine.withLock { engine in
+            if let engine { return engine }
+            let made = DualEngine(problem, threads: 1)
+            engine = made
+            return made
+        }
     }
 
     /// The caller's rows of these candidates.
@@ -269,6 +315,8 @@ enum Handle: Sendable {
     case allocation(AllocationHandle)
     case log(RandomisedLog)
     case report(ReportHandle)
+    case bytes(BytesHandle)
+    case coordinator(CoordinatorHandle)
 }
 
 /// The live handles, by number. A handle given to the caller is its number as a pointer:
@@ -469,7 +517,8 @@ extension Builder {
 
     func newChunks(expectedRows: Int) throws -> ColumnarScores.Chunks {
         let chunks = try ColumnarScores.Chunks(source: source, columnNames: Array(numberColumns.dropFirst()), hasChannel: hasChannel,
-                                               expectedRows: expectedRows, signedFrom: 1 + spec.extraColumns.count)
+                                               expectedRows: expectedRows,
+                                               signedFrom: 1 + spec.extraColumns.count + (hasStandardErrors ? 1 : 0))
         ReservedStorage.populate(chunks.reservedStorage)
         return chunks
     }
@@ -501,19 +550,27 @@ public func allot_builder_append(_ b: OpaquePointer?, _ totalRows: Int64) -> Int
 public func allot_builder_build(_ b: OpaquePointer?) -> OpaquePointer? {
     guarded(nil) {
         let b = try builder(b)
-        let built: (table: CandidateTable, rows: [Int32]?) = try b.state.withLock { state in
+        let built = try b.table()
+        let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
+        let handle = ProblemHandle(problem: problem, rows: built.rows, source: b.source, drawColumns: b.drawColumns,
+                                   drawsError: b.drawsError)
+        return register(.problem(handle))
+    }
+}
+
+extension Builder {
+    /// The table of the rows given so far (see `allot_builder_build`), and each candidate's row.
+    func table() throws -> (table: CandidateTable, rows: [Int32]?) {
+        try state.withLock { state in
             if let message = state.failedAppend { throw argument("an earlier append failed (\(message))") }
             if var chunks = state.chunks.take() {
-                if !state.ids.isEmpty || !state.numbers.isEmpty { try b.append(state, to: &chunks) }
+                if !state.ids.isEmpty || !state.numbers.isEmpty { try append(state, to: &chunks) }
                 return try chunks.build()
             }
-            var chunks = try b.newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
-            try b.append(state, to: &chunks, requireRows: true)
+            var chunks = try newChunks(expectedRows: state.ids["user_id"]?.rows ?? 0)
+            try append(state, to: &chunks, requireRows: true)
             return try chunks.build()
         }
-        let problem = try Problem(candidates: built.table, spec: b.spec, specName: b.specName)
-        let handle = ProblemHandle(problem: problem, rows: built.rows)
-        return register(.problem(handle))
     }
 }
 
@@ -534,8 +591,15 @@ public func allot_problem_free(_ p: OpaquePointer?) {
 
 /// Options of `allot_solve`, from its JSON object.
 func solveOptions(_ json: String?) throws -> SolveOptions {
+    try solveOptions(json, uncertainty: false).solve
+}
+
+/// Options of `allot_solve`, from its JSON object; with `uncertainty`, also `shrink`, `risk`
+/// (a number or "auto") and `risk_quantile` (`UncertaintyOptions`).
+func solveOptions(_ json: String?, uncertainty: Bool) throws -> (solve: SolveOptions, uncertainty: UncertaintyOptions) {
     var options = SolveOptions()
-    guard let json else { return options }
+    var noisy = UncertaintyOptions()
+    guard let json else { return (options, noisy) }
     let object: Any
     do {
         object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [])
@@ -556,7 +620,8 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         }
         return Int(v)
     }
-    let known = ["exact_finish_limit", "gap", "polish_users", "seed", "threads", "time_limit", "verbose"]
+    let known = ["exact_finish_limit", "gap", "polish_users"] + (uncertainty ? ["risk", "risk_quantile"] : []) + ["seed"]
+        + (uncertainty ? ["shrink"] : []) + ["threads", "time_limit", "verbose"]
     // Only types are checked here; ranges by `SolveOptions.validate()`, as for the CLI.
     for key in map.keys.sorted() {
         switch key {
@@ -569,6 +634,18 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
         case "verbose":
             guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'verbose' must be true or false") }
             options.milp.verbose = n.boolValue
+        case "shrink" where uncertainty:
+            guard let n = map[key] as? NSNumber, isBoolean(n) else { throw optionError("option 'shrink' must be true or false") }
+            noisy.shrink = n.boolValue
+        case "risk" where uncertainty:
+            if map[key] as? String == "auto" {
+                noisy.risk = .auto
+            } else if let n = map[key] as? NSNumber, !isBoolean(n) {
+                noisy.risk = .kappa(n.doubleValue)
+            } else {
+                throw optionError("option 'risk' must be a finite number >= 0, or auto")
+            }
+        case "risk_quantile" where uncertainty: noisy.quantile = try number(key)
         default:
             throw optionError("unknown option '\(key)' (known: \(known.joined(separator: ", ")))")
         }
@@ -578,7 +655,8 @@ func solveOptions(_ json: String?) throws -> SolveOptions {
     } catch let error as InvalidOption {
         throw optionError(SolveOptions.frontEndOption(setting: error.option)?.message(error, commandLine: false) ?? error.description)
     }
-    return options
+    if let problem = noisy.problem(naming: { "option '\($0)'" }) { throw optionError(problem) }
+    return (options, noisy)
 }
 
 /// JSON's `true` and `false` arrive as NSNumber too (as in `AllocationSpec.parse`).
@@ -605,9 +683,18 @@ public func allot_solve(_ p: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ 
     guarded(nil) {
         let handle = try problemHandle(p)
         let method = try method == nil ? MethodRegistry.defaultMethod : namedMethod(try string(method, "method"))
-        let options = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"))
-        let problem = handle.problem
-        let solution = try solve(problem, method: method, options: options)
+        let (options, noisy) = try solveOptions(optionsJSON == nil ? nil : try string(optionsJSON, "options_json"), uncertainty: true)
+        var uncertain = noisy.isActive ? try handle.uncertain(noisy, threads: options.threads) : nil
+        if uncertain?.needsPreparation == true {
+            try uncertain?.prepare(seed: options.seed) { p in
+                let s = try solve(p, method: method, options: options)
+                if let message = s.noAllocationMessage { throw ABIError(code: .solve, message: "on a fold of the draws: " + message) }
+                return s.allocation.candidates
+            }
+        }
+        let problem = uncertain?.problem ?? handle.problem
+        var solution = try solve(problem, method: method, options: options)
+        solution.expectedObjective = uncertain?.expectedObjective(of: solution.allocation)
         // No allocation meets the floors (issue 23): the CLI's line, and no result.
         if let message = solution.noAllocationMessage { throw ABIError(code: .solve, message: message) }
         let report = Verifier.verify(problem, solution.allocation)

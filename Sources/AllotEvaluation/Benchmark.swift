@@ -110,7 +110,7 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
 }
 
 /// Peak resident memory of this process so far, in MiB.
-public func processPeakMemoryMiB() -> Double {
+package func processPeakMemoryMiB() -> Double {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_maxrss) / 1024

@@ -14,14 +14,14 @@ import AllotCore
 /// map every polyline point back to data. The dual's proven bound is drawn as a band
 /// (`<polygon class="band">`) from its objective up to its bound. Axes have round-number ticks;
 /// every point carries a marker whose shape tells the methods apart where curves coincide.
-public enum FrontierChart {
+package enum FrontierChart {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     static let dual = DualMethod().name
 
     /// `planned`, when given, is the spec's budget: marked by a dashed vertical line
     /// (`class="planned"`) in both panels. The shadow-price panel also draws the break-even
     /// price 1 (`class="break-even"`) and, when the range crosses it, the break-even budget.
-    public static func svg(_ points: [FrontierPoint], budgetName: String = "budget", planned: Double? = nil) -> String {
+    package static func svg(_ points: [FrontierPoint], budgetName: String = "budget", planned: Double? = nil) -> String {
         let width = 1000.0, height = 620.0, left = 90.0, right = 210.0
         let methods = orderedMethods(points)
         let budgets = points.map(\.budget)
@@ -176,7 +176,7 @@ public enum FrontierChart {
     /// interpolated linearly between the two frontier points around it. Nil when the price stays
     /// above 1 over the whole range; the lowest budget when it is at or below 1 there already.
     /// - Complexity: O(points log points).
-    public static func breakEven(_ points: [FrontierPoint]) -> Double? {
+    package static func breakEven(_ points: [FrontierPoint]) -> Double? {
         let priced = points.filter { $0.method == dual && $0.shadowPrice != nil }.sorted { $0.budget < $1.budget }
         guard let first = priced.first else { return nil }
         if first.shadowPrice! <= 1 { return first.budget }
@@ -198,7 +198,7 @@ public enum FrontierChart {
     /// it; the middle budget without a plan), how much more the dual buys than each other
     /// method, what the last unit of budget returns there (the shadow price), and the
     /// break-even budget. Nil without a dual curve.
-    public static func takeaway(_ points: [FrontierPoint], budgetName: String = "budget", planned: Double? = nil) -> String? {
+    package static func takeaway(_ points: [FrontierPoint], budgetName: String = "budget", planned: Double? = nil) -> String? {
         let dualPoints = points.filter { $0.method == dual }
         guard !dualPoints.isEmpty else { return nil }
         let at = focus(dualPoints, planned: planned)
@@ -234,7 +234,7 @@ public enum FrontierChart {
     /// The table has, after each method's objective, the dual's upper bound and shadow price,
     /// and the dual's gain over each other method in percent (where curves coincide on the
     /// chart, the table tells them apart); the planned budget's row is marked.
-    public static func html(_ points: [FrontierPoint], title: String, budgetName: String = "budget", planned: Double? = nil) -> String {
+    package static func html(_ points: [FrontierPoint], title: String, budgetName: String = "budget", planned: Double? = nil) -> String {
         let methods = orderedMethods(points)
         let others = methods.filter { $0 != dual }
         var budgets: [Double] = []

@@ -334,11 +334,16 @@ public struct EvaluationReport: Encodable, Sendable {
     public var policyValue: PolicyValue?
     /// The allocation against another policy on the same log rows (`allot evaluate --against`).
     public var policyComparison: PolicyComparison?
+    /// The allocation's predicted value on the log's users against its realised one
+    /// (`allot evaluate --predicted`).
+    public var predictedAgainstRealised: PredictedAgainstRealised?
 
-    public init(summary: Summary, policyValue: PolicyValue? = nil, policyComparison: PolicyComparison? = nil) {
+    public init(summary: Summary, policyValue: PolicyValue? = nil, policyComparison: PolicyComparison? = nil,
+                predictedAgainstRealised: PredictedAgainstRealised? = nil) {
         self.summary = summary
         self.policyValue = policyValue
         self.policyComparison = policyComparison
+        self.predictedAgainstRealised = predictedAgainstRealised
     }
 
     /// What an allocation is compared with on the log (`allot evaluate --against`).
@@ -374,6 +379,7 @@ public struct EvaluationReport: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case policyValue = "policy_value"
         case policyComparison = "policy_comparison"
+        case predictedAgainstRealised = "predicted_against_realised"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -381,6 +387,7 @@ public struct EvaluationReport: Encodable, Sendable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(policyValue, forKey: .policyValue)
         try container.encodeIfPresent(policyComparison, forKey: .policyComparison)
+        try container.encodeIfPresent(predictedAgainstRealised, forKey: .predictedAgainstRealised)
     }
 
     /// Pretty-printed JSON with sorted keys, ending in a newline.

@@ -90,26 +90,26 @@ public struct DecideRequest: Equatable, Sendable {
     }
 
     /// The response body of one decision.
-    /// - Complexity: O(the body's length), one growing string.
+    /// - Complexity: O(the body's length), appended to one byte array.
     public static func response(user: String, given: [LiveCandidate], snapshot: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(64 + snapshot.utf8.count + user.utf8.count + given.count * 64)
-        out += "{\"user_id\":"
+        out.append(contentsOf: #"{"user_id":"#.utf8)
         Journal.appendQuoted(user, to: &out)
-        out += ",\"assignments\":["
+        out.append(contentsOf: #","assignments":["#.utf8)
         for (k, g) in given.enumerated() {
-            out += k == 0 ? "{\"coupon_id\":" : ",{\"coupon_id\":"
+            out.append(contentsOf: k == 0 ? #"{"coupon_id":"#.utf8 : #",{"coupon_id":"#.utf8)
             Journal.appendQuoted(g.coupon, to: &out)
-            out += ",\"uplift\":"
-            out += g.uplift.description
-            out += ",\"cost\":"
-            out += g.cost.description
-            out += "}"
+            out.append(contentsOf: #","uplift":"#.utf8)
+            out.append(contentsOf: g.uplift.description.utf8)
+            out.append(contentsOf: #","cost":"#.utf8)
+            out.append(contentsOf: g.cost.description.utf8)
+            out.append(UInt8(ascii: "}"))
         }
-        out += "],\"snapshot\":\""
-        out += snapshot
-        out += "\"}"
-        return out
+        out.append(contentsOf: #"],"snapshot":""#.utf8)
+        out.append(contentsOf: snapshot.utf8)
+        out.append(contentsOf: #""}"#.utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The request written back as JSON (the benchmark's echo handler, docs/benchmarks.md).

@@ -155,6 +155,8 @@ public final class DecisionEngine: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshot: Snapshot
     private var couponSet: Set<String>
+    /// Per budget of the snapshot: whether its column is the candidates' `cost`.
+    private var costColumn: [Bool]
     private var state: DayState
     public let pacing: Pacing
     public let exploration: Exploration?
@@ -177,6 +179,7 @@ public final class DecisionEngine: @unchecked Sendable {
         self.exploration = exploration
         version = snapshot.version
         couponSet = Set(snapshot.coupons)
+        costColumn = snapshot.budgets.map { $0.column == "cost" }
         self.pacing = pacing
         self.state = state
         self.onDecision = onDecision
@@ -195,6 +198,7 @@ public final class DecisionEngine: @unchecked Sendable {
         lock.withLock {
             snapshot = new
             couponSet = Set(new.coupons)
+            costColumn = new.budgets.map { $0.column == "cost" }
             version = newVersion
         }
     }
@@ -233,14 +237,18 @@ public final class DecisionEngine: @unchecked Sendable {
             let (lambda, mu) = pacedMultipliers(at: t)
             let s = snapshot
             let rate = s.minROI ?? 0
-            var consumption = [[Double]](repeating: [], count: candidates.count)
+            // consumption[j * budgets + b]: what candidate j consumes of budget b.
+            let budgets = s.budgets.count
+            var consumption = [Double](repeating: 0, count: candidates.count * budgets)
             var reduced = [Double](repeating: 0, count: candidates.count)
             for (j, c) in candidates.enumerated() {
-                let a = s.budgets.map { $0.column == "cost" ? c.cost : c.columns[$0.column]! }
-                consumption[j] = a
                 var r = c.uplift
-                for b in a.indices { r -= lambda[b] * a[b] }
-                r -= mu[c.coupon] ?? 0
+                for b in 0..<budgets {
+                    let a = costColumn[b] ? c.cost : c.columns[s.budgets[b].column]!
+                    consumption[j * budgets + b] = a
+                    r -= lambda[b] * a
+                }
+                if !mu.isEmpty { r -= mu[c.coupon] ?? 0 }
                 if s.minROI != nil { r -= s.roiMultiplier * (rate * c.cost - c.uplift) }
                 reduced[j] = r
             }
@@ -256,8 +264,9 @@ public final class DecisionEngine: @unchecked Sendable {
                 guard userState.count < s.maxPerUser, !userState.coupons.contains(c.coupon) else { return false }
                 if let h = c.channel, let cap = s.channelCaps[h], userState.perChannel[h, default: 0] >= cap { return false }
                 if let cap = s.couponCaps[c.coupon], state.couponUsers[c.coupon, default: 0] >= cap.cap { return false }
-                let a = consumption[j]
-                guard s.budgets.indices.allSatisfy({ state.spend[s.budgets[$0].name, default: 0] + a[$0] <= s.budgets[$0].limit }) else { return false }
+                for b in 0..<budgets where state.spend[s.budgets[b].name, default: 0] + consumption[j * budgets + b] > s.budgets[b].limit {
+                    return false
+                }
                 if s.minROI != nil, uplift + c.uplift < rate * (cost + c.cost) { return false }
                 return true
             }
@@ -281,9 +290,9 @@ public final class DecisionEngine: @unchecked Sendable {
             for j in order {
                 guard fits(j) else { continue }
                 let c = candidates[j]
-                let a = consumption[j]
+                let a = consumption[(j * budgets)..<((j + 1) * budgets)]
                 // Reserve.
-                for b in s.budgets.indices { state.spend[s.budgets[b].name, default: 0] += a[b] }
+                for (b, x) in zip(s.budgets.indices, a) { state.spend[s.budgets[b].name, default: 0] += x }
                 state.couponUsers[c.coupon, default: 0] += 1
                 uplift += c.uplift
                 cost += c.cost
@@ -305,15 +314,18 @@ public final class DecisionEngine: @unchecked Sendable {
     }
 
     /// Under the lock.
+    /// - Complexity: O(k²) string comparisons for k <= 16 candidates (cheaper than hashing
+    ///   that few), O(k) hashes beyond.
     private func check(_ candidates: [LiveCandidate]) throws {
-        var seen = Set<String>()
+        var seen: Set<String>? = candidates.count > 16 ? Set(minimumCapacity: candidates.count) : nil
         for (j, c) in candidates.enumerated() {
             func fail(_ message: String) -> DecisionError { DecisionError("candidates[\(j)]: " + message) }
-            guard seen.insert(c.coupon).inserted else { throw fail("coupon_id '\(c.coupon)' repeats within the request") }
+            let repeated = seen != nil ? !seen!.insert(c.coupon).inserted : candidates[..<j].contains { $0.coupon == c.coupon }
+            guard !repeated else { throw fail("coupon_id '\(c.coupon)' repeats within the request") }
             guard c.uplift.isFinite else { throw fail("uplift is not a finite number") }
             guard c.cost.isFinite else { throw fail("cost is not a finite number") }
             guard c.cost >= 0 else { throw fail("cost is \(c.cost); it must be >= 0") }
-            for b in snapshot.budgets where b.column != "cost" {
+            for (b, isCost) in zip(snapshot.budgets, costColumn) where !isCost {
                 guard let v = c.columns[b.column] else { throw fail("missing field '\(b.column)' (budget '\(b.name)')") }
                 guard v.isFinite, v >= 0 else { throw fail("\(b.column) is \(v); it must be a finite number >= 0") }
             }

@@ -50,10 +50,9 @@ struct RequestParser {
         var candidates = Field<[LiveCandidate]>.absent
         var candidateError: String?
         try members { p, key in
-            switch key {
-            case "user_id":
+            if key.is("user_id") {
                 if p.peek == UInt8(ascii: "\"") { user = .value(try p.string()) } else { try p.skipValue(); user = .wrongType }
-            case "candidates":
+            } else if key.is("candidates") {
                 if p.peek == UInt8(ascii: "[") {
                     let (list, error) = try p.candidateList(prefix: prefix)
                     candidates = .value(list)
@@ -63,7 +62,7 @@ struct RequestParser {
                     candidates = .wrongType
                     candidateError = nil
                 }
-            default:
+            } else {
                 try p.skipValue()
             }
         }
@@ -133,14 +132,13 @@ struct RequestParser {
         var columns: [String: Double] = [:]
         var infinite: String?
         try members { p, key in
-            switch key {
-            case "coupon_id":
+            if key.is("coupon_id") {
                 if p.peek == UInt8(ascii: "\"") { coupon = .value(try p.string()) } else { try p.skipValue(); coupon = .wrongType }
-            case "uplift":
+            } else if key.is("uplift") {
                 if let n = try p.numberIfAny() { uplift = .value(n) } else { try p.skipValue(); uplift = .wrongType }
-            case "cost":
+            } else if key.is("cost") {
                 if let n = try p.numberIfAny() { cost = .value(n) } else { try p.skipValue(); cost = .wrongType }
-            case "channel":
+            } else if key.is("channel") {
                 if p.peek == UInt8(ascii: "\"") {
                     channel = .value(try p.string())
                 } else if p.peek == UInt8(ascii: "n") {
@@ -150,13 +148,14 @@ struct RequestParser {
                     try p.skipValue()
                     channel = .wrongType
                 }
-            default:
+            } else {
+                let name = key.text
                 if let n = try p.numberIfAny() {
-                    columns[key] = n
-                    if !n.isFinite, infinite == nil { infinite = key }
+                    columns[name] = n
+                    if !n.isFinite, infinite == nil { infinite = name }
                 } else {
                     try p.skipValue()
-                    columns[key] = nil
+                    columns[name] = nil
                 }
             }
         }
@@ -208,15 +207,49 @@ struct RequestParser {
         at += 1
     }
 
+    /// An object's key: its bytes, compared with the schema's names without making a `String`,
+    /// when it is plain ASCII (no escape), else its decoded text (so `"cost"` and `"co\u0073t"`
+    /// are the same key, as in JSON).
+    struct Key {
+        let raw: UnsafeRawBufferPointer
+        let decoded: String?
+
+        /// Whether the key is `name` (ASCII).
+        func `is`(_ name: StaticString) -> Bool {
+            if let decoded { return decoded.utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) }
+            guard raw.count == name.utf8CodeUnitCount else { return false }
+            for k in 0..<raw.count where raw[k] != name.utf8Start[k] { return false }
+            return true
+        }
+
+        var text: String { decoded ?? String(decoding: raw, as: UTF8.self) }
+    }
+
+    /// A key (at its `"`).
+    mutating func key() throws -> Key {
+        let start = at + 1
+        var end = start
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                at = end + 1
+                return Key(raw: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), decoded: nil)
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 || b >= 0x80 { break }
+            end += 1
+        }
+        return Key(raw: UnsafeRawBufferPointer(start: nil, count: 0), decoded: try string())
+    }
+
     /// The members of an object whose `{` was read: `body` reads each value (spaces skipped
     /// before it) after its key.
-    mutating func members(_ body: (inout RequestParser, String) throws -> Void) throws {
+    mutating func members(_ body: (inout RequestParser, Key) throws -> Void) throws {
         skipSpace()
         if peek == UInt8(ascii: "}") { at += 1; return }
         while true {
             skipSpace()
             guard peek == UInt8(ascii: "\"") else { throw Failure.syntax }
-            let key = try string()
+            let key = try key()
             try expect(UInt8(ascii: ":"))
             skipSpace()
             try body(&self, key)

@@ -42,10 +42,14 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A scores column holding the true uplift (e.g. true_uplift from `allot generate --noise`): report the allocation's exact true value.")
     var truth: String?
 
+    @Option(help: ArgumentHelp("With --log: put the allocation's predicted value on the log's users, this scores column summed over its candidates (uplift, or e.g. a shrunken score), beside its realised value on the log, with a paired 95% interval of the difference.", valueName: "COLUMN"))
+    var predicted: String?
+
     @OptionGroup var progressFlag: ProgressFlag
 
     func validate() throws {
         if against != nil && log == nil { throw ValidationError("--against needs --log") }
+        if predicted != nil && log == nil { throw ValidationError("--predicted needs --log") }
         if !(maxUnknownShare >= 0 && maxUnknownShare <= 1) {
             throw ValidationError("--max-unknown-share is \(maxUnknownShare); it must be a number from 0 to 1")
         }
@@ -55,7 +59,9 @@ struct Evaluate: ParsableCommand {
         var feasible = true
         try runReportingErrors {
             let progress = progressFlag.line()
-            let uncertain = try truth.map { try self.problem.loadUncertain(options: .init(), truthColumn: $0, progress: progress) }
+            let others = predicted.map { $0 == "uplift" ? [] : [$0] } ?? []
+            let uncertain = truth != nil || !others.isEmpty
+                ? try self.problem.loadUncertain(options: .init(), truthColumn: truth, otherColumns: others, progress: progress) : nil
             let problem = try uncertain?.problem ?? problem.load(progress: progress)
             let allocation = try AllocationFile.read(try InputBytes(path: allocation), for: problem)
             let report = Verifier.verify(problem, allocation)
@@ -68,7 +74,11 @@ struct Evaluate: ParsableCommand {
                 default: return .allocation(try AllocationFile.read(try InputBytes(path: against), for: problem), name: against)
                 }
             }
-            let evaluation = EvaluationReport(problem: problem, allocation: allocation, report: report, log: rows, against: baseline)
+            var evaluation = EvaluationReport(problem: problem, allocation: allocation, report: report, log: rows, against: baseline)
+            if let predicted, let rows {
+                let values = predicted == "uplift" ? problem.candidates.uplift : uncertain!.columns[predicted]!
+                evaluation.predictedAgainstRealised = rows.predictedAgainstRealised(problem, allocation, prediction: values, column: predicted)
+            }
             let trueValue = uncertain?.trueValue(of: allocation)
             let summary = evaluation.summary
             feasible = report.isFeasible
@@ -104,6 +114,12 @@ struct Evaluate: ParsableCommand {
                     let verdict = c.ci95Low > 0 ? "this allocation does better"
                         : c.ci95High < 0 ? "this allocation does worse" : "the log cannot tell them apart"
                     print("  difference, same rows: \(signed(c.difference)) (95% interval \(signed(c.ci95Low)) to \(signed(c.ci95High))): \(verdict)")
+                }
+                if let p = evaluation.predictedAgainstRealised {
+                    let verdict = p.ci95High < 0 ? "the prediction overstates it" : p.ci95Low > 0 ? "the prediction understates it"
+                        : "the log cannot tell them apart"
+                    print("  predicted (\(p.predictedColumn), the same \(count(p.realised.allocationUsers - p.realised.allocationUsersMissingFromLog)) users): \(significant(p.predicted)); realised \(significant(p.realised.incrementalOutcome))")
+                    print("  realised - predicted, same rows: \(signed(p.difference)) (95% interval \(signed(p.ci95Low)) to \(signed(p.ci95High))): \(verdict)")
                 }
             }
             try AtomicFile.writeStandardOutput(Array(text.utf8))

@@ -35,6 +35,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Campaign spec: max_per_user.") var maxPerUser: Int = 1
     @Option(help: ArgumentHelp("Estimation noise: write a noisy uplift, its standard error uplift_se and the true uplift true_uplift; noise sd = SIGMA x the true uplifts' sd (docs/generator.md).", valueName: "SIGMA"))
     var noise: Double?
+    @Option(help: ArgumentHelp("With --noise: also write B independent draws uplift_1..uplift_B, each the true uplift plus noise of sd uplift_se x sqrt(B), their mean as uplift (docs/generator.md).", valueName: "B"))
+    var draws: Int?
 
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
@@ -52,6 +54,10 @@ struct Generate: ParsableCommand {
         guard budgetFraction.isFinite, budgetFraction >= 0 else { throw ValidationError("--budget-fraction must be a number >= 0") }
         guard maxPerUser >= 1 else { throw ValidationError("--max-per-user must be at least 1") }
         if let noise, !(noise.isFinite && noise >= 0) { throw ValidationError("--noise must be a finite number >= 0") }
+        if let draws {
+            guard noise != nil else { throw ValidationError("--draws needs --noise: draws are noisy replicates of the scores") }
+            guard draws >= ScoreDraws.minimum && draws <= 1000 else { throw ValidationError("--draws must be between \(ScoreDraws.minimum) and 1000") }
+        }
         if let channels, channels.split(separator: ",").contains(where: { $0.isEmpty }) || channels.isEmpty {
             throw ValidationError("--channels must be comma-separated non-empty names")
         }
@@ -67,7 +73,7 @@ struct Generate: ParsableCommand {
             let scores = SyntheticScores(users: users, coupons: coupons, channels: names, seed: seed,
                                          couponsPerUser: couponsPerUser, popularitySkew: popularitySkew)
             progress.begin("generating \(count(users)) users x \(count(coupons)) coupons")
-            let bytes = noise.map { scores.noisyCSV(noise: $0) } ?? scores.csv()
+            let bytes = noise.map { scores.noisyCSV(noise: $0, draws: draws ?? 0) } ?? scores.csv()
             if let spec {
                 if couponsPerUser != nil {
                     let text = SyntheticScores.campaignSpec(scores.table(), capShare: capShare, budgetFraction: budgetFraction,

@@ -31,12 +31,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("decision-log"), help: "CSV of the explored decisions: user_id,treatment,propensity,snapshot (appended to).")
     var decisionLog: String?
 
+    @Option(help: "Event-loop threads that parse and decide requests (default: one per core; docs/benchmarks.md).") var threads: Int?
+
     @Flag(name: .customLong("benchmark-echo"), help: .hidden) var benchmarkEcho = false
     @Option(name: .customLong("benchmark-parser"), help: .hidden) var benchmarkParser: String = ServeHTTP.Parser.schema.rawValue
 
     func validate() throws {
         guard Pacing.Rule(rawValue: pacing) != nil else { throw ValidationError("--pacing '\(pacing)' is not one of: proportional, fixed") }
         guard hostPort() != nil else { throw ValidationError("--listen '\(listen)' is not HOST:PORT") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be >= 1") }
         guard bodyLimit > 0 else { throw ValidationError("--body-limit must be > 0") }
         if let explore, !(explore >= 0 && explore <= 1) { throw ValidationError("--explore is \(explore); it must be a probability from 0 to 1") }
         if (explore == nil) != (decisionLog == nil) { throw ValidationError("--explore and --decision-log go together: the log holds the explored decisions' propensities") }
@@ -58,6 +61,8 @@ struct ServeCommand: ParsableCommand {
                                           pacing: Pacing(rule: Pacing.Rule(rawValue: pacing)!, gain: gain),
                                           exploration: explore.map { Exploration(epsilon: $0, seed: exploreSeed) }, decisionLog: decisionLog,
                                           day: LiveService.utcDay)
+            // Before anything makes Hummingbird's event loops (the application does).
+            ServeHTTP.runHandlersOnTheEventLoops(threads: threads)
             let http = ServeHTTP(service: service, bodyLimit: bodyLimit, parser: ServeHTTP.Parser(rawValue: benchmarkParser)!)
             let (host, port) = hostPort()!
             // SIGHUP: reload the snapshot file; a bad file keeps the old snapshot.
@@ -77,7 +82,6 @@ struct ServeCommand: ParsableCommand {
             let app = http.buildApplication(host: host, port: port, echo: benchmarkEcho) { bound in
                 Terminal.say("allot serve: listening on \(host):\(bound), snapshot \(snap.version)")
             }
-            ServeHTTP.runHandlersOnTheEventLoops()
             let done = DispatchSemaphore(value: 0)
             let failure = Failure()
             Task {

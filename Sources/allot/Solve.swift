@@ -101,8 +101,18 @@ struct Solve: ParsableCommand {
             let allocationPath = out ?? (json ? nil : "-")
             for path in [allocationPath, summary, snapshot].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let progress = progressFlag.line()
-            let uncertain = uncertainty.options.isActive
+            var uncertain = uncertainty.options.isActive
                 ? try self.problem.loadUncertain(options: uncertainty.options, threads: options().threads, progress: progress) : nil
+            if uncertain?.needsPreparation == true {
+                progress.begin("solving on folds of the draws")
+                let foldOptions = options()
+                try uncertain?.prepare(seed: seed) { p in
+                    let s = try Allot.solve(p, method: method, options: foldOptions)
+                    if let message = s.noAllocationMessage { throw SolveError("on a fold of the draws: " + message) }
+                    return s.allocation.candidates
+                }
+                progress.end()
+            }
             let problem = try uncertain?.problem ?? problem.load(progress: progress)
             if problem.budgets.isEmpty && !noBudget {
                 Terminal.error(Self.noBudgetMessage + " (\(self.problem.spec ?? "the spec") names none)")

@@ -49,30 +49,19 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
     /// still running after a few seconds (its root relaxation, which no limit interrupts, is
     /// kept small so that a loaded machine still stops in time).
     static func hardProblem() -> Problem {
-        var mix = RandomProblem()
-        mix.users = 1_200
-        mix.coupons = 8
-        mix.couponsPerUser = 6
-        mix.budgets = 3
-        mix.maxPerUser = 2
-        mix.couponCap = 360
-        mix.budgetFraction = 0.2
-        return mix.make(seed: 4)
+        RandomProblem.hardForMILP.make(seed: 4)
     }
 
-    /// Finding 10: the backend stops within its limit + 5% + 1 s of wall time (CBC counts wall
-    /// time, not CPU time), and returns an incumbent no worse than the start.
+    /// Finding 10: the limit, not a proof, ends a backend's search on a hard instance, and the
+    /// backend returns an incumbent no worse than the start. (How close to the limit it stops in
+    /// wall time is a benchmark, not a test: `Benchmarks/time_limits.py`, docs/benchmarks.md.)
     @Test(arguments: backends)
-    func timeLimitIsWallClockAndReturnsTheIncumbent(name: String) throws {
+    func timeLimitEndsTheSearchAndReturnsTheIncumbent(name: String) throws {
         let problem = Self.hardProblem()
         let formulation = MILPFormulation(problem)
         let greedy = try solve(problem, method: .greedyMarginal)
         let start = formulation.point(greedy.allocation)
-        let limit = 2.0
-        let began = monotonicSeconds()
-        let result = try backend(name).solve(formulation.model, options: MILPOptions(timeLimit: limit, relativeGap: 0), start: start)
-        let elapsed = monotonicSeconds() - began
-        #expect(elapsed <= limit * 1.05 + 1, "\(name) took \(elapsed) s")
+        let result = try backend(name).solve(formulation.model, options: MILPOptions(timeLimit: 2, relativeGap: 0), start: start)
         // The instance is hard enough that the limit, not a proof, ends the search.
         #expect(result.status == .feasibleAtLimit)
         let allocation = formulation.allocation(try #require(result.values))
@@ -163,12 +152,7 @@ func backend(_ name: String) -> MILPBackend { name == "glpk" ? GLPKBackend() : C
     }
 
     @Test func polishingNeverLosesAndKeepsTheDualBound() throws {
-        var mix = RandomProblem()
-        mix.users = 1_500
-        mix.coupons = 5
-        mix.couponsPerUser = 5
-        mix.budgets = 2
-        mix.couponCap = 250
+        let mix = RandomProblem(users: 1_500, coupons: 5, couponsPerUser: 5, budgets: 2, couponCap: 250)
         let problem = mix.make(seed: 8)
         var options = exactOptions()
         options.polishUsers = 300

@@ -16,12 +16,7 @@ import Testing
 
     /// Tiny instances with every kind of constraint: the finish reaches the brute-force optimum.
     @Test func tinyInstancesReachTheBruteForceOptimum() throws {
-        var shape = RandomProblem()
-        shape.users = 5
-        shape.couponsPerUser = 3
-        shape.maxPerUser = 2
-        shape.couponCap = 2
-        shape.minROI = 1.5
+        let shape = RandomProblem(users: 5, couponsPerUser: 3, maxPerUser: 2, couponCap: 2, minROI: 1.5)
         var options = SolveOptions()
         options.milp.relativeGap = 0
         for seed in 1...12 as ClosedRange<UInt64> {

@@ -63,12 +63,7 @@ import Testing
     }
 
     func branchingProblem() -> Problem {
-        var mix = RandomProblem()
-        mix.users = 600
-        mix.coupons = 5
-        mix.couponsPerUser = 5
-        mix.budgets = 2
-        mix.couponCap = 100
+        let mix = RandomProblem(users: 600, coupons: 5, couponsPerUser: 5, budgets: 2, couponCap: 100)
         return mix.make(seed: 8)
     }
 

@@ -28,13 +28,7 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
     /// With no global constraint binding, one user's decision is the subset of best total
     /// reduced value under the frequency and channel caps, found by trying every subset.
     @Test func oneUserMatchesBruteForce() throws {
-        var mix = RandomProblem()
-        mix.users = 1
-        mix.coupons = 7
-        mix.couponsPerUser = 7
-        mix.budgets = 2
-        mix.budgetFraction = 100
-        mix.channels = ["push", "email", "sms"]
+        var mix = RandomProblem(users: 1, coupons: 7, couponsPerUser: 7, budgets: 2, budgetFraction: 100, channels: ["push", "email", "sms"])
         for (maxPerUser, channelCap) in [(1, 1), (2, 1), (3, 1), (3, 2), (7, 2)] {
             mix.maxPerUser = maxPerUser
             mix.channelCap = channelCap
@@ -65,6 +59,62 @@ func replayInOrder(_ problem: Problem, _ engine: DecisionEngine) throws -> Alloc
                 #expect(allocation.candidates.allSatisfy { value($0) > 0 })
             }
         }
+    }
+
+    /// The reduced value with every multiplier (two budgets, each coupon's cap, the ROI floor's
+    /// `ρ (r cost - uplift)`): where no limit binds, one user's decision is the subset of best
+    /// total reduced value under the frequency and channel caps, by trying every subset; where
+    /// the floor would bind, the decision still keeps it.
+    @Test func reducedValueWithCouponAndROIMultipliersMatchesBruteForce() throws {
+        var mix = RandomProblem(users: 1, coupons: 6, couponsPerUser: 6, budgets: 2, budgetFraction: 100, channels: ["push", "email"])
+        let rate = 0.8
+        var compared = 0
+        for (maxPerUser, channelCap) in [(1, 1), (2, 1), (3, 2), (6, 3)] {
+            mix.maxPerUser = maxPerUser
+            mix.channelCap = channelCap
+            for seed in 1...20 as ClosedRange<UInt64> {
+                let problem = mix.make(seed: seed)
+                let t = problem.candidates
+                var rng = SeededGenerator(seed: seed + 100)
+                let lambda = [rng.nextUnit(), rng.nextUnit()]
+                let mu = Dictionary(uniqueKeysWithValues: t.couponIDs.map { ($0, rng.nextUnit() * 3) })
+                let rho = rng.nextUnit()
+                let snapshot = Snapshot(
+                    budgets: problem.budgets.enumerated().map { b, budget in
+                        .init(name: budget.name, column: t.columnNames[budget.column], limit: budget.limit, multiplier: lambda[b])
+                    },
+                    couponCaps: mu.mapValues { .init(cap: 100, multiplier: $0) }, maxPerUser: maxPerUser,
+                    channelCaps: Dictionary(uniqueKeysWithValues: mix.channels.map { ($0, channelCap) }),
+                    minROI: rate, roiMultiplier: rho, coupons: t.couponIDs)
+                let engine = DecisionEngine(snapshot: snapshot, pacing: Pacing(rule: .fixed))
+                let allocation = try replayInOrder(problem, engine)
+                #expect(Verifier.verify(problem, allocation).isFeasible)
+                let uplift = allocation.candidates.map { t.uplift[$0] }.reduce(0, +)
+                let cost = allocation.candidates.map { t.cost[$0] }.reduce(0, +)
+                #expect(uplift >= rate * cost - 1e-9, "the ROI floor: seed \(seed)")
+                let value = { (j: Int) in
+                    t.uplift[j] - lambda[0] * t.cost[j] - lambda[1] * t.columns[1][j] - mu[t.couponIDs[Int(t.coupon[j])]]!
+                        - rho * (rate * t.cost[j] - t.uplift[j])
+                }
+                // The reference: the best subset for the user's caps (the problem has no floor);
+                // compared only where it keeps the floor too (else the floor binds).
+                var best = 0.0
+                var bestSet: [Int] = []
+                for mask in 0..<(1 << t.count) {
+                    let set = (0..<t.count).filter { mask & (1 << $0) != 0 }
+                    guard Verifier.verify(problem, Allocation(candidates: set)).isFeasible else { continue }
+                    let v = set.map(value).reduce(0, +)
+                    if v > best { best = v; bestSet = set }
+                }
+                #expect(allocation.candidates.allSatisfy { value($0) > 0 })
+                let keepsFloor = bestSet.map { t.uplift[$0] }.reduce(0, +) >= rate * bestSet.map { t.cost[$0] }.reduce(0, +)
+                guard keepsFloor else { continue }
+                compared += 1
+                let got = allocation.candidates.map(value).reduce(0, +)
+                #expect(abs(got - best) < 1e-9, "seed \(seed), max \(maxPerUser), channel cap \(channelCap)")
+            }
+        }
+        #expect(compared >= 40, "only \(compared) of 80 cases had a non-binding floor")
     }
 
     /// Over whole days of arrivals with every kind of constraint binding, with and without
@@ -183,11 +233,7 @@ final class RecordList: @unchecked Sendable {
     /// allocation passes the verifier on the day, and none beats the hindsight optimum's bound.
     @Test(arguments: [0.7, 1.0, 1.3])
     func policiesAreFeasibleAndBelowHindsight(traffic: Double) throws {
-        var mix = RandomProblem()
-        mix.users = 120
-        mix.coupons = 4
-        mix.couponsPerUser = 3
-        mix.budgetFraction = 0.15
+        let mix = RandomProblem(users: 120, coupons: 4, couponsPerUser: 3, budgetFraction: 0.15)
         let day = mix.make(seed: 11)
         let forecast = day.restricted(toUsers: Array(stride(from: 0, to: 120, by: 2)))
         let snapshot = try Snapshot(problem: forecast, solution: solve(forecast))

@@ -11,11 +11,7 @@ import Testing
     /// their true value. The budget does not bind, so every candidate stays an arm all day (the
     /// propensities of every policy's choices are positive).
     @Test func decisionLogRoundTripsThroughEvaluate() throws {
-        var mix = RandomProblem()
-        mix.users = 4000
-        mix.coupons = 4
-        mix.couponsPerUser = 4
-        mix.budgetFraction = 100
+        var mix = RandomProblem(users: 4000, coupons: 4, couponsPerUser: 4, budgetFraction: 100)
         let problem = mix.make(seed: 9)
         let solution = try solve(problem)
         let snapshot = try Snapshot(problem: problem, solution: solution)
@@ -71,9 +67,7 @@ import Testing
     /// The draw is the user's, not the order's: the same users in another order get the same
     /// treatments with the same propensities, when no global constraint binds.
     @Test func drawsDependOnTheUserNotTheOrder() throws {
-        var mix = RandomProblem()
-        mix.users = 300
-        mix.budgetFraction = 100
+        let mix = RandomProblem(users: 300, budgetFraction: 100)
         let problem = mix.make(seed: 4)
         let snapshot = try Snapshot(problem: problem, solution: solve(problem))
         func day(_ order: [Int]) throws -> [String: String] {

@@ -46,6 +46,9 @@ func agrees(_ ours: Result<DecideRequest, DecisionError>, _ reference: Result<De
         #"{"user_id":"u","candidates":[{"coupon_id":"c1","uplift":0.1,"cost":1E2,"w":-0.0,"v":123456.789012345678,"z":1e-400,"flag":true,"note":"x"}]}"#,
         #"{"user_id":"u","candidates":[],"user_id":"v"}"#,
         #"{"user_id":"u","candidates":[{"coupon_id":"c1","uplift":1,"cost":2,"channel":"email"},{"coupon_id":"c2","uplift":2.5,"cost":0.75}]}"#,
+        // Keys with escapes or beyond ASCII (the parser compares plain keys as bytes, others decoded).
+        #"{"user\u005fid":"u","c\u0061ndidates":[{"coupon_id":"c1","upl\u0069ft":1,"co\u0073t":2,"\u0063hannel":"push","sms\u005funits":3,"é":4}]}"#,
+        #"{"user_id":"u","candidates":[{"coupon_id":"c1","uplift":1,"cost\u0000":2}]}"#,
         // Schema errors, in the order the checks run.
         #"{"candidates":[5]}"#, #"{"user_id":7,"candidates":[]}"#, #"{"user_id":"u","candidates":{}}"#,
         #"{"user_id":"u","candidates":[5]}"#, #"{"user_id":"u","candidates":[{"uplift":1,"cost":1}]}"#,

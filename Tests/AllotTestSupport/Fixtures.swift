@@ -18,7 +18,32 @@ public struct RandomProblem: Sendable {
     public var integerCosts = false
     public var negativeShare = 0.15
 
-    public init() {}
+    /// A problem of `users` users, each scored for `couponsPerUser` of `coupons` coupons
+    /// (drawn at random), with `budgets` budgets at `budgetFraction` of the spend of giving
+    /// everyone everything; every other constraint is absent unless given.
+    public init(users: Int = 4, coupons: Int = 4, couponsPerUser: Int = 3, budgets: Int = 1,
+                budgetFraction: Double = 0.3, maxPerUser: Int = 1, couponCap: Int? = nil,
+                channels: [String] = [], channelCap: Int? = nil, minROI: Double? = nil,
+                integerCosts: Bool = false, negativeShare: Double = 0.15) {
+        self.users = users
+        self.coupons = coupons
+        self.couponsPerUser = couponsPerUser
+        self.budgets = budgets
+        self.budgetFraction = budgetFraction
+        self.maxPerUser = maxPerUser
+        self.couponCap = couponCap
+        self.channels = channels
+        self.channelCap = channelCap
+        self.minROI = minROI
+        self.integerCosts = integerCosts
+        self.negativeShare = negativeShare
+    }
+
+    /// 1,200 users x 6 of 8 coupons, three budgets at 20%, two per user and every coupon capped
+    /// at 360: 7,200 binaries that neither MILP backend closes in seconds, with a root
+    /// relaxation small enough to finish quickly on a loaded machine.
+    public static let hardForMILP = RandomProblem(users: 1_200, coupons: 8, couponsPerUser: 6, budgets: 3,
+                                                  budgetFraction: 0.2, maxPerUser: 2, couponCap: 360)
 
     public func make(seed: UInt64) -> Problem {
         let (table, spec) = tableAndSpec(seed: seed)

@@ -21,6 +21,13 @@ func writeFile(_ text: String, to path: String) throws {
     try writeFile(Array(text.utf8), to: path)
 }
 
+/// Seconds on the monotonic clock (the library's own clock is package-only).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// CPU seconds used by this process so far (all threads): a steadier measure than wall time
 /// on a machine shared with other work.
 func processCPUSeconds() -> Double {

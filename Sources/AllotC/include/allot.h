@@ -144,7 +144,10 @@ void allot_problem_free(allot_problem *p);
  * object with any of: "threads" (>= 1), "seed" (>= 0), "gap" (> 0, the target relative gap),
  * "time_limit" (seconds > 0, exact methods), "polish_users" (>= 1, dual+milp),
  * "exact_finish_limit" (>= 0: the dual finishes models of at most this many candidates exactly,
- * 2000 by default, 0 never), "verbose" (bool). The allocation is verified as the CLI verifies it; one that fails gives
+ * 2000 by default, 0 never), "verbose" (bool), and the noisy scores' options of `allot solve`:
+ * "shrink" (bool), "risk" (a number >= 0, or "auto"), "risk_quantile" (0 < q < 1), which read the
+ * builder's columns "uplift_se" and draws "uplift_1".."uplift_B" when its header has them
+ * (docs/algorithms.md, "Decisions under noisy scores"). The allocation is verified as the CLI verifies it; one that fails gives
  * ALLOT_ERR_VERIFICATION and no result. A spec whose floors no allocation meets (issue 23) gives ALLOT_ERR_SOLVE,
  * the message "infeasible: ..." naming the floor out of reach, and no result.
  */

@@ -132,15 +132,16 @@ public struct SyntheticScores: Sendable {
 
     /// The scores as CSV bytes: `user_id,coupon_id,uplift,cost[,channel]`.
     /// - Complexity: O(users x coupons).
-    public func csv() -> [UInt8] { csv(noise: nil) }
+    public func csv() -> [UInt8] { csv(draws: 0, noise: nil) }
 
     /// The CSV writer of `csv()` and `noisyCSV(noise:)`: with `noise`, each row's uplift is
-    /// `noise(trueUplift).uplift`, followed by the columns `uplift_se,true_uplift`.
-    func csv(noise: ((Double) -> (uplift: Double, se: Double))?) -> [UInt8] {
+    /// `noise(trueUplift).uplift`, followed by the columns `uplift_se,true_uplift` and `draws`
+    /// columns `uplift_1 ... uplift_B`.
+    func csv(draws: Int, noise: ((Double) -> (uplift: Double, se: Double, draws: [Double]))?) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(users * perUser * ((channels.isEmpty ? 28 : 34) + (noise == nil ? 0 : 16)) + 64)
+        out.reserveCapacity(users * perUser * ((channels.isEmpty ? 28 : 34) + (noise == nil ? 0 : 16 + 9 * draws)) + 64)
         let header = "user_id,coupon_id,uplift,cost" + (channels.isEmpty ? "" : ",channel")
-            + (noise == nil ? "" : ",uplift_se,true_uplift") + "\n"
+            + (noise == nil ? "" : ",uplift_se,true_uplift") + (1...max(1, draws)).map { draws > 0 ? ",uplift_\($0)" : "" }.joined() + "\n"
         out.append(contentsOf: header.utf8)
         let couponBytes = (0..<coupons).map { Array(Self.couponID($0).utf8) }
         let channelBytes = channels.map { Array($0.utf8) }
@@ -165,6 +166,10 @@ public struct SyntheticScores: Sendable {
                 appendFixed4(noisy.se, to: &out)
                 out.append(0x2C)
                 appendFixed4(trueUplift, to: &out)
+                for d in noisy.draws {
+                    out.append(0x2C)
+                    appendFixed4(d, to: &out)
+                }
             }
             out.append(0x0A)
         }

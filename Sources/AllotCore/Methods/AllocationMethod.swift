@@ -161,7 +161,7 @@ package func totalUplift(_ problem: Problem, _ allocation: Allocation) -> Double
 
 /// Seconds on a monotonic clock, from an arbitrary origin fixed at the first call: only
 /// differences mean anything.
-public func monotonicSeconds() -> Double {
+package func monotonicSeconds() -> Double {
     let elapsed = clockOrigin.duration(to: .now).components
     return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
 }

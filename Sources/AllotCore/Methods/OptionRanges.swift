@@ -58,17 +58,17 @@ private func check<T>(_ option: String, _ value: T, _ ok: Bool, _ requirement: S
 /// the one table of them: the CLI (`allot solve`) and the C ABI (and so Python's `allot.solve`)
 /// both set these fields and check them with `SolveOptions.validate()`, so that a value one
 /// accepts the other accepts too (`--gap 0` and `gap=0`), with the same requirement in the message.
-public struct FrontEndOption: Sendable, Equatable {
+package struct FrontEndOption: Sendable, Equatable {
     /// The library's fields it sets, as `InvalidOption.option` names them.
-    public let paths: [String]
+    package let paths: [String]
     /// The CLI's flag, e.g. `--time-limit`.
-    public let flag: String?
+    package let flag: String?
     /// The C ABI's (Python's) key, e.g. `time_limit`.
-    public let key: String
+    package let key: String
 
     /// The message for `error` (which names one of `paths`), in this front end's words: "--gap is
     /// -1.0; it must be a number in [0, 1)" or "option 'gap' is -1.0; it must be ...".
-    public func message(_ error: InvalidOption, commandLine: Bool) -> String {
+    package func message(_ error: InvalidOption, commandLine: Bool) -> String {
         let name = commandLine ? (flag ?? error.option) : "option '\(key)'"
         return "\(name) is \(error.value); it must be \(error.requirement)"
     }
@@ -76,7 +76,7 @@ public struct FrontEndOption: Sendable, Equatable {
 
 extension SolveOptions {
     /// The options the front ends set (see `FrontEndOption`).
-    public static let frontEndOptions: [FrontEndOption] = [
+    package static let frontEndOptions: [FrontEndOption] = [
         FrontEndOption(paths: ["threads"], flag: "--threads", key: "threads"),
         FrontEndOption(paths: ["timeLimit", "milp.timeLimit"], flag: "--time-limit", key: "time_limit"),
         FrontEndOption(paths: ["milp.relativeGap", "dual.targetGap"], flag: "--gap", key: "gap"),
@@ -85,7 +85,7 @@ extension SolveOptions {
     ]
 
     /// The front-end option that sets the field `path`, if any.
-    public static func frontEndOption(setting path: String) -> FrontEndOption? {
+    package static func frontEndOption(setting path: String) -> FrontEndOption? {
         frontEndOptions.first { $0.paths.contains(path) }
     }
 

@@ -198,6 +198,18 @@ public struct Problem: Sendable {
         return copy
     }
 
+    /// The same problem with candidate `j`'s uplift `uplift[j]` (the uncertainty options'
+    /// solver uplift, `UncertainProblem`). - Complexity: O(n).
+    package func withUplift(_ uplift: [Double]) -> Problem {
+        var copy = self
+        let t = candidates
+        copy.candidates = CandidateTable(userIDs: t.userIDs, couponIDs: t.couponIDs, channelNames: t.channelNames,
+                                         userStart: t.userStart, coupon: t.coupon, channel: t.channel, uplift: uplift,
+                                         columnNames: t.columnNames, columns: t.columns)
+        copy.rules = makeRules(copy.candidates, budgets: budgets)
+        return copy
+    }
+
     /// The same constraints over the candidates of `users` only (limits unchanged).
     /// - Complexity: O(their candidates).
     package func restricted(toUsers users: [Int]) -> Problem {

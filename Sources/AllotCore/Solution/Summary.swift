@@ -132,7 +132,7 @@ public struct Summary: Codable, Equatable, Sendable {
 
 /// `value` as pretty-printed JSON with sorted keys, ending in a newline: the form of every JSON
 /// document Allot writes.
-public func prettyJSON(_ value: some Encodable) -> String {
+package func prettyJSON(_ value: some Encodable) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

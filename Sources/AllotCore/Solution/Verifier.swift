@@ -103,6 +103,20 @@ public enum Verifier {
         }
         var total = Tally(problem)
         for part in tallies { total.add(part) }
+        return report(problem, total, tolerance: tolerance)
+    }
+
+    /// The tally of the assignments `chosen` (ascending candidates of `problem`, whole users):
+    /// what one part of an allocation held elsewhere adds (a Spark partition's, whose `problem`
+    /// numbers the coupons and rows as the whole problem does: see `Catalogue`).
+    /// - Complexity: O(assignments x candidates per user + users spanned).
+    package static func tally(_ problem: Problem, _ chosen: [Int]) -> Tally { Tally(problem, chosen, chosen.indices) }
+
+    /// The report of the parts' merged tally against `problem`'s global constraints (`problem`
+    /// may hold no candidates: only its rules, names and catalogue are read).
+    package static func report(_ problem: Problem, _ total: Tally, tolerance: Double = defaultTolerance) -> VerificationReport {
+        var total = total
+        let t = problem.candidates
         let rules = problem.rules
         func above(_ s: Double, _ bound: Double) -> Bool { bound < .infinity && s > bound + tolerance * max(1, abs(bound)) }
         func below(_ s: Double, _ bound: Double) -> Bool { bound > -.infinity && s < bound - tolerance * max(1, abs(bound)) }
@@ -155,18 +169,19 @@ public enum Verifier {
         return bounds
     }
 
-    /// What a part of an allocation (whole users) adds up to and the violations in it.
-    private struct Tally: Sendable {
-        var objective = 0.0
-        var totalCost = 0.0
-        var used: [Double]
-        var perCoupon: [Int]
-        var perChannel: [Int]
-        var usersReached = 0
-        var violations: [Violation] = []
-        var count = 0
+    /// What a part of an allocation (whole users) adds up to and the violations in it: the
+    /// users' own (repeats, frequency and channel caps) and, after `report`, the global ones.
+    package struct Tally: Sendable {
+        package var objective = 0.0
+        package var totalCost = 0.0
+        package var used: [Double]
+        package var perCoupon: [Int]
+        package var perChannel: [Int]
+        package var usersReached = 0
+        package var violations: [Violation] = []
+        package var count = 0
 
-        init(_ problem: Problem) {
+        package init(_ problem: Problem) {
             used = [Double](repeating: 0, count: problem.rules.count)
             perCoupon = [Int](repeating: 0, count: problem.candidates.couponCount)
             perChannel = [Int](repeating: 0, count: problem.candidates.channelCount)
@@ -178,7 +193,7 @@ public enum Verifier {
         }
 
         /// Adds a later part.
-        mutating func add(_ part: Tally) {
+        package mutating func add(_ part: Tally) {
             objective += part.objective
             totalCost += part.totalCost
             for i in used.indices { used[i] += part.used[i] }

@@ -35,7 +35,7 @@ public struct SolveError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// `text` with control characters written as escapes (`\n`, `\r`, `\t`, `\u{7F}`), so that a
 /// message quoting an input's field stays on one line.
-public func escapingControlCharacters(_ text: String) -> String {
+package func escapingControlCharacters(_ text: String) -> String {
     guard text.unicodeScalars.contains(where: isControl) else { return text }
     var out = ""
     for scalar in text.unicodeScalars {
@@ -55,13 +55,13 @@ private func isControl(_ scalar: Unicode.Scalar) -> Bool {
 }
 
 /// The longest quoted field a message shows whole, in characters.
-public let longestQuotedField = 200
+package let longestQuotedField = 200
 
 /// `message` with every quoted field ('...') longer than `longestQuotedField` characters cut to
 /// its first 64 characters, followed by "…' (cut from N characters)": a 1 MiB id in the input
 /// gives a short line, which says that the field was cut. Shorter fields are left whole.
 /// - Complexity: O(message length).
-public func cuttingLongFields(_ message: String) -> String {
+package func cuttingLongFields(_ message: String) -> String {
     guard message.utf8.count > longestQuotedField else { return message }
     var out = ""
     var rest = message[...]

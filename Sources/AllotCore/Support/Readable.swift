@@ -1,9 +1,9 @@
 import RealModule
 
 /// Numbers for people: grouped thousands, significant digits, percentages.
-public enum Readable {
+package enum Readable {
     /// `x` to `digits` significant digits, without an exponent for ordinary magnitudes: 0.01235, 1235, 12,350.
-    public static func significant(_ x: Double, _ digits: Int = 4) -> String {
+    package static func significant(_ x: Double, _ digits: Int = 4) -> String {
         guard x.isFinite, x != 0 else { return x == 0 ? "0" : "\(x)" }
         let magnitude = Int(Double.log10(abs(x)).rounded(.down))
         let decimals = max(0, digits - 1 - magnitude)
@@ -16,7 +16,7 @@ public enum Readable {
     }
 
     /// A fraction as a percentage with 2 significant digits, or "< 0.0001%" near zero: 0.0123 -> "1.2%".
-    public static func percent(_ fraction: Double) -> String {
+    package static func percent(_ fraction: Double) -> String {
         let p = fraction * 100
         if p == 0 { return "0%" }
         if abs(p) < 1e-4 { return "< 0.0001%" }
@@ -24,10 +24,10 @@ public enum Readable {
     }
 
     /// A count with thousands separators: 12,345.
-    public static func count(_ n: Int) -> String { grouped(Double(n), decimals: 0) }
+    package static func count(_ n: Int) -> String { grouped(Double(n), decimals: 0) }
 
     /// `x` with thousands separators and `decimals` decimals.
-    public static func grouped(_ x: Double, decimals: Int) -> String {
+    package static func grouped(_ x: Double, decimals: Int) -> String {
         guard x.isFinite, abs(x) < 1e15 else { return "\(x)" }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }

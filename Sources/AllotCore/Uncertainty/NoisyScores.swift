@@ -11,8 +11,13 @@ extension SyntheticScores {
     /// noiseless scores. Values are rounded to 4 decimals; `σ = 0` writes `uplift = true_uplift`
     /// and `uplift_se = 0`.
     ///
-    /// - Complexity: O(users x coupons), two passes over the generator.
-    public func noisyCSV(noise sigma: Double) -> [UInt8] {
+    /// With `draws = B > 0`, each candidate also gets `B` independent draws
+    /// `uplift_b = true_uplift + se · √B · z_b` (columns `uplift_1 ... uplift_B` after
+    /// `true_uplift`), and `uplift` is their mean, so its standard error is still `se`: the draws
+    /// are the replicate estimates `ScoreDraws` assumes, at the same noise as without them.
+    ///
+    /// - Complexity: O(users x coupons x (1 + draws)), two passes over the generator.
+    public func noisyCSV(noise sigma: Double, draws: Int = 0) -> [UInt8] {
         var sum = 0.0, sumSquares = 0.0, n = 0.0
         forEachCandidate { _, _, uplift, _ in
             sum += uplift
@@ -22,10 +27,15 @@ extension SyntheticScores {
         let mean = sum / max(n, 1)
         let sd = (max(0, sumSquares / max(n, 1) - mean * mean)).squareRoot()
         var rng = SeededGenerator(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        return csv { trueUplift in
+        let spread = Double(max(draws, 1)).squareRoot()
+        return csv(draws: draws) { trueUplift in
             let se = Self.round4(sigma * sd * (0.5 + rng.nextUnit()))
-            let z = rng.nextNormal()
-            return (Self.round4(trueUplift + se * z), se)
+            guard draws > 0 else {
+                let z = rng.nextNormal()
+                return (Self.round4(trueUplift + se * z), se, [])
+            }
+            let values = (0..<draws).map { _ in Self.round4(trueUplift + se * spread * rng.nextNormal()) }
+            return (Self.round4(values.reduce(0, +) / Double(draws)), se, values)
         }
     }
 }

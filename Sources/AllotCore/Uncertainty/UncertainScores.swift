@@ -1,57 +1,3 @@
-/// How the uplift the solver optimises is made from uncertain scores (docs/algorithms.md,
-/// "Decisions under noisy scores").
-///
-/// - `shrink`: empirical-Bayes shrinkage of each score towards its coupon's mean.
-/// - `risk = κ`: solve on the lower confidence bound `uplift - κ · se` (with `shrink`, the
-///   shrunken score less κ posterior standard deviations). `κ = 0` without `shrink` is the
-///   plug-in allocation, exactly today's.
-///
-/// Either needs the scores' standard errors, column `uplift_se`.
-public struct UncertaintyOptions: Sendable, Equatable {
-    public var shrink: Bool
-    public var risk: Double?
-
-    public init(shrink: Bool = false, risk: Double? = nil) {
-        self.shrink = shrink
-        self.risk = risk
-    }
-
-    /// True when the scores' uncertainty is used at all.
-    public var isActive: Bool { shrink || risk != nil }
-
-    /// The option as the command line names it, for messages.
-    var flag: String { risk != nil ? "--risk" : "--shrink" }
-}
-
-/// An allocation's value under the scores' uncertainty: the sum of the shrunken scores
-/// (the empirical-Bayes posterior means, `UncertainScores`) of its candidates, with a 95%
-/// normal interval from the sum of their posterior variances (independent errors assumed; the
-/// prior's own estimation error is not in it).
-public struct ExpectedObjective: Codable, Sendable, Equatable {
-    public var value: Double
-    public var ci95Low: Double
-    public var ci95High: Double
-    /// What the estimate rests on, e.g. "shrunken scores".
-    public var basis: String
-    /// The κ of `--risk` the allocation was solved with, if any.
-    public var riskKappa: Double?
-
-    public init(value: Double, ci95Low: Double, ci95High: Double, basis: String, riskKappa: Double? = nil) {
-        self.value = value
-        self.ci95Low = ci95Low
-        self.ci95High = ci95High
-        self.basis = basis
-        self.riskKappa = riskKappa
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case value, basis
-        case ci95Low = "ci95_low"
-        case ci95High = "ci95_high"
-        case riskKappa = "risk_kappa"
-    }
-}
-
 /// Scores with standard errors, and their empirical-Bayes shrinkage (docs/algorithms.md,
 /// "Decisions under noisy scores").
 ///
@@ -111,7 +57,7 @@ public struct UncertainScores: Sendable {
         self.uplift = uplift
         self.se = se
         let n = uplift.count
-        let segment = Self.segments(uplift: uplift, group: group, groupCount: groupCount, userStart: userStart)
+        let segment = Self.segments(uplift: uplift, group: group, groupCount: groupCount, userStart: userStart, threads: threads)
         self.segment = segment.ids
         segmentCount = segment.count
         // Each segment's members, in candidate order.
@@ -158,8 +104,11 @@ public struct UncertainScores: Sendable {
         self.posteriorVariance = posterior
     }
 
-    /// Each candidate's segment (see the type's documentation). - Complexity: O(n log n).
-    static func segments(uplift: [Double], group: [Int32], groupCount: Int, userStart: [Int]) -> (ids: [Int32], count: Int) {
+    /// Each candidate's segment (see the type's documentation). The bins' cuts are exact order
+    /// statistics, found by selection rather than a sort; the groups are cut on `threads`
+    /// workers. - Complexity: O(n log bins).
+    static func segments(uplift: [Double], group: [Int32], groupCount: Int, userStart: [Int],
+                         threads: Int = 1) -> (ids: [Int32], count: Int) {
         let n = uplift.count
         var count = [Double](repeating: 0, count: groupCount)
         var sum = count, sumSquares = count
@@ -195,25 +144,67 @@ public struct UncertainScores: Sendable {
         if anyPooled { groups += 1 }
         var groupMembers = [[Int]](repeating: [], count: groups)
         for j in 0..<n { groupMembers[groupOf[Int(group[j])]].append(j) }
-        var ids = [Int32](repeating: 0, count: n)
-        var next = 0
-        for members in groupMembers where !members.isEmpty {
+        let members = groupMembers.filter { !$0.isEmpty }
+        let values = others
+        // Per group: its bins, and each member's bin.
+        let cut: [(bins: Int, bin: [Int32])] = parallelMap(members.count, threads: threads) { g in
+            let members = members[g]
             let bins = max(1, min(maxBins, members.count / binSize))
-            var sorted = members.map { others[$0] }
-            sorted.sort()
-            let cuts = (1..<bins).map { sorted[members.count * $0 / bins] }
-            for j in members {
+            var scratch = members.map { values[$0] }
+            let cuts = orderStatistics(&scratch, ranks: (1..<bins).map { members.count * $0 / bins })
+            return (bins, members.map { j in
                 // The number of cuts at or below the value: its bin.
                 var lo = 0, hi = cuts.count
                 while lo < hi {
                     let mid = (lo + hi) / 2
-                    if cuts[mid] <= others[j] { lo = mid + 1 } else { hi = mid }
+                    if cuts[mid] <= values[j] { lo = mid + 1 } else { hi = mid }
                 }
-                ids[j] = Int32(next + lo)
-            }
-            next += bins
+                return Int32(lo)
+            })
+        }
+        var ids = [Int32](repeating: 0, count: n)
+        var next = 0
+        for (g, group) in members.enumerated() {
+            for (k, j) in group.enumerated() { ids[j] = Int32(next) + cut[g].bin[k] }
+            next += cut[g].bins
         }
         return (ids, next)
+    }
+
+    /// The values at `ranks` (ascending, each in `0..<values.count`) of `values` sorted, as
+    /// `values.sorted()[rank]`, by multi-quickselect: `values` is reordered. Deterministic
+    /// (median-of-three pivots). - Complexity: O(n log ranks) expected.
+    static func orderStatistics(_ values: inout [Double], ranks: [Int]) -> [Double] {
+        var result = [Double](repeating: 0, count: ranks.count)
+        values.withUnsafeMutableBufferPointer { v in
+            // Work items: a range of `v` and the ranks (indices into `ranks`) that fall in it.
+            var work: [(lo: Int, hi: Int, first: Int, last: Int)] = ranks.isEmpty ? [] : [(0, v.count, 0, ranks.count)]
+            while let (lo, hi, first, last) = work.popLast() {
+                if hi - lo <= 16 {
+                    var small = Array(v[lo..<hi])
+                    small.sort()
+                    for r in first..<last { result[r] = small[ranks[r] - lo] }
+                    continue
+                }
+                let a = v[lo], b = v[(lo + hi) / 2], c = v[hi - 1]
+                let pivot = max(min(a, b), min(max(a, b), c))
+                // Three-way partition: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot.
+                var lt = lo, i = lo, gt = hi
+                while i < gt {
+                    if v[i] < pivot { v.swapAt(lt, i); lt += 1; i += 1 }
+                    else if v[i] > pivot { gt -= 1; v.swapAt(i, gt) }
+                    else { i += 1 }
+                }
+                var r = first
+                var below = r
+                while below < last && ranks[below] < lt { below += 1 }
+                if below > r { work.append((lo, lt, r, below)) }
+                r = below
+                while r < last && ranks[r] < gt { result[r] = pivot; r += 1 }
+                if r < last { work.append((gt, hi, r, last)) }
+            }
+        }
+        return result
     }
 
     /// Candidate `j`'s posterior mean and variance (its score and 0 without a standard error).
@@ -228,8 +219,13 @@ public struct UncertainScores: Sendable {
     /// `uplift` itself. - Complexity: O(n), times O(atoms within 6 se) for `shrink` when the
     /// posteriors were not computed at `init`.
     public func solverUplift(_ options: UncertaintyOptions) -> [Double] {
-        let kappa = options.risk ?? 0
-        if options.shrink {
+        solverUplift(shrink: options.shrink, kappa: options.kappa)
+    }
+
+    /// The posterior means (with `shrink`) or the scores, less `kappa` posterior standard
+    /// deviations or standard errors. - Complexity: as `solverUplift(_:)`.
+    public func solverUplift(shrink: Bool, kappa: Double) -> [Double] {
+        if shrink {
             if kappa == 0 && !shrunk.isEmpty { return shrunk }
             return uplift.indices.map { j in
                 let p = posterior(of: j)
@@ -255,75 +251,3 @@ public struct UncertainScores: Sendable {
     }
 }
 
-/// A problem read with its uncertainty columns.
-public struct UncertainProblem: Sendable {
-    /// The problem to solve: its uplift is `UncertainScores.solverUplift` when options are active.
-    public var problem: Problem
-    /// The scores' uncertainty, when `uplift_se` was read.
-    public var scores: UncertainScores?
-    /// The named truth column (`--truth`), in candidate order.
-    public var truth: [Double]?
-    public var options: UncertaintyOptions
-
-    /// The name of the standard errors' column.
-    public static let seColumn = "uplift_se"
-
-    /// Reads scores and spec as `ProblemLoader.load` does, plus `uplift_se` when `options` is
-    /// active and the `truthColumn` when given.
-    ///
-    /// - Throws: `InputError`: `options` active and no `uplift_se` column (file, line 1,
-    ///   column 1); a negative, empty or non-finite `uplift_se` or truth value (file, line,
-    ///   column); and every error of `ProblemLoader.load`.
-    /// - Complexity: O(bytes).
-    public static func load(scores: InputBytes, spec specInput: InputBytes?,
-                            overrides: ProblemLoader.Overrides = .init(), options: UncertaintyOptions = .init(),
-                            truthColumn: String? = nil, threads: Int = SolveOptions().threads,
-                            progress: ((Double) -> Void)? = nil) throws -> UncertainProblem {
-        let (spec, specName) = try ProblemLoader.resolvedSpec(scores: scores, spec: specInput, overrides: overrides)
-        let header = try ScoresFile.header(of: scores)
-        if options.isActive && !header.contains(seColumn) {
-            throw InputError(file: scores.name, line: 1, column: 1,
-                             "\(options.flag) needs the scores' standard errors, a column '\(seColumn)' (found: \(header.joined(separator: ",")))")
-        }
-        if let truthColumn, !header.contains(truthColumn) {
-            throw InputError(file: scores.name, line: 1, column: 1,
-                             "--truth names column '\(truthColumn)', which the header does not have (found: \(header.joined(separator: ",")))")
-        }
-        let budgetColumns = spec.extraColumns
-        let extra = budgetColumns + (options.isActive ? [seColumn] : [])
-        let rowColumns = spec.signedColumns
-        let signed = rowColumns + (truthColumn.map { [$0] } ?? [])
-        let read = try ScoresFile.read(scores, extraColumns: extra, signedColumns: signed, progress: progress)
-        let kept = 1 + budgetColumns.count
-        var se: [Double]? = nil
-        if options.isActive { se = read.columns[kept] }
-        let truth = truthColumn.map { _ in read.columns[read.columns.count - 1] }
-        // The problem's columns: cost, the budgets', then the general rows' (after the extra ones).
-        let rowStart = 1 + extra.count
-        let columnIndices = Array(0..<kept) + Array(rowStart ..< rowStart + rowColumns.count)
-        let uncertain = se.map {
-            UncertainScores(uplift: read.uplift, se: $0, group: read.coupon, groupCount: read.couponCount,
-                            userStart: read.userStart, threads: threads, posteriors: options.shrink)
-        }
-        let table = CandidateTable(userIDs: read.userIDs, couponIDs: read.couponIDs, channelNames: read.channelNames,
-                                   userStart: read.userStart, coupon: read.coupon, channel: read.channel,
-                                   uplift: uncertain?.solverUplift(options) ?? read.uplift,
-                                   columnNames: columnIndices.map { read.columnNames[$0] }, columns: columnIndices.map { read.columns[$0] })
-        let problem = try Problem(candidates: table, spec: spec, specName: specName)
-        return UncertainProblem(problem: problem, scores: uncertain, truth: truth, options: options)
-    }
-
-    /// The expected value of `allocation` (nil without standard errors).
-    public func expectedObjective(of allocation: Allocation) -> ExpectedObjective? {
-        scores?.expectedObjective(of: allocation.candidates, riskKappa: options.risk)
-    }
-
-    /// The allocation's exact value under the truth column: the sum of its candidates' values.
-    /// - Complexity: O(allocation size).
-    public func trueValue(of allocation: Allocation) -> Double? {
-        guard let truth else { return nil }
-        var total = 0.0
-        for j in allocation.candidates { total += truth[j] }
-        return total
-    }
-}

@@ -4,9 +4,7 @@ import Testing
 
 @Suite struct AllocationFileTests {
     @Test func renderThenReadRoundTrips() throws {
-        var spec = RandomProblem()
-        spec.users = 30
-        spec.channels = ["push", "email"]
+        let spec = RandomProblem(users: 30, channels: ["push", "email"])
         let problem = spec.make(seed: 3)
         let allocation = Allocation(candidates: [0, 4, 7, 20, 45])
         let bytes = AllocationFile.render(problem, allocation)
@@ -39,8 +37,7 @@ import Testing
     }
 
     @Test func columnsReadAsTheFileIs() throws {
-        var spec = RandomProblem()
-        spec.users = 30
+        let spec = RandomProblem(users: 30)
         let problem = spec.make(seed: 5)
         let t = problem.candidates
         let allocation = Allocation(candidates: [3, 9, 21, 40])

@@ -27,13 +27,7 @@ let baselineNames = MethodRegistry.core.baselines.map(\.name)
     @Test(arguments: baselineNames)
     func deterministic(name: String) throws {
         let method = try #require(MethodRegistry.core.method(named: name))
-        var mix = RandomProblem()
-        mix.users = 300
-        mix.coupons = 6
-        mix.couponsPerUser = 4
-        mix.maxPerUser = 2
-        mix.channels = ["push", "email", "sms"]
-        mix.channelCap = 1
+        var mix = RandomProblem(users: 300, coupons: 6, couponsPerUser: 4, maxPerUser: 2, channels: ["push", "email", "sms"], channelCap: 1)
         mix.budgetFraction = 0.05   // binding for blanket too, so that its order matters
         let problem = mix.make(seed: 42)
         func run(seed: UInt64, threads: Int) throws -> Allocation {
@@ -56,12 +50,7 @@ let baselineNames = MethodRegistry.core.baselines.map(\.name)
     /// The MCKP greedy theorem: with one budget and one incentive per user, the incremental
     /// greedy is within the largest single uplift of the optimum.
     @Test func marginalGreedyIsWithinOneItemOfOptimum() throws {
-        var mix = RandomProblem()
-        mix.users = 60
-        mix.coupons = 5
-        mix.couponsPerUser = 5
-        mix.integerCosts = true
-        mix.budgetFraction = 0.15
+        let mix = RandomProblem(users: 60, coupons: 5, couponsPerUser: 5, budgetFraction: 0.15, integerCosts: true)
         for seed in 1...10 as ClosedRange<UInt64> {
             let problem = mix.make(seed: seed)
             let solution = try solve(problem, method: .greedyMarginal)

@@ -212,7 +212,7 @@ import Testing
             _ = try UncertainProblem.load(scores: input, spec: nil, overrides: .init(budget: 10), options: .init(risk: 1))
             Issue.record("expected an error")
         } catch {
-            #expect("\(error)" == "s.csv:1:1: --risk needs the scores' standard errors, a column 'uplift_se' (found: user_id,coupon_id,uplift,cost)")
+            #expect("\(error)" == "s.csv:1:1: --risk needs the scores' standard errors, a column 'uplift_se', or draws uplift_1 to uplift_B (found: user_id,coupon_id,uplift,cost)")
         }
     }
 

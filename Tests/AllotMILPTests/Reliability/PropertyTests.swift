@@ -10,16 +10,7 @@ import Testing
         // users, coupons per user, budgets, max per user, coupon cap (0: none), ROI floor, seed
         await propertyCheck(count: 60, input: Gen.int(in: 1...8), Gen.int(in: 1...4), Gen.int(in: 1...3), Gen.int(in: 1...2),
                             Gen.int(in: 0...3), Gen.bool, Gen.uint64(in: 1...1_000_000)) { users, perUser, budgets, maxPerUser, cap, roi, seed in
-            var mix = RandomProblem()
-            mix.users = users
-            mix.coupons = 4
-            mix.couponsPerUser = perUser
-            mix.budgets = budgets
-            mix.maxPerUser = maxPerUser
-            mix.couponCap = cap == 0 ? nil : cap
-            mix.minROI = roi ? 1.5 : nil
-            mix.channels = ["push", "email"]
-            mix.channelCap = 1
+            let mix = RandomProblem(users: users, coupons: 4, couponsPerUser: perUser, budgets: budgets, maxPerUser: maxPerUser, couponCap: cap == 0 ? nil : cap, channels: ["push", "email"], channelCap: 1, minROI: roi ? 1.5 : nil)
             let problem = mix.make(seed: seed)
             var options = SolveOptions(seed: seed)
             options.threads = 2

@@ -186,23 +186,29 @@ import Testing
 }
 
 @Suite(.serialized) struct TimeLimitAndCertificateTests {
-    /// Finding 10: every method that takes a time limit stops within limit + 5% + 1 s of wall
-    /// time on a hard instance, the dual's own work included, and returns a verified allocation.
+    /// Finding 10: the time limit (not a proof, a gap or a sweep count) ends every method that
+    /// takes one, and the method returns a verified allocation. The exact methods get 3 s on an
+    /// instance none of them closes in seconds; the dual, which stops by itself on that instance
+    /// well within 3 s, gets a limit shorter than any sweep, so that only the deadline can end
+    /// its sweeps. (How close to the limit each stops in wall time is a benchmark, not a test:
+    /// `Benchmarks/time_limits.py`, docs/benchmarks.md.)
     @Test(arguments: ["milp-glpk", "milp-cbc", "dual+milp", "dual+milp-cbc", "dual"])
-    func wholeSolveStopsWithinTheLimit(name: String) throws {
+    func wholeSolveEndsAtTheLimit(name: String) throws {
         let method = try #require(MethodRegistry.standard.method(named: name))
         let problem = BackendConformanceTests.hardProblem()
         var options = SolveOptions()
-        options.timeLimit = 3
+        options.timeLimit = name == "dual" ? 1e-9 : 3
         options.milp.relativeGap = 0
         options.dual.targetGap = 0
         options.dual.sweepTolerance = 0
         options.dual.maxSweeps = 100_000
         options.polishUsers = 3_000
-        let began = monotonicSeconds()
         let solution = try solve(problem, method: method, options: options)
-        let elapsed = monotonicSeconds() - began
-        #expect(elapsed <= 3 * 1.05 + 1, "\(name) took \(elapsed) s")
+        if name == "dual" {
+            #expect(solution.notes.contains { $0.hasPrefix("stopped at the time limit") }, "\(solution.notes)")
+        } else {
+            #expect(solution.status == .feasibleAtLimit, "\(name): \(solution.status)")
+        }
         let report = Verifier.verify(problem, solution.allocation)
         #expect(report.isFeasible)
         #expect(abs(report.objective - solution.objective) <= 1e-6 * max(1, abs(report.objective)))
@@ -217,12 +223,7 @@ import Testing
     /// start is returned as the best known, feasible.
     @Test(arguments: ["CBC", "GLPK"])
     func rootRelaxationStopsAtTheLimit(backend name: String) throws {
-        var mix = RandomProblem()
-        mix.users = 30_000
-        mix.coupons = 5
-        mix.couponsPerUser = 5
-        mix.budgets = 2
-        mix.maxPerUser = 2
+        let mix = RandomProblem(users: 30_000, coupons: 5, couponsPerUser: 5, budgets: 2, maxPerUser: 2)
         let problem = mix.make(seed: 8)
         let formulation = MILPFormulation(problem)
         let dual = DualSolver.solve(problem, options: DualOptions(), threads: 1)
@@ -242,12 +243,7 @@ import Testing
     @Test(arguments: ["milp-glpk", "milp-cbc"])
     func optimalWithinToleranceSaysSo(name: String) throws {
         let method = try #require(MethodRegistry.standard.method(named: name))
-        var mix = RandomProblem()
-        mix.users = 40
-        mix.coupons = 5
-        mix.couponsPerUser = 4
-        mix.budgets = 2
-        mix.maxPerUser = 2
+        let mix = RandomProblem(users: 40, coupons: 5, couponsPerUser: 4, budgets: 2, maxPerUser: 2)
         var flagged = 0
         for seed in 1...6 as ClosedRange<UInt64> {
             let problem = mix.make(seed: seed)

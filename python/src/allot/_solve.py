@@ -164,7 +164,9 @@ def solve(scores, spec=None, method="dual", *, budget=None, max_per_user=None, n
     options: threads, seed, gap, time_limit, polish_users, exact_finish_limit, verbose, with the
         CLI's ranges (one table in the library: `gap=0` is accepted as `--gap 0` is);
         exact_finish_limit=0 keeps the dual from finishing small models exactly with CBC (the
-        CLI's --exact-finish-limit).
+        CLI's --exact-finish-limit); shrink=True, risk=K or risk="auto", risk_quantile=P on
+        noisy scores (a column uplift_se, or draws uplift_1 ... uplift_B), as the CLI's --shrink,
+        --risk and --risk-quantile: summary["expected_objective"] gives the honest estimate.
 
     Raises InputError (a ValueError) for bad scores, spec or options, TypeError for an argument of
     the wrong type, SolveError when the method fails (python/README.md lists them).
