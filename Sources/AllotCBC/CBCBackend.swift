@@ -45,6 +45,7 @@ public struct CBCBackend: MILPBackend {
             Cbc_setParameter(cbc, "timeMode", "elapsed")
         }
         Cbc_setAllowableFractionGap(cbc, options.relativeGap)
+        if let nodeLimit = options.nodeLimit { Cbc_setMaximumNodes(cbc, Int32(clamping: nodeLimit)) }
         // The warm start. CBC 2.10.8's MIP start fails here ("Illegal index ... in
         // ClpModel::getColumnName" and no search), so the start's value becomes a cutoff
         // instead: the search only looks for better solutions, and if it proves there are none,

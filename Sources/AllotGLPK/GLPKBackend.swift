@@ -30,7 +30,7 @@ public struct GLPKBackend: MILPBackend {
         let solved = values.withUnsafeMutableBufferPointer { x in
             withOptionalPointer(start) { startPointer in
                 MILPProgressRelay.withContext(relay) { context in
-                    allot_glpk_solve(handle, limit, options.relativeGap, options.verbose ? 1 : 0, startPointer,
+                    allot_glpk_solve(handle, limit, Int32(clamping: options.nodeLimit ?? 0), options.relativeGap, options.verbose ? 1 : 0, startPointer,
                                      relay == nil ? nil : Self.reportProgress, context,
                                      &outcome, &objective, &hasBound, &bound, &withinGap, x.baseAddress)
                 }

@@ -21,19 +21,20 @@ public struct MILPMethod: AllocationMethod {
 /// then, on a small model whose gap it left open, an exact finish on `backend` (COIN-OR CBC in
 /// the registry), warm-started from the dual's allocation.
 ///
-/// The size rule and the time budget are `SolveOptions.exactFinish`: at most 2,000 candidates
-/// and 2 s by default (never past `SolveOptions.timeLimit`). A finish that proves the optimum
+/// The size rule and the work budget are `SolveOptions.exactFinish`: at most 2,000 candidates
+/// and 1,000 branch-and-bound nodes by default (a count, so that the allocation does not depend
+/// on the machine's load; never past `SolveOptions.timeLimit`). A finish that proves the optimum
 /// gives the status `optimal`; one that stops first keeps the better allocation and the tighter
 /// of the two proven bounds. Either way a note says what the exact solver did. The shadow prices
 /// stay the dual's. Never worse than the dual, and on large models exactly the dual.
-/// - Complexity: the dual's, plus at most `exactFinish.seconds` of the backend on small models.
+/// - Complexity: the dual's, plus at most `exactFinish.nodes` nodes of the backend on small models.
 public struct FinishedDualMethod: AllocationMethod {
     public let backend: any MILPBackend
     public init(backend: any MILPBackend) { self.backend = backend }
     public var name: String { DualMethod().name }
     public var role: MethodRole { .optimizer }
     public var summary: String {
-        DualMethod().summary + "; a model of at most 2,000 candidates whose gap stays open is then finished exactly with \(backend.solverName) within 2 s (`--exact-finish-limit`)"
+        DualMethod().summary + "; a model of at most 2,000 candidates whose gap stays open is then finished exactly with \(backend.solverName) within 1,000 branch-and-bound nodes (`--exact-finish-limit`)"
     }
     public func solve(_ problem: Problem, options: SolveOptions) throws -> Solution {
         try options.validate()

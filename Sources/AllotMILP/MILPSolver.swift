@@ -122,7 +122,7 @@ enum MILPSolver {
             // The dual's recovery met not every floor (and the dual proved none out of reach):
             // on a small model the backend settles it, finding an allocation or proving none.
             var exactOptions = options
-            exactOptions.milp.timeLimit = min(options.milp.timeLimit ?? rule.seconds, rule.seconds)
+            exactOptions.milp.nodeLimit = min(options.milp.nodeLimit ?? rule.nodes, rule.nodes)
             var exact = try solveWithFloors(problem, backend: backend, options: exactOptions)
             exact.method = dual.method
             exact.iterations = dual.iterations
@@ -139,7 +139,7 @@ enum MILPSolver {
             solution.notes.append("the time limit left no time to finish this small model exactly; this is the dual's allocation")
             return solution
         }
-        milp.timeLimit = min(milp.timeLimit ?? rule.seconds, rule.seconds)
+        milp.nodeLimit = min(milp.nodeLimit ?? rule.nodes, rule.nodes)
         options.milp.progress?(.exactPhase("finishing exactly with \(backend.solverName), \(Readable.count(n)) candidates"))
         let formulation = MILPFormulation(problem)
         guard formulation.model.columnCount > 0 else { return dual }
@@ -161,8 +161,10 @@ enum MILPSolver {
                                   + (improved ? "\(Readable.grouped(solution.objective, decimals: 2)) is optimal (\(dualValue))" : "the dual's allocation is optimal"))
         } else {
             // The finish's own budget stopped it, not the user's time limit (unless that is past).
-            solution.status = (options.dual.deadline.map { monotonicSeconds() >= $0 } ?? false) ? .feasibleAtLimit : .feasible
-            solution.notes.append(small + " searched \(Readable.significant(milp.timeLimit!, 2)) s for a better allocation and "
+            let pastDeadline = options.dual.deadline.map { monotonicSeconds() >= $0 } ?? false
+            solution.status = pastDeadline ? .feasibleAtLimit : .feasible
+            let searched = pastDeadline ? "searched until the time limit" : "searched \(Readable.count(milp.nodeLimit!)) branch-and-bound node\(milp.nodeLimit == 1 ? "" : "s")"
+            solution.notes.append(small + " \(searched) for a better allocation and "
                                   + (improved ? "found \(Readable.grouped(solution.objective, decimals: 2)) (\(dualValue))" : "found none")
                                   + "; not proven optimal: the gap above is what is proven")
         }

@@ -15,6 +15,7 @@ struct allot_glpk_problem {
     const double *start;   /* during a solve only */
     int start_used;
     double deadline;       /* CLOCK_MONOTONIC seconds; 0: none */
+    int node_limit;        /* nodes of the search tree (glp_ios_tree_size's total); 0: none */
     int has_bound;         /* whether bound holds a bound seen in the tree */
     double bound;          /* best (lowest) upper bound over the open nodes seen so far */
     double next_scan;      /* CLOCK_MONOTONIC seconds of the next scan of the open nodes */
@@ -169,7 +170,10 @@ static void callback(glp_tree *tree, void *info) {
     double now = monotonic_seconds();
     /* tm_lim is checked only now and then; the callback runs at every node, so stopping here
      * keeps the wall-clock limit closely. */
-    if (p->deadline > 0 && now >= p->deadline) {
+    int nodes = 0;
+    if (p->node_limit > 0) glp_ios_tree_size(tree, NULL, NULL, &nodes);
+    if ((p->deadline > 0 && now >= p->deadline) || (p->node_limit > 0 && nodes >= p->node_limit)) {
+        /* A node limit counts work: the same search stops at the same node on every run. */
         scan_bound(p, tree);   /* the bound at the stop */
         glp_ios_terminate(tree);
     } else if (now >= p->next_scan || !p->has_bound || p->bound >= DBL_MAX / 2) {
@@ -189,7 +193,7 @@ static void callback(glp_tree *tree, void *info) {
     if (p->report != NULL) report_progress(p, tree);
 }
 
-int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
+int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, int node_limit, double mip_gap, int verbose,
                      const double *start, allot_glpk_progress report, void *report_context, int *outcome, double *objective, int *has_bound,
                      double *best_bound, int *within_gap, double *solution) {
     jmp_buf point;
@@ -245,6 +249,7 @@ int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mi
     p->report_context = report_context;
     p->reported = 0;
     p->deadline = deadline;
+    p->node_limit = node_limit > 0 ? node_limit : 0;
     parm.cb_func = callback;
     parm.cb_info = p;
     int ret = glp_intopt(p->lp, &parm);

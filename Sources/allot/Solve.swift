@@ -50,7 +50,7 @@ struct Solve: ParsableCommand {
     @Option(parsing: .unconditional, help: "Relative gap at which the dual and the exact methods stop, from 0 to below 1 (default: 1e-5 for dual, 1e-6 for the exact methods).")
     var gap: Double?
 
-    @Option(name: .customLong("exact-finish-limit"), parsing: .unconditional, help: "The dual finishes a model of at most this many candidates exactly with COIN-OR CBC (2 s at most) when its gap is open; 0: never.")
+    @Option(name: .customLong("exact-finish-limit"), parsing: .unconditional, help: "The dual finishes a model of at most this many candidates exactly with COIN-OR CBC (1,000 branch-and-bound nodes at most) when its gap is open; 0: never.")
     var exactFinishLimit = ExactFinishOptions().maxCandidates
 
     @Flag(name: .customLong("no-budget"), help: "Allocate with no budget at all (otherwise a budget, from --budget or the spec, is required).")

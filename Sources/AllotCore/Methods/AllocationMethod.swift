@@ -72,11 +72,14 @@ public struct ExactFinishOptions: Sendable {
     /// Models with more candidates keep the dual's answer; 0 turns the finish off
     /// (`--exact-finish-limit 0`, `exact_finish_limit=0`).
     public var maxCandidates = 2_000
-    /// Seconds of wall time for the exact solver.
-    public var seconds = 2.0
-    public init(maxCandidates: Int = 2_000, seconds: Double = 2.0) {
+    /// Branch-and-bound nodes for the exact solver (`MILPOptions.nodeLimit`): a budget of work,
+    /// not of time, so that the finish gives the same allocation on a loaded machine as on a
+    /// quiet one. About 2.5 ms a node at 2,000 candidates (docs/benchmarks.md), where the
+    /// generated models close in a few hundred.
+    public var nodes = 1_000
+    public init(maxCandidates: Int = 2_000, nodes: Int = 1_000) {
         self.maxCandidates = maxCandidates
-        self.seconds = seconds
+        self.nodes = nodes
     }
 }
 
@@ -84,6 +87,10 @@ public struct ExactFinishOptions: Sendable {
 public struct MILPOptions: Sendable {
     /// Seconds of wall time; nil for none. A limited run returns the best allocation found.
     public var timeLimit: Double?
+    /// Branch-and-bound nodes the search may open; nil for no limit. A search it stops
+    /// returns the best allocation found, and, unlike `timeLimit`, the same one on every run:
+    /// it counts work, not the machine's time.
+    public var nodeLimit: Int?
     /// Stop when (bound - best) / best is below this.
     public var relativeGap: Double = 1e-6
     /// Let the solver print its log on standard error.

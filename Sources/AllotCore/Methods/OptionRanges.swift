@@ -21,8 +21,7 @@ extension SolveOptions {
         try check("polishUsers", polishUsers, polishUsers >= 1, "a whole number >= 1")
         if let timeLimit { try check("timeLimit", timeLimit, timeLimit.isFinite && timeLimit > 0, "a finite number of seconds > 0") }
         try check("exactFinish.maxCandidates", exactFinish.maxCandidates, exactFinish.maxCandidates >= 0, "a whole number >= 0")
-        try check("exactFinish.seconds", exactFinish.seconds, exactFinish.seconds.isFinite && exactFinish.seconds > 0,
-                  "a finite number of seconds > 0")
+        try check("exactFinish.nodes", exactFinish.nodes, exactFinish.nodes >= 1, "a whole number >= 1")
         try dual.validate()
         try milp.validate()
     }
@@ -46,6 +45,7 @@ extension MILPOptions {
         if let timeLimit {
             try check("milp.timeLimit", timeLimit, timeLimit.isFinite && timeLimit > 0, "a finite number of seconds > 0")
         }
+        if let nodeLimit { try check("milp.nodeLimit", nodeLimit, nodeLimit >= 1, "a whole number >= 1") }
         try check("milp.relativeGap", relativeGap, relativeGap.isFinite && relativeGap >= 0 && relativeGap < 1, "a number in [0, 1)")
     }
 }

@@ -36,13 +36,14 @@ int allot_glpk_build(allot_glpk_problem **out, int ncols, const double *objectiv
 
 /* Solves; after ALLOT_GLPK_ERROR, p has been freed: do not delete it.
  * start (nullable, ncols values) is an integer-feasible solution offered to the
- * search through a heuristic callback. time_limit <= 0: none.
+ * search through a heuristic callback. time_limit <= 0: none. node_limit <= 0: none; else the
+ * search stops once its tree holds that many nodes (glp_ios_tree_size's total).
  * With a solution: has_bound is 1 when best_bound holds a proven upper bound (the solution's
  * own value when the tree was exhausted, else the best bound of the open nodes tracked in the
  * callback); within_gap is 1 when the search stopped on the relative gap tolerance.
  * report (nullable) is called from the search callback, with report_context, whenever the
  * incumbent or the bound changed since its last call. */
-int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, double mip_gap, int verbose,
+int allot_glpk_solve(allot_glpk_problem *p, double time_limit_seconds, int node_limit, double mip_gap, int verbose,
                      const double *start, allot_glpk_progress report, void *report_context, int *outcome, double *objective, int *has_bound,
                      double *best_bound, int *within_gap, double *solution);
 
