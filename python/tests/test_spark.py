@@ -244,6 +244,11 @@ def test_bad_input_gives_a_clear_error(spark):
         allot_spark.solve(spark.createDataFrame(negative), spec)
     with pytest.raises(allot.InputError, match=r"coupon_caps names coupon 'nope', which is not in the scores"):
         allot_spark.solve(spark.createDataFrame(frame), {**spec, "coupon_caps": {"nope": 1}})
+    # a spend floor is refused in one line, not dropped (an allocation would break it in silence)
+    with pytest.raises(allot.InputError, match=r"^spec: budget 'cash' has a spend floor \(min\), which allot.spark does not take yet; "):
+        allot_spark.solve(spark.createDataFrame(frame), {"budgets": [{"name": "cash", "limit": 50, "min": 40}]})
+    with pytest.raises(allot.InputError, match=r"^spec: unknown key 'coupon_floors'"):
+        allot_spark.solve(spark.createDataFrame(frame), {**spec, "coupon_floors": {"c1": 1}})
     # two repeated pairs: the error names the first in (user_id, coupon_id) order, whatever the partitioning
     repeated = pd.concat([frame, frame.iloc[[40, 9]]], ignore_index=True)
     first = min((frame.user_id[i], frame.coupon_id[i]) for i in (40, 9))

@@ -80,6 +80,10 @@ class Plan:
                 raise fail(f"unknown key '{key}' (known: {', '.join(sorted(known))})")
         self.budgets = []
         for b in spec.get("budgets", []):
+            if "min" in b:
+                # A floor dropped in silence would give an allocation that breaks it, with no word.
+                raise fail(f"budget '{b.get('name')}' has a spend floor (min), which allot.spark does not take yet; "
+                           "solve it on one machine (allot solve, allot.solve), whose dual takes floors")
             column = b.get("column", "cost")
             if column not in columns:
                 raise fail(f"budget '{b.get('name')}' names column '{column}', which the scores do not have (columns: {', '.join(columns)})")
