@@ -63,10 +63,10 @@ public struct SolveOptions: Sendable {
     }
 }
 
-/// The size rule and the time budget of the exact finish: on a model of at most
+/// The size rule and the work budget of the exact finish: on a model of at most
 /// `maxCandidates` candidates whose gap the dual left open (above its target gap), the `dual`
 /// of `MethodRegistry.standard` hands its allocation and bound to an exact solver (COIN-OR CBC)
-/// for at most `seconds` (and never past `SolveOptions.timeLimit`). The finish proves the
+/// for at most `nodes` branch-and-bound nodes (and never past `SolveOptions.timeLimit`). The finish proves the
 /// allocation optimal, or returns the better of the two with the tighter of the two bounds.
 public struct ExactFinishOptions: Sendable {
     /// Models with more candidates keep the dual's answer; 0 turns the finish off
